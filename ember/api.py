@@ -1,0 +1,76 @@
+"""Public decorators: `@kernel` turns an annotated function into a lazily compiled `Kernel`."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .errors import CompileError
+from .options import CompileOptions, debug
+
+
+class Kernel:
+    """A function compiled to native code on its first call (or from the disk cache).
+
+    Call it like the original function; `py_func` is the original, `inspect(stage)` shows the
+    code of a stage ('mlir', 'lowered', 'llvm', 'asm').
+    """
+
+    def __init__(self, func: Callable[..., Any], options: CompileOptions) -> None:
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self.__ember_kernel__ = func
+        self.options = options
+        self._compiled: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self.compile()
+        return compiled.entry(*args, **kwargs)
+
+    def compile(self) -> Any:
+        """Compile now (or load from the cache) instead of at the first call."""
+        with self._lock:
+            if self._compiled is None:
+                from .compiler import compile_kernel
+
+                try:
+                    self._compiled = compile_kernel(self.py_func, self.options)
+                except CompileError as err:
+                    if debug():
+                        raise
+                    raise err.with_traceback(None) from None
+        return self._compiled
+
+    @property
+    def cache_hit(self) -> bool | None:
+        """True if the compiled code came from the disk cache (None before compiling)."""
+        return None if self._compiled is None else self._compiled.cache_hit
+
+    def inspect(self, stage: str = "mlir") -> str:
+        """The code of one stage: 'mlir' (frontend output), 'lowered' (LLVM dialect),
+        'llvm' (optimized LLVM IR with the entry thunk) or 'asm' (host assembly)."""
+        from .compiler import inspect_stage
+
+        try:
+            return inspect_stage(self.py_func, stage, self.options)
+        except CompileError as err:
+            if debug():
+                raise
+            raise err.with_traceback(None) from None
+
+    def __repr__(self) -> str:
+        return f"<ember.kernel {self.__qualname__}>"
+
+
+def kernel(func: Callable[..., Any] | None = None, *, cache: bool = True,
+           opt_level: int = 3) -> Any:
+    """Compile `func` to native code on first call: `@kernel` or `@kernel(cache=False)`."""
+    options = CompileOptions(opt_level=opt_level, cache=cache)
+    if func is None:
+        return lambda f: Kernel(f, options)
+    return Kernel(func, options)

@@ -1,0 +1,160 @@
+"""Driver: one kernel through all four stages, with the disk cache in front.
+
+frontend (typed tree, always run: it is cheap and gives the call signature) -> cache lookup
+-> on a miss: ir (MLIR module) -> lowering (named stages to LLVM IR) -> runtime (entry thunk,
+LLVM optimization, object, shared library) -> cache store. `inspect` runs the same stages and
+returns the text of one of them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import importlib.metadata
+import os
+import platform
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .frontend import build_program
+from .frontend import tir
+from .frontend.deps import dependencies
+from .options import CompileOptions
+from .runtime import cache
+from .runtime.abi import Signature, verify_numpy_layout
+from .runtime.call import make_entry
+from .runtime.checks import Checker
+
+STAGES = ("mlir", "lowered", "llvm", "asm")
+_lock = threading.RLock()
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A loaded kernel: the library handle keeps the code alive; `entry` is the call path."""
+
+    name: str
+    signature: Signature
+    entry: Any
+    library: ctypes.CDLL
+    path: str
+    cache_hit: bool
+
+
+def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
+    fn = program.functions[program.entry]
+    return fn, Signature(fn.params, fn.ret, fn.written)
+
+
+@functools.cache
+def _toolchain() -> str:
+    names = ["xtc-mlir-python-bindings", "llvmlite", "numpy", "enzyme-ad"]
+    versions = []
+    for n in names:
+        try:
+            versions.append(f"{n}={importlib.metadata.version(n)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{n}=none")
+    return ";".join(versions)
+
+
+@functools.cache
+def _host() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if ln.startswith(("model name", "flags", "Features"))]
+        return "|".join(dict.fromkeys(lines))
+    except OSError:
+        return platform.processor() + platform.machine()
+
+
+def cache_key(func: Any, options: CompileOptions) -> str:
+    h = hashlib.sha256()
+    for part in [f"ember={__version__}", _toolchain(), _host(), options.key(),
+                 *dependencies(func)]:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
+    """Type, compile (or load from the cache) and wrap one kernel."""
+    with _lock:
+        program = build_program(func)
+        fn, sig = signature_of(program)
+        key = cache_key(func, options) if options.cache else None
+        hit = cache.lookup(key) if key else None
+        if hit is not None:
+            return _load(fn.name, sig, hit[0], True)
+        with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
+            path = os.path.join(tmp, f"{fn.name}.so")
+            _build(program, options, path)
+            if key:
+                path = cache.store(key, path, {"kernel": fn.name})
+                return _load(fn.name, sig, path, False)
+            return _load(fn.name, sig, path, False)
+
+
+def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
+    from .runtime import native
+
+    llvm_ir = _llvm_ir(program)
+    mod = native.optimize(llvm_ir, speed=options.opt_level)
+    native.link_shared([native.emit_object(mod)], path)
+
+
+def _llvm_ir(program: tir.Program) -> str:
+    from .ir import emit_module, mlir_context
+    from .lowering import lower_to_llvm_ir
+    from .runtime import native
+    from .runtime.thunk import entry_thunk
+
+    fn, sig = signature_of(program)
+    with mlir_context():
+        module = emit_module(program)
+        kernel_ir = lower_to_llvm_ir(module, fn.name)
+    return native.prepare_ir(kernel_ir, entry_thunk(fn.name, fn.symbol, sig))
+
+
+_layout_checked = False
+
+
+def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
+    global _layout_checked
+    if not _layout_checked:
+        verify_numpy_layout()
+        _layout_checked = True
+    lib = ctypes.CDLL(path)
+    ctypes.c_void_p.in_dll(lib, "ember_ndarray_type").value = id(np.ndarray)
+    cfunc = getattr(lib, f"ember_{name}")
+    cfunc.argtypes = sig.argtypes()
+    cfunc.restype = sig.restype()
+    entry = make_entry(name, cfunc, sig, Checker(name, sig).recheck)
+    return Compiled(name, sig, entry, lib, path, hit)
+
+
+def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
+    """The text of one compilation stage: 'mlir', 'lowered', 'llvm' or 'asm'."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    from .ir import emit_module, mlir_context
+    from .lowering import PRIMAL_CPU, run_stages
+    from .runtime import native
+
+    with _lock:
+        program = build_program(func)
+        if stage in ("mlir", "lowered"):
+            with mlir_context():
+                module = emit_module(program)
+                if stage == "lowered":
+                    run_stages(module, PRIMAL_CPU, program.entry)
+                return str(module)
+        mod = native.optimize(_llvm_ir(program), speed=options.opt_level)
+        return str(mod) if stage == "llvm" else native.emit_assembly(mod)

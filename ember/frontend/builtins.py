@@ -1,0 +1,114 @@
+"""The builtin functions a kernel may call, declared as table rows.
+
+Keys are the Python objects themselves (`math.sin`, `np.sin`, `abs`, `np.float32`), so every
+spelling that names them (`from math import sin`, `import numpy as np`) resolves the same way.
+Each row names a typing *rule* (implemented in `calls.py`) and an *op* key (lowered in
+`ir/ops.py`). Adding a builtin is one row here, one row in ir/ops.py and one test.
+"""
+
+from __future__ import annotations
+
+import builtins as py
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .. import types as T
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    name: str
+    """Spelling for error messages."""
+    rule: str
+    """Typing rule in calls.py: math1, math2, ufunc1, ufunc2, pred, to_int, abs, ..."""
+    op: str
+    """Operation key for ir/ops.py."""
+    arity: tuple[int, int] = (1, 1)
+
+
+def _rows() -> dict[object, Builtin]:
+    rows: dict[object, Builtin] = {}
+
+    def add(obj: object, name: str, rule: str, op: str, arity: tuple[int, int] = (1, 1)) -> None:
+        rows[obj] = Builtin(name, rule, op, arity)
+
+    unary = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
+             "acosh", "atanh", "exp", "expm1", "log1p", "log2", "log10", "sqrt", "cbrt",
+             "erf", "erfc", "gamma", "lgamma", "fabs"]
+    for name in unary:
+        if hasattr(math, name):
+            add(getattr(math, name), f"math.{name}", "math1", name)
+    add(math.log, "math.log", "log", "log", (1, 2))
+    add(math.exp2, "math.exp2", "math1", "exp2")
+    for name in ["atan2", "pow", "hypot", "copysign", "fmod"]:
+        add(getattr(math, name), f"math.{name}", "math2", name, (2, 2))
+    for name in ["floor", "ceil", "trunc"]:
+        add(getattr(math, name), f"math.{name}", "to_int", name)
+    for name in ["isnan", "isinf", "isfinite"]:
+        add(getattr(math, name), f"math.{name}", "pred", name)
+
+    np_unary = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
+                "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+                "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "exp": "exp",
+                "exp2": "exp2", "expm1": "expm1", "log": "log", "log1p": "log1p",
+                "log2": "log2", "log10": "log10", "sqrt": "sqrt", "cbrt": "cbrt",
+                "fabs": "fabs", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
+                "rint": "rint"}
+    for name, op in np_unary.items():
+        add(getattr(np, name), f"np.{name}", "ufunc1", op)
+    for name, op in {"arctan2": "atan2", "power": "pow", "hypot": "hypot",
+                     "copysign": "copysign", "fmod": "fmod"}.items():
+        add(getattr(np, name), f"np.{name}", "ufunc2", op, (2, 2))
+    for name in ["isnan", "isinf", "isfinite"]:
+        add(getattr(np, name), f"np.{name}", "np_pred", name)
+    add(np.minimum, "np.minimum", "np_minmax", "minimum", (2, 2))
+    add(np.maximum, "np.maximum", "np_minmax", "maximum", (2, 2))
+    add(np.abs, "np.abs", "abs", "abs")
+    add(np.sign, "np.sign", "sign", "sign")
+
+    add(py.abs, "abs", "abs", "abs")
+    add(py.min, "min", "minmax", "min", (2, 64))
+    add(py.max, "max", "minmax", "max", (2, 64))
+    add(py.int, "int", "cast", "int")
+    add(py.float, "float", "cast", "float")
+    add(py.bool, "bool", "cast", "bool")
+    add(py.round, "round", "round", "round", (1, 2))
+    add(py.len, "len", "len", "len")
+    add(np.round, "np.round", "np_round", "round", (1, 2))
+
+    for scalar in [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64, T.f32, T.f64]:
+        add(scalar.np_dtype.type, f"np.{scalar.np_dtype.name}", "cast", str(scalar))
+        add(scalar, str(scalar), "cast", str(scalar))
+
+    for name in ["empty", "zeros", "ones"]:
+        add(getattr(np, name), f"np.{name}", "alloc", name, (1, 1))
+        add(getattr(np, f"{name}_like"), f"np.{name}_like", "alloc_like", name, (1, 1))
+    add(np.full, "np.full", "alloc", "full", (2, 2))
+    add(np.full_like, "np.full_like", "alloc_like", "full", (2, 2))
+    return rows
+
+
+FUNCTIONS: Final = _rows()
+
+CAST_TARGETS: Final[dict[str, T.Scalar]] = {
+    "int": T.py_int, "float": T.py_float, "bool": T.py_bool,
+    **{str(s): s for s in [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64,
+                           T.f32, T.f64]},
+}
+
+DTYPE_NAMES: Final[dict[object, T.Scalar]] = {
+    float: T.f64, int: T.i64, bool: T.boolean,
+    **{s.np_dtype.type: s for s in CAST_TARGETS.values() if not s.weak},
+    **{s: s for s in CAST_TARGETS.values() if not s.weak},
+}
+
+
+def lookup(obj: object) -> Builtin | None:
+    """The builtin row for a resolved Python object, if it is one."""
+    try:
+        return FUNCTIONS.get(obj)
+    except TypeError:  # unhashable values are never builtins
+        return None

@@ -1,0 +1,276 @@
+"""Frontend step 4b: calls -> typed tree (builtins by table rule, and other kernels).
+
+`call()` resolves the callee to a Python object, then either types a call of another kernel
+(its parameters and return type come from its own typed `Function`) or applies the typing
+rule that `builtins.py` names for that object. Each rule is one small function in `RULES`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import types as T
+from . import builtins, tir
+from .annotations import describe
+from .exprs import ExprTyper, _is_local, binary, cast, truth
+
+Rule = Callable[[ExprTyper, ast.Call, builtins.Builtin, list[tir.Expr]], tir.Expr]
+
+
+def call(typer: ExprTyper, node: ast.Call) -> tir.Expr:
+    if _is_local(typer.scope, node.func):
+        raise typer.error(node, f"'{ast.unparse(node.func)}' is not callable in kernels "
+                          "(array methods are not supported; use loops or builtins)")
+    target = typer.resolve(node.func)
+    inner = getattr(target, "__ember_kernel__", None)
+    if inner is not None:
+        return kernel_call(typer, node, inner)
+    row = builtins.lookup(target)
+    if row is None:
+        raise typer.error(node.func, _not_callable(node.func, target))
+    if row.rule.startswith("alloc"):
+        return _alloc(typer, node, row)
+    if node.keywords:
+        raise typer.error(node, f"{row.name}() takes no keyword arguments in kernels")
+    low, high = row.arity
+    if not low <= len(node.args) <= high:
+        count = str(low) if low == high else f"{low} to {high}"
+        raise typer.error(node, f"{row.name}() takes {count} argument(s), got {len(node.args)}")
+    args = [typer.expr(a) for a in node.args]
+    if row.rule != "len":
+        for arg, a in zip(args, node.args, strict=True):
+            if not isinstance(arg.type, T.Scalar):
+                raise typer.error(a, f"{row.name}() needs scalar arguments, not {arg.type}")
+    return RULES[row.rule](typer, node, row, args)
+
+
+def _not_callable(func: ast.expr, target: Any) -> str:
+    name = ast.unparse(func)
+    if target is range:
+        return "range() can only be used as the iterable of a for loop"
+    if callable(target) and hasattr(target, "__code__"):
+        return (f"cannot call Python function '{name}' from a kernel; "
+                "decorate it with @ember.kernel")
+    return f"'{name}' ({describe(target)}) cannot be called in a kernel"
+
+
+def kernel_call(typer: ExprTyper, node: ast.Call, func: Any) -> tir.Expr:
+    span = typer.src.span(node)
+    callee = typer.scope.callees.signature(func, span)
+    if node.keywords:
+        raise typer.error(node, f"calls of kernel '{callee.name}' take positional arguments only")
+    if len(node.args) != len(callee.params):
+        raise typer.error(node, f"kernel '{callee.name}' takes {len(callee.params)} "
+                          f"argument(s), got {len(node.args)}")
+    args = []
+    for (pname, ptype), a in zip(callee.params, node.args, strict=True):
+        arg = typer.expr(a)
+        if isinstance(ptype, T.Array) or isinstance(arg.type, T.Array):
+            if arg.type != ptype:
+                raise typer.error(a, f"argument '{pname}' of kernel '{callee.name}' must be "
+                                  f"{ptype}, got {arg.type}")
+            if pname in callee.written:
+                _mark_written(typer, a)
+        elif not isinstance(arg.type, T.Scalar):
+            raise typer.error(a, f"argument '{pname}' of kernel '{callee.name}' must be "
+                              f"{ptype}, got {arg.type}")
+        args.append(cast(arg, ptype))
+    return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
+
+
+def _mark_written(typer: ExprTyper, node: ast.expr) -> None:
+    if isinstance(node, ast.Name):
+        scope = typer.scope
+        scope.written.add(scope.aliases.get(node.id, node.id))
+
+
+# --- rules ------------------------------------------------------------------------------------
+def _call(t: T.Scalar, node: ast.Call, typer: ExprTyper, op: str, *args: tir.Expr) -> tir.Expr:
+    return tir.Call(t, typer.src.span(node), op, tuple(cast(a, t) for a in args))
+
+
+def _scalar(e: tir.Expr) -> T.Scalar:
+    assert isinstance(e.type, T.Scalar)
+    return e.type
+
+
+def _math1(typer, node, row, args):
+    return _call(T.py_float, node, typer, row.op, args[0])
+
+
+def _log(typer, node, row, args):
+    if len(args) == 1:
+        return _call(T.py_float, node, typer, "log", args[0])
+    num = _call(T.py_float, node, typer, "log", args[0])
+    den = _call(T.py_float, node, typer, "log", args[1])
+    return tir.BinOp(T.py_float, typer.src.span(node), "truediv", num, den)
+
+
+def _math2(typer, node, row, args):
+    return _call(T.py_float, node, typer, row.op, *args)
+
+
+def _to_int(typer, node, row, args):
+    arg = args[0]
+    if not _scalar(arg).is_float:
+        return cast(arg, T.py_int)
+    rounded = _call(T.py_float, node, typer, row.op, arg)
+    return tir.Cast(T.py_int, rounded.span, rounded)
+
+
+def _pred(typer, node, row, args):
+    arg = cast(args[0], T.py_float)
+    return tir.Call(T.py_bool, typer.src.span(node), row.op, (arg,))
+
+
+def _np_pred(typer, node, row, args):
+    t = T.float_of(T.arith_operand(_scalar(args[0])))
+    return tir.Call(T.boolean, typer.src.span(node), row.op, (cast(args[0], t),))
+
+
+def _ufunc1(typer, node, row, args):
+    t = T.float_of(T.arith_operand(_scalar(args[0])))
+    return _call(t, node, typer, row.op, args[0])
+
+
+def _ufunc2(typer, node, row, args):
+    t = T.promote(T.arith_operand(_scalar(args[0])), T.arith_operand(_scalar(args[1])))
+    if row.op == "pow" and t.is_int:
+        return binary(typer, node, "pow", args[0], args[1])
+    return _call(T.float_of(t), node, typer, row.op, *args)
+
+
+def _fold(typer, node, op, args):
+    t = _scalar(args[0])
+    for a in args[1:]:
+        t = T.promote(T.arith_operand(t) if op in ("minimum", "maximum") else t, _scalar(a))
+    result = cast(args[0], t)
+    for a in args[1:]:
+        result = tir.Call(t, typer.src.span(node), op, (result, cast(a, t)))
+    return result
+
+
+def _minmax(typer, node, row, args):
+    return _fold(typer, node, row.op, args)
+
+
+def _abs(typer, node, row, args):
+    t = T.arith_operand(_scalar(args[0]))
+    return _call(t, node, typer, "fabs" if t.is_float else "abs", args[0])
+
+
+def _sign(typer, node, row, args):
+    return _call(T.arith_operand(_scalar(args[0])), node, typer, "sign", args[0])
+
+
+def _cast(typer, node, row, args):
+    target = builtins.CAST_TARGETS[row.op]
+    if target.is_bool:
+        return cast(truth(args[0]), target)
+    return cast(args[0], target)
+
+
+def _round(typer, node, row, args):
+    arg = args[0]
+    t = _scalar(arg)
+    if len(args) == 1 and row.rule == "round":
+        if not t.is_float:
+            return cast(arg, T.py_int)
+        return tir.Cast(T.py_int, arg.span, _call(t, node, typer, "roundeven", arg))
+    if not t.is_float:
+        return cast(arg, T.arith_operand(t))
+    digits = cast(args[1], T.i64) if len(args) == 2 else tir.Const(T.i64, arg.span, 0)
+    return tir.Call(t, typer.src.span(node), "round_n", (arg, digits))
+
+
+def _len(typer, node, row, args):
+    arg = args[0]
+    if isinstance(arg.type, T.Tuple):
+        return tir.Const(T.py_int, arg.span, len(arg.type.items))
+    if not isinstance(arg.type, T.Array):
+        raise typer.error(node, f"len() needs an array, not {arg.type}")
+    return tir.Dim(T.py_int, typer.src.span(node), arg, 0)
+
+
+RULES: dict[str, Rule] = {
+    "math1": _math1, "log": _log, "math2": _math2, "to_int": _to_int, "pred": _pred,
+    "np_pred": _np_pred, "ufunc1": _ufunc1, "ufunc2": _ufunc2, "minmax": _minmax,
+    "np_minmax": _minmax, "abs": _abs, "sign": _sign, "cast": _cast, "round": _round,
+    "np_round": _round, "len": _len,
+}
+
+
+# --- allocation ------------------------------------------------------------------------------
+def _alloc(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+    like = row.rule == "alloc_like"
+    want = 2 if row.op == "full" else 1
+    kwargs = {k.arg: k.value for k in node.keywords}
+    extra = set(kwargs) - {"dtype", "fill_value", "shape" if not like else "dtype"}
+    if extra or len(node.args) not in (want, want + 1) or None in kwargs:
+        raise typer.error(node, f"{row.name}() is supported as {row.name}("
+                          f"{'a' if like else 'shape'}{', fill_value' if want == 2 else ''}"
+                          ", dtype=...)")
+    positional = list(node.args)
+    if len(positional) == want + 1:
+        kwargs["dtype"] = positional.pop()
+    first = typer.expr(positional[0])
+    fill = typer.expr(positional[1]) if want == 2 else None
+    if like:
+        if not isinstance(first.type, T.Array):
+            raise typer.error(positional[0], f"{row.name}() needs an array, not {first.type}")
+        shape = tuple(tir.Dim(T.py_int, first.span, first, k) for k in range(first.type.ndim))
+        default = first.type.dtype
+    else:
+        shape = _shape(typer, positional[0], first)
+        default = _default_dtype(fill)
+    dtype = _dtype(typer, kwargs["dtype"]) if "dtype" in kwargs else default
+    value = {"zeros": 0, "ones": 1}.get(row.op)
+    span = typer.src.span(node)
+    filler = tir.Const(dtype, span, value) if value is not None else fill
+    filler = cast(filler, dtype) if filler is not None else None
+    return tir.Alloc(T.Array(dtype, len(shape)), span, shape, filler)
+
+
+def _shape(typer: ExprTyper, node: ast.expr, value: tir.Expr) -> tuple[tir.Expr, ...]:
+    items = value.items if isinstance(value, tir.TupleExpr) else (value,)
+    if isinstance(value.type, T.Tuple) and not isinstance(value, tir.TupleExpr):
+        items = tuple(tir.TupleGet(t, value.span, value, k)
+                      for k, t in enumerate(value.type.items))
+    for item in items:
+        t = item.type
+        if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):
+            raise typer.error(node, f"array shapes must be integers, not {t}")
+    return tuple(cast(i, T.i64) for i in items)
+
+
+def _default_dtype(fill: tir.Expr | None) -> T.Scalar:
+    if fill is None or not isinstance(fill.type, T.Scalar):
+        return T.f64
+    return fill.type.strong()
+
+
+def _dtype(typer: ExprTyper, node: ast.expr) -> T.Scalar:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            found = T.from_dtype(np.dtype(node.value))
+        except TypeError:
+            found = None
+    else:
+        obj = typer.resolve(node)
+        found = builtins.DTYPE_NAMES.get(obj) if _hashable(obj) else None
+        found = found or T.from_dtype(obj) if not isinstance(obj, T.Array) else None
+    if found is None:
+        raise typer.error(node, f"unsupported dtype '{ast.unparse(node)}'")
+    return found
+
+
+def _hashable(obj: Any) -> bool:
+    try:
+        hash(obj)
+        return True
+    except TypeError:
+        return False

@@ -1,0 +1,82 @@
+"""Frontend step 1: reject everything outside the Ember subset, before any typing.
+
+Input: the kernel's `ast.FunctionDef`. Output: nothing, or a `CompileError` at the first
+construct Ember does not compile, naming it in the user's words.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Final
+
+from .source import Source
+
+UNSUPPORTED: Final[dict[type, str]] = {
+    ast.Try: "try/except statements are not supported in kernels",
+    ast.With: "'with' statements are not supported in kernels",
+    ast.AsyncWith: "'async with' is not supported in kernels",
+    ast.AsyncFor: "'async for' is not supported in kernels",
+    ast.AsyncFunctionDef: "async functions cannot be kernels",
+    ast.Await: "'await' is not supported in kernels",
+    ast.ClassDef: "class definitions are not supported in kernels",
+    ast.FunctionDef: "nested function definitions are not supported in kernels; "
+    "define the helper at module level with @kernel",
+    ast.Lambda: "lambda expressions are not supported in kernels",
+    ast.Yield: "generators ('yield') are not supported in kernels",
+    ast.YieldFrom: "generators ('yield from') are not supported in kernels",
+    ast.Global: "'global' declarations are not supported in kernels",
+    ast.Nonlocal: "'nonlocal' declarations are not supported in kernels",
+    ast.Raise: "'raise' is not supported in kernels",
+    ast.Assert: "'assert' is not supported in kernels",
+    ast.Delete: "'del' is not supported in kernels",
+    ast.Import: "imports inside kernels are not supported; import at module level",
+    ast.ImportFrom: "imports inside kernels are not supported; import at module level",
+    ast.ListComp: "list comprehensions are not supported in kernels; use a loop and an array",
+    ast.SetComp: "set comprehensions are not supported in kernels",
+    ast.DictComp: "dict comprehensions are not supported in kernels",
+    ast.GeneratorExp: "generator expressions are not supported in kernels; use a loop",
+    ast.List: "lists are not supported in kernels; use a numpy array",
+    ast.Dict: "dicts are not supported in kernels",
+    ast.Set: "sets are not supported in kernels",
+    ast.JoinedStr: "f-strings are not supported in kernels",
+    ast.NamedExpr: "assignment expressions (':=') are not supported in kernels",
+    ast.Starred: "starred expressions are not supported in kernels",
+    ast.Slice: "slicing is not supported in kernels; index one element at a time",
+    ast.Match: "'match' statements are not supported in kernels",
+    ast.TryStar: "try/except* statements are not supported in kernels",
+}
+
+
+def check_subset(src: Source) -> None:
+    """Raise CompileError at the first node of `src` outside the subset."""
+    fdef = src.tree
+    _check_signature(src, fdef)
+    for stmt in fdef.body:
+        for node in ast.walk(stmt):
+            message = UNSUPPORTED.get(type(node))
+            if message is not None:
+                raise src.error(node, message)
+            _check_node(src, node)
+
+
+def _check_signature(src: Source, fdef: ast.FunctionDef) -> None:
+    args = fdef.args
+    extra = args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs or args.defaults
+    if extra:
+        raise src.error(fdef, "kernels take plain positional parameters only "
+                        "(no *args, **kwargs, keyword-only parameters or defaults)")
+    for arg in args.args:
+        if arg.annotation is None:
+            raise src.error(arg, f"parameter '{arg.arg}' needs a type annotation, "
+                            "e.g. 'x: float' or 'a: f64[:]'")
+
+
+def _check_node(src: Source, node: ast.AST) -> None:
+    if isinstance(node, ast.Constant) and not isinstance(node.value, bool | int | float):
+        if node.value is not None and not isinstance(node.value, str):
+            raise src.error(node, f"constants of type {type(node.value).__name__} "
+                            "are not supported in kernels")
+    if isinstance(node, ast.Assign) and len(node.targets) > 1:
+        raise src.error(node, "chained assignment (a = b = ...) is not supported in kernels")
+    if isinstance(node, ast.ExceptHandler):
+        raise src.error(node, "exception handling is not supported in kernels")

@@ -1,0 +1,106 @@
+"""Frontend step 5: loop-carried and branch-merged variables, by backward liveness.
+
+Input: a typed body whose `If`/`For`/`While` nodes have empty `carried`. Output: the same body
+with `carried` set to the variables each construct assigns that are live after it: for an
+`if`, the values its branches must yield; for a loop, its iteration arguments (including the
+loop variable of a `for` when it is read after the loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from ..types import Type
+from . import tir
+
+Live = frozenset[str]
+
+
+def annotate(body: tuple[tir.Stmt, ...], types: dict[str, Type]) -> tuple[tir.Stmt, ...]:
+    """`body` with every `carried` tuple filled in."""
+    return _Liveness(types).block(body, frozenset())[0]
+
+
+def uses(node: object) -> set[str]:
+    """Names read by an expression (or any node), recursively."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tir.Var):
+            found.add(item.name)
+        elif isinstance(item, tir.Expr | tir.Store | tir.ExprStmt | tir.Return):
+            stack.extend(getattr(item, f.name) for f in fields(item))
+        elif isinstance(item, tuple):
+            stack.extend(item)
+    return found
+
+
+def assigned(stmts: tuple[tir.Stmt, ...]) -> set[str]:
+    names: set[str] = set()
+    for s in stmts:
+        if isinstance(s, tir.Assign):
+            names.add(s.name)
+        elif isinstance(s, tir.If):
+            names |= assigned(s.then) | assigned(s.orelse)
+        elif isinstance(s, tir.For):
+            names |= assigned(s.body) | {s.var}
+        elif isinstance(s, tir.While):
+            names |= assigned(s.body)
+    return names
+
+
+class _Liveness:
+    def __init__(self, types: dict[str, Type]) -> None:
+        self.types = types
+
+    def carried(self, names: set[str]) -> tuple[tuple[str, Type], ...]:
+        return tuple((n, self.types[n]) for n in sorted(names))
+
+    def block(self, stmts: tuple[tir.Stmt, ...], live: Live) -> tuple[tuple[tir.Stmt, ...], Live]:
+        out = []
+        for s in reversed(stmts):
+            s, live = self.stmt(s, live)
+            out.append(s)
+        return tuple(reversed(out)), live
+
+    def stmt(self, s: tir.Stmt, live: Live) -> tuple[tir.Stmt, Live]:
+        if isinstance(s, tir.Assign):
+            return s, (live - {s.name}) | uses(s.value)
+        if isinstance(s, tir.If):
+            return self.if_(s, live)
+        if isinstance(s, tir.For):
+            return self.for_(s, live)
+        if isinstance(s, tir.While):
+            return self.while_(s, live)
+        return s, live | uses(s)  # Store, ExprStmt, Return
+
+    def if_(self, s: tir.If, live: Live) -> tuple[tir.Stmt, Live]:
+        then, live_then = self.block(s.then, live)
+        orelse, live_else = self.block(s.orelse, live)
+        merged = (assigned(s.then) | assigned(s.orelse)) & live
+        new = replace(s, then=then, orelse=orelse, carried=self.carried(merged))
+        return new, live_then | live_else | uses(s.cond)
+
+    def for_(self, s: tir.For, live: Live) -> tuple[tir.Stmt, Live]:
+        header = live
+        while True:
+            body, body_in = self.block(s.body, header)
+            new_header = live | (body_in - {s.var})
+            if new_header == header:
+                break
+            header = new_header
+        carried = (assigned(s.body) | {s.var}) & header
+        new = replace(s, body=body, carried=self.carried(carried))
+        return new, header - {s.var} | (live & {s.var}) | uses((s.start, s.stop, s.step))
+
+    def while_(self, s: tir.While, live: Live) -> tuple[tir.Stmt, Live]:
+        header = live | uses(s.cond)
+        while True:
+            body, body_in = self.block(s.body, header)
+            new_header = live | uses(s.cond) | body_in
+            if new_header == header:
+                break
+            header = new_header
+        new = replace(s, body=body, carried=self.carried(assigned(s.body) & header))
+        return new, header

@@ -1,0 +1,52 @@
+"""What a kernel's compiled code depends on, for the disk-cache key (no typing needed).
+
+Walks the kernel's AST for global names and dotted attributes it reads, resolves them like
+the typer does, and collects: the source of every kernel reachable through calls (so editing
+a callee invalidates its callers), and the values of global scalar constants it reads.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import numpy as np
+
+from .source import load_source
+
+
+def dependencies(func: Any) -> list[str]:
+    """Stable text fragments describing `func` and everything it depends on."""
+    out: list[str] = []
+    seen: set[int] = set()
+    stack = [func]
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        src = load_source(fn)
+        out.append(f"{fn.__module__}.{fn.__qualname__}\n{src.text}")
+        for name, value in _globals_read(src):
+            inner = getattr(value, "__ember_kernel__", None)
+            if inner is not None:
+                stack.append(inner)
+            elif isinstance(value, bool | int | float | np.generic):
+                out.append(f"{name}={value!r}:{type(value).__name__}")
+            elif hasattr(value, "__ember_type__") or type(value).__module__ == "ember.types":
+                out.append(f"{name}={value}")
+    return out
+
+
+def _globals_read(src: Any) -> list[tuple[str, Any]]:
+    found = []
+    for node in ast.walk(src.tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            ok, value = src.lookup(node.id)
+            if ok:
+                found.append((node.id, value))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            ok, base = src.lookup(node.value.id)
+            if ok and hasattr(base, node.attr):
+                found.append((f"{node.value.id}.{node.attr}", getattr(base, node.attr)))
+    return found

@@ -1,0 +1,87 @@
+"""Frontend step 2: small single-purpose AST rewrites that shrink the subset.
+
+Input: a checked `ast.FunctionDef`. Output: the same function using fewer constructs:
+`x op= y` becomes `x = x op y`, `a < b < c` becomes `a < b and b < c`, and tuple assignment
+`a, b = e` becomes single assignments through temporaries. Early exits are handled next, in
+`exits.py`. Every new node copies the location of the node it replaces.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import itertools
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self) -> None:
+        self._temps = itertools.count()
+
+    def temp(self) -> str:
+        return f"__ember_t{next(self._temps)}"
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        load = copy.deepcopy(node.target)
+        _set_ctx(load, ast.Load())
+        value = ast.copy_location(ast.BinOp(load, node.op, node.value), node)
+        return ast.copy_location(ast.Assign([node.target], value), node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        if len(node.ops) == 1:
+            return node
+        operands = [node.left, *node.comparators]
+        parts = [
+            ast.copy_location(ast.Compare(copy.deepcopy(lhs), [op], [rhs]), node)
+            for lhs, op, rhs in zip(operands, node.ops, operands[1:], strict=False)
+        ]
+        return ast.copy_location(ast.BoolOp(ast.And(), parts), node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        target = node.targets[0]
+        if not isinstance(target, ast.Tuple):
+            return node
+        return self._unpack(target, node.value, node)
+
+    def _unpack(self, target: ast.Tuple, value: ast.expr, at: ast.stmt) -> list[ast.stmt]:
+        if isinstance(value, ast.Tuple) and len(value.elts) == len(target.elts):
+            temps = [self.temp() for _ in value.elts]
+            first = [_assign(name, elt, at) for name, elt in zip(temps, value.elts, strict=True)]
+            return first + [_assign_to(t, _name(n, at), at)
+                            for t, n in zip(target.elts, temps, strict=True)]
+        whole = self.temp()
+        out: list[ast.stmt] = [_assign(whole, value, at)]
+        for i, elt in enumerate(target.elts):
+            item = ast.copy_location(
+                ast.Subscript(_name(whole, at), ast.Constant(i), ast.Load()), elt)
+            out.append(_assign_to(elt, item, at))
+        return out
+
+
+def _set_ctx(node: ast.AST, ctx: ast.expr_context) -> None:
+    for sub in ast.walk(node):
+        if hasattr(sub, "ctx"):
+            sub.ctx = ctx  # type: ignore[attr-defined]
+    if isinstance(node, ast.Subscript):
+        node.ctx = ctx
+
+
+def _name(name: str, at: ast.AST, ctx: ast.expr_context | None = None) -> ast.Name:
+    return ast.copy_location(ast.Name(name, ctx or ast.Load()), at)
+
+
+def _assign(name: str, value: ast.expr, at: ast.AST) -> ast.stmt:
+    return ast.copy_location(ast.Assign([_name(name, at, ast.Store())], value), at)
+
+
+def _assign_to(target: ast.expr, value: ast.expr, at: ast.AST) -> ast.stmt:
+    return ast.copy_location(ast.Assign([target], value), target if hasattr(target, "lineno") else at)
+
+
+def desugar(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    """Apply the rewrites above to a copy of `fdef`."""
+    out = _Rewriter().visit(copy.deepcopy(fdef))
+    ast.fix_missing_locations(out)
+    return out

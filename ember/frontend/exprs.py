@@ -1,0 +1,340 @@
+"""Frontend step 4a: Python expressions -> typed tree expressions.
+
+One `visit_<Node>` per AST expression class; anything else is an unsupported construct.
+Operand types follow the NEP 50 rules of `ember.types`; every implicit conversion becomes an
+explicit `tir.Cast`, so the IR emitter never decides a type.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import types as pytypes
+from typing import Any, Final
+
+import numpy as np
+
+from .. import types as T
+from ..errors import CompileError
+from . import tir
+from .annotations import describe
+from .bounds import lower_bound
+from .scope import Pending, Scope
+
+ARITH: Final = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
+                ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow",
+                ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor",
+                ast.LShift: "lshift", ast.RShift: "rshift"}
+SYMBOL: Final = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//",
+                 "mod": "%", "pow": "**", "and": "&", "or": "|", "xor": "^",
+                 "lshift": "<<", "rshift": ">>"}
+COMPARE: Final = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
+                  ast.GtE: "ge", ast.Is: "eq", ast.IsNot: "ne"}
+BITWISE: Final = {"and", "or", "xor", "lshift", "rshift"}
+
+
+def cast(expr: tir.Expr, to: T.Type) -> tir.Expr:
+    """`expr` converted to `to` (constants fold; same-type casts vanish)."""
+    if expr.type == to:
+        return expr
+    if isinstance(expr, tir.Const) and isinstance(to, T.Scalar):
+        return tir.Const(to, expr.span, _convert(expr.value, to))
+    return tir.Cast(to, expr.span, expr)
+
+
+def _convert(value: bool | int | float, to: T.Scalar) -> bool | int | float:
+    if to.is_bool:
+        return bool(value)
+    if to.is_int:
+        if isinstance(value, float) and not math.isfinite(value):
+            return 0
+        wrapped = int(value) & ((1 << to.bits) - 1)
+        if to.kind == "i" and wrapped >= 1 << (to.bits - 1):
+            wrapped -= 1 << to.bits
+        return wrapped
+    return float(np.dtype(to.np_dtype).type(value))
+
+
+class ExprTyper:
+    """Types expressions of one kernel against the current `Scope`."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.src = scope.src
+
+    def expr(self, node: ast.expr) -> tir.Expr:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise self.src.error(node, f"unsupported expression ({type(node).__name__}) in kernel")
+        return method(node)
+
+    def error(self, node: ast.AST, message: str) -> CompileError:
+        return self.src.error(node, message)
+
+    def scalar(self, node: ast.expr, what: str = "operand") -> tir.Expr:
+        value = self.expr(node)
+        if not isinstance(value.type, T.Scalar):
+            raise self.error(node, f"{what} must be a scalar, not {value.type}; "
+                             "whole-array operations are not supported, write a loop")
+        return value
+
+    def condition(self, node: ast.expr) -> tir.Expr:
+        value = self.scalar(node, "condition")
+        return truth(value)
+
+    # --- leaves ------------------------------------------------------------------------------
+    def visit_Constant(self, node: ast.Constant) -> tir.Expr:
+        value = node.value
+        if isinstance(value, bool):
+            return tir.Const(T.py_bool, self.src.span(node), value)
+        if isinstance(value, int):
+            return tir.Const(T.py_int, self.src.span(node), _convert(value, T.i64))
+        if isinstance(value, float):
+            return tir.Const(T.py_float, self.src.span(node), value)
+        raise self.error(node, f"constant {value!r} is not supported in kernels")
+
+    def visit_Name(self, node: ast.Name) -> tir.Expr:
+        scope = self.scope
+        if node.id in scope.params or node.id in scope.assigned:
+            found = scope.var_type(node.id)
+            if found is None:
+                if not scope.final:
+                    raise Pending(node.id)
+                raise self.error(node, f"cannot infer the type of '{node.id}'")
+            return tir.Var(found, self.src.span(node), node.id)
+        return self.global_value(node, self.resolve(node))
+
+    def resolve(self, node: ast.expr) -> Any:
+        """The Python object a global name or dotted attribute denotes."""
+        if isinstance(node, ast.Name):
+            found, value = self.src.lookup(node.id)
+            if not found:
+                raise self.error(node, f"name '{node.id}' is not defined")
+            return value
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            if not hasattr(base, node.attr):
+                raise self.error(node, f"'{_dotted(node.value)}' has no attribute '{node.attr}'")
+            return getattr(base, node.attr)
+        raise self.error(node, "unsupported expression in kernel")
+
+    def global_value(self, node: ast.expr, value: Any) -> tir.Expr:
+        span = self.src.span(node)
+        if isinstance(value, bool | int | float) and not isinstance(value, np.generic):
+            weak = {bool: T.py_bool, int: T.py_int, float: T.py_float}[type(value)]
+            return tir.Const(weak, span, _convert(value, weak))
+        if isinstance(value, np.generic):
+            dtype = T.from_dtype(value.dtype)
+            if dtype is not None:
+                return tir.Const(dtype, span, value.item())
+        if isinstance(value, np.ndarray):
+            raise self.error(node, f"global array '{_dotted(node)}' cannot be used in a kernel; "
+                             "pass it as a parameter")
+        kind = "module" if isinstance(value, pytypes.ModuleType) else describe(value)
+        raise self.error(node, f"'{_dotted(node)}' ({kind}) cannot be used as a value in a kernel")
+
+    # --- operators -----------------------------------------------------------------------------
+    def visit_BinOp(self, node: ast.BinOp) -> tir.Expr:
+        op = ARITH.get(type(node.op))
+        if op is None:
+            raise self.error(node, "matrix multiplication '@' is not supported in kernels")
+        left, right = self.expr(node.left), self.expr(node.right)
+        return binary(self, node, op, left, right)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> tir.Expr:
+        operand = self.scalar(node.operand)
+        span = self.src.span(node)
+        t = operand.type
+        assert isinstance(t, T.Scalar)
+        if isinstance(node.op, ast.Not):
+            return tir.UnaryOp(T.py_bool, span, "not", truth(operand))
+        if isinstance(node.op, ast.UAdd):
+            return cast(operand, T.arith_operand(t))
+        if isinstance(node.op, ast.USub):
+            t = T.arith_operand(t)
+            if isinstance(operand, tir.Const):
+                return tir.Const(t, span, _convert(-operand.value, t))
+            return tir.UnaryOp(t, span, "neg", cast(operand, t))
+        if t.is_float:
+            raise self.error(node, f"bitwise '~' needs an integer operand, not {t}")
+        if t.is_bool and not t.weak:
+            return tir.UnaryOp(t, span, "not", operand)
+        t = T.arith_operand(t)
+        return tir.UnaryOp(t, span, "invert", cast(operand, t))
+
+    def visit_Compare(self, node: ast.Compare) -> tir.Expr:
+        op = COMPARE.get(type(node.ops[0]))
+        if op is None or len(node.ops) != 1:
+            raise self.error(node, "'in' / 'not in' are not supported in kernels")
+        left = self.scalar(node.left)
+        right = self.scalar(node.comparators[0])
+        lt, rt = left.type, right.type
+        assert isinstance(lt, T.Scalar) and isinstance(rt, T.Scalar)
+        common = T.promote(lt, rt)
+        result = T.py_bool if (lt.weak and rt.weak) else T.boolean
+        return tir.Compare(result, self.src.span(node), op, cast(left, common), cast(right, common))
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> tir.Expr:
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        values = [self.scalar(v) for v in node.values]
+        result = values[-1]
+        for value in reversed(values[:-1]):
+            t = T.join(value.type, result.type)
+            assert isinstance(t, T.Scalar)
+            result = tir.BoolOp(t, self.src.span(node), op, cast(value, t), cast(result, t))
+        return result
+
+    def visit_IfExp(self, node: ast.IfExp) -> tir.Expr:
+        cond = self.condition(node.test)
+        then, orelse = self.expr(node.body), self.expr(node.orelse)
+        t = T.join(then.type, orelse.type)
+        if t is None:
+            raise self.error(node, f"the two branches have incompatible types "
+                             f"{then.type} and {orelse.type}")
+        return tir.IfExp(t, self.src.span(node), cond, cast(then, t), cast(orelse, t))
+
+    # --- arrays, attributes, tuples ------------------------------------------------------
+    def visit_Attribute(self, node: ast.Attribute) -> tir.Expr:
+        if _is_local(self.scope, node.value):
+            base = self.expr(node.value)
+            return array_attribute(self, node, base)
+        return self.global_value(node, self.resolve(node))
+
+    def visit_Subscript(self, node: ast.Subscript) -> tir.Expr:
+        base = self.subscript_base(node)
+        if isinstance(base.type, T.Tuple):
+            return tuple_item(self, node, base)
+        indices, wrap = self.indices(node, base)
+        assert isinstance(base.type, T.Array)
+        return tir.Load(base.type.dtype, self.src.span(node), base, indices, wrap)
+
+    def subscript_base(self, node: ast.Subscript) -> tir.Expr:
+        if not _is_local(self.scope, node.value) and isinstance(node.value, ast.Name):
+            value = self.resolve(node.value)
+            raise self.error(node, f"cannot index '{node.value.id}' of type {describe(value)}; "
+                             "kernels accept numpy arrays and scalars")
+        base = self.expr(node.value)
+        if not isinstance(base.type, T.Array | T.Tuple):
+            raise self.error(node, f"cannot index '{ast.unparse(node.value)}' of type "
+                             f"{base.type}; kernels accept numpy arrays and scalars")
+        return base
+
+    def indices(self, node: ast.Subscript, base: tir.Expr) -> tuple[tuple[tir.Expr, ...],
+                                                                    tuple[bool, ...]]:
+        assert isinstance(base.type, T.Array)
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(parts) != base.type.ndim:
+            raise self.error(node, f"wrong number of indices for '{ast.unparse(node.value)}': "
+                             f"it has {base.type.ndim} dimension(s), got {len(parts)} index(es)")
+        out = []
+        for part in parts:
+            if isinstance(part, ast.Slice):
+                raise self.error(part, "slicing is not supported in kernels; "
+                                 "index one element at a time")
+            index = self.expr(part)
+            t = index.type
+            if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):
+                raise self.error(part, f"array index must be an integer, not {t}")
+            out.append(cast(index, T.i64))
+        wrap = tuple(not _nonnegative(self.scope, p) for p in parts)
+        return tuple(out), wrap
+
+    def visit_Tuple(self, node: ast.Tuple) -> tir.Expr:
+        items = tuple(self.expr(e) for e in node.elts)
+        if not all(isinstance(i.type, T.Scalar) for i in items):
+            raise self.error(node, "tuples in kernels hold scalars only")
+        return tir.TupleExpr(T.Tuple(tuple(i.type for i in items)), self.src.span(node), items)
+
+    def visit_Call(self, node: ast.Call) -> tir.Expr:
+        from .calls import call  # calls.py builds on this module
+
+        return call(self, node)
+
+
+# --- helpers shared with calls.py and stmts.py -----------------------------------------------
+def truth(value: tir.Expr) -> tir.Expr:
+    t = value.type
+    if isinstance(t, T.Scalar) and t.is_bool:
+        return value
+    return tir.Truth(T.py_bool if isinstance(t, T.Scalar) and t.weak else T.boolean,
+                     value.span, value)
+
+
+def binary(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
+           right: tir.Expr) -> tir.Expr:
+    lt, rt = left.type, right.type
+    if not (isinstance(lt, T.Scalar) and isinstance(rt, T.Scalar)):
+        raise typer.error(node, f"unsupported operand types for {SYMBOL[op]}: {lt} and {rt}"
+                          + ("; whole-array arithmetic is not supported, write a loop"
+                             if isinstance(lt, T.Array) or isinstance(rt, T.Array) else ""))
+    span = typer.src.span(node)
+    if op in BITWISE:
+        return _bitwise(typer, node, op, left, right)
+    t = T.promote(T.arith_operand(lt), T.arith_operand(rt))
+    if op == "truediv":
+        t = T.float_of(t)
+    return tir.BinOp(t, span, op, cast(left, t), cast(right, t))
+
+
+def _bitwise(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
+             right: tir.Expr) -> tir.Expr:
+    lt, rt = left.type, right.type
+    assert isinstance(lt, T.Scalar) and isinstance(rt, T.Scalar)
+    if lt.is_float or rt.is_float:
+        raise typer.error(node, f"bitwise '{SYMBOL[op]}' needs integer operands, "
+                          f"not {lt} and {rt}")
+    both_bool = lt.is_bool and rt.is_bool and op in ("and", "or", "xor")
+    t = T.promote(lt, rt) if both_bool else T.promote(T.arith_operand(lt), T.arith_operand(rt))
+    return tir.BinOp(t, typer.src.span(node), op, cast(left, t), cast(right, t))
+
+
+def array_attribute(typer: ExprTyper, node: ast.Attribute, base: tir.Expr) -> tir.Expr:
+    span = typer.src.span(node)
+    if not isinstance(base.type, T.Array):
+        raise typer.error(node, f"'{ast.unparse(node.value)}' of type {base.type} "
+                          f"has no attribute '{node.attr}'")
+    ndim = base.type.ndim
+    dims = tuple(tir.Dim(T.py_int, span, base, k) for k in range(ndim))
+    if node.attr == "shape":
+        return tir.TupleExpr(T.Tuple((T.py_int,) * ndim), span, dims)
+    if node.attr == "ndim":
+        return tir.Const(T.py_int, span, ndim)
+    if node.attr == "size":
+        size: tir.Expr = tir.Const(T.py_int, span, 1)
+        for d in dims:
+            size = tir.BinOp(T.py_int, span, "mul", size, d)
+        return size
+    raise typer.error(node, f"unsupported array attribute '{node.attr}' "
+                      "(kernels support .shape, .size and .ndim)")
+
+
+def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
+    assert isinstance(base.type, T.Tuple)
+    index = node.slice
+    n = len(base.type.items)
+    if not (isinstance(index, ast.Constant) and isinstance(index.value, int)) and not (
+            isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub)
+            and isinstance(index.operand, ast.Constant)):
+        raise typer.error(node, "tuples can only be indexed with a constant integer")
+    k = index.value if isinstance(index, ast.Constant) else -index.operand.value  # type: ignore[attr-defined]
+    if not -n <= k < n:
+        raise typer.error(node, f"tuple index {k} out of range for {base.type}")
+    k %= n
+    if isinstance(base, tir.TupleExpr):
+        return base.items[k]
+    return tir.TupleGet(base.type.items[k], typer.src.span(node), base, k)
+
+
+def _is_local(scope: Scope, node: ast.expr) -> bool:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return isinstance(node, ast.Name) and (node.id in scope.params or node.id in scope.assigned)
+
+
+def _nonnegative(scope: Scope, node: ast.expr) -> bool:
+    bound = lower_bound(node, scope.lower_bounds)
+    return bound is not None and bound >= 0
+
+
+def _dotted(node: ast.expr) -> str:
+    return ast.unparse(node)

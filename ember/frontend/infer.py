@@ -1,0 +1,166 @@
+"""Frontend driver: a Python function -> a typed `tir.Program` (it and the kernels it calls).
+
+Steps: parse (source.py) -> check the subset (check.py) -> desugar (desugar.py) -> lower early
+exits (exits.py) -> infer one type per variable by fixpoint over all assignments -> build the
+typed tree (stmts.py) -> compute carried variables (dataflow.py).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Any
+
+from .. import types as T
+from ..errors import CompileError, Span
+from . import dataflow, tir
+from .annotations import eval_annotation, param_types, return_type
+from .bounds import compute_bounds
+from .check import check_subset
+from .desugar import desugar
+from .exits import RETVAL, lower_exits
+from .exprs import ExprTyper
+from .scope import Pending, Scope
+from .source import load_source
+from .stmts import StmtBuilder
+
+_MAX_ROUNDS = 32
+
+
+def build_program(func: Any) -> tir.Program:
+    """Type `func` and, transitively, every kernel it calls."""
+    builder = _ProgramBuilder()
+    entry = builder.signature(func, None)
+    return tir.Program(entry.symbol, builder.functions)
+
+
+class _ProgramBuilder:
+    """Types each reachable kernel once; implements `scope.Callees`."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, tir.Function] = {}
+        self.by_func: dict[Any, str] = {}
+        self.in_progress: dict[Any, tir.Function] = {}
+
+    def signature(self, func: Any, span: Span | None) -> tir.Function:
+        if func in self.by_func:
+            return self.functions[self.by_func[func]]
+        if func in self.in_progress:
+            return self.in_progress[func]
+        symbol = self._symbol(func.__name__)
+        src = load_source(func)
+        params = param_types(src)
+        ret = return_type(src)
+        if ret is not None:  # enough for recursive calls while the body is typed
+            self.in_progress[func] = tir.Function(
+                src.name, symbol, tuple(params), ret, (), src.span(src.tree),
+                frozenset(n for n, t in params if isinstance(t, T.Array)))
+        try:
+            typed = type_function(src, self, symbol, params, ret)
+        except CompileError as err:
+            if span is not None:
+                err.with_note(f"while compiling kernel '{src.name}', called at {span.file}, "
+                              f"line {span.line}")
+            raise
+        finally:
+            self.in_progress.pop(func, None)
+        self.functions[symbol] = typed
+        self.by_func[func] = symbol
+        return typed
+
+    def _symbol(self, name: str) -> str:
+        taken = set(self.functions) | {f.symbol for f in self.in_progress.values()}
+        symbol, k = f"ek_{name}", 1  # prefixed: a kernel named `sin` must not shadow libm
+        while symbol in taken:
+            symbol, k = f"ek_{name}_{k}", k + 1
+        return symbol
+
+
+def type_function(src, callees, symbol, params, ret) -> tir.Function:  # noqa: ANN001
+    check_subset(src)
+    fdef = lower_exits(desugar(src.tree))
+    scope = Scope(src, callees, dict(params))
+    scope.declared.update(params)
+    scope.assigned = {n for n, _, _ in _assignments(fdef.body)}
+    _declare_annotated(fdef, scope)
+    if ret is not None and not isinstance(ret, T.NoneType):
+        scope.declared[RETVAL] = ret
+    scope.lower_bounds = compute_bounds(fdef, set(scope.params))
+    _infer_variables(fdef, scope)
+    scope.final = True
+    builder = StmtBuilder(scope, ret)
+    body = builder.block(fdef.body)
+    final_ret = ret if ret is not None else (builder.returned or T.none)
+    types = {**scope.vars, **scope.declared}
+    body = dataflow.annotate(body, types)
+    return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
+                        frozenset(scope.written & set(scope.params)), types)
+
+
+def _assignments(stmts: list[ast.stmt]) -> Iterator[tuple[str, ast.expr | None, ast.stmt]]:
+    """(name, value, statement) for every assignment to a name, in source order."""
+    for s in stmts:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            yield s.targets[0].id, s.value, s
+        elif isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name):
+            yield s.target.id, s.value, s
+        elif isinstance(s, ast.For):
+            if isinstance(s.target, ast.Name):
+                yield s.target.id, None, s
+            yield from _assignments(s.body)
+        elif isinstance(s, ast.If | ast.While):
+            yield from _assignments(s.body)
+            yield from _assignments(s.orelse)
+
+
+def _declare_annotated(fdef: ast.FunctionDef, scope: Scope) -> None:
+    for node in ast.walk(fdef):
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        name = node.target.id
+        if name == RETVAL:
+            continue
+        t = eval_annotation(scope.src, node.annotation)
+        old = scope.declared.get(name)
+        if old is not None and old != t:
+            raise scope.src.error(node, f"'{name}' is declared {t} here but {old} elsewhere")
+        scope.declared[name] = t
+
+
+def _infer_variables(fdef: ast.FunctionDef, scope: Scope) -> None:
+    typer = ExprTyper(scope)
+    assigns = list(_assignments(fdef.body))
+    for _ in range(_MAX_ROUNDS):
+        changed = False
+        for name, value, stmt in assigns:
+            if name in scope.declared:
+                continue
+            try:
+                t = T.py_int if value is None else typer.expr(value).type
+            except Pending:
+                continue
+            changed |= _record(scope, name, t, stmt)
+        if not changed:
+            break
+    for name, _, stmt in assigns:
+        if scope.var_type(name) is None:
+            raise scope.src.error(stmt, f"cannot infer the type of '{name}'")
+
+
+def _record(scope: Scope, name: str, t: T.Type, stmt: ast.stmt) -> bool:
+    src = scope.src
+    if isinstance(t, T.NoneType):
+        raise src.error(stmt, f"cannot assign to '{name}': the value is None")
+    old = scope.vars.get(name)
+    new = t if old is None else T.join(old, t)
+    if new is None:
+        first = scope.first_assigned[name]
+        shown = "the return value" if name == RETVAL else f"'{name}'"
+        raise src.error(stmt, f"{shown} is assigned {t} here but {old} at line {first.line}; "
+                        "a variable keeps one type").with_note(
+            f"first assignment: {first.render()}")
+    if new == old:
+        return False
+    scope.vars[name] = new
+    scope.first_assigned.setdefault(name, src.span(stmt))
+    return True

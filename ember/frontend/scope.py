@@ -1,0 +1,46 @@
+"""The typer's explicit state: one `Scope` per kernel being typed.
+
+Holds the variable types found so far, where each variable was first assigned (for conflict
+notes), the lower bounds of integer variables (to skip negative-index wrap-around), the array
+parameters the kernel writes, and access to the program builder for calls to other kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..errors import Span
+from ..types import Type
+from . import tir
+from .source import Source
+
+
+class Pending(Exception):
+    """A variable's type is not known yet (raised only while inference iterates)."""
+
+
+class Callees(Protocol):
+    def signature(self, func: Any, span: Span) -> tir.Function: ...
+
+
+@dataclass
+class Scope:
+    src: Source
+    callees: Callees
+    params: dict[str, Type]
+    vars: dict[str, Type] = field(default_factory=dict)
+    declared: dict[str, Type] = field(default_factory=dict)
+    """Annotated variables (parameters, `x: f32 = ...`): their type is fixed."""
+    first_assigned: dict[str, Span] = field(default_factory=dict)
+    assigned: set[str] = field(default_factory=set)
+    """Every name the function assigns (so it is a local, even before typing)."""
+    lower_bounds: dict[str, int] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Array variable -> the parameter it may alias."""
+    final: bool = False
+    """False while inference iterates: unknown variable types raise Pending."""
+
+    def var_type(self, name: str) -> Type | None:
+        return self.declared.get(name) or self.vars.get(name)

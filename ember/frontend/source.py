@@ -1,0 +1,80 @@
+"""Frontend step 0: a Python function object -> its AST, with absolute spans.
+
+Input: a plain function. Output: `Source` holding the parsed `ast.FunctionDef`, the file name,
+the line offset of the definition and the function's globals/closure values for name lookup.
+Invariant: `Source.span(node)` gives the node's place in the user's real file.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CompileError, Span
+
+
+@dataclass(frozen=True)
+class Source:
+    """The parsed source of one kernel and the environment its names resolve in."""
+
+    func: Any
+    tree: ast.FunctionDef
+    file: str
+    line_offset: int
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.tree.name
+
+    def span(self, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1) + self.line_offset
+        end_line = (getattr(node, "end_lineno", None) or line - self.line_offset) + self.line_offset
+        col = getattr(node, "col_offset", 0) + self._indent
+        end_col = (getattr(node, "end_col_offset", None) or col) + self._indent
+        return Span(self.file, line, col, end_line, end_col, self.name)
+
+    @property
+    def _indent(self) -> int:
+        first = self.text.splitlines()[0] if self.text else ""
+        return len(first) - len(first.lstrip())
+
+    def error(self, node: ast.AST, message: str) -> CompileError:
+        return CompileError(message, self.span(node))
+
+    def lookup(self, name: str) -> tuple[bool, Any]:
+        """Resolve a free name as Python would: closure, then globals, then builtins."""
+        code = self.func.__code__
+        if name in code.co_freevars and self.func.__closure__:
+            cell = self.func.__closure__[code.co_freevars.index(name)]
+            try:
+                return True, cell.cell_contents
+            except ValueError:
+                return False, None
+        if name in self.func.__globals__:
+            return True, self.func.__globals__[name]
+        builtins = self.func.__globals__.get("__builtins__", __builtins__)
+        table = builtins if isinstance(builtins, dict) else vars(builtins)
+        return (name in table), table.get(name)
+
+
+def load_source(func: Any) -> Source:
+    """Parse the source of `func`; raise CompileError if it cannot be found or parsed."""
+    try:
+        lines, start = inspect.getsourcelines(func)
+        file = inspect.getsourcefile(func) or "<unknown>"
+    except (OSError, TypeError) as exc:
+        name = getattr(func, "__name__", repr(func))
+        raise CompileError(
+            f"cannot read the source of '{name}': kernels must be defined in a file ({exc})"
+        ) from None
+    text = "".join(lines)
+    tree = ast.parse(textwrap.dedent(text))
+    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    if fdef is None:
+        raise CompileError(f"'{func.__name__}' is not a plain function (def); cannot compile it")
+    fdef.decorator_list = []
+    return Source(func, fdef, file, max(start, 1) - 1, text)

@@ -1,0 +1,186 @@
+"""Frontend step 4c: statements -> typed tree statements, once variable types are final.
+
+One `visit_<Node>` per statement class. Assignments convert values to the variable's single
+type; stores convert to the array's dtype; `for` accepts `range(...)` only. Also records which
+array parameters are written and which local arrays the kernel owns (may return).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .. import types as T
+from . import tir
+from .exits import RETVAL
+from .exprs import ExprTyper, cast
+from .scope import Scope
+
+
+class StmtBuilder(ExprTyper):
+    """Builds the typed body of one kernel; `Scope.final` must be set."""
+
+    def __init__(self, scope: Scope, ret: T.Type | None) -> None:
+        super().__init__(scope)
+        self.ret = ret
+        self.owned: set[str] = set()
+        self.unowned: set[str] = set(scope.params)
+        self.returned: T.Type | None = None
+
+    def block(self, stmts: list[ast.stmt]) -> tuple[tir.Stmt, ...]:
+        out: list[tir.Stmt] = []
+        for stmt in stmts:
+            method = getattr(self, f"visit_{type(stmt).__name__}", None)
+            if method is None:
+                raise self.error(stmt, f"unsupported statement ({type(stmt).__name__}) in kernel")
+            out.extend(method(stmt))
+        return tuple(out)
+
+    def visit_Pass(self, node: ast.Pass) -> list[tir.Stmt]:
+        return []
+
+    def visit_Expr(self, node: ast.Expr) -> list[tir.Stmt]:
+        if isinstance(node.value, ast.Constant):  # docstrings and bare constants
+            return []
+        return [tir.ExprStmt(self.src.span(node), self.expr(node.value))]
+
+    def visit_Assign(self, node: ast.Assign) -> list[tir.Stmt]:
+        target = node.targets[0]
+        if isinstance(target, ast.Subscript):
+            return [self.store(target, node.value)]
+        if not isinstance(target, ast.Name):
+            raise self.error(target, "unsupported assignment target in kernel")
+        return [self.assign(target.id, self.expr(node.value), node)]
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> list[tir.Stmt]:
+        if node.value is None:
+            return []
+        assert isinstance(node.target, ast.Name)
+        return [self.assign(node.target.id, self.expr(node.value), node)]
+
+    def assign(self, name: str, value: tir.Expr, node: ast.stmt) -> tir.Stmt:
+        want = self.scope.var_type(name)
+        assert want is not None
+        if isinstance(value.type, T.Array) or isinstance(want, T.Array | T.Tuple):
+            if value.type != want and not _tuple_fits(value.type, want):
+                what = "the return value" if name == RETVAL else f"'{name}'"
+                raise self.error(node, f"cannot assign {value.type} to {what} of type {want}")
+        elif not isinstance(value.type, T.Scalar):
+            raise self.error(node, f"cannot assign {value.type} to '{name}'")
+        self._track_ownership(name, value)
+        return tir.Assign(self.src.span(node), name, _cast_value(value, want))
+
+    def _track_ownership(self, name: str, value: tir.Expr) -> None:
+        if not isinstance(value.type, T.Array):
+            return
+        if isinstance(value, tir.Alloc | tir.KernelCall):
+            self.owned.add(name)
+            return
+        self.unowned.add(name)
+        if isinstance(value, tir.Var):
+            self.scope.aliases[name] = self.scope.aliases.get(value.name, value.name)
+
+    def store(self, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt:
+        base = self.expr(target.value)
+        if not isinstance(base.type, T.Array):
+            raise self.error(target, f"cannot store into '{ast.unparse(target.value)}': "
+                             f"it is a {base.type}, not an array")
+        indices, wrap = self.indices(target, base)
+        value = self.scalar(value_node, "stored value")
+        if isinstance(target.value, ast.Name):
+            name = target.value.id
+            self.scope.written.add(self.scope.aliases.get(name, name))
+        return tir.Store(self.src.span(target), base, indices, wrap, cast(value, base.type.dtype))
+
+    def visit_If(self, node: ast.If) -> list[tir.Stmt]:
+        cond = self.condition(node.test)
+        return [tir.If(self.src.span(node), cond, self.block(node.body), self.block(node.orelse))]
+
+    def visit_While(self, node: ast.While) -> list[tir.Stmt]:
+        cond = self.condition(node.test)
+        return [tir.While(self.src.span(node), cond, self.block(node.body))]
+
+    def visit_For(self, node: ast.For) -> list[tir.Stmt]:
+        if not isinstance(node.target, ast.Name):
+            raise self.error(node.target, "for loops in kernels take a single loop variable")
+        start, stop, step = self.range_args(node.iter)
+        var = node.target.id
+        vt = self.scope.var_type(var)
+        if not (isinstance(vt, T.Scalar) and vt.is_int):
+            raise self.error(node.target, f"loop variable '{var}' must stay an integer; "
+                             f"it is also assigned {vt} values")
+        sign = _sign(step)
+        if sign == 0 and isinstance(step, tir.Const):
+            raise self.error(node.iter, "range() step must not be zero")
+        body = self.block(node.body)
+        return [tir.For(self.src.span(node), var, start, stop, step, sign, body)]
+
+    def range_args(self, node: ast.expr) -> tuple[tir.Expr, tir.Expr, tir.Expr]:
+        is_range = isinstance(node, ast.Call) and self.resolve(node.func) is range
+        if not is_range or not 1 <= len(node.args) <= 3 or node.keywords:  # type: ignore[union-attr]
+            raise self.error(node, "kernels loop over range(stop), range(start, stop) "
+                             "or range(start, stop, step) only")
+        assert isinstance(node, ast.Call)
+        args = []
+        for a in node.args:
+            value = self.expr(a)
+            t = value.type
+            if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):
+                raise self.error(a, f"range() arguments must be integers, not {t}")
+            args.append(cast(value, T.py_int))
+        span = self.src.span(node)
+        zero, one = tir.Const(T.py_int, span, 0), tir.Const(T.py_int, span, 1)
+        if len(args) == 1:
+            return zero, args[0], one
+        return args[0], args[1], args[2] if len(args) == 3 else one
+
+    def visit_Return(self, node: ast.Return) -> list[tir.Stmt]:
+        span = self.src.span(node)
+        if node.value is None:
+            return [tir.Return(span, None)]
+        value = self.expr(node.value)
+        want = self.ret if self.ret is not None else _strong_result(value.type)
+        if isinstance(want, T.NoneType):
+            raise self.error(node, "kernel annotated '-> None' returns a value")
+        if isinstance(want, T.Array):
+            self._check_owned(node.value, value)
+        if isinstance(value.type, T.NoneType) or (value.type != want and not (
+                isinstance(value.type, T.Scalar) and isinstance(want, T.Scalar))
+                and not _tuple_fits(value.type, want)):
+            raise self.error(node, f"cannot return {value.type} from a kernel "
+                             f"declared to return {want}")
+        self.returned = want
+        return [tir.Return(span, _cast_value(value, want))]
+
+    def _check_owned(self, node: ast.expr, value: tir.Expr) -> None:
+        if isinstance(value, tir.Alloc | tir.KernelCall):
+            return
+        name = node.id if isinstance(node, ast.Name) else None
+        if name == RETVAL or (name in self.owned and name not in self.unowned):
+            return
+        raise self.error(node, "kernels can only return arrays they allocate "
+                         "(np.empty/np.zeros/...); this one may be a parameter or a view")
+
+
+def _tuple_fits(have: T.Type, want: T.Type) -> bool:
+    return (isinstance(have, T.Tuple) and isinstance(want, T.Tuple)
+            and len(have.items) == len(want.items))
+
+
+def _cast_value(value: tir.Expr, want: T.Type) -> tir.Expr:
+    if isinstance(want, T.Tuple) and isinstance(value.type, T.Tuple) and value.type != want:
+        items = [tir.TupleGet(t, value.span, value, k) for k, t in enumerate(value.type.items)]
+        if isinstance(value, tir.TupleExpr):
+            items = list(value.items)
+        return tir.TupleExpr(want, value.span,
+                             tuple(cast(i, w) for i, w in zip(items, want.items, strict=True)))
+    return cast(value, want)
+
+
+def _strong_result(t: T.Type) -> T.Type:
+    return t
+
+
+def _sign(step: tir.Expr) -> int:
+    if isinstance(step, tir.Const):
+        return (step.value > 0) - (step.value < 0)
+    return 0

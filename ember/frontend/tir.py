@@ -1,0 +1,219 @@
+"""The typed tree: the frontend's output and the IR emitter's input.
+
+Frozen dataclass nodes; every node has a `span` (for locations and errors) and every
+expression a `type`. Control flow is structured (no break/continue, one final return), and
+each `If`/`For`/`While` lists the variables it merges or carries (`carried`), computed by
+`dataflow.py`, so the emitter never has to discover them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import Span
+from ..types import Array, Scalar, Type
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    type: Type
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Expr):
+    value: bool | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Var(Expr):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp(Expr):
+    """Arithmetic on operands already cast to `type` (shifts/bitwise on ints only)."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp(Expr):
+    op: str  # "neg" | "invert" | "not"
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Expr):
+    """A binary comparison of operands already cast to a common type."""
+
+    op: str  # "eq" | "ne" | "lt" | "le" | "gt" | "ge"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp(Expr):
+    """Short-circuit `and`/`or`: Python semantics, the result is one of the operands."""
+
+    op: str  # "and" | "or"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Truth(Expr):
+    """`bool(x)` of a scalar: x != 0."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class IfExp(Expr):
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Cast(Expr):
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    """A builtin operation by key (see frontend/builtins.py and ir/ops.py)."""
+
+    op: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KernelCall(Expr):
+    callee: str
+    """Symbol of the called kernel's `Function` in the same `Program`."""
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Load(Expr):
+    array: Expr
+    indices: tuple[Expr, ...]
+    wrap: tuple[bool, ...]
+    """Per index: may be negative, so apply Python's wrap-around."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dim(Expr):
+    array: Expr
+    axis: int
+
+
+@dataclass(frozen=True, slots=True)
+class TupleExpr(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TupleGet(Expr):
+    value: Expr
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Alloc(Expr):
+    """A new local array; `fill` is None for np.empty."""
+
+    shape: tuple[Expr, ...]
+    fill: Expr | None
+
+
+# --- statements ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Assign(Stmt):
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Store(Stmt):
+    array: Expr
+    indices: tuple[Expr, ...]
+    wrap: tuple[bool, ...]
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class ExprStmt(Stmt):
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class If(Stmt):
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+    carried: tuple[tuple[str, Type], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class For(Stmt):
+    """`for var in range(start, stop, step)`; `step_sign` is +1, -1 or 0 (known at run time)."""
+
+    var: str
+    start: Expr
+    stop: Expr
+    step: Expr
+    step_sign: int
+    body: tuple[Stmt, ...]
+    carried: tuple[tuple[str, Type], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class While(Stmt):
+    cond: Expr
+    body: tuple[Stmt, ...]
+    carried: tuple[tuple[str, Type], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Return(Stmt):
+    value: Expr | None
+
+
+@dataclass(frozen=True)
+class Function:
+    """One typed kernel."""
+
+    name: str
+    symbol: str
+    params: tuple[tuple[str, Type], ...]
+    ret: Type
+    body: tuple[Stmt, ...]
+    span: Span
+    written: frozenset[str] = frozenset()
+    """Array parameters the kernel may write (directly or through a call)."""
+    var_types: dict[str, Type] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Program:
+    """The entry kernel and every kernel it calls, transitively, by symbol."""
+
+    entry: str
+    functions: dict[str, Function]
+
+
+def is_array(t: Type) -> bool:
+    return isinstance(t, Array)
+
+
+def is_scalar(t: Type) -> bool:
+    return isinstance(t, Scalar)

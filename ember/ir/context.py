@@ -1,0 +1,35 @@
+"""MLIR context management and user-source locations.
+
+One `ir.Context` per process (creating one costs ~7 ms; parsing into a warm one is ~0.04 ms),
+guarded by a lock because MLIR contexts are not thread-safe. `location(span)` turns a frontend
+`Span` into an `ir.Location.file` so every op, and every pipeline diagnostic, names user lines.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mlir import ir
+
+from ..errors import Span
+
+_lock = threading.RLock()
+_context: ir.Context | None = None
+
+
+@contextmanager
+def mlir_context() -> Iterator[ir.Context]:
+    """Enter the process-wide MLIR context (and hold its lock)."""
+    global _context
+    with _lock:
+        if _context is None:
+            _context = ir.Context()
+            _context.allow_unregistered_dialects = False
+        with _context, ir.Location.unknown():
+            yield _context
+
+
+def location(span: Span) -> ir.Location:
+    return ir.Location.file(span.file, span.line, span.col + 1)

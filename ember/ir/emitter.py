@@ -1,0 +1,119 @@
+"""IR stage: a typed `tir.Program` -> one MLIR module (func/scf/memref/arith/math).
+
+`emit_module` creates one `func.func` per kernel (callees private), and `Emitter` walks each
+typed body with an SSA environment (variable name -> value, or a tuple of values for tuple
+variables). Control flow maps one-to-one onto `scf.if` / `scf.for` / `scf.while`, with the
+frontend's `carried` lists as results and iteration arguments. Every op is built under the
+user's source location. Statement and expression rules live in stmts.py and exprs.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlir import ir
+from mlir.dialects import arith, func, memref
+
+from .. import types as T
+from ..frontend import tir
+from . import exprs, ops, stmts
+from .context import location
+from .types import flat_types, to_mlir_type
+
+Env = dict[str, Any]
+
+
+def emit_module(program: tir.Program) -> ir.Module:
+    """Build the module for `program` in the current (entered) MLIR context."""
+    module = ir.Module.create()
+    emitter = Emitter(module, program)
+    for fn in program.functions.values():
+        emitter.declare(fn)
+    for fn in program.functions.values():
+        emitter.emit_function(fn)
+    return module
+
+
+class Emitter:
+    """Builds function bodies; holds the SSA environment of the function being emitted."""
+
+    def __init__(self, module: ir.Module, program: tir.Program) -> None:
+        self.module = module
+        self.program = program
+        self.funcs: dict[str, func.FuncOp] = {}
+        self.libm_decls: set[str] = set()
+        self.env: Env = {}
+
+    def declare(self, fn: tir.Function) -> None:
+        inputs = [to_mlir_type(t) for _, t in fn.params]
+        with ir.InsertionPoint(self.module.body), location(fn.span):
+            op = func.FuncOp(fn.symbol, ir.FunctionType.get(inputs, flat_types(fn.ret)))
+        if fn.symbol != self.program.entry:
+            op.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        self.funcs[fn.symbol] = op
+
+    def emit_function(self, fn: tir.Function) -> None:
+        op = self.funcs[fn.symbol]
+        block = op.add_entry_block()
+        self.env = {name: arg for (name, _), arg in zip(fn.params, block.arguments, strict=True)}
+        with ir.InsertionPoint(block):
+            self.block(fn.body)
+            if not fn.body or not isinstance(fn.body[-1], tir.Return):
+                with location(fn.span):
+                    func.ReturnOp(self.zeros(fn.ret))
+
+    # --- dispatch ----------------------------------------------------------------------------
+    def block(self, body: tuple[tir.Stmt, ...]) -> None:
+        for s in body:
+            with location(s.span):
+                stmts.RULES[type(s)](self, s)
+
+    def expr(self, e: tir.Expr) -> Any:
+        with location(e.span):
+            return exprs.RULES[type(e)](self, e)
+
+    # --- values --------------------------------------------------------------------------------
+    def flatten(self, names: tuple[tuple[str, T.Type], ...]) -> list[ir.Value]:
+        """Current values of `names` as a flat list (zeros for names not yet defined)."""
+        out: list[ir.Value] = []
+        for name, t in names:
+            value = self.env.get(name)
+            out.extend(self.zeros(t) if value is None else _as_list(value))
+        return out
+
+    def bind(self, names: tuple[tuple[str, T.Type], ...], values: Any) -> None:
+        """Set `names` from a flat sequence of values (the inverse of `flatten`)."""
+        it = iter(list(values))
+        for name, t in names:
+            n = len(flat_types(t))
+            items = [next(it) for _ in range(n)]
+            self.env[name] = tuple(items) if isinstance(t, T.Tuple) else items[0]
+
+    def zeros(self, t: T.Type) -> list[ir.Value]:
+        if isinstance(t, T.NoneType):
+            return []
+        if isinstance(t, T.Tuple):
+            return [v for item in t.items for v in self.zeros(item)]
+        if isinstance(t, T.Array):
+            zero = arith.constant(ir.IndexType.get(), 0)
+            return [stmts.allocate(t, [zero] * t.ndim)]
+        assert isinstance(t, T.Scalar)
+        return [ops.const(t, 0)]
+
+    def libm(self, name: str, arity: int, mt: ir.Type) -> str:
+        if name not in self.libm_decls:
+            self.libm_decls.add(name)
+            with ir.InsertionPoint.at_block_begin(self.module.body):
+                decl = func.FuncOp(name, ir.FunctionType.get([mt] * arity, [mt]))
+                decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        return name
+
+    def index(self, value: ir.Value) -> ir.Value:
+        return arith.index_cast(ir.IndexType.get(), value)
+
+    def dim(self, array: ir.Value, axis: int) -> ir.Value:
+        return memref.dim(array, arith.constant(ir.IndexType.get(), axis))
+
+
+def _as_list(value: Any) -> list[ir.Value]:
+    return list(value) if isinstance(value, tuple) else [value]

@@ -1,0 +1,148 @@
+"""Statement rules of the IR emitter: one function per `tir` statement class.
+
+`if` -> `scf.if` yielding the merged variables; `for` -> `scf.for` over an index counter
+(negative and run-time steps become a trip count, so the loop stays counted for later affine
+raising); `while` -> `scf.while` whose before-region evaluates the condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mlir import ir
+from mlir.dialects import arith, func, memref, scf
+
+from .. import types as T
+from ..frontend import tir
+from . import ops
+from .exprs import indices
+from .types import contiguous_memref_type, flat_types, memref_type
+
+if TYPE_CHECKING:
+    from .emitter import Emitter
+
+
+def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
+    """A new contiguous array, seen through the generic strided memref type."""
+    raw = memref.alloc(contiguous_memref_type(t), sizes, [])
+    return memref.cast(memref_type(t), raw)
+
+
+def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:
+    """Store `value` into every element (a plain loop nest)."""
+    zero = arith.constant(ir.IndexType.get(), 0)
+    one = arith.constant(ir.IndexType.get(), 1)
+    ivs: list[ir.Value] = []
+    points: list[ir.InsertionPoint] = []
+    for size in sizes:
+        loop = scf.ForOp(zero, size, one)
+        ivs.append(loop.induction_variable)
+        ip = ir.InsertionPoint(loop.body)
+        ip.__enter__()
+        points.append(ip)
+    memref.store(value, array, ivs)
+    for ip in reversed(points):
+        scf.YieldOp([])
+        ip.__exit__(None, None, None)
+
+
+def _assign(em: Emitter, s: tir.Assign) -> None:
+    em.env[s.name] = em.expr(s.value)
+
+
+def _store(em: Emitter, s: tir.Store) -> None:
+    array = em.expr(s.array)
+    value = em.expr(s.value)
+    memref.store(value, array, indices(em, array, s.indices, s.wrap))
+
+
+def _expr_stmt(em: Emitter, s: tir.ExprStmt) -> None:
+    em.expr(s.value)
+
+
+def _return(em: Emitter, s: tir.Return) -> None:
+    if s.value is None or isinstance(s.value.type, T.NoneType):
+        if s.value is not None:
+            em.expr(s.value)
+        func.ReturnOp([])
+        return
+    value = em.expr(s.value)
+    func.ReturnOp(list(value) if isinstance(value, tuple) else [value])
+
+
+def _if(em: Emitter, s: tir.If) -> None:
+    cond = em.expr(s.cond)
+    types = [mt for _, t in s.carried for mt in flat_types(t)]
+    has_else = bool(types) or bool(s.orelse)
+    op = scf.IfOp(cond, types, has_else=has_else)
+    saved = dict(em.env)
+    branches = [(op.then_block, s.then)] + ([(op.else_block, s.orelse)] if has_else else [])
+    for block, body in branches:
+        em.env = dict(saved)
+        with ir.InsertionPoint(block):
+            em.block(body)
+            scf.YieldOp(em.flatten(s.carried))
+    em.env = saved
+    em.bind(s.carried, op.results)
+
+
+def _for(em: Emitter, s: tir.For) -> None:
+    start, stop, step = em.expr(s.start), em.expr(s.stop), em.expr(s.step)
+    index = ir.IndexType.get()
+    one = arith.constant(index, 1)
+    if s.step_sign > 0:
+        lb, ub, st = em.index(start), em.index(stop), em.index(step)
+    else:
+        lb, ub, st = arith.constant(index, 0), em.index(_trip_count(s, start, stop, step)), one
+    loop = scf.ForOp(lb, ub, st, em.flatten(s.carried))
+    saved = dict(em.env)
+    with ir.InsertionPoint(loop.body):
+        em.bind(s.carried, loop.inner_iter_args)
+        iv = arith.index_cast(ir.IntegerType.get_signless(64), loop.induction_variable)
+        if s.step_sign <= 0:
+            iv = arith.addi(start, arith.muli(iv, step))
+        em.env[s.var] = iv
+        em.block(s.body)
+        scf.YieldOp(em.flatten(s.carried))
+    em.env = saved
+    em.bind(s.carried, loop.results)
+
+
+def _trip_count(s: tir.For, start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
+    """Iterations of range(start, stop, step) for a negative or run-time step (0 if step == 0)."""
+    i64 = T.i64
+    zero, one = ops.const(i64, 0), ops.const(i64, 1)
+    up = ops.compare("gt", i64, step, zero)
+    span = arith.select(up, arith.subi(stop, start), arith.subi(start, stop))
+    mag = arith.select(up, step, arith.subi(zero, step))
+    safe = arith.select(arith.cmpi(arith.CmpIPredicate.eq, mag, zero), one, mag)
+    count = arith.divsi(arith.addi(span, arith.subi(safe, one)), safe)
+    positive = arith.andi(ops.compare("gt", i64, span, zero),
+                          ops.compare("ne", i64, step, zero))
+    return arith.select(positive, count, zero)
+
+
+def _while(em: Emitter, s: tir.While) -> None:
+    types = [mt for _, t in s.carried for mt in flat_types(t)]
+    op = scf.WhileOp(types, em.flatten(s.carried))
+    before = op.before.blocks.append(*types)
+    after = op.after.blocks.append(*types)
+    saved = dict(em.env)
+    with ir.InsertionPoint(before):
+        em.bind(s.carried, before.arguments)
+        cond = em.expr(s.cond)
+        scf.ConditionOp(cond, list(before.arguments))
+    em.env = dict(saved)
+    with ir.InsertionPoint(after):
+        em.bind(s.carried, after.arguments)
+        em.block(s.body)
+        scf.YieldOp(em.flatten(s.carried))
+    em.env = saved
+    em.bind(s.carried, op.results)
+
+
+RULES: dict[type, Callable[[Emitter, Any], None]] = {
+    tir.Assign: _assign, tir.Store: _store, tir.ExprStmt: _expr_stmt, tir.Return: _return,
+    tir.If: _if, tir.For: _for, tir.While: _while,
+}

@@ -1,0 +1,49 @@
+"""The one place Ember types become MLIR types (`to_mlir_type`), and their flat forms.
+
+Scalars map to signless integers (`i1` for bool) and floats. Every array, parameter or local,
+is a fully dynamic strided memref, so any numpy view (negative or non-unit strides, Fortran
+order) is accepted without copies and callers never need layout casts between kernels.
+Tuples have no MLIR type: they travel as several values (`flat_types`).
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from .. import types as T
+
+
+def scalar_type(t: T.Scalar) -> ir.Type:
+    if t.is_float:
+        return ir.F32Type.get() if t.bits == 32 else ir.F64Type.get()
+    return ir.IntegerType.get_signless(t.bits)
+
+
+def memref_type(t: T.Array) -> ir.MemRefType:
+    dyn = ir.ShapedType.get_dynamic_size()
+    stride = ir.ShapedType.get_dynamic_stride_or_offset()
+    layout = ir.StridedLayoutAttr.get(stride, [stride] * t.ndim)
+    return ir.MemRefType.get([dyn] * t.ndim, scalar_type(t.dtype), layout=layout)
+
+
+def contiguous_memref_type(t: T.Array) -> ir.MemRefType:
+    dyn = ir.ShapedType.get_dynamic_size()
+    return ir.MemRefType.get([dyn] * t.ndim, scalar_type(t.dtype))
+
+
+def to_mlir_type(t: T.Type) -> ir.Type:
+    """The MLIR type of a scalar or array (tuples: see `flat_types`)."""
+    if isinstance(t, T.Scalar):
+        return scalar_type(t)
+    if isinstance(t, T.Array):
+        return memref_type(t)
+    raise TypeError(f"{t} has no single MLIR type")
+
+
+def flat_types(t: T.Type) -> list[ir.Type]:
+    """The MLIR types a value of type `t` travels as (none for None, several for tuples)."""
+    if isinstance(t, T.NoneType):
+        return []
+    if isinstance(t, T.Tuple):
+        return [to_mlir_type(i) for i in t.items]
+    return [to_mlir_type(t)]

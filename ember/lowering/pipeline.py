@@ -1,0 +1,49 @@
+"""Run named stages over a module, dumping each stage and writing reproducers on failure.
+
+`EMBER_DUMP_IR=dir` writes `<kernel>.<n>.<stage>.mlir` after every stage. When a pass fails,
+the module before that stage is saved and the error names an `mlir-opt` command that
+reproduces the failure.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+
+from mlir import ir
+from mlir.passmanager import PassManager
+
+from ..errors import CompileError
+from .stages import Stage
+
+
+def dump(name: str, stage: str, index: int, text: str) -> None:
+    folder = os.environ.get("EMBER_DUMP_IR")
+    if not folder:
+        return
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f"{name}.{index}.{stage}.mlir"), "w") as f:
+        f.write(text)
+
+
+def run_stages(module: ir.Module, stages: Sequence[Stage], name: str) -> None:
+    """Run `stages` in order on `module` (in place), in the current context."""
+    for index, stage in enumerate(stages, start=1):
+        spec = f"builtin.module({','.join(stage.passes)})"
+        before = str(module) if os.environ.get("EMBER_DEBUG") else None
+        try:
+            PassManager.parse(spec).run(module.operation)
+        except Exception as exc:  # MLIRError carries the diagnostics
+            raise _failure(name, stage, spec, before or str(module), exc) from None
+        dump(name, stage.name, index, str(module))
+
+
+def _failure(name: str, stage: Stage, spec: str, text: str, exc: Exception) -> CompileError:
+    fd, path = tempfile.mkstemp(prefix=f"ember-{name}-{stage.name}-", suffix=".mlir")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return CompileError(
+        f"internal compiler error in stage '{stage.name}' while compiling '{name}': {exc}",
+        notes=[f"reproduce with: mlir-opt --pass-pipeline='{spec}' {path}",
+               "please report this: Ember should reject unsupported code before this stage"])

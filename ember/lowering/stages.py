@@ -1,0 +1,52 @@
+"""Named pass stages, each a tuple of MLIR pass strings with the reason for each pass.
+
+The pipeline is assembled from these in `pipeline.py`:
+  CLEANUP -> DEALLOC -> TO_LLVM   (primal CPU kernels)
+Later stages slot in by name: ENZYME (gradients, run in enzyme_call), OPTIMIZE (affine/linalg),
+GPU (gpu -> nvvm -> PTX).
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+
+class Stage(NamedTuple):
+    name: str
+    passes: tuple[str, ...]
+
+
+CLEANUP: Final = Stage("cleanup", (
+    "canonicalize",  # fold the frontend's index_cast chains and constant branches
+    "cse",           # share the repeated memref.dim / index computations of indexing
+))
+
+DEALLOC: Final = Stage("dealloc", (
+    # Local arrays (np.zeros, ...) are freed where their last owner dies, including arrays
+    # replaced inside loops and arrays returned to a caller kernel (ownership moves out).
+    "ownership-based-buffer-deallocation",
+    "canonicalize",
+    "buffer-deallocation-simplification",
+    "bufferization-lower-deallocations",
+    "canonicalize",
+))
+
+TO_LLVM: Final = Stage("to-llvm", (
+    "convert-math-to-funcs{convert-ctlz=false}",  # integer ** integer (math.ipowi) as a loop
+    "arith-expand",            # floordivsi, maximumf, ... into basic arith ops
+    "convert-math-to-libm",    # libm calls first: exact expm1/log1p/erf as CPython computes
+    "lower-affine",            # must precede scf-to-cf (affine.for bodies with scf.if)
+    "convert-scf-to-cf",
+    "convert-math-to-llvm",    # what is left: sqrt, fabs, copysign, absi -> LLVM intrinsics
+    "expand-strided-metadata",
+    "lower-affine",
+    "finalize-memref-to-llvm",
+    "convert-arith-to-llvm",
+    "convert-cf-to-llvm",
+    "convert-func-to-llvm",
+    "convert-index-to-llvm",
+    "convert-ub-to-llvm",      # ub.poison from canonicalization
+    "reconcile-unrealized-casts",
+))
+
+PRIMAL_CPU: Final = (CLEANUP, DEALLOC, CLEANUP, TO_LLVM)

@@ -1,0 +1,25 @@
+"""Compile options (frozen, part of the cache key) and environment knobs.
+
+EMBER_CACHE_DIR: disk cache folder (default ~/.cache/ember). EMBER_DUMP_IR=dir: write every
+stage's IR. EMBER_DEBUG=1: keep Ember-internal tracebacks on compile errors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    opt_level: int = 3
+    """LLVM optimization level of the generated code (0-3)."""
+    cache: bool = True
+    """Use the on-disk cache of compiled kernels."""
+
+    def key(self) -> str:
+        return f"opt={self.opt_level}"
+
+
+def debug() -> bool:
+    return os.environ.get("EMBER_DEBUG", "") not in ("", "0")

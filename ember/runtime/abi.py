@@ -1,0 +1,139 @@
+"""The native calling convention between Python (ctypes) and compiled kernels.
+
+For each kernel Ember emits an LLVM IR *entry thunk* `ember_<name>` next to the lowered
+kernel. Array parameters arrive as `PyObject*`: the thunk itself checks type, rank, dtype,
+byte order, writability and strides against numpy's array struct and builds the memref
+fields from it, so the Python side never builds descriptors (no per-call ctypes structs for
+arrays). Scalars arrive as C values. Results:
+
+* no result: the thunk returns `i32` status (0 = ok, 1 = an array argument was rejected);
+* one scalar: returned directly (ints widened to i64); a rejected argument returns a sentinel
+  (NaN / INT64_MIN) and Python re-checks the arguments to raise the precise error;
+* tuples and arrays: written through a trailing out-pointer; the thunk returns the status.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .. import types as T
+
+# numpy 2 object layouts (x86-64 / aarch64, 64-bit): PyArrayObject_fields and PyArray_Descr.
+ARRAY_DATA, ARRAY_ND, ARRAY_DIMS, ARRAY_STRIDES, ARRAY_DESCR, ARRAY_FLAGS = 16, 24, 32, 40, 56, 64
+DESCR_BYTEORDER, DESCR_TYPE_NUM = 26, 28
+NPY_WRITEABLE: Final = 0x0400
+INT_SENTINEL: Final = -(1 << 63)
+
+
+def verify_numpy_layout() -> None:
+    """Check the struct offsets above against this numpy build (once per process)."""
+    a = np.zeros((3, 5), dtype=np.float32)[:, ::2]
+    base = id(a)
+
+    def read(addr: int, ctype: type) -> int:
+        return ctype.from_address(addr).value  # type: ignore[attr-defined]
+
+    ok = (read(base + ARRAY_DATA, ctypes.c_void_p) == a.ctypes.data
+          and read(base + ARRAY_ND, ctypes.c_int) == 2
+          and read(read(base + ARRAY_DIMS, ctypes.c_void_p) + 8, ctypes.c_int64) == 3
+          and read(read(base + ARRAY_STRIDES, ctypes.c_void_p) + 8, ctypes.c_int64) == 8
+          and read(read(base + ARRAY_DESCR, ctypes.c_void_p) + DESCR_TYPE_NUM,
+                   ctypes.c_int) == a.dtype.num)
+    if not ok:
+        raise RuntimeError(f"numpy {np.__version__} has an array layout Ember does not know")
+
+
+_LLVM_SCALAR: Final = {("f", 64): "double", ("f", 32): "float", ("b", 1): "i1"}
+
+
+def llvm_scalar(t: T.Scalar) -> str:
+    return _LLVM_SCALAR.get((t.kind, t.bits), f"i{t.bits}")
+
+
+def llvm_memref(ndim: int) -> str:
+    return f"{{ ptr, ptr, i64, [{ndim} x i64], [{ndim} x i64] }}"
+
+
+def llvm_result(t: T.Type) -> str:
+    """The LLVM type the lowered kernel returns for Ember type `t`."""
+    if isinstance(t, T.NoneType):
+        return "void"
+    if isinstance(t, T.Tuple):
+        return "{ " + ", ".join(llvm_result(i) for i in t.items) + " }"
+    if isinstance(t, T.Array):
+        return llvm_memref(t.ndim)
+    assert isinstance(t, T.Scalar)
+    return llvm_scalar(t)
+
+
+# --- ctypes side ------------------------------------------------------------------------------
+_CTYPE: Final = {
+    ("b", 1): ctypes.c_bool, ("i", 8): ctypes.c_int8, ("i", 16): ctypes.c_int16,
+    ("i", 32): ctypes.c_int32, ("i", 64): ctypes.c_int64, ("u", 8): ctypes.c_uint8,
+    ("u", 16): ctypes.c_uint16, ("u", 32): ctypes.c_uint32, ("u", 64): ctypes.c_uint64,
+    ("f", 32): ctypes.c_float, ("f", 64): ctypes.c_double,
+}
+
+
+def ctype_of(t: T.Scalar) -> type:
+    return _CTYPE[(t.kind, t.bits)]
+
+
+class MemRefResult(ctypes.Structure):
+    """Base for returned memref descriptors; subclasses set `_fields_` per rank."""
+
+
+def memref_struct(ndim: int) -> type:
+    return type(f"MemRef{ndim}D", (ctypes.Structure,), {"_fields_": [
+        ("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+        ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * ndim),
+        ("strides", ctypes.c_int64 * ndim)]})
+
+
+def result_struct(t: T.Type) -> type:
+    """ctypes mirror of the out-struct for tuple and array results."""
+    items = t.items if isinstance(t, T.Tuple) else (t,)
+    fields = []
+    for k, item in enumerate(items):
+        ct = memref_struct(item.ndim) if isinstance(item, T.Array) else ctype_of(item)  # type: ignore[arg-type]
+        fields.append((f"f{k}", ct))
+    return type("Result", (ctypes.Structure,), {"_fields_": fields})
+
+
+@dataclass(frozen=True)
+class Signature:
+    """How Python calls the thunk of one kernel."""
+
+    params: tuple[tuple[str, T.Type], ...]
+    ret: T.Type
+    written: frozenset[str]
+
+    @property
+    def has_arrays(self) -> bool:
+        return any(isinstance(t, T.Array) for _, t in self.params)
+
+    @property
+    def result_kind(self) -> str:
+        """'none', 'scalar' or 'out' (tuple/array results through an out-pointer)."""
+        if isinstance(self.ret, T.NoneType):
+            return "none"
+        return "scalar" if isinstance(self.ret, T.Scalar) else "out"
+
+    def argtypes(self) -> list[type]:
+        types: list[type] = [ctypes.py_object if isinstance(t, T.Array) else ctype_of(t)  # type: ignore[arg-type]
+                             for _, t in self.params]
+        return types + ([ctypes.c_void_p] if self.result_kind == "out" else [])
+
+    def restype(self) -> type:
+        kind = self.result_kind
+        if kind != "scalar":
+            return ctypes.c_int32
+        t = self.ret
+        assert isinstance(t, T.Scalar)
+        if t.is_float:
+            return ctype_of(t)
+        return ctypes.c_uint64 if t.kind == "u" else ctypes.c_int64

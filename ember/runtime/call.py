@@ -1,0 +1,108 @@
+"""The per-call path: a generated Python entry function around the ctypes thunk.
+
+`make_entry` writes (once per kernel) a small function with the kernel's own name and
+parameter names that calls the thunk and checks only its status or sentinel, so the common
+call is one ctypes call plus one comparison. Everything slow (precise argument errors,
+ndarray subclasses, arrays returned by the kernel) lives off that path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import types as T
+from .abi import INT_SENTINEL, Signature, result_struct
+
+_libc = ctypes.CDLL(None)
+_libc.free.argtypes = [ctypes.c_void_p]
+_libc.free.restype = None
+
+
+class _Owner:
+    """Owns a buffer malloc'ed by a kernel; numpy arrays made from it keep it alive."""
+
+    def __init__(self, allocated: int, interface: dict) -> None:
+        self.allocated = allocated
+        self.__array_interface__ = interface
+
+    def __del__(self) -> None:
+        if self.allocated:
+            _libc.free(self.allocated)
+
+
+def _array_from(desc: Any, t: T.Array) -> np.ndarray:
+    itemsize = t.dtype.np_dtype.itemsize
+    shape = tuple(desc.sizes)
+    data = (desc.aligned or 0) + desc.offset * itemsize
+    interface = {"version": 3, "typestr": t.dtype.np_dtype.str, "shape": shape,
+                 "strides": tuple(s * itemsize for s in desc.strides),
+                 "data": (data if all(shape) else 0, False)}
+    if not all(shape):
+        interface["data"] = (data or 1, False)
+    return np.asarray(_Owner(desc.allocated or 0, interface))
+
+
+def _converter(ret: T.Type) -> Callable[[Any], Any]:
+    items = ret.items if isinstance(ret, T.Tuple) else (ret,)
+
+    def one(value: Any, t: T.Type) -> Any:
+        if isinstance(t, T.Array):
+            return _array_from(value, t)
+        return bool(value) if isinstance(t, T.Scalar) and t.is_bool else value
+
+    if isinstance(ret, T.Tuple):
+        return lambda out: tuple(one(getattr(out, f"f{k}"), t) for k, t in enumerate(items))
+    return lambda out: one(out.f0, ret)
+
+
+def make_entry(name: str, cfunc: Any, sig: Signature,
+               recheck: Callable[[tuple], tuple | None]) -> Callable[..., Any]:
+    """The Python-callable entry of a compiled kernel."""
+    params = [p for p, _ in sig.params]
+    args = ", ".join(params)
+    tup = f"({args},)" if params else "()"
+    kind = sig.result_kind
+    lines = [f"def {name}({args}):", "    try:"]
+    if kind == "out":
+        lines += ["        out = _Result()", f"        r = _cfunc({args}{', ' if params else ''}_ref(out))"]
+    else:
+        lines.append(f"        r = _cfunc({args})")
+    lines += ["    except _ArgError:", f"        return _retry({tup})"]
+    if kind in ("none", "out") and sig.has_arrays:
+        lines += ["    if r:", f"        return _retry({tup})"]
+    if kind == "scalar" and sig.has_arrays:
+        ret = sig.ret
+        assert isinstance(ret, T.Scalar)
+        test = "r != r" if ret.is_float else f"r == {INT_SENTINEL if ret.kind != 'u' else 1 << 63}"
+        lines += [f"    if {test} and _recheck({tup}) is not None:", f"        return _retry({tup})"]
+    lines.append(_result_line(sig))
+    namespace: dict[str, Any] = {"_cfunc": cfunc, "_ArgError": ctypes.ArgumentError,
+                                 "_recheck": recheck, "_ref": ctypes.byref}
+    if kind == "out":
+        namespace["_Result"] = result_struct(sig.ret)
+        namespace["_convert"] = _converter(sig.ret)
+
+    def retry(values: tuple) -> Any:
+        fixed = recheck(values)
+        if fixed is None:
+            raise RuntimeError(f"kernel '{name}' rejected its arguments for an unknown reason")
+        return namespace[name](*fixed)
+
+    namespace["_retry"] = retry
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from identifiers only
+    return namespace[name]
+
+
+def _result_line(sig: Signature) -> str:
+    kind = sig.result_kind
+    if kind == "none":
+        return "    return None"
+    if kind == "out":
+        return "    return _convert(out)"
+    ret = sig.ret
+    assert isinstance(ret, T.Scalar)
+    return "    return r != 0" if ret.is_bool else "    return r"

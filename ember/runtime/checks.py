@@ -1,0 +1,86 @@
+"""Precise argument errors, computed only after the fast path rejected a call.
+
+`Checker.recheck(args)` returns None when every argument is acceptable as given, a fixed
+argument tuple when the call can proceed after a harmless conversion (an ndarray subclass
+viewed as ndarray, a numpy integer for an int parameter), and raises TypeError/ValueError
+naming the parameter otherwise. The rules mirror the checks of the native thunk.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .. import types as T
+from .abi import Signature
+
+
+class Checker:
+    def __init__(self, name: str, sig: Signature) -> None:
+        self.name = name
+        self.sig = sig
+
+    def recheck(self, args: tuple) -> tuple | None:
+        fixed = list(args)
+        changed = False
+        for k, ((pname, t), value) in enumerate(zip(self.sig.params, args, strict=True)):
+            new = self._one(pname, t, value)
+            if new is not value:
+                fixed[k] = new
+                changed = True
+        return tuple(fixed) if changed else None
+
+    def _where(self, pname: str) -> str:
+        return f"{self.name}() argument '{pname}'"
+
+    def _one(self, pname: str, t: T.Type, value: Any) -> Any:
+        if isinstance(t, T.Array):
+            return self._array(pname, t, value)
+        assert isinstance(t, T.Scalar)
+        return self._scalar(pname, t, value)
+
+    def _array(self, pname: str, t: T.Array, value: Any) -> Any:
+        where = self._where(pname)
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{where} must be a numpy array of {t.dtype.np_dtype.name} with "
+                            f"{t.ndim} dimension(s) ({t}), got {type(value).__name__}")
+        if value.ndim != t.ndim:
+            raise TypeError(f"{where} must have {t.ndim} dimension(s) ({t}), "
+                            f"got an array with {value.ndim}")
+        if value.dtype.newbyteorder("=") != t.dtype.np_dtype or value.dtype.kind != \
+                t.dtype.np_dtype.kind:
+            raise TypeError(f"{where} must have dtype {t.dtype.np_dtype.name} ({t}), "
+                            f"got {value.dtype.name}")
+        if not value.dtype.isnative:
+            raise ValueError(f"{where} has non-native byte order; pass a native-order copy "
+                             "(a.astype(a.dtype.newbyteorder('=')))")
+        if pname in self.sig.written and not value.flags.writeable:
+            raise ValueError(f"{where} is read-only, but the kernel writes to it")
+        if any(s % value.itemsize for s in value.strides):
+            raise ValueError(f"{where} has strides {value.strides} that are not a multiple "
+                             f"of its item size {value.itemsize}")
+        if value.dtype.num != t.dtype.np_dtype.num:  # e.g. longlong vs long: same layout
+            value = value.view(t.dtype.np_dtype)
+        if type(value) is not np.ndarray:
+            return value.view(np.ndarray)
+        return value
+
+    def _scalar(self, pname: str, t: T.Scalar, value: Any) -> Any:
+        ok: tuple[type, ...]
+        if t.is_float:
+            ok = (numbers.Real, np.floating, np.integer, np.bool_)
+        elif t.is_int:
+            ok = (numbers.Integral, np.integer, np.bool_)
+        else:
+            ok = (bool, np.bool_, numbers.Integral, np.integer)
+        if isinstance(value, ok) and not isinstance(value, np.ndarray):
+            if t.is_int and not isinstance(value, int):
+                return int(value)
+            if t.is_float and not isinstance(value, float):
+                return float(value)
+            return value
+        expected = {"f": "a real number", "i": "an integer", "u": "an integer", "b": "a bool"}
+        raise TypeError(f"{self._where(pname)} must be {expected[t.kind]} ({t}), "
+                        f"got {type(value).__name__}")

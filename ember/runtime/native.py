@@ -1,0 +1,96 @@
+"""LLVM IR -> optimized object code (llvmlite) -> shared library (`cc -shared`).
+
+The kernel's functions become internal so that LLVM inlines them into the entry thunk and the
+library exports only `ember_*` symbols. Objects target the host CPU (all its features) unless
+a CPU name is given; the target machine is created once per (cpu, features).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import llvmlite.binding as llvm
+
+_NUW = re.compile(r"\bnuw ")
+_DEFINE = re.compile(r"^define (?!internal )", re.MULTILINE)
+
+
+@functools.cache
+def _init() -> None:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+
+
+@functools.cache
+def target_machine(cpu: str | None = None) -> llvm.TargetMachine:
+    _init()
+    target = llvm.Target.from_default_triple()
+    if cpu is None:
+        return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                            features=llvm.get_host_cpu_features().flatten(),
+                                            opt=3, reloc="pic", codemodel="default")
+    return target.create_target_machine(cpu=cpu, opt=3, reloc="pic", codemodel="default")
+
+
+def host_id() -> str:
+    """The CPU name and features objects are compiled for (part of cache keys)."""
+    _init()
+    return f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}"
+
+
+def prepare_ir(kernel_ir: str, thunk_ir: str) -> str:
+    """Join kernel and thunk IR. Kernel functions become internal, and `nuw` flags go: MLIR's
+    memref lowering marks stride products `nuw`, which is poison for negative numpy strides."""
+    body = _DEFINE.sub("define internal ", _NUW.sub("", kernel_ir))
+    return body + "\n" + thunk_ir
+
+
+def optimize(ir_text: str, cpu: str | None = None, speed: int = 3) -> llvm.ModuleRef:
+    tm = target_machine(cpu)
+    mod = llvm.parse_assembly(ir_text)
+    mod.triple = llvm.get_process_triple()
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    options = llvm.create_pipeline_tuning_options(speed_level=speed)
+    options.loop_vectorization = True
+    options.slp_vectorization = True
+    builder = llvm.create_pass_builder(tm, options)
+    builder.getModulePassManager().run(mod, builder)
+    return mod
+
+
+def emit_object(mod: llvm.ModuleRef, cpu: str | None = None) -> bytes:
+    return target_machine(cpu).emit_object(mod)
+
+
+def emit_assembly(mod: llvm.ModuleRef, cpu: str | None = None) -> str:
+    return target_machine(cpu).emit_assembly(mod)
+
+
+def compiler() -> str:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    raise RuntimeError("Ember needs a C compiler driver (cc, gcc or clang) to link kernels")
+
+
+def link_shared(objects: list[bytes], out_path: str) -> None:
+    """Link object files into a shared library at `out_path` (written atomically)."""
+    with tempfile.TemporaryDirectory(prefix="ember-link-") as tmp:
+        paths = []
+        for k, obj in enumerate(objects):
+            path = os.path.join(tmp, f"k{k}.o")
+            with open(path, "wb") as f:
+                f.write(obj)
+            paths.append(path)
+        out_tmp = os.path.join(tmp, "out.so")
+        cmd = [compiler(), "-shared", "-o", out_tmp, *paths, "-lm"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"linking failed: {' '.join(cmd)}\n{proc.stderr}")
+        shutil.move(out_tmp, out_path)

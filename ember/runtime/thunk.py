@@ -1,0 +1,117 @@
+"""LLVM IR text of the entry thunk `ember_<name>` (the convention is described in abi.py)."""
+
+from __future__ import annotations
+
+from .. import types as T
+from . import abi
+
+NDARRAY_TYPE_GLOBAL = "ember_ndarray_type"
+
+
+def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str]:
+    """Emit the checks of array argument k; return its memref operands."""
+    p = f"%a{k}"
+    out += [f"  %ty{k}.p = getelementptr i8, ptr {p}, i64 8",
+            f"  %ty{k} = load ptr, ptr %ty{k}.p",
+            f"  %nt{k} = load ptr, ptr @{NDARRAY_TYPE_GLOBAL}",
+            f"  %isarr{k} = icmp eq ptr %ty{k}, %nt{k}",
+            f"  br i1 %isarr{k}, label %fields{k}, label %fail",
+            f"fields{k}:"]
+    conds = []
+
+    def field(name: str, offset: int, ty: str, base: str = p) -> str:
+        out.extend([f"  %{name}.p = getelementptr i8, ptr {base}, i64 {offset}",
+                    f"  %{name} = load {ty}, ptr %{name}.p"])
+        return f"%{name}"
+
+    nd = field(f"nd{k}", abi.ARRAY_ND, "i32")
+    out.append(f"  %oknd{k} = icmp eq i32 {nd}, {t.ndim}")
+    conds.append(f"%oknd{k}")
+    descr = field(f"descr{k}", abi.ARRAY_DESCR, "ptr")
+    num = field(f"num{k}", abi.DESCR_TYPE_NUM, "i32", descr)
+    order = field(f"order{k}", abi.DESCR_BYTEORDER, "i8", descr)
+    out += [f"  %oknum{k} = icmp eq i32 {num}, {t.dtype.np_dtype.num}",
+            f"  %okord{k} = icmp ne i8 {order}, 62"]
+    conds += [f"%oknum{k}", f"%okord{k}"]
+    if written:
+        flags = field(f"flags{k}", abi.ARRAY_FLAGS, "i32")
+        out += [f"  %wr{k} = and i32 {flags}, {abi.NPY_WRITEABLE}",
+                f"  %okwr{k} = icmp ne i32 %wr{k}, 0"]
+        conds.append(f"%okwr{k}")
+    data = field(f"data{k}", abi.ARRAY_DATA, "ptr")
+    dims = field(f"dims{k}", abi.ARRAY_DIMS, "ptr")
+    strides = field(f"strides{k}", abi.ARRAY_STRIDES, "ptr")
+    size = t.dtype.np_dtype.itemsize
+    sizes, steps = [], []
+    for d in range(t.ndim):
+        out += [f"  %dp{k}.{d} = getelementptr i64, ptr {dims}, i64 {d}",
+                f"  %dim{k}.{d} = load i64, ptr %dp{k}.{d}",
+                f"  %sp{k}.{d} = getelementptr i64, ptr {strides}, i64 {d}",
+                f"  %sb{k}.{d} = load i64, ptr %sp{k}.{d}",
+                f"  %rem{k}.{d} = srem i64 %sb{k}.{d}, {size}",
+                f"  %okst{k}.{d} = icmp eq i64 %rem{k}.{d}, 0",
+                f"  %st{k}.{d} = sdiv exact i64 %sb{k}.{d}, {size}"]
+        conds.append(f"%okst{k}.{d}")
+        sizes.append(f"i64 %dim{k}.{d}")
+        steps.append(f"i64 %st{k}.{d}")
+    acc = conds[0]
+    for j, c in enumerate(conds[1:]):
+        out.append(f"  %ok{k}.{j} = and i1 {acc}, {c}")
+        acc = f"%ok{k}.{j}"
+    out += [f"  br i1 {acc}, label %next{k}, label %fail", f"next{k}:"]
+    return [f"ptr {data}", f"ptr {data}", "i64 0", *sizes, *steps]
+
+
+def _scalar_param(k: int, t: T.Scalar) -> tuple[str, str, list[str]]:
+    """(thunk parameter, kernel operand, conversion lines) of scalar argument k."""
+    if t.is_bool:
+        return f"i8 %a{k}", f"i1 %b{k}", [f"  %b{k} = icmp ne i8 %a{k}, 0"]
+    ty = abi.llvm_scalar(t)
+    return f"{ty} %a{k}", f"{ty} %a{k}", []
+
+
+def _ret(sig: abi.Signature) -> tuple[str, list[str], list[str]]:
+    """(thunk return type, lines after the call, lines of the failure block)."""
+    kind = sig.result_kind
+    if kind == "none":
+        return "i32", ["  ret i32 0"], ["  ret i32 1"]
+    if kind == "out":
+        ty = abi.llvm_result(sig.ret)
+        return "i32", [f"  store {ty} %r, ptr %out", "  ret i32 0"], ["  ret i32 1"]
+    t = sig.ret
+    assert isinstance(t, T.Scalar)
+    if t.is_float:
+        ty = abi.llvm_scalar(t)
+        return ty, [f"  ret {ty} %r"], [f"  ret {ty} 0x7FF8000000000000"]
+    ext = "sext" if t.kind == "i" else "zext"
+    widen = ["  ret i64 %r"] if t.bits == 64 else [f"  %w = {ext} {abi.llvm_scalar(t)} %r to i64",
+                                                   "  ret i64 %w"]
+    return "i64", widen, [f"  ret i64 {abi.INT_SENTINEL}"]
+
+
+def entry_thunk(name: str, symbol: str, sig: abi.Signature) -> str:
+    """The thunk `ember_<name>` calling the lowered kernel `symbol`."""
+    params, operands, body = [], [], ["entry:"]
+    for k, (pname, t) in enumerate(sig.params):
+        if isinstance(t, T.Array):
+            params.append(f"ptr %a{k}")
+            operands += _array_checks(body, k, t, pname in sig.written)
+        else:
+            assert isinstance(t, T.Scalar)
+            param, operand, lines = _scalar_param(k, t)
+            params.append(param)
+            operands.append(operand)
+            body += lines
+    if sig.result_kind == "out":
+        params.append("ptr %out")
+    ret_ty, after, fail = _ret(sig)
+    kernel_ret = abi.llvm_result(sig.ret)
+    call = f"call {kernel_ret} @{symbol}({', '.join(operands)})"
+    body.append(f"  {call}" if kernel_ret == "void" else f"  %r = {call}")
+    body += after
+    if sig.has_arrays:
+        body += ["fail:", *fail]
+    return "\n".join([
+        f"@{NDARRAY_TYPE_GLOBAL} = global ptr null",
+        f"define {ret_ty} @ember_{name}({', '.join(params)}) {{",
+        *body, "}", ""])

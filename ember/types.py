@@ -1,0 +1,185 @@
+"""Ember's type vocabulary, shared by every stage.
+
+Frontend types are frozen, slotted dataclasses compared by value, with module-level singletons
+(`f64`, `i64`, ...) that double as the user's annotation objects: `f64[:, :]` is an `Array`.
+
+Promotion follows NumPy 2 (NEP 50). Python scalars (`int`/`float`/`bool` annotations, literals,
+`range` indices, `len`) are *weak*: they take the type of the strong operand they meet, so
+`f32 * 2.0` stays `f32`. Values read from arrays and `ember.f32`-style annotations are strong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+
+class Type:
+    """Base of every Ember type."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar(Type):
+    """A machine scalar: kind is 'b' (bool), 'i' (signed), 'u' (unsigned) or 'f' (float)."""
+
+    kind: str
+    bits: int
+    weak: bool = False
+    """True for Python scalars (NEP 50 'weak'): they adopt the type of a strong partner."""
+
+    def __getitem__(self, dims: object) -> Array:
+        """`f64[:, :]` in an annotation: an array of this dtype with one axis per slice."""
+        axes = dims if isinstance(dims, tuple) else (dims,)
+        if not axes or not all(isinstance(a, slice) and a == slice(None) for a in axes):
+            raise TypeError(f"array annotations are written {self}[:], {self}[:, :], ...")
+        return Array(self.strong(), len(axes))
+
+    def __call__(self, value: object) -> object:
+        """`f32(x)` in plain Python: the numpy scalar, so undecorated kernels still run."""
+        if self.weak:
+            return {"b": bool, "i": int, "f": float}[self.kind](value)  # type: ignore[call-overload]
+        return self.np_dtype.type(value)
+
+    def strong(self) -> Scalar:
+        return Scalar(self.kind, self.bits) if self.weak else self
+
+    def as_weak(self) -> Scalar:
+        return Scalar(self.kind, self.bits, True)
+
+    @property
+    def is_float(self) -> bool:
+        return self.kind == "f"
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind in "iu"
+
+    @property
+    def is_bool(self) -> bool:
+        return self.kind == "b"
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(_NP_NAMES[(self.kind, self.bits)])
+
+    def __str__(self) -> str:
+        if self.weak:
+            return {"b": "bool", "i": "int", "f": "float"}[self.kind]
+        return _NP_NAMES[(self.kind, self.bits)].replace("bool", "boolean")
+
+
+@dataclass(frozen=True, slots=True)
+class Array(Type):
+    """A numpy array of any strides: `Array(f64, 2)` is `f64[:, :]`."""
+
+    dtype: Scalar
+    ndim: int
+
+    def __str__(self) -> str:
+        return f"{self.dtype}[{', '.join(':' * self.ndim)}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Tuple(Type):
+    """A fixed-size tuple of scalars (return values, `a.shape`, tuple unpacking)."""
+
+    items: tuple[Type, ...]
+
+    def __str__(self) -> str:
+        return f"tuple[{', '.join(map(str, self.items))}]"
+
+
+@dataclass(frozen=True, slots=True)
+class NoneType(Type):
+    """The type of `None`, for kernels that return nothing."""
+
+    def __str__(self) -> str:
+        return "None"
+
+
+_NP_NAMES: Final = {
+    ("b", 1): "bool", ("i", 8): "int8", ("i", 16): "int16", ("i", 32): "int32",
+    ("i", 64): "int64", ("u", 8): "uint8", ("u", 16): "uint16", ("u", 32): "uint32",
+    ("u", 64): "uint64", ("f", 32): "float32", ("f", 64): "float64",
+}
+
+boolean: Final = Scalar("b", 1)
+i8: Final = Scalar("i", 8)
+i16: Final = Scalar("i", 16)
+i32: Final = Scalar("i", 32)
+i64: Final = Scalar("i", 64)
+u8: Final = Scalar("u", 8)
+u16: Final = Scalar("u", 16)
+u32: Final = Scalar("u", 32)
+u64: Final = Scalar("u", 64)
+f32: Final = Scalar("f", 32)
+f64: Final = Scalar("f", 64)
+none: Final = NoneType()
+
+py_bool: Final = boolean.as_weak()
+py_int: Final = i64.as_weak()
+py_float: Final = f64.as_weak()
+
+PYTHON_ANNOTATIONS: Final[dict[object, Scalar]] = {bool: py_bool, int: py_int, float: py_float}
+
+_BY_DTYPE: Final = {np.dtype(name): Scalar(k, b) for (k, b), name in _NP_NAMES.items()}
+
+
+def from_dtype(dtype: object) -> Scalar | None:
+    """The strong scalar type of a numpy dtype (or dtype-like), or None if Ember lacks it."""
+    try:
+        return _BY_DTYPE.get(np.dtype(dtype))  # type: ignore[call-overload]
+    except TypeError:
+        return None
+
+
+# --- Promotion (NEP 50) -------------------------------------------------------------------
+# Rule 1: two strong types promote as numpy.promote_types does (f32+i64 -> f64, i8+u8 -> i16).
+# Rule 2: a weak (Python) scalar adopts the strong partner's type when its kind fits
+#         (f32 + 2.0 -> f32, i32 + 1 -> i32); a weak float meeting a strong int gives f64.
+# Rule 3: two weak scalars give a weak result of the higher kind (bool < int < float).
+# Rule 4: bool in arithmetic counts as int (True + True == 2), see arith_operand().
+# numpy.result_type implements rules 1-3 exactly when weak operands are Python scalars.
+_WEAK_SAMPLE: Final = {"b": True, "i": 1, "f": 1.0}
+
+
+def promote(a: Scalar, b: Scalar) -> Scalar:
+    """The NEP 50 result type of a binary operation on `a` and `b`."""
+    if a == b:
+        return a
+    if a.weak and b.weak:
+        return a if "bif".index(a.kind) >= "bif".index(b.kind) else b
+    operands = [_WEAK_SAMPLE[t.kind] if t.weak else t.np_dtype for t in (a, b)]
+    result = from_dtype(np.result_type(*operands))
+    assert result is not None
+    return result
+
+
+def arith_operand(t: Scalar) -> Scalar:
+    """Rule 4: bools take part in arithmetic as (weak or strong) 64-bit ints."""
+    if not t.is_bool:
+        return t
+    return py_int if t.weak else i64
+
+
+def float_of(t: Scalar) -> Scalar:
+    """The float type an operation like `/` or `np.sin` gives for `t` (int -> f64, f32 kept)."""
+    if t.is_float:
+        return t
+    return py_float if t.weak else f64
+
+
+def join(a: Type, b: Type) -> Type | None:
+    """The type of a variable assigned values of types `a` and `b`, or None if they conflict."""
+    if a == b:
+        return a
+    if isinstance(a, Scalar) and isinstance(b, Scalar):
+        return promote(a, b)
+    if isinstance(a, Tuple) and isinstance(b, Tuple) and len(a.items) == len(b.items):
+        items = [join(x, y) for x, y in zip(a.items, b.items, strict=True)]
+        return None if None in items else Tuple(tuple(i for i in items if i is not None))
+    return None

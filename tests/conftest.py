@@ -1,0 +1,37 @@
+"""Shared pytest setup: an isolated disk cache per session, golden updates, GPU skipping."""
+
+import os
+import tempfile
+
+import pytest
+
+os.environ.setdefault("EMBER_CACHE_DIR", tempfile.mkdtemp(prefix="ember-test-cache-"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", help="rewrite error goldens")
+    parser.addoption("--fuzz-count", type=int, default=None, help="random programs to check")
+    parser.addoption("--fuzz-seed", type=int, default=None, help="first seed of the fuzzer")
+
+
+@pytest.fixture
+def update_goldens(request):
+    return request.config.getoption("--update-goldens")
+
+
+def _has_gpu() -> bool:
+    try:
+        from cuda.bindings import driver  # type: ignore[import-not-found]
+
+        (err,) = driver.cuInit(0)
+        return int(err) == 0
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    if any("gpu" in item.keywords for item in items) and not _has_gpu():
+        skip = pytest.mark.skip(reason="no NVIDIA GPU / driver on this machine")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)

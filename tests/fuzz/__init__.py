@@ -1,0 +1,1 @@
+"""Seeded random-program generator (differential fuzzer) for Ember; see generator.py."""

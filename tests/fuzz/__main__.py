@@ -1,0 +1,199 @@
+"""Command line of the fuzzer; see the docstring of tests/fuzz/generator.py.
+
+The parent process hands chunks of seeds to worker subprocesses (`--worker`), which print one
+JSON line per seed. A worker that dies (segfault) or hangs costs one seed, reported as a
+`crash` or `timeout` failure, and the rest of its chunk goes to a new worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+
+from tests.fuzz.runner import Failure
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def worker(seed: int, count: int, python_only: bool) -> None:
+    """Run seeds [seed, seed + count) in this process, one JSON line per seed on stdout."""
+    if python_only:
+        from tests.fuzz.selfcheck import check_python as check
+    else:
+        from tests.fuzz.runner import check_seed as check
+    for s in range(seed, seed + count):
+        print(json.dumps({"start": s}), flush=True)
+        try:
+            result = check(s)
+            failures = result[0] if python_only else result
+        except Exception as e:  # noqa: BLE001 - a bug in the fuzzer itself
+            failures = [Failure(s, "fuzzer-error", "?", 0, f"{type(e).__name__}: {e}")]
+        print(json.dumps({"done": s, "failures": [asdict(f) for f in failures]}), flush=True)
+
+
+class Worker:
+    """One subprocess running a chunk of seeds, read by a thread."""
+
+    def __init__(self, seeds: list[int], python_only: bool, events: queue.Queue):
+        self.seeds = seeds
+        self.current: int | None = None
+        self.started = time.monotonic()
+        self.done: set[int] = set()
+        self.stderr = tempfile.TemporaryFile()
+        cmd = [sys.executable, "-m", "tests.fuzz", "--worker", "--seed", str(seeds[0]),
+               "--count", str(len(seeds))] + (["--python-only"] if python_only else [])
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True)
+        threading.Thread(target=self._read, args=(events,), daemon=True).start()
+
+    def _read(self, events: queue.Queue) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            events.put((self, json.loads(line)))
+        self.proc.wait()
+        events.put((self, None))
+
+    def stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")[-3000:]
+
+
+def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: int = 25,
+              python_only: bool = False, progress=None) -> list[Failure]:
+    """Check every seed in worker subprocesses; all failures, crashes and hangs included."""
+    jobs = jobs or os.cpu_count() or 1
+    pending = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    events: queue.Queue = queue.Queue()
+    running: list[Worker] = []
+    failures: list[Failure] = []
+    while pending or running:
+        while pending and len(running) < jobs:
+            running.append(Worker(pending.pop(0), python_only, events))
+        try:
+            w, msg = events.get(timeout=1.0)
+        except queue.Empty:
+            w, msg = None, None
+        if w is not None and msg is not None:
+            if "start" in msg:
+                w.current, w.started = msg["start"], time.monotonic()
+            else:
+                w.done.add(msg["done"])
+                w.current = None
+                failures += [Failure(**f) for f in msg["failures"]]
+                if progress:
+                    progress(msg["done"], [Failure(**f) for f in msg["failures"]])
+        elif w is not None:  # the worker exited
+            running.remove(w)
+            _finish(w, failures, pending, "crash", progress)
+        for w in list(running):
+            if w.current is not None and time.monotonic() - w.started > timeout:
+                w.proc.kill()
+                w.proc.wait()
+                running.remove(w)
+                _finish(w, failures, pending, "timeout", progress)
+    return failures
+
+
+def _finish(w: Worker, failures: list[Failure], pending: list, kind: str, progress) -> None:
+    """Record the seed a dead worker was on, and requeue the seeds it never reached."""
+    if w.current is not None and w.current not in w.done:
+        message = (f"worker exit code {w.proc.returncode}" if kind == "crash"
+                   else "no result in time (hang?)") + "\n" + w.stderr_tail()
+        f = Failure(w.current, kind, "?", 0, message)
+        failures.append(f)
+        if progress:
+            progress(w.current, [f])
+    rest = [s for s in w.seeds if s not in w.done and s != w.current]
+    if rest:
+        pending.insert(0, rest)
+
+
+def signature(f: Failure) -> str:
+    """A rough bug signature, to group failures: kind + last message line without numbers."""
+    lines = [ln for ln in f.message.strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else ""
+    if f.kind == "mismatch":
+        last = "mismatch"
+    return f"{f.kind}: " + re.sub(r"\d+(\.\d+)?", "N", last)[:120]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__)
+    ap.add_argument("--count", type=int, default=100, help="number of programs")
+    ap.add_argument("--seed", type=int, default=0, help="first seed")
+    ap.add_argument("--jobs", type=int, default=0, help="worker processes (default: cores)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per program")
+    ap.add_argument("--python-only", action="store_true", help="check the generator only")
+    ap.add_argument("--show", action="store_true", help="print each program (in-process)")
+    ap.add_argument("--reduce", type=int, metavar="SEED", help="minimize the failure of SEED")
+    ap.add_argument("--out", default=None, help="directory for full reports")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(args.seed, args.count, args.python_only)
+        return 0
+    if args.reduce is not None:
+        from tests.fuzz.reduce import reduce_seed
+        print(reduce_seed(args.reduce))
+        return 0
+    if args.show:
+        return show(args.seed, args.count)
+    return campaign(args)
+
+
+def show(seed: int, count: int) -> int:
+    from tests.fuzz.generator import generate
+    from tests.fuzz.runner import check_seed
+    status = 0
+    for s in range(seed, seed + count):
+        print(f"# seed {s}\n{generate(s).ember_source}")
+        for f in check_seed(s):
+            print(f.report)
+            status = 1
+    return status
+
+
+def campaign(args) -> int:
+    os.environ.setdefault("EMBER_CACHE_DIR", tempfile.mkdtemp(prefix="ember-fuzz-cache-"))
+    out = args.out or tempfile.mkdtemp(prefix="ember-fuzz-reports-")
+    os.makedirs(out, exist_ok=True)
+    seen: collections.Counter = collections.Counter()
+    done = [0]
+    start = time.time()
+
+    def progress(seed: int, fails: list[Failure]) -> None:
+        done[0] += 1
+        for f in fails:
+            path = os.path.join(out, f"seed_{f.seed}_{f.function}.txt")
+            with open(path, "w") as fh:
+                fh.write(f.report or f.message)
+            sig = signature(f)
+            seen[sig] += 1
+            print(f"FAIL {f.summary()}  [{path}]", flush=True)
+            if seen[sig] == 1 and f.report:
+                print(f.report, "\n", flush=True)
+        if done[0] % 100 == 0:
+            print(f"... {done[0]}/{args.count} programs, {time.time() - start:.0f}s", flush=True)
+
+    failures = run_seeds(list(range(args.seed, args.seed + args.count)), args.jobs,
+                         args.timeout, python_only=args.python_only, progress=progress)
+    print(f"\n{args.count} programs (seeds {args.seed}..{args.seed + args.count - 1}) in "
+          f"{time.time() - start:.0f}s: {len(failures)} failing seeds; reports in {out}")
+    for sig, n in seen.most_common():
+        seeds = sorted({f.seed for f in failures if signature(f) == sig})
+        print(f"  {n:5d}  {sig}   seeds {seeds[:8]}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

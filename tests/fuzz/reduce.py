@@ -1,0 +1,157 @@
+"""Greedy test-case reducer for fuzzer failures (delta debugging on the AST).
+
+`reduce_seed(seed)` finds the first failure of the program of `seed` and then repeatedly tries
+smaller variants: delete a function or a statement, replace an if/for/while by one of its
+bodies, replace an expression by one of its operands or by a constant. A variant is kept when
+CPython still runs it without error and Ember still fails the same way on the same arguments.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import warnings
+from collections.abc import Callable, Iterator
+
+from tests.fuzz.generator import Program, generate
+from tests.fuzz.runner import Failure, check_call, load
+
+_SIMPLE = [ast.Constant(0), ast.Constant(1), ast.Constant(0.0), ast.Constant(1.0),
+           ast.Constant(True)]
+
+
+def _stmt_lists(tree: ast.AST) -> Iterator[list[ast.stmt]]:
+    for node in ast.walk(tree):
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield block
+
+
+def _statement_variants(tree: ast.Module) -> Iterator[ast.Module]:
+    """Each variant is a fresh deep copy with one statement-level edit applied."""
+    n_blocks = sum(1 for _ in _stmt_lists(tree))
+    for b in range(n_blocks):
+        size = len(list(_stmt_lists(tree))[b])
+        for i in range(size):
+            for how in ("delete", "body", "orelse"):
+                new = copy.deepcopy(tree)
+                block = list(_stmt_lists(new))[b]
+                stmt = block[i]
+                if how == "delete":
+                    if isinstance(stmt, ast.FunctionDef) and stmt is new.body[-1]:
+                        continue
+                    replacement: list[ast.stmt] = []
+                else:
+                    replacement = getattr(stmt, how, None) or []
+                    if not replacement or not isinstance(replacement[0], ast.stmt) or \
+                            isinstance(stmt, ast.FunctionDef):
+                        continue
+                block[i:i + 1] = replacement
+                if not block:
+                    block.append(ast.Pass())
+                yield new
+
+
+def _body_exprs(tree: ast.Module) -> list[ast.expr]:
+    """Expressions inside function bodies, except callees, annotations and attribute bases."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            skip.update(id(n) for n in ast.walk(node.args))
+            skip.update(id(n) for d in node.decorator_list for n in ast.walk(d))
+            skip.update(id(n) for n in ast.walk(node.returns) if node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            skip.update(id(n) for n in ast.walk(node.annotation))
+        elif isinstance(node, ast.Call):
+            skip.update(id(n) for n in ast.walk(node.func))
+            skip.update(id(n) for k in node.keywords for n in ast.walk(k))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.expr) and id(n) not in skip
+            and not isinstance(n, ast.Name | ast.Constant | ast.Slice)]
+
+
+def _expr_variants(tree: ast.Module) -> Iterator[ast.Module]:
+    for k, node in enumerate(_body_exprs(tree)):
+        options: list[ast.expr] = [c for c in ast.iter_child_nodes(node)
+                                   if isinstance(c, ast.expr)] + _SIMPLE
+        for option in options:
+            new = copy.deepcopy(tree)
+            target = _body_exprs(new)[k]
+            replacement = copy.deepcopy(option)
+            if not _replace(new, target, replacement):
+                continue
+            yield new
+
+
+def _replace(tree: ast.AST, target: ast.expr, replacement: ast.expr) -> bool:
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if value is target:
+                setattr(parent, field, replacement)
+                return True
+            if isinstance(value, list) and any(v is target for v in value):
+                value[[i for i, v in enumerate(value) if v is target][0]] = replacement
+                return True
+    return False
+
+
+def same_failure(a: Failure, b: Failure | None) -> bool:
+    if b is None or a.kind != b.kind:
+        return False
+    if a.kind == "mismatch":
+        return True
+    last = lambda f: f.message.strip().splitlines()[-1].split(":")[0]  # noqa: E731
+    return last(a) == last(b)
+
+
+def reduce(program: Program, failure: Failure, log: Callable[[str], None] = print) -> Program:
+    """The smallest variant of `program` found that still fails like `failure`."""
+    fn = next(f for f in program.functions if f.name == failure.function)
+
+    def fails(body: str) -> Failure | None:
+        candidate = Program(program.seed, body, program.functions)
+        try:
+            warnings.simplefilter("ignore", SyntaxWarning)
+            py_mod = load(candidate.python_source, "rpy")
+            em_mod = load(candidate.ember_source, "rem")
+        except Exception:  # noqa: BLE001 - e.g. a deleted callee: not interesting
+            return None
+        if not hasattr(py_mod, fn.name):
+            return None
+        result = check_call(candidate, fn, failure.trial, getattr(py_mod, fn.name),
+                            getattr(em_mod, fn.name))
+        return result if same_failure(failure, result) else None
+
+    tree = ast.parse(program.body)
+    for variants in (_statement_variants, _expr_variants, _statement_variants):
+        changed = True
+        while changed:
+            changed = False
+            for new in variants(tree):
+                body = ast.unparse(new)
+                if len(body) < len(ast.unparse(tree)) and fails(_decorate(body)):
+                    tree, changed = new, True
+                    log(f"... {len(body)} chars")
+                    break
+    return Program(program.seed, _decorate(ast.unparse(tree)), program.functions)
+
+
+def _decorate(body: str) -> str:
+    """Two blank lines between functions, as in generated programs."""
+    return re.sub(r"\n+@kernel", "\n\n\n@kernel", body) + "\n"
+
+
+def reduce_seed(seed: int) -> str:
+    """Minimize the first failure of `seed`; the reproducer of the minimized program."""
+    from tests.fuzz.runner import check_program
+    program = generate(seed)
+    failures = check_program(program)
+    if not failures or failures[0].function == "<module>":
+        return f"seed {seed}: nothing to reduce ({failures[0].summary() if failures else 'passes'})"
+    small = reduce(program, failures[0])
+    fn = next(f for f in small.functions if f.name == failures[0].function)
+    py_mod, em_mod = load(small.python_source, "rpy"), load(small.ember_source, "rem")
+    final = check_call(small, fn, failures[0].trial, getattr(py_mod, fn.name),
+                       getattr(em_mod, fn.name))
+    return final.report if final else "reduction lost the failure (flaky?)"

@@ -1,0 +1,204 @@
+"""Differential runner: a generated program under CPython and under Ember, compared.
+
+The program is written to two real files (Ember needs `inspect.getsource`): one with
+`@kernel` from Ember, one where `kernel` is the identity. Every function is called on
+`TRIALS` argument sets, each side on its own fresh copies; results and every array argument
+afterwards must agree (exactly for ints and bools, to `RTOL` for floats, nan equal to nan).
+A disagreement, an Ember exception or a CPython exception (a generator bug) is a `Failure`
+whose `report` is a self-contained reproducer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+import os
+import sys
+import tempfile
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import numpy as np
+
+from tests.fuzz.generator import Function, Program, generate
+from tests.fuzz.inputs import TRIALS, make, make_args, params_code
+
+RTOL = 1e-9
+_DIR = tempfile.mkdtemp(prefix="ember-fuzz-")
+_COUNTER = itertools.count()
+
+
+@dataclass
+class Failure:
+    seed: int
+    kind: str  # mismatch | ember-error | compile-error | python-error | crash | timeout
+    function: str
+    trial: int
+    message: str
+    report: str = ""
+
+    def summary(self) -> str:
+        first = self.message.strip().splitlines()[-1] if self.message.strip() else ""
+        return f"seed {self.seed}: {self.kind} in {self.function} (args {self.trial}): {first}"
+
+
+@dataclass
+class Outcome:
+    value: object = None
+    args: list = field(default_factory=list)
+    error: BaseException | None = None
+    trace: str = ""
+
+
+def load(source: str, tag: str) -> ModuleType:
+    """Import `source` from a real file under a unique module name."""
+    name = f"ember_fuzz_{tag}_{next(_COUNTER)}"
+    path = os.path.join(_DIR, name + ".py")
+    with open(path, "w") as f:
+        f.write(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def call(fn, recipes: list) -> Outcome:
+    args = [make(r) for r in recipes]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return Outcome(fn(*args), args)
+        except Exception as e:  # noqa: BLE001 - every exception is a finding
+            return Outcome(None, args, e, traceback.format_exc(limit=-3))
+
+
+# --- comparison ------------------------------------------------------------------------------
+def _float_same(g: float, w: float) -> bool:
+    if math.isnan(w):
+        return math.isnan(g)
+    if g == w:
+        return True
+    return abs(g - w) <= RTOL * max(abs(g), abs(w))
+
+
+def difference(got, want, what: str = "result") -> str | None:
+    """None if `got` (Ember) matches `want` (CPython), else a description of the first gap."""
+    if isinstance(want, tuple):
+        if not isinstance(got, tuple) or len(got) != len(want):
+            return f"{what}: {got!r} != {want!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            d = difference(g, w, f"{what}[{i}]")
+            if d:
+                return d
+        return None
+    if want is None:
+        return None if got is None else f"{what}: {got!r} is not None"
+    if isinstance(want, np.ndarray):
+        if not isinstance(got, np.ndarray):
+            return f"{what}: expected an ndarray, got {type(got).__name__}"
+        if got.shape != want.shape or got.dtype != want.dtype:
+            return f"{what}: {got.dtype}{got.shape} != {want.dtype}{want.shape}"
+        for index in np.ndindex(want.shape):
+            d = difference(got[index].item(), want[index].item(), f"{what}{list(index)}")
+            if d:
+                return d
+        return None
+    return _scalar_difference(got, want, what)
+
+
+def _scalar_difference(got, want, what: str) -> str | None:
+    if isinstance(want, bool | np.bool_):
+        ok = isinstance(got, bool | np.bool_) and bool(got) == bool(want)
+    elif isinstance(want, int | np.integer):
+        ok = isinstance(got, int | np.integer) and not isinstance(got, bool) and got == want
+    elif isinstance(want, float | np.floating):
+        ok = (isinstance(got, float | np.floating)
+              and _float_same(float(got), float(want)))
+    else:
+        ok = False
+    return None if ok else f"{what}: Ember {got!r} != CPython {want!r}"
+
+
+# --- one program -----------------------------------------------------------------------------
+def check_program(program: Program, trials: int = TRIALS) -> list[Failure]:
+    """Run every function of `program` on its argument sets under both; all failures."""
+    failures: list[Failure] = []
+    try:
+        py_mod = load(program.python_source, f"py{program.seed}")
+    except Exception:  # noqa: BLE001
+        return [Failure(program.seed, "python-error", "<module>", 0, traceback.format_exc())]
+    try:
+        em_mod = load(program.ember_source, f"em{program.seed}")
+    except Exception:  # noqa: BLE001
+        return [Failure(program.seed, "ember-error", "<module>", 0, traceback.format_exc())]
+    for fn in program.functions:
+        for trial in range(trials):
+            failure = check_call(program, fn, trial, getattr(py_mod, fn.name),
+                                 getattr(em_mod, fn.name))
+            if failure is not None:
+                failures.append(failure)
+                break  # one failure per function is enough
+    return failures
+
+
+def check_call(program: Program, fn: Function, trial: int, py_fn, em_fn) -> Failure | None:
+    recipes = make_args(program.seed, fn, trial)
+    want = call(py_fn, recipes)
+    if want.error is not None:
+        return _failure(program, fn, trial, "python-error", want.trace, recipes, want, None)
+    got = call(em_fn, recipes)
+    if got.error is not None:
+        kind = "compile-error" if type(got.error).__name__ == "CompileError" else "ember-error"
+        return _failure(program, fn, trial, kind, got.trace, recipes, want, got)
+    problem = difference(got.value, want.value)
+    for i, (g, w) in enumerate(zip(got.args, want.args)):
+        if problem is None and isinstance(w, np.ndarray):
+            problem = difference(g, w, f"argument {fn.params[i].name} after the call")
+    if problem is None:
+        return None
+    return _failure(program, fn, trial, "mismatch", problem, recipes, want, got)
+
+
+def _failure(program, fn, trial, kind, message, recipes, want, got) -> Failure:
+    failure = Failure(program.seed, kind, fn.name, trial, message)
+    failure.report = reproducer(program, fn, recipes, failure, want, got)
+    return failure
+
+
+def _show(outcome: Outcome | None, params) -> str:
+    if outcome is None:
+        return "(not run)"
+    if outcome.error is not None:
+        return f"raised {type(outcome.error).__name__}: {outcome.error}"
+    lines = [f"returned {outcome.value!r}"]
+    for p, a in zip(params, outcome.args):
+        if isinstance(a, np.ndarray):
+            lines.append(f"{p.name} after: {a.tolist()!r}")
+    return "\n#   ".join(lines)
+
+
+def reproducer(program: Program, fn: Function, recipes: list, failure: Failure,
+               want: Outcome | None, got: Outcome | None) -> str:
+    """A self-contained script: the program, the arguments, both outcomes as comments."""
+    names = ", ".join(p.name for p in fn.params)
+    return "\n".join([
+        f"# Ember fuzz seed {program.seed}: {failure.kind} in {fn.name} (argument set "
+        f"{failure.trial})",
+        "# " + failure.message.strip().replace("\n", "\n# "),
+        program.ember_source,
+        "",
+        params_code(fn.params, recipes),
+        f"# CPython: {_show(want, fn.params)}",
+        f"# Ember:   {_show(got, fn.params)}",
+        "from tests.helpers import assert_same",
+        f"assert_same({fn.name}, {names}, rtol={RTOL})",
+    ])
+
+
+def check_seed(seed: int) -> list[Failure]:
+    return check_program(generate(seed))

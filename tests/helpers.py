@@ -1,0 +1,47 @@
+"""Differential-test helpers: run a function compiled by Ember and in CPython, compare.
+
+`assert_same(fn, *args)` compiles `fn` with `ember.kernel`, calls the compiled kernel and the
+plain Python function on deep copies of the same arguments, and checks that the results and
+every array argument (which the kernel may mutate) agree: exactly for ints and bools,
+to `rtol` for floats (0 by default: bit-identical unless a test says otherwise).
+"""
+
+import copy
+
+import numpy as np
+
+import ember
+
+
+def _same(got, want, rtol, what):
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want), f"{what}: {got!r} != {want!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, rtol, f"{what}[{i}]")
+        return
+    if isinstance(want, np.ndarray):
+        assert isinstance(got, np.ndarray), f"{what}: expected an ndarray, got {type(got)}"
+        assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+        assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+    if want is None:
+        assert got is None, f"{what}: {got!r} is not None"
+        return
+    if rtol == 0 or np.asarray(want).dtype.kind in "biu":
+        np.testing.assert_array_equal(got, want, err_msg=what)
+    else:
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=what)
+
+
+def assert_same(fn, *args, rtol=0.0, kernel=None):
+    """Compile `fn` (or use `kernel`), run both versions on copies of `args`, compare all."""
+    compiled = kernel if kernel is not None else ember.kernel(fn)
+    py_fn = getattr(fn, "py_func", fn)
+    py_args = copy.deepcopy(args)
+    em_args = copy.deepcopy(args)
+    want = py_fn(*py_args)
+    got = compiled(*em_args)
+    _same(got, want, rtol, "result")
+    for i, (g, w) in enumerate(zip(em_args, py_args)):
+        if isinstance(w, np.ndarray):
+            _same(g, w, rtol, f"argument {i} after the call")
+    return got
