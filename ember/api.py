@@ -39,11 +39,15 @@ class Kernel:
                 from .compiler import compile_kernel
 
                 try:
-                    self._compiled = compile_kernel(self.py_func, self.options)
+                    compiled = compile_kernel(self.py_func, self.options)
                 except CompileError as err:
                     if debug():
                         raise
                     raise err.with_traceback(None) from None
+                self._compiled = compiled
+                # Calls now go straight to the generated entry: no wrapper frame per call.
+                self.__class__ = type(type(self).__name__, (type(self),),
+                                      {"__call__": staticmethod(compiled.entry)})
         return self._compiled
 
     @property

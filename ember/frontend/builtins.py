@@ -91,7 +91,17 @@ def _rows() -> dict[object, Builtin]:
     return rows
 
 
+class _Internal:
+    """Marker objects for builtins only the desugaring passes can name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+INTERNAL: Final = {"__ember_range_len": _Internal("range_len")}
+
 FUNCTIONS: Final = _rows()
+FUNCTIONS[INTERNAL["__ember_range_len"]] = Builtin("len(range)", "range_len", "range_len", (3, 3))
 
 CAST_TARGETS: Final[dict[str, T.Scalar]] = {
     "int": T.py_int, "float": T.py_float, "bool": T.py_bool,

@@ -196,11 +196,19 @@ def _len(typer, node, row, args):
     return tir.Dim(T.py_int, typer.src.span(node), arg, 0)
 
 
+def _range_len(typer, node, row, args):
+    for a, arg in zip(node.args, args, strict=True):
+        t = _scalar(arg)
+        if not (t.is_int or t.is_bool):
+            raise typer.error(a, f"range() arguments must be integers, not {t}")
+    return _call(T.py_int, node, typer, "range_len", *args)
+
+
 RULES: dict[str, Rule] = {
     "math1": _math1, "log": _log, "math2": _math2, "to_int": _to_int, "pred": _pred,
     "np_pred": _np_pred, "ufunc1": _ufunc1, "ufunc2": _ufunc2, "minmax": _minmax,
     "np_minmax": _minmax, "abs": _abs, "sign": _sign, "cast": _cast, "round": _round,
-    "np_round": _round, "len": _len,
+    "np_round": _round, "len": _len, "range_len": _range_len,
 }
 
 

@@ -1,8 +1,8 @@
 """Frontend step 2: small single-purpose AST rewrites that shrink the subset.
 
 Input: a checked `ast.FunctionDef`. Output: the same function using fewer constructs:
-`x op= y` becomes `x = x op y`, `a < b < c` becomes `a < b and b < c`, and tuple assignment
-`a, b = e` becomes single assignments through temporaries. Early exits are handled next, in
+`x op= y` becomes `x = x op y` (an index with calls in it is evaluated once, into a
+temporary), and tuple assignment `a, b = e` becomes single assignments through temporaries. Early exits are handled next, in
 `exits.py`. Every new node copies the location of the node it replaces.
 """
 
@@ -20,23 +20,21 @@ class _Rewriter(ast.NodeTransformer):
     def temp(self) -> str:
         return f"__ember_t{next(self._temps)}"
 
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | list[ast.stmt]:
         node = self.generic_visit(node)  # type: ignore[assignment]
+        before: list[ast.stmt] = []
+        target = node.target
+        if isinstance(target, ast.Subscript) and _has_call(target.slice):
+            parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+            names = [self.temp() for _ in parts]
+            before = [_assign(n, p, node) for n, p in zip(names, parts, strict=True)]
+            index = [_name(n, node) for n in names]
+            target.slice = (ast.copy_location(ast.Tuple(index, ast.Load()), node)
+                            if len(index) > 1 else index[0])
         load = copy.deepcopy(node.target)
         _set_ctx(load, ast.Load())
         value = ast.copy_location(ast.BinOp(load, node.op, node.value), node)
-        return ast.copy_location(ast.Assign([node.target], value), node)
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        node = self.generic_visit(node)  # type: ignore[assignment]
-        if len(node.ops) == 1:
-            return node
-        operands = [node.left, *node.comparators]
-        parts = [
-            ast.copy_location(ast.Compare(copy.deepcopy(lhs), [op], [rhs]), node)
-            for lhs, op, rhs in zip(operands, node.ops, operands[1:], strict=False)
-        ]
-        return ast.copy_location(ast.BoolOp(ast.And(), parts), node)
+        return [*before, ast.copy_location(ast.Assign([node.target], value), node)]
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
         node = self.generic_visit(node)  # type: ignore[assignment]
@@ -58,6 +56,10 @@ class _Rewriter(ast.NodeTransformer):
                 ast.Subscript(_name(whole, at), ast.Constant(i), ast.Load()), elt)
             out.append(_assign_to(elt, item, at))
         return out
+
+
+def _has_call(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(node))
 
 
 def _set_ctx(node: ast.AST, ctx: ast.expr_context) -> None:

@@ -23,6 +23,8 @@ import itertools
 from dataclasses import dataclass, replace
 
 RETVAL = "__ember_retval"
+RANGE_LEN = "__ember_range_len"
+"""Internal builtin: len(range(a, b, s)) (see builtins.INTERNAL)."""
 RETFLAG = "__ember_ret"
 _JUMPS = (ast.Return, ast.Break, ast.Continue)
 
@@ -216,8 +218,10 @@ class _Lowering:
 
 
 def _counted(stmt: ast.For, n: int, pre: list[ast.stmt]) -> tuple[ast.expr, list[ast.stmt]]:
-    """`for t in range(a, b, s)` as a counter: setup into `pre`, (test, per-iteration stmts)."""
-    it, stop, step = f"__ember_it{n}", f"__ember_stop{n}", f"__ember_step{n}"
+    """`for t in range(a, b, s)` as a counted while loop: setup into `pre`, then (test,
+    per-iteration statements). Counting iterations (not values) never overflows int64."""
+    first, stop, step = f"__ember_a{n}", f"__ember_b{n}", f"__ember_s{n}"
+    count, k = f"__ember_n{n}", f"__ember_k{n}"
     call = stmt.iter
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
             and call.func.id == "range" and 1 <= len(call.args) <= 3 and not call.keywords):
@@ -226,17 +230,12 @@ def _counted(stmt: ast.For, n: int, pre: list[ast.stmt]) -> tuple[ast.expr, list
     start = args[0] if len(args) > 1 else ast.Constant(0)
     limit = args[1] if len(args) > 1 else args[0]
     stride = args[2] if len(args) == 3 else ast.Constant(1)
-    pre += [_assign(it, start, stmt), _assign(stop, limit, stmt), _assign(step, stride, stmt)]
-    if isinstance(stride, ast.Constant) and isinstance(stride.value, int):
-        op = ast.Lt() if stride.value > 0 else ast.Gt()
-        test: ast.expr = ast.Compare(_name(it), [op], [_name(stop)])
-    else:
-        up = ast.BoolOp(ast.And(), [ast.Compare(_name(step), [ast.Gt()], [ast.Constant(0)]),
-                                    ast.Compare(_name(it), [ast.Lt()], [_name(stop)])])
-        down = ast.BoolOp(ast.And(), [ast.Compare(_name(step), [ast.Lt()], [ast.Constant(0)]),
-                                      ast.Compare(_name(it), [ast.Gt()], [_name(stop)])])
-        test = ast.BoolOp(ast.Or(), [up, down])
-    advance = ast.BinOp(_name(it), ast.Add(), _name(step))
+    length = ast.Call(_name(RANGE_LEN), [_name(first), _name(stop), _name(step)], [])
+    pre += [_assign(first, start, stmt), _assign(stop, limit, stmt), _assign(step, stride, stmt),
+            _assign(count, length, stmt), _assign(k, ast.Constant(0), stmt)]
+    test = ast.Compare(_name(k), [ast.Lt()], [_name(count)])
+    value = ast.BinOp(_name(first), ast.Add(), ast.BinOp(_name(k), ast.Mult(), _name(step)))
     target = copy.deepcopy(stmt.target)
-    body = [ast.copy_location(ast.Assign([target], _name(it)), stmt), _assign(it, advance, stmt)]
+    body = [ast.copy_location(ast.Assign([target], value), stmt),
+            _assign(k, ast.BinOp(_name(k), ast.Add(), ast.Constant(1)), stmt)]
     return ast.copy_location(test, stmt), body

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError
-from . import tir
+from . import builtins, tir
 from .annotations import describe
 from .bounds import lower_bound
 from .scope import Pending, Scope
@@ -107,6 +107,8 @@ class ExprTyper:
     def resolve(self, node: ast.expr) -> Any:
         """The Python object a global name or dotted attribute denotes."""
         if isinstance(node, ast.Name):
+            if node.id in builtins.INTERNAL:
+                return builtins.INTERNAL[node.id]
             found, value = self.src.lookup(node.id)
             if not found:
                 raise self.error(node, f"name '{node.id}' is not defined")
@@ -163,16 +165,20 @@ class ExprTyper:
         return tir.UnaryOp(t, span, "invert", cast(operand, t))
 
     def visit_Compare(self, node: ast.Compare) -> tir.Expr:
-        op = COMPARE.get(type(node.ops[0]))
-        if op is None or len(node.ops) != 1:
+        ops = [COMPARE.get(type(o)) for o in node.ops]
+        if None in ops:
             raise self.error(node, "'in' / 'not in' are not supported in kernels")
-        left = self.scalar(node.left)
-        right = self.scalar(node.comparators[0])
-        lt, rt = left.type, right.type
-        assert isinstance(lt, T.Scalar) and isinstance(rt, T.Scalar)
-        common = T.promote(lt, rt)
-        result = T.py_bool if (lt.weak and rt.weak) else T.boolean
-        return tir.Compare(result, self.src.span(node), op, cast(left, common), cast(right, common))
+        operands = [self.scalar(node.left)] + [self.scalar(c) for c in node.comparators]
+        types = [o.type for o in operands]
+        assert all(isinstance(t, T.Scalar) for t in types)
+        common = [T.promote(a, b) for a, b in zip(types, types[1:], strict=False)]  # type: ignore[arg-type]
+        weak = all(t.weak for t in types)  # type: ignore[union-attr]
+        result = T.py_bool if weak else T.boolean
+        span = self.src.span(node)
+        if len(ops) == 1:
+            left, right = operands
+            return tir.Compare(result, span, ops[0], cast(left, common[0]), cast(right, common[0]))  # type: ignore[arg-type]
+        return tir.CompareChain(result, span, tuple(ops), tuple(operands), tuple(common))  # type: ignore[arg-type]
 
     def visit_BoolOp(self, node: ast.BoolOp) -> tir.Expr:
         op = "and" if isinstance(node.op, ast.And) else "or"

@@ -55,6 +55,16 @@ class Compare(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class CompareChain(Expr):
+    """`a < b < c ...`: each operand evaluated once, later links only if earlier ones hold.
+    Link k compares operands k and k+1 converted to `common[k]`."""
+
+    ops: tuple[str, ...]
+    operands: tuple[Expr, ...]
+    common: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BoolOp(Expr):
     """Short-circuit `and`/`or`: Python semantics, the result is one of the operands."""
 

@@ -50,6 +50,30 @@ def _compare(em: Emitter, e: tir.Compare) -> Any:
     return ops.compare(e.op, _scalar(e.left.type), em.expr(e.left), em.expr(e.right))
 
 
+def _chain(em: Emitter, e: tir.CompareChain) -> Any:
+    values = [em.expr(e.operands[0])]
+
+    def link(k: int) -> ir.Value:
+        values.append(em.expr(e.operands[k + 1]))
+        t = e.common[k]
+        a = ops.convert(_scalar(e.operands[k].type), t, values[k])
+        b = ops.convert(_scalar(e.operands[k + 1].type), t, values[k + 1])
+        return ops.compare(e.ops[k], t, a, b)
+
+    def rest(k: int) -> ir.Value:
+        result = link(k)
+        if k + 1 == len(e.ops):
+            return result
+        op = scf.IfOp(result, [result.type], has_else=True)
+        with ir.InsertionPoint(op.then_block):
+            scf.YieldOp([rest(k + 1)])
+        with ir.InsertionPoint(op.else_block):
+            scf.YieldOp([result])
+        return op.results[0]
+
+    return rest(0)
+
+
 def _truth(em: Emitter, e: tir.Truth) -> Any:
     return ops.truth(_scalar(e.operand.type), em.expr(e.operand))
 
@@ -131,7 +155,8 @@ def indices(em: Emitter, array: ir.Value, idx: tuple[tir.Expr, ...],
 
 def _load(em: Emitter, e: tir.Load) -> Any:
     array = em.expr(e.array)
-    return memref.load(array, indices(em, array, e.indices, e.wrap))
+    value = memref.load(array, indices(em, array, e.indices, e.wrap))
+    return ops.from_storage(_scalar(e.type), value)
 
 
 def _dim(em: Emitter, e: tir.Dim) -> Any:
@@ -156,13 +181,13 @@ def _alloc(em: Emitter, e: tir.Alloc) -> Any:
     sizes = [arith.maxsi(s, zero) for s in sizes]  # numpy rejects negative sizes; we clamp
     array = allocate(e.type, sizes)
     if e.fill is not None:
-        fill(array, sizes, em.expr(e.fill))
+        fill(array, sizes, ops.to_storage(e.type.dtype, em.expr(e.fill)))
     return array
 
 
 RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.Const: _const, tir.Var: _var, tir.BinOp: _binop, tir.UnaryOp: _unary,
-    tir.Compare: _compare, tir.Truth: _truth, tir.Cast: _cast, tir.BoolOp: _boolop,
+    tir.Compare: _compare, tir.CompareChain: _chain, tir.Truth: _truth, tir.Cast: _cast, tir.BoolOp: _boolop,
     tir.IfExp: _ifexp, tir.Call: _call, tir.KernelCall: _kernel_call, tir.Load: _load,
     tir.Dim: _dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
 }

@@ -155,6 +155,17 @@ def unary(op: str, t: T.Scalar, a: Value) -> Value:
     return arith.xori(a, const(T.boolean, 1))
 
 
+def to_storage(t: T.Scalar, value: Value) -> Value:
+    """A scalar in its array-element form (bools as one byte)."""
+    return arith.extui(ir.IntegerType.get_signless(8), value) if t.is_bool else value
+
+
+def from_storage(t: T.Scalar, value: Value) -> Value:
+    if not t.is_bool:
+        return value
+    return arith.cmpi(CI.ne, value, arith.constant(value.type, 0))
+
+
 # --- comparisons and conversions --------------------------------------------------------------
 _FCMP: Final = {"eq": CF.OEQ, "ne": CF.UNE, "lt": CF.OLT, "le": CF.OLE, "gt": CF.OGT,
                 "ge": CF.OGE}
@@ -278,10 +289,27 @@ def _round_n(t: T.Scalar, args: list[Value]) -> Value:
     return _select(neg, down, up)
 
 
+def range_len(start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
+    """len(range(start, stop, step)) without overflow anywhere in int64 (0 if step == 0)."""
+    i64 = T.i64
+    zero, one = const(i64, 0), const(i64, 1)
+    up = compare("gt", i64, step, zero)
+    down = compare("lt", i64, step, zero)
+    # distance - 1 and |step| are exact as unsigned numbers when the range is not empty
+    distance = arith.select(up, arith.subi(stop, start), arith.subi(start, stop))
+    magnitude = arith.select(up, step, arith.subi(zero, step))
+    safe = arith.select(arith.cmpi(CI.eq, magnitude, zero), one, magnitude)
+    count = arith.addi(arith.divui(arith.subi(distance, one), safe), one)
+    nonempty = arith.select(up, compare("lt", i64, start, stop),
+                            arith.andi(down, compare("gt", i64, start, stop)))
+    return arith.select(nonempty, count, zero)
+
+
 _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "isnan": _pred("isnan"), "isinf": _pred("isinf"), "isfinite": _pred("isfinite"),
     "max": lambda t, a: _pymax(t, a, True), "min": lambda t, a: _pymax(t, a, False),
     "maximum": lambda t, a: _np_minmax(t, a, True),
     "minimum": lambda t, a: _np_minmax(t, a, False),
     "abs": _abs, "sign": _sign, "round_n": _round_n,
+    "range_len": lambda t, a: range_len(*a),
 }

@@ -30,7 +30,7 @@ def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
 
 
 def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:
-    """Store `value` into every element (a plain loop nest)."""
+    """Store `value` (already in storage form) into every element (a plain loop nest)."""
     zero = arith.constant(ir.IndexType.get(), 0)
     one = arith.constant(ir.IndexType.get(), 1)
     ivs: list[ir.Value] = []
@@ -53,8 +53,13 @@ def _assign(em: Emitter, s: tir.Assign) -> None:
 
 def _store(em: Emitter, s: tir.Store) -> None:
     array = em.expr(s.array)
-    value = em.expr(s.value)
+    value = ops.to_storage(_dtype(s.array.type), em.expr(s.value))
     memref.store(value, array, indices(em, array, s.indices, s.wrap))
+
+
+def _dtype(t: T.Type) -> T.Scalar:
+    assert isinstance(t, T.Array)
+    return t.dtype
 
 
 def _expr_stmt(em: Emitter, s: tir.ExprStmt) -> None:
@@ -91,36 +96,23 @@ def _for(em: Emitter, s: tir.For) -> None:
     start, stop, step = em.expr(s.start), em.expr(s.stop), em.expr(s.step)
     index = ir.IndexType.get()
     one = arith.constant(index, 1)
-    if s.step_sign > 0:
-        lb, ub, st = em.index(start), em.index(stop), em.index(step)
+    unit = isinstance(s.step, tir.Const) and s.step.value == 1
+    if unit:
+        lb, ub = em.index(start), em.index(stop)
     else:
-        lb, ub, st = arith.constant(index, 0), em.index(_trip_count(s, start, stop, step)), one
-    loop = scf.ForOp(lb, ub, st, em.flatten(s.carried))
+        lb, ub = arith.constant(index, 0), em.index(ops.range_len(start, stop, step))
+    loop = scf.ForOp(lb, ub, one, em.flatten(s.carried))
     saved = dict(em.env)
     with ir.InsertionPoint(loop.body):
         em.bind(s.carried, loop.inner_iter_args)
         iv = arith.index_cast(ir.IntegerType.get_signless(64), loop.induction_variable)
-        if s.step_sign <= 0:
+        if not unit:
             iv = arith.addi(start, arith.muli(iv, step))
         em.env[s.var] = iv
         em.block(s.body)
         scf.YieldOp(em.flatten(s.carried))
     em.env = saved
     em.bind(s.carried, loop.results)
-
-
-def _trip_count(s: tir.For, start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
-    """Iterations of range(start, stop, step) for a negative or run-time step (0 if step == 0)."""
-    i64 = T.i64
-    zero, one = ops.const(i64, 0), ops.const(i64, 1)
-    up = ops.compare("gt", i64, step, zero)
-    span = arith.select(up, arith.subi(stop, start), arith.subi(start, stop))
-    mag = arith.select(up, step, arith.subi(zero, step))
-    safe = arith.select(arith.cmpi(arith.CmpIPredicate.eq, mag, zero), one, mag)
-    count = arith.divsi(arith.addi(span, arith.subi(safe, one)), safe)
-    positive = arith.andi(ops.compare("gt", i64, span, zero),
-                          ops.compare("ne", i64, step, zero))
-    return arith.select(positive, count, zero)
 
 
 def _while(em: Emitter, s: tir.While) -> None:

@@ -19,16 +19,22 @@ def scalar_type(t: T.Scalar) -> ir.Type:
     return ir.IntegerType.get_signless(t.bits)
 
 
+def storage_type(t: T.Scalar) -> ir.Type:
+    """Element type in memory: bool arrays hold one byte per element (numpy's layout; MLIR's
+    memref lowering cannot store i1)."""
+    return ir.IntegerType.get_signless(8) if t.is_bool else scalar_type(t)
+
+
 def memref_type(t: T.Array) -> ir.MemRefType:
     dyn = ir.ShapedType.get_dynamic_size()
     stride = ir.ShapedType.get_dynamic_stride_or_offset()
     layout = ir.StridedLayoutAttr.get(stride, [stride] * t.ndim)
-    return ir.MemRefType.get([dyn] * t.ndim, scalar_type(t.dtype), layout=layout)
+    return ir.MemRefType.get([dyn] * t.ndim, storage_type(t.dtype), layout=layout)
 
 
 def contiguous_memref_type(t: T.Array) -> ir.MemRefType:
     dyn = ir.ShapedType.get_dynamic_size()
-    return ir.MemRefType.get([dyn] * t.ndim, scalar_type(t.dtype))
+    return ir.MemRefType.get([dyn] * t.ndim, storage_type(t.dtype))
 
 
 def to_mlir_type(t: T.Type) -> ir.Type:

@@ -15,6 +15,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from ..errors import CompileError
+from .rewrites import precise_libm_calls
 from .stages import Stage
 
 
@@ -30,6 +31,8 @@ def dump(name: str, stage: str, index: int, text: str) -> None:
 def run_stages(module: ir.Module, stages: Sequence[Stage], name: str) -> None:
     """Run `stages` in order on `module` (in place), in the current context."""
     for index, stage in enumerate(stages, start=1):
+        if stage.name == "to-llvm":
+            precise_libm_calls(module)
         spec = f"builtin.module({','.join(stage.passes)})"
         before = str(module) if os.environ.get("EMBER_DEBUG") else None
         try:

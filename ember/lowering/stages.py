@@ -34,10 +34,12 @@ DEALLOC: Final = Stage("dealloc", (
 TO_LLVM: Final = Stage("to-llvm", (
     "convert-math-to-funcs{convert-ctlz=false}",  # integer ** integer (math.ipowi) as a loop
     "arith-expand",            # floordivsi, maximumf, ... into basic arith ops
-    "convert-math-to-libm",    # libm calls first: exact expm1/log1p/erf as CPython computes
     "lower-affine",            # must precede scf-to-cf (affine.for bodies with scf.if)
     "convert-scf-to-cf",
-    "convert-math-to-llvm",    # what is left: sqrt, fabs, copysign, absi -> LLVM intrinsics
+    # LLVM intrinsics where LLVM has them (sqrt, fabs, exp, sin, ...); log1p is kept exact for
+    # libm (expm1 was already turned into a libm call by rewrites.precise_libm_calls).
+    "convert-math-to-llvm{approximate-log1p=false}",
+    "convert-math-to-libm",    # the rest (log1p, erf, erfc, cbrt, asinh, ...) as libm calls
     "expand-strided-metadata",
     "lower-affine",
     "finalize-memref-to-llvm",

@@ -17,7 +17,9 @@ import tempfile
 import llvmlite.binding as llvm
 
 _NUW = re.compile(r"\bnuw ")
-_DEFINE = re.compile(r"^define (?!internal )", re.MULTILINE)
+_DEFINE = re.compile(
+    r"^define (?:(?:internal|private|linkonce_odr|weak_odr|linkonce|weak|external) )?",
+    re.MULTILINE)
 
 
 @functools.cache

@@ -25,14 +25,21 @@ from tests.fuzz.runner import Failure
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def worker(seed: int, count: int, python_only: bool) -> None:
-    """Run seeds [seed, seed + count) in this process, one JSON line per seed on stdout."""
+def worker(seed: int, count: int, python_only: bool, exclude: str | None = None) -> None:
+    """Run seeds [seed, seed + count) in this process, one JSON line per seed on stdout.
+
+    Programs whose source matches the regex `exclude` are skipped (to look past a known bug).
+    """
+    from tests.fuzz.generator import generate
     if python_only:
         from tests.fuzz.selfcheck import check_python as check
     else:
         from tests.fuzz.runner import check_seed as check
     for s in range(seed, seed + count):
         print(json.dumps({"start": s}), flush=True)
+        if exclude and re.search(exclude, generate(s).body):
+            print(json.dumps({"done": s, "failures": [], "skipped": True}), flush=True)
+            continue
         try:
             result = check(s)
             failures = result[0] if python_only else result
@@ -44,14 +51,16 @@ def worker(seed: int, count: int, python_only: bool) -> None:
 class Worker:
     """One subprocess running a chunk of seeds, read by a thread."""
 
-    def __init__(self, seeds: list[int], python_only: bool, events: queue.Queue):
+    def __init__(self, seeds: list[int], python_only: bool, exclude: str | None,
+                 events: queue.Queue):
         self.seeds = seeds
         self.current: int | None = None
         self.started = time.monotonic()
         self.done: set[int] = set()
         self.stderr = tempfile.TemporaryFile()
         cmd = [sys.executable, "-m", "tests.fuzz", "--worker", "--seed", str(seeds[0]),
-               "--count", str(len(seeds))] + (["--python-only"] if python_only else [])
+               "--count", str(len(seeds))] + (["--python-only"] if python_only else []) \
+            + (["--exclude", exclude] if exclude else [])
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True)
         threading.Thread(target=self._read, args=(events,), daemon=True).start()
@@ -69,7 +78,8 @@ class Worker:
 
 
 def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: int = 25,
-              python_only: bool = False, progress=None) -> list[Failure]:
+              python_only: bool = False, progress=None,
+              exclude: str | None = None) -> list[Failure]:
     """Check every seed in worker subprocesses; all failures, crashes and hangs included."""
     jobs = jobs or os.cpu_count() or 1
     pending = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
@@ -78,7 +88,7 @@ def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: in
     failures: list[Failure] = []
     while pending or running:
         while pending and len(running) < jobs:
-            running.append(Worker(pending.pop(0), python_only, events))
+            running.append(Worker(pending.pop(0), python_only, exclude, events))
         try:
             w, msg = events.get(timeout=1.0)
         except queue.Empty:
@@ -91,7 +101,8 @@ def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: in
                 w.current = None
                 failures += [Failure(**f) for f in msg["failures"]]
                 if progress:
-                    progress(msg["done"], [Failure(**f) for f in msg["failures"]])
+                    progress(msg["done"], [Failure(**f) for f in msg["failures"]],
+                             msg.get("skipped", False))
         elif w is not None:  # the worker exited
             running.remove(w)
             _finish(w, failures, pending, "crash", progress)
@@ -109,22 +120,33 @@ def _finish(w: Worker, failures: list[Failure], pending: list, kind: str, progre
     if w.current is not None and w.current not in w.done:
         message = (f"worker exit code {w.proc.returncode}" if kind == "crash"
                    else "no result in time (hang?)") + "\n" + w.stderr_tail()
+        from tests.fuzz.generator import generate
         f = Failure(w.current, kind, "?", 0, message)
+        f.report = (f"# Ember fuzz seed {w.current}: {kind}\n# "
+                    + message.strip().replace("\n", "\n# ") + "\n"
+                    + generate(w.current).ember_source)
         failures.append(f)
         if progress:
-            progress(w.current, [f])
+            progress(w.current, [f], False)
     rest = [s for s in w.seeds if s not in w.done and s != w.current]
     if rest:
         pending.insert(0, rest)
 
 
 def signature(f: Failure) -> str:
-    """A rough bug signature, to group failures: kind + last message line without numbers."""
-    lines = [ln for ln in f.message.strip().splitlines() if ln.strip()]
-    last = lines[-1] if lines else ""
+    """A rough bug signature, to group failures: kind + the telling line, numbers blanked."""
+    lines = [ln.strip() for ln in f.message.strip().splitlines() if ln.strip()]
+    telling = [ln for ln in lines if "error:" in ln and "internal compiler error" not in ln]
+    raised = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Assertion)\b", ln)]
     if f.kind == "mismatch":
-        last = "mismatch"
-    return f"{f.kind}: " + re.sub(r"\d+(\.\d+)?", "N", last)[:120]
+        key = "result" if lines and lines[0].startswith("result") else "array argument"
+    elif telling:
+        key = re.sub(r'"[^"]*":\d+:\d+: ', "", telling[0])
+    elif raised:
+        key = raised[-1]
+    else:
+        key = lines[-1] if lines else ""
+    return f"{f.kind}: " + re.sub(r"\d+(\.\d+)?", "N", key)[:150]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,10 +159,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="store_true", help="print each program (in-process)")
     ap.add_argument("--reduce", type=int, metavar="SEED", help="minimize the failure of SEED")
     ap.add_argument("--out", default=None, help="directory for full reports")
+    ap.add_argument("--exclude", default=None, metavar="REGEX",
+                    help="skip programs whose source matches REGEX (look past a known bug)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--check-body", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.check_body:  # used by the reducer to run a candidate that may crash
+        from tests.fuzz.generator import Program, generate
+        from tests.fuzz.runner import check_program
+        with open(args.check_body) as f:
+            program = Program(args.seed, f.read(), generate(args.seed).functions)
+        for failure in check_program(program):
+            print(failure.summary())
+        return 0
     if args.worker:
-        worker(args.seed, args.count, args.python_only)
+        worker(args.seed, args.count, args.python_only, args.exclude)
         return 0
     if args.reduce is not None:
         from tests.fuzz.reduce import reduce_seed
@@ -168,11 +201,12 @@ def campaign(args) -> int:
     out = args.out or tempfile.mkdtemp(prefix="ember-fuzz-reports-")
     os.makedirs(out, exist_ok=True)
     seen: collections.Counter = collections.Counter()
-    done = [0]
+    done, skipped = [0], [0]
     start = time.time()
 
-    def progress(seed: int, fails: list[Failure]) -> None:
+    def progress(seed: int, fails: list[Failure], skip: bool) -> None:
         done[0] += 1
+        skipped[0] += skip
         for f in fails:
             path = os.path.join(out, f"seed_{f.seed}_{f.function}.txt")
             with open(path, "w") as fh:
@@ -186,9 +220,12 @@ def campaign(args) -> int:
             print(f"... {done[0]}/{args.count} programs, {time.time() - start:.0f}s", flush=True)
 
     failures = run_seeds(list(range(args.seed, args.seed + args.count)), args.jobs,
-                         args.timeout, python_only=args.python_only, progress=progress)
-    print(f"\n{args.count} programs (seeds {args.seed}..{args.seed + args.count - 1}) in "
-          f"{time.time() - start:.0f}s: {len(failures)} failing seeds; reports in {out}")
+                         args.timeout, python_only=args.python_only, progress=progress,
+                         exclude=args.exclude)
+    n_seeds = len({f.seed for f in failures})
+    print(f"\n{args.count} programs (seeds {args.seed}..{args.seed + args.count - 1}, "
+          f"{skipped[0]} skipped by --exclude) in {time.time() - start:.0f}s: {n_seeds} failing "
+          f"seeds, {len(failures)} failures; reports in {out}")
     for sig, n in seen.most_common():
         seeds = sorted({f.seed for f in failures if signature(f) == sig})
         print(f"  {n:5d}  {sig}   seeds {seeds[:8]}")

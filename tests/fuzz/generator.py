@@ -369,14 +369,16 @@ class FunctionGen(ExprGen):
         self.emit(f"{name} = {text}")
         self.scope.arrays[name] = arr
 
-    def allocation(self, name: str, dtype: str | None = None) -> tuple[str, ArrayVar]:
+    def allocation(self, name: str, dtype: str | None = None,
+                   ndim: int | None = None) -> tuple[str, ArrayVar]:
         """A local array: np.zeros/ones/full/zeros_like with a known or symbolic shape."""
         dtype = dtype or self.pick({"f64": 5, "i64": 3, "f32": 1})
-        like = [a for a in self.scope.arrays.values() if a.dtype == dtype]
+        like = [a for a in self.scope.arrays.values()
+                if a.dtype == dtype and ndim in (None, len(a.dims))]
         if like and self.chance(0.25):
             a = self.rng.choice(like)
             return f"np.zeros_like({a.name})", ArrayVar(name, dtype, a.dims)
-        ndim = 1 if self.chance(0.8) else 2
+        ndim = ndim or (1 if self.chance(0.8) else 2)
         dims, texts = [], []
         for _ in range(ndim):
             arrays = list(self.scope.arrays.values())
@@ -411,7 +413,7 @@ class Generator(LoopMixin, FunctionGen):
                               "f64[:]": 0.7, "i64[:]": 0.3})
         if self.ret in ("f64[:]", "i64[:]"):
             self.out = "out"
-            text, arr = self.allocation("out", self.ret[:3])
+            text, arr = self.allocation("out", self.ret[:3], ndim=1)
             self.emit(f"out = {text}")
             self.scope.arrays["out"] = arr
         for _ in range(self.rng.randint(2, 8)):

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import ast
 import copy
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 
 from tests.fuzz.generator import Program, generate
 from tests.fuzz.runner import Failure, check_call, load
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _SIMPLE = [ast.Constant(0), ast.Constant(1), ast.Constant(0.0), ast.Constant(1.0),
            ast.Constant(True)]
 
@@ -29,7 +34,7 @@ def _stmt_lists(tree: ast.AST) -> Iterator[list[ast.stmt]]:
                 yield block
 
 
-def _statement_variants(tree: ast.Module) -> Iterator[ast.Module]:
+def _statement_variants(tree: ast.Module, keep: str) -> Iterator[ast.Module]:
     """Each variant is a fresh deep copy with one statement-level edit applied."""
     n_blocks = sum(1 for _ in _stmt_lists(tree))
     for b in range(n_blocks):
@@ -40,7 +45,7 @@ def _statement_variants(tree: ast.Module) -> Iterator[ast.Module]:
                 block = list(_stmt_lists(new))[b]
                 stmt = block[i]
                 if how == "delete":
-                    if isinstance(stmt, ast.FunctionDef) and stmt is new.body[-1]:
+                    if isinstance(stmt, ast.FunctionDef) and stmt.name == keep:
                         continue
                     replacement: list[ast.stmt] = []
                 else:
@@ -68,10 +73,11 @@ def _body_exprs(tree: ast.Module) -> list[ast.expr]:
             skip.update(id(n) for n in ast.walk(node.func))
             skip.update(id(n) for k in node.keywords for n in ast.walk(k))
     return [n for n in ast.walk(tree) if isinstance(n, ast.expr) and id(n) not in skip
-            and not isinstance(n, ast.Name | ast.Constant | ast.Slice)]
+            and not isinstance(n, ast.Name | ast.Constant | ast.Slice)
+            and not isinstance(getattr(n, "ctx", None), ast.Store)]
 
 
-def _expr_variants(tree: ast.Module) -> Iterator[ast.Module]:
+def _expr_variants(tree: ast.Module, keep: str) -> Iterator[ast.Module]:
     for k, node in enumerate(_body_exprs(tree)):
         options: list[ast.expr] = [c for c in ast.iter_child_nodes(node)
                                    if isinstance(c, ast.expr)] + _SIMPLE
@@ -105,30 +111,63 @@ def same_failure(a: Failure, b: Failure | None) -> bool:
     return last(a) == last(b)
 
 
+def _crash_key(message: str) -> str:
+    """The part of a crash message that identifies it: an assertion or an MLIR/LLVM error."""
+    m = re.search(r"Assertion `.*' failed|error: [^\n]*", message)
+    key = m.group(0) if m else message.strip().splitlines()[0]
+    return re.sub(r'"[^"]*":\d+:\d+', "", key)
+
+
+def crashes_like(program: Program, failure: Failure, timeout: float = 60.0) -> bool:
+    """Run `program` in a subprocess: does it crash (or hang) as `failure` did?"""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(program.body)
+    cmd = [sys.executable, "-m", "tests.fuzz", "--check-body", f.name,
+           "--seed", str(program.seed)]
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return failure.kind == "timeout"
+    finally:
+        os.unlink(f.name)
+    key = _crash_key(failure.message.split("\n", 1)[-1])
+    return failure.kind == "crash" and r.returncode < 0 and \
+        key == _crash_key(r.stderr.strip() or "?")
+
+
 def reduce(program: Program, failure: Failure, log: Callable[[str], None] = print) -> Program:
     """The smallest variant of `program` found that still fails like `failure`."""
+    if failure.kind in ("crash", "timeout"):
+        def fails(body: str) -> bool:
+            return crashes_like(Program(program.seed, body, program.functions), failure)
+        return _greedy(program, failure.function, fails, log)
     fn = next(f for f in program.functions if f.name == failure.function)
 
-    def fails(body: str) -> Failure | None:
+    def fails(body: str) -> bool:
         candidate = Program(program.seed, body, program.functions)
         try:
             warnings.simplefilter("ignore", SyntaxWarning)
             py_mod = load(candidate.python_source, "rpy")
             em_mod = load(candidate.ember_source, "rem")
         except Exception:  # noqa: BLE001 - e.g. a deleted callee: not interesting
-            return None
+            return False
         if not hasattr(py_mod, fn.name):
-            return None
+            return False
         result = check_call(candidate, fn, failure.trial, getattr(py_mod, fn.name),
                             getattr(em_mod, fn.name))
-        return result if same_failure(failure, result) else None
+        return same_failure(failure, result)
 
+    return _greedy(program, fn.name, fails, log)
+
+
+def _greedy(program: Program, keep: str, fails: Callable[[str], bool],
+            log: Callable[[str], None]) -> Program:
     tree = ast.parse(program.body)
     for variants in (_statement_variants, _expr_variants, _statement_variants):
         changed = True
         while changed:
             changed = False
-            for new in variants(tree):
+            for new in variants(tree, keep):
                 body = ast.unparse(new)
                 if len(body) < len(ast.unparse(tree)) and fails(_decorate(body)):
                     tree, changed = new, True
@@ -142,10 +181,28 @@ def _decorate(body: str) -> str:
     return re.sub(r"\n+@kernel", "\n\n\n@kernel", body) + "\n"
 
 
+def crashes_like_any(program: Program, failure: Failure) -> bool:
+    """Does `program` crash its process? If so, fill in `failure.message` with the reason."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(program.body)
+    cmd = [sys.executable, "-m", "tests.fuzz", "--check-body", f.name,
+           "--seed", str(program.seed)]
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        os.unlink(f.name)
+    failure.message = f"exit code {r.returncode}\n{r.stderr.strip()[-2000:]}"
+    return r.returncode < 0
+
+
 def reduce_seed(seed: int) -> str:
     """Minimize the first failure of `seed`; the reproducer of the minimized program."""
     from tests.fuzz.runner import check_program
     program = generate(seed)
+    crash = Failure(seed, "crash", "?", 0, "")
+    if crashes_like_any(program, crash):
+        small = reduce(program, crash)
+        return f"# seed {seed}: crash, reduced to:\n{small.ember_source}\n# {crash.message}"
     failures = check_program(program)
     if not failures or failures[0].function == "<module>":
         return f"seed {seed}: nothing to reduce ({failures[0].summary() if failures else 'passes'})"

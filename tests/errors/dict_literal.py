@@ -1,0 +1,17 @@
+"""Error golden: a dict literal."""
+
+from ember import kernel
+
+
+@kernel
+def f(x: float) -> float:
+    d = {"x": x}
+    return d["x"]
+
+
+_ERRORS = """
+File "dict_literal.py", line 8, in f:
+    d = {"x": x}
+        ^^^^^^^^
+error: dicts are not supported in kernels
+"""

@@ -1,0 +1,20 @@
+"""Error golden: the global statement."""
+
+from ember import kernel
+
+
+counter = 0
+
+
+@kernel
+def f(x: float) -> float:
+    global counter
+    return x
+
+
+_ERRORS = """
+File "global_stmt.py", line 11, in f:
+    global counter
+    ^^^^^^^^^^^^^^
+error: 'global' declarations are not supported in kernels
+"""

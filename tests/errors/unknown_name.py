@@ -1,0 +1,16 @@
+"""Error golden: a name that is defined nowhere."""
+
+from ember import kernel
+
+
+@kernel
+def f(x: float) -> float:
+    return x * scale
+
+
+_ERRORS = """
+File "unknown_name.py", line 8, in f:
+    return x * scale
+               ^^^^^
+error: name 'scale' is not defined
+"""

@@ -1,0 +1,18 @@
+"""Error golden: with is outside the subset."""
+
+from ember import kernel
+
+
+@kernel
+def f(x: float) -> float:
+    with open("log.txt") as fh:
+        x += 1.0
+    return x
+
+
+_ERRORS = """
+File "with_stmt.py", line 8, in f:
+    with open("log.txt") as fh:
+    ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+error: 'with' statements are not supported in kernels
+"""

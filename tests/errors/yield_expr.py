@@ -1,0 +1,18 @@
+"""Error golden: a kernel cannot be a generator."""
+
+from ember import kernel
+
+
+@kernel
+def f(n: int) -> int:
+    for i in range(n):
+        yield i
+    return n
+
+
+_ERRORS = """
+File "yield_expr.py", line 9, in f:
+    yield i
+    ^^^^^^^
+error: generators ('yield') are not supported in kernels
+"""
