@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .frontend import build_program
-from .frontend import tir
+from .frontend import build_program, tir
 from .frontend.deps import dependencies
 from .options import CompileOptions
 from .runtime import cache

@@ -29,65 +29,82 @@ class Builtin:
     arity: tuple[int, int] = (1, 1)
 
 
-def _rows() -> dict[object, Builtin]:
-    rows: dict[object, Builtin] = {}
+_Rows = dict[object, Builtin]
 
-    def add(obj: object, name: str, rule: str, op: str, arity: tuple[int, int] = (1, 1)) -> None:
-        rows[obj] = Builtin(name, rule, op, arity)
 
-    unary = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
-             "acosh", "atanh", "exp", "expm1", "log1p", "log2", "log10", "sqrt", "cbrt",
-             "erf", "erfc", "gamma", "lgamma", "fabs"]
-    for name in unary:
-        if hasattr(math, name):
-            add(getattr(math, name), f"math.{name}", "math1", name)
-    add(math.log, "math.log", "log", "log", (1, 2))
-    add(math.exp2, "math.exp2", "math1", "exp2")
+def _add(rows: _Rows, obj: object, name: str, rule: str, op: str,
+         arity: tuple[int, int] = (1, 1)) -> None:
+    rows[obj] = Builtin(name, rule, op, arity)
+
+
+_MATH_UNARY: Final = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+                      "asinh", "acosh", "atanh", "exp", "exp2", "expm1", "log1p", "log2",
+                      "log10", "sqrt", "cbrt", "erf", "erfc", "gamma", "lgamma", "fabs"]
+_NP_UNARY: Final = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
+                    "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh",
+                    "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+                    "exp": "exp", "exp2": "exp2", "expm1": "expm1", "log": "log",
+                    "log1p": "log1p", "log2": "log2", "log10": "log10", "sqrt": "sqrt",
+                    "cbrt": "cbrt", "fabs": "fabs", "floor": "floor", "ceil": "ceil",
+                    "trunc": "trunc", "rint": "rint"}
+_NP_BINARY: Final = {"arctan2": "atan2", "power": "pow", "hypot": "hypot",
+                     "copysign": "copysign", "fmod": "fmod"}
+_SCALARS: Final = [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64, T.f32,
+                   T.f64]
+
+
+def _math_rows(rows: _Rows) -> None:
+    for name in _MATH_UNARY:
+        _add(rows, getattr(math, name), f"math.{name}", "math1", name)
+    _add(rows, math.log, "math.log", "log", "log", (1, 2))
     for name in ["atan2", "pow", "hypot", "copysign", "fmod"]:
-        add(getattr(math, name), f"math.{name}", "math2", name, (2, 2))
+        _add(rows, getattr(math, name), f"math.{name}", "math2", name, (2, 2))
     for name in ["floor", "ceil", "trunc"]:
-        add(getattr(math, name), f"math.{name}", "to_int", name)
+        _add(rows, getattr(math, name), f"math.{name}", "to_int", name)
     for name in ["isnan", "isinf", "isfinite"]:
-        add(getattr(math, name), f"math.{name}", "pred", name)
+        _add(rows, getattr(math, name), f"math.{name}", "pred", name)
 
-    np_unary = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
-                "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
-                "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "exp": "exp",
-                "exp2": "exp2", "expm1": "expm1", "log": "log", "log1p": "log1p",
-                "log2": "log2", "log10": "log10", "sqrt": "sqrt", "cbrt": "cbrt",
-                "fabs": "fabs", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
-                "rint": "rint"}
-    for name, op in np_unary.items():
-        add(getattr(np, name), f"np.{name}", "ufunc1", op)
-    for name, op in {"arctan2": "atan2", "power": "pow", "hypot": "hypot",
-                     "copysign": "copysign", "fmod": "fmod"}.items():
-        add(getattr(np, name), f"np.{name}", "ufunc2", op, (2, 2))
+
+def _numpy_rows(rows: _Rows) -> None:
+    for name, op in _NP_UNARY.items():
+        _add(rows, getattr(np, name), f"np.{name}", "ufunc1", op)
+    for name, op in _NP_BINARY.items():
+        _add(rows, getattr(np, name), f"np.{name}", "ufunc2", op, (2, 2))
     for name in ["isnan", "isinf", "isfinite"]:
-        add(getattr(np, name), f"np.{name}", "np_pred", name)
-    add(np.minimum, "np.minimum", "np_minmax", "minimum", (2, 2))
-    add(np.maximum, "np.maximum", "np_minmax", "maximum", (2, 2))
-    add(np.abs, "np.abs", "abs", "abs")
-    add(np.sign, "np.sign", "sign", "sign")
+        _add(rows, getattr(np, name), f"np.{name}", "np_pred", name)
+    _add(rows, np.minimum, "np.minimum", "np_minmax", "minimum", (2, 2))
+    _add(rows, np.maximum, "np.maximum", "np_minmax", "maximum", (2, 2))
+    _add(rows, np.abs, "np.abs", "abs", "abs")
+    _add(rows, np.sign, "np.sign", "sign", "sign")
+    _add(rows, np.round, "np.round", "np_round", "round", (1, 2))
 
-    add(py.abs, "abs", "abs", "abs")
-    add(py.min, "min", "minmax", "min", (2, 64))
-    add(py.max, "max", "minmax", "max", (2, 64))
-    add(py.int, "int", "cast", "int")
-    add(py.float, "float", "cast", "float")
-    add(py.bool, "bool", "cast", "bool")
-    add(py.round, "round", "round", "round", (1, 2))
-    add(py.len, "len", "len", "len")
-    add(np.round, "np.round", "np_round", "round", (1, 2))
 
-    for scalar in [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64, T.f32, T.f64]:
-        add(scalar.np_dtype.type, f"np.{scalar.np_dtype.name}", "cast", str(scalar))
-        add(scalar, str(scalar), "cast", str(scalar))
+def _python_rows(rows: _Rows) -> None:
+    _add(rows, py.abs, "abs", "abs", "abs")
+    _add(rows, py.min, "min", "minmax", "min", (2, 64))
+    _add(rows, py.max, "max", "minmax", "max", (2, 64))
+    _add(rows, py.int, "int", "cast", "int")
+    _add(rows, py.float, "float", "cast", "float")
+    _add(rows, py.bool, "bool", "cast", "bool")
+    _add(rows, py.round, "round", "round", "round", (1, 2))
+    _add(rows, py.len, "len", "len", "len")
 
+
+def _type_rows(rows: _Rows) -> None:
+    for scalar in _SCALARS:
+        _add(rows, scalar.np_dtype.type, f"np.{scalar.np_dtype.name}", "cast", str(scalar))
+        _add(rows, scalar, str(scalar), "cast", str(scalar))
     for name in ["empty", "zeros", "ones"]:
-        add(getattr(np, name), f"np.{name}", "alloc", name, (1, 1))
-        add(getattr(np, f"{name}_like"), f"np.{name}_like", "alloc_like", name, (1, 1))
-    add(np.full, "np.full", "alloc", "full", (2, 2))
-    add(np.full_like, "np.full_like", "alloc_like", "full", (2, 2))
+        _add(rows, getattr(np, name), f"np.{name}", "alloc", name)
+        _add(rows, getattr(np, f"{name}_like"), f"np.{name}_like", "alloc_like", name)
+    _add(rows, np.full, "np.full", "alloc", "full", (2, 2))
+    _add(rows, np.full_like, "np.full_like", "alloc_like", "full", (2, 2))
+
+
+def _rows() -> _Rows:
+    rows: _Rows = {}
+    for part in (_math_rows, _numpy_rows, _python_rows, _type_rows):
+        part(rows)
     return rows
 
 

@@ -72,8 +72,8 @@ def _check_signature(src: Source, fdef: ast.FunctionDef) -> None:
 
 
 def _check_node(src: Source, node: ast.AST) -> None:
-    if isinstance(node, ast.Constant) and not isinstance(node.value, bool | int | float):
-        if node.value is not None and not isinstance(node.value, str):
+    if (isinstance(node, ast.Constant) and not isinstance(node.value, bool | int | float)
+            and node.value is not None and not isinstance(node.value, str)):
             raise src.error(node, f"constants of type {type(node.value).__name__} "
                             "are not supported in kernels")
     if isinstance(node, ast.Assign) and len(node.targets) > 1:

@@ -2,7 +2,6 @@
 
 from ember import kernel
 
-
 names = ["a", "b", "c"]
 
 
@@ -15,7 +14,7 @@ def f(n: int) -> int:
 
 
 _ERRORS = """
-File "global_list_index.py", line 13, in f:
+File "global_list_index.py", line 12, in f:
     total += names[i]
              ^^^^^^^^
 error: cannot index 'names' of type list[str]; kernels accept numpy arrays and scalars

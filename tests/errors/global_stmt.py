@@ -2,7 +2,6 @@
 
 from ember import kernel
 
-
 counter = 0
 
 
@@ -13,7 +12,7 @@ def f(x: float) -> float:
 
 
 _ERRORS = """
-File "global_stmt.py", line 11, in f:
+File "global_stmt.py", line 10, in f:
     global counter
     ^^^^^^^^^^^^^^
 error: 'global' declarations are not supported in kernels

@@ -1,4 +1,5 @@
 """Error golden: a name that is defined nowhere."""
+# ruff: noqa: F821
 
 from ember import kernel
 
@@ -9,7 +10,7 @@ def f(x: float) -> float:
 
 
 _ERRORS = """
-File "unknown_name.py", line 8, in f:
+File "unknown_name.py", line 9, in f:
     return x * scale
                ^^^^^
 error: name 'scale' is not defined

@@ -6,13 +6,13 @@ from ember import kernel
 @kernel
 def f(n: int) -> int:
     for i in range(n):
-        yield i
+        yield i * 2
     return n
 
 
 _ERRORS = """
 File "yield_expr.py", line 9, in f:
-    yield i
-    ^^^^^^^
+    yield i * 2
+    ^^^^^^^^^^^
 error: generators ('yield') are not supported in kernels
 """

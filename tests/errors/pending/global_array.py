@@ -7,7 +7,6 @@ import numpy as np
 
 from ember import kernel
 
-
 table = np.arange(10.0)
 
 
