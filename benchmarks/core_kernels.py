@@ -17,10 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-try:
-    from ember import f64, i64, u8
-except ImportError:  # TEMP while ember/__init__.py does not exist yet
-    from ember.types import f64, i64, u8
+from ember import f64, i64, u8
 
 # --- Kernels --------------------------------------------------------------------------------
 

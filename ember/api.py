@@ -40,10 +40,8 @@ class Kernel:
 
                 try:
                     compiled = compile_kernel(self.py_func, self.options)
-                except CompileError as err:
-                    if debug():
-                        raise
-                    raise err.with_traceback(None) from None
+                except Exception as err:
+                    raise _user_facing(err, self.__qualname__) from None
                 self._compiled = compiled
                 # Calls now go straight to the generated entry: no wrapper frame per call.
                 self.__class__ = type(type(self).__name__, (type(self),),
@@ -62,13 +60,25 @@ class Kernel:
 
         try:
             return inspect_stage(self.py_func, stage, self.options)
-        except CompileError as err:
-            if debug():
-                raise
-            raise err.with_traceback(None) from None
+        except (CompileError, RecursionError, AssertionError, KeyError, AttributeError) as err:
+            raise _user_facing(err, self.__qualname__) from None
 
     def __repr__(self) -> str:
         return f"<ember.kernel {self.__qualname__}>"
+
+
+def _user_facing(err: Exception, name: str) -> Exception:
+    """Compile errors keep their message; a bug inside Ember becomes a CompileError too
+    (EMBER_DEBUG=1 re-raises the original with its traceback)."""
+    if debug():
+        return err
+    if isinstance(err, CompileError):
+        return err.with_traceback(None)
+    if isinstance(err, OSError | RuntimeError) and not isinstance(err, RecursionError):
+        return err.with_traceback(None)
+    return CompileError(f"internal compiler error while compiling '{name}': "
+                        f"{type(err).__name__}: {err}",
+                        notes=["this is a bug in Ember; EMBER_DEBUG=1 shows where it happened"])
 
 
 def kernel(func: Callable[..., Any] | None = None, *, cache: bool = True,

@@ -4,6 +4,7 @@ keywords, read-only arrays for read-only kernels) are accepted; nothing ever seg
 
 import concurrent.futures
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -467,8 +468,8 @@ print("survived", rejected, len(calls))
 
 def test_nasty_arguments_never_crash(tmp_path):
     (tmp_path / "nasty.py").write_text(textwrap.dedent(_NASTY))
-    env = {"PYTHONPATH": f"{REPO}", "EMBER_CACHE_DIR": str(tmp_path / "cache"),
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {**os.environ, "EMBER_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "nasty.py"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"

@@ -13,7 +13,7 @@ def lower_to_llvm_ir(module: ir.Module, name: str, stages: tuple[Stage, ...] = P
     """Run `stages` on `module` (in place) and translate the result to LLVM IR text."""
     run_stages(module, stages, name)
     text = str(llvm.translate_module_to_llvmir(module.operation))
-    dump(name, "llvm", len(stages) + 1, text)
+    dump(name, "llvm", len(stages) + 1, text, "ll")
     return text
 
 

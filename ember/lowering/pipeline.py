@@ -19,17 +19,18 @@ from .rewrites import precise_libm_calls
 from .stages import Stage
 
 
-def dump(name: str, stage: str, index: int, text: str) -> None:
+def dump(name: str, stage: str, index: int, text: str, ext: str = "mlir") -> None:
     folder = os.environ.get("EMBER_DUMP_IR")
     if not folder:
         return
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, f"{name}.{index}.{stage}.mlir"), "w") as f:
+    with open(os.path.join(folder, f"{name}.{index}.{stage}.{ext}"), "w") as f:
         f.write(text)
 
 
 def run_stages(module: ir.Module, stages: Sequence[Stage], name: str) -> None:
     """Run `stages` in order on `module` (in place), in the current context."""
+    dump(name, "frontend", 0, str(module))
     for index, stage in enumerate(stages, start=1):
         if stage.name == "to-llvm":
             precise_libm_calls(module)
