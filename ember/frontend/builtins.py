@@ -115,10 +115,12 @@ class _Internal:
         self.name = name
 
 
-INTERNAL: Final = {"__ember_range_len": _Internal("range_len")}
+INTERNAL: Final = {"__ember_range_len": _Internal("range_len"),
+                   "__ember_unpack": _Internal("unpack")}
 
 FUNCTIONS: Final = _rows()
 FUNCTIONS[INTERNAL["__ember_range_len"]] = Builtin("len(range)", "range_len", "range_len", (3, 3))
+FUNCTIONS[INTERNAL["__ember_unpack"]] = Builtin("unpacking", "unpack", "unpack", (2, 2))
 
 CAST_TARGETS: Final[dict[str, T.Scalar]] = {
     "int": T.py_int, "float": T.py_float, "bool": T.py_bool,

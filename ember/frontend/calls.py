@@ -32,8 +32,9 @@ def call(typer: ExprTyper, node: ast.Call) -> tir.Expr:
     row = builtins.lookup(target)
     if row is None:
         raise typer.error(node.func, _not_callable(node.func, target))
-    if row.rule.startswith("alloc"):
-        return _alloc(typer, node, row)
+    special = _SPECIAL_FORMS.get(row.rule)
+    if special is not None:
+        return special(typer, node, row)
     if node.keywords:
         raise typer.error(node, f"{row.name}() takes no keyword arguments in kernels")
     low, high = row.arity
@@ -46,6 +47,16 @@ def call(typer: ExprTyper, node: ast.Call) -> tir.Expr:
             if not isinstance(arg.type, T.Scalar):
                 raise typer.error(a, f"{row.name}() needs scalar arguments, not {arg.type}")
     return RULES[row.rule](typer, node, row, args)
+
+
+def _unpack(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+    value = typer.expr(node.args[0])
+    want = node.args[1].value  # type: ignore[attr-defined]
+    have = len(value.type.items) if isinstance(value.type, T.Tuple) else None
+    if have != want:
+        what = f"{have} values" if have is not None else f"a value of type {value.type}"
+        raise typer.error(node.args[0], f"cannot unpack {what} into {want} names")
+    return value
 
 
 def _not_callable(func: ast.expr, target: Any) -> str:
@@ -184,7 +195,9 @@ def _round(typer, node, row, args):
     if not t.is_float:
         return cast(arg, T.arith_operand(t))
     digits = cast(args[1], T.i64) if len(args) == 2 else tir.Const(T.i64, arg.span, 0)
-    return tir.Call(t, typer.src.span(node), "round_n", (arg, digits))
+    # Python's round() rounds the exact binary value; numpy (and numpy scalars) scale first
+    op = "pyround_n" if row.rule == "round" and t.weak else "round_n"
+    return tir.Call(t, typer.src.span(node), op, (arg, digits))
 
 
 def _len(typer, node, row, args):
@@ -282,3 +295,8 @@ def _hashable(obj: Any) -> bool:
         return True
     except TypeError:
         return False
+
+
+_SPECIAL_FORMS: dict[str, Callable[[ExprTyper, ast.Call, builtins.Builtin], tir.Expr]] = {
+    "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack,
+}

@@ -9,7 +9,9 @@ loop variable of a `for` when it is read after the loop).
 from __future__ import annotations
 
 from dataclasses import fields, replace
+from typing import Any
 
+from ..errors import CompileError
 from ..types import Type
 from . import tir
 
@@ -48,6 +50,50 @@ def assigned(stmts: tuple[tir.Stmt, ...]) -> set[str]:
         elif isinstance(s, tir.While):
             names |= assigned(s.body)
     return names
+
+
+def check_assigned_before_use(body: tuple[tir.Stmt, ...], params: set[str], src: Any) -> None:
+    """Reject reads of a local that no path can have assigned yet (Python's UnboundLocalError).
+    A local assigned on some paths only (one branch, a later loop iteration) is accepted."""
+    _Assigned(src).block(body, set(params))
+
+
+class _Assigned:
+    def __init__(self, src: Any) -> None:
+        self.src = src
+
+    def check(self, node: object, maybe: set[str]) -> None:
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, tir.Var) and item.name not in maybe:
+                raise CompileError(f"local variable '{item.name}' is used before it is "
+                                   "assigned", item.span)
+            if isinstance(item, tir.Expr):
+                stack.extend(getattr(item, f.name) for f in fields(item))
+            elif isinstance(item, tuple):
+                stack.extend(item)
+
+    def block(self, stmts: tuple[tir.Stmt, ...], maybe: set[str]) -> set[str]:
+        for s in stmts:
+            maybe = self.stmt(s, maybe)
+        return maybe
+
+    def stmt(self, s: tir.Stmt, maybe: set[str]) -> set[str]:
+        if isinstance(s, tir.Assign):
+            self.check(s.value, maybe)
+            return maybe | {s.name}
+        if isinstance(s, tir.If):
+            self.check(s.cond, maybe)
+            return self.block(s.then, set(maybe)) | self.block(s.orelse, set(maybe))
+        if isinstance(s, tir.For | tir.While):
+            inner = maybe | assigned(s.body) | ({s.var} if isinstance(s, tir.For) else set())
+            self.check((s.start, s.stop, s.step) if isinstance(s, tir.For) else s.cond,
+                       maybe if isinstance(s, tir.For) else inner)
+            self.block(s.body, set(inner))
+            return inner
+        self.check(tuple(getattr(s, f.name) for f in fields(s) if f.name != "span"), maybe)
+        return maybe
 
 
 class _Liveness:

@@ -20,6 +20,11 @@ class _Rewriter(ast.NodeTransformer):
     def temp(self) -> str:
         return f"__ember_t{next(self._temps)}"
 
+    def visit_Return(self, node: ast.Return) -> ast.AST:
+        if isinstance(node.value, ast.Constant) and node.value.value is None:
+            node.value = None  # `return None` is a bare `return`
+        return node
+
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | list[ast.stmt]:
         node = self.generic_visit(node)  # type: ignore[assignment]
         before: list[ast.stmt] = []
@@ -50,7 +55,10 @@ class _Rewriter(ast.NodeTransformer):
             return first + [_assign_to(t, _name(n, at), at)
                             for t, n in zip(target.elts, temps, strict=True)]
         whole = self.temp()
-        out: list[ast.stmt] = [_assign(whole, value, at)]
+        count = ast.copy_location(ast.Constant(len(target.elts)), at)
+        checked = ast.copy_location(
+            ast.Call(_name("__ember_unpack", at), [value, count], []), value)
+        out: list[ast.stmt] = [_assign(whole, checked, at)]
         for i, elt in enumerate(target.elts):
             item = ast.copy_location(
                 ast.Subscript(_name(whole, at), ast.Constant(i), ast.Load()), elt)

@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 
 from .. import types as T
-from ..errors import CompileError
+from ..errors import CompileError, Span
 from . import builtins, tir
 from .annotations import describe
 from .bounds import lower_bound
@@ -31,6 +31,8 @@ SYMBOL: Final = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv":
 COMPARE: Final = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
                   ast.GtE: "ge", ast.Is: "eq", ast.IsNot: "ne"}
 BITWISE: Final = {"and", "or", "xor", "lshift", "rshift"}
+_BOOL_ARITH: Final = {"add": "or", "mul": "and"}
+"""NumPy bools: True + True is True (logical or), True * False is False (logical and)."""
 
 
 def cast(expr: tir.Expr, to: T.Type) -> tir.Expr:
@@ -177,6 +179,8 @@ class ExprTyper:
         span = self.src.span(node)
         if len(ops) == 1:
             left, right = operands
+            if _mixed_sign(left.type, right.type):
+                return _mixed_compare(result, span, ops[0], left, right)
             return tir.Compare(result, span, ops[0], cast(left, common[0]), cast(right, common[0]))  # type: ignore[arg-type]
         return tir.CompareChain(result, span, tuple(ops), tuple(operands), tuple(common))  # type: ignore[arg-type]
 
@@ -217,6 +221,9 @@ class ExprTyper:
     def subscript_base(self, node: ast.Subscript) -> tir.Expr:
         if not _is_local(self.scope, node.value) and isinstance(node.value, ast.Name):
             value = self.resolve(node.value)
+            if isinstance(value, np.ndarray):
+                raise self.error(node.value, f"global array '{node.value.id}' cannot be used "
+                                 "in a kernel; pass it as a parameter")
             raise self.error(node, f"cannot index '{node.value.id}' of type {describe(value)}; "
                              "kernels accept numpy arrays and scalars")
         base = self.expr(node.value)
@@ -257,6 +264,29 @@ class ExprTyper:
         return call(self, node)
 
 
+_SWAPPED: Final = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+
+
+def _mixed_sign(a: T.Type, b: T.Type) -> bool:
+    """Strong signed vs strong unsigned ints: NumPy 2 compares these exactly, not as floats."""
+    if not (isinstance(a, T.Scalar) and isinstance(b, T.Scalar)) or a.weak or b.weak:
+        return False
+    return {a.kind, b.kind} == {"i", "u"}
+
+
+def _mixed_compare(result: T.Scalar, span: Span, op: str, left: tir.Expr,
+                   right: tir.Expr) -> tir.Expr:
+    if _scalar_kind(left) == "u":
+        left, right, op = right, left, _SWAPPED[op]
+    args = (cast(left, T.i64), cast(right, T.u64))
+    return tir.Call(result, span, f"mixed_{op}", args)
+
+
+def _scalar_kind(e: tir.Expr) -> str:
+    assert isinstance(e.type, T.Scalar)
+    return e.type.kind
+
+
 # --- helpers shared with calls.py and stmts.py -----------------------------------------------
 def truth(value: tir.Expr) -> tir.Expr:
     t = value.type
@@ -276,6 +306,9 @@ def binary(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
     span = typer.src.span(node)
     if op in BITWISE:
         return _bitwise(typer, node, op, left, right)
+    if lt.is_bool and rt.is_bool and not (lt.weak and rt.weak) and op in _BOOL_ARITH:
+        return tir.BinOp(T.boolean, span, _BOOL_ARITH[op], cast(left, T.boolean),
+                         cast(right, T.boolean))
     t = T.promote(T.arith_operand(lt), T.arith_operand(rt))
     if op == "truediv":
         t = T.float_of(t)
@@ -321,7 +354,7 @@ def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Exp
     if not (isinstance(index, ast.Constant) and isinstance(index.value, int)) and not (
             isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub)
             and isinstance(index.operand, ast.Constant)):
-        raise typer.error(node, "tuples can only be indexed with a constant integer")
+        return _dynamic_item(typer, node, base)
     k = index.value if isinstance(index, ast.Constant) else -index.operand.value  # type: ignore[attr-defined]
     if not -n <= k < n:
         raise typer.error(node, f"tuple index {k} out of range for {base.type}")
@@ -329,6 +362,19 @@ def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Exp
     if isinstance(base, tir.TupleExpr):
         return base.items[k]
     return tir.TupleGet(base.type.items[k], typer.src.span(node), base, k)
+
+
+def _dynamic_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
+    """`a.shape[d]` with `d` known only at run time (other tuples need constant indices)."""
+    dims = base.items if isinstance(base, tir.TupleExpr) else ()
+    if not dims or not all(isinstance(d, tir.Dim) and d.array == dims[0].array for d in dims):
+        raise typer.error(node, "tuples can only be indexed with a constant integer")
+    axis = typer.expr(node.slice)
+    t = axis.type
+    if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):
+        raise typer.error(node.slice, f"tuple index must be an integer, not {t}")
+    array = dims[0].array  # type: ignore[attr-defined]
+    return tir.DynDim(T.py_int, typer.src.span(node), array, cast(axis, T.i64))
 
 
 def _is_local(scope: Scope, node: ast.expr) -> bool:

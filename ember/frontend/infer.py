@@ -21,7 +21,7 @@ from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
 from .scope import Pending, Scope
-from .source import load_source
+from .source import Source, load_source
 from .stmts import StmtBuilder
 
 _MAX_ROUNDS = 32
@@ -78,6 +78,7 @@ class _ProgramBuilder:
 
 def type_function(src, callees, symbol, params, ret) -> tir.Function:  # noqa: ANN001
     check_subset(src)
+    _check_returns(src, ret)
     fdef = lower_exits(desugar(src.tree))
     scope = Scope(src, callees, dict(params))
     scope.declared.update(params)
@@ -92,9 +93,32 @@ def type_function(src, callees, symbol, params, ret) -> tir.Function:  # noqa: A
     body = builder.block(fdef.body)
     final_ret = ret if ret is not None else (builder.returned or T.none)
     types = {**scope.vars, **scope.declared}
+    dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(body, types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types)
+
+
+def _always_returns(stmts: list[ast.stmt]) -> bool:
+    for s in stmts:
+        if isinstance(s, ast.Return):
+            return True
+        if isinstance(s, ast.If) and _always_returns(s.body) and _always_returns(s.orelse):
+            return True
+        if (isinstance(s, ast.While) and isinstance(s.test, ast.Constant) and s.test.value is True
+                and not any(isinstance(n, ast.Break) for n in ast.walk(s))):
+            return True
+    return False
+
+
+def _check_returns(src: Source, ret: T.Type | None) -> None:
+    """A kernel returning a value must not be able to run off the end of its body."""
+    body = src.tree.body
+    has_value = any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(src.tree))
+    wants_value = ret is not None and not isinstance(ret, T.NoneType)
+    if (wants_value or (ret is None and has_value)) and not _always_returns(body):
+        raise src.error(body[-1], f"kernel '{src.name}' can reach the end of its body without "
+                        "returning a value; add a return statement")
 
 
 def _assignments(stmts: list[ast.stmt]) -> Iterator[tuple[str, ast.expr | None, ast.stmt]]:

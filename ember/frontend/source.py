@@ -73,8 +73,14 @@ def load_source(func: Any) -> Source:
         ) from None
     text = "".join(lines)
     tree = ast.parse(textwrap.dedent(text))
-    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
+                None)
     if fdef is None:
         raise CompileError(f"'{func.__name__}' is not a plain function (def); cannot compile it")
+    src = Source(func, fdef, file, max(start, 1) - 1, text)  # type: ignore[arg-type]
+    if isinstance(fdef, ast.AsyncFunctionDef):
+        at = ast.Name(fdef.name, lineno=fdef.lineno, col_offset=fdef.col_offset,
+                      end_lineno=fdef.lineno, end_col_offset=fdef.col_offset + 9)
+        raise src.error(at, "async functions cannot be kernels")
     fdef.decorator_list = []
-    return Source(func, fdef, file, max(start, 1) - 1, text)
+    return src

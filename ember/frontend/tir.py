@@ -122,6 +122,14 @@ class Dim(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class DynDim(Expr):
+    """`a.shape[d]` for a run-time `d` (negative `d` counts from the end)."""
+
+    array: Expr
+    axis: Expr
+
+
+@dataclass(frozen=True, slots=True)
 class TupleExpr(Expr):
     items: tuple[Expr, ...]
 

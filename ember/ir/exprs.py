@@ -164,6 +164,20 @@ def _dim(em: Emitter, e: tir.Dim) -> Any:
     return arith.index_cast(to_mlir_type(T.i64), size)
 
 
+def _dyn_dim(em: Emitter, e: tir.DynDim) -> Any:
+    assert isinstance(e.array.type, T.Array)
+    array = em.expr(e.array)
+    axis = em.expr(e.axis)
+    ndim = ops.const(T.i64, e.array.type.ndim)
+    negative = ops.compare("lt", T.i64, axis, ops.const(T.i64, 0))
+    axis = arith.select(negative, arith.addi(axis, ndim), axis)
+    # clamp: an out-of-range axis must not reach memref.dim (undefined behaviour)
+    axis = arith.maxsi(arith.minsi(axis, arith.subi(ndim, ops.const(T.i64, 1))),
+                       ops.const(T.i64, 0))
+    size = memref.dim(array, em.index(axis))
+    return arith.index_cast(to_mlir_type(T.i64), size)
+
+
 def _tuple(em: Emitter, e: tir.TupleExpr) -> Any:
     return tuple(em.expr(i) for i in e.items)
 
@@ -189,5 +203,5 @@ RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.Const: _const, tir.Var: _var, tir.BinOp: _binop, tir.UnaryOp: _unary,
     tir.Compare: _compare, tir.CompareChain: _chain, tir.Truth: _truth, tir.Cast: _cast, tir.BoolOp: _boolop,
     tir.IfExp: _ifexp, tir.Call: _call, tir.KernelCall: _kernel_call, tir.Load: _load,
-    tir.Dim: _dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
+    tir.Dim: _dim, tir.DynDim: _dyn_dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
 }

@@ -289,6 +289,32 @@ def _round_n(t: T.Scalar, args: list[Value]) -> Value:
     return _select(neg, down, up)
 
 
+def _pyround_n(t: T.Scalar, args: list[Value]) -> Value:
+    """CPython's round(x, n): the exact value of x rounded half-even to n decimals.
+    y = x * 10**n (or x / 10**-n) is rounded; an FMA gives the exact residual, which decides
+    the ties that the rounding of y itself created or hid."""
+    x, n = args
+    ft = x.type
+
+    def f(v: float) -> Value:
+        return arith.constant(ft, ir.FloatAttr.get(ft, v))
+
+    i64 = T.i64
+    neg = compare("lt", i64, n, const(i64, 0))
+    k = _select(neg, arith.subi(const(i64, 0), n), n)
+    scale = m.powf(f(10.0), arith.sitofp(ft, k))
+    y = _select(neg, arith.divf(x, scale), arith.mulf(x, scale))
+    residual = _select(neg, m.fma(arith.negf(y), scale, x), m.fma(x, scale, arith.negf(y)))
+    low = m.floor(y)
+    tie = arith.cmpf(CF.OEQ, arith.subf(y, low), f(0.5))
+    r = m.roundeven(y)
+    r = _select(arith.andi(tie, arith.cmpf(CF.OGT, residual, f(0.0))), arith.addf(low, f(1.0)), r)
+    r = _select(arith.andi(tie, arith.cmpf(CF.OLT, residual, f(0.0))), low, r)
+    out = _select(neg, arith.mulf(r, scale), arith.divf(r, scale))
+    small = arith.cmpf(CF.OLT, m.absf(y), f(2.0 ** 52))  # else x has no digits to drop
+    return _select(small, out, x)
+
+
 def range_len(start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
     """len(range(start, stop, step)) without overflow anywhere in int64 (0 if step == 0)."""
     i64 = T.i64
@@ -305,11 +331,24 @@ def range_len(start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
     return arith.select(nonempty, count, zero)
 
 
+def _mixed(op: str) -> Callable[[T.Scalar, list[Value]], Value]:
+    """Exact comparison of a signed (first) and an unsigned (second) 64-bit integer."""
+    when_negative = {"lt": True, "le": True, "ne": True, "gt": False, "ge": False, "eq": False}
+
+    def rule(t: T.Scalar, args: list[Value]) -> Value:
+        signed, unsigned = args
+        negative = arith.cmpi(CI.slt, signed, const(T.i64, 0))
+        as_unsigned = compare(op, T.u64, signed, unsigned)
+        return _select(negative, const(T.boolean, when_negative[op]), as_unsigned)
+    return rule
+
+
 _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "isnan": _pred("isnan"), "isinf": _pred("isinf"), "isfinite": _pred("isfinite"),
     "max": lambda t, a: _pymax(t, a, True), "min": lambda t, a: _pymax(t, a, False),
     "maximum": lambda t, a: _np_minmax(t, a, True),
     "minimum": lambda t, a: _np_minmax(t, a, False),
-    "abs": _abs, "sign": _sign, "round_n": _round_n,
+    "abs": _abs, "sign": _sign, "round_n": _round_n, "pyround_n": _pyround_n,
     "range_len": lambda t, a: range_len(*a),
+    **{f"mixed_{op}": _mixed(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
 }

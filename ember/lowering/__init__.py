@@ -5,13 +5,14 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import llvm
 
-from .pipeline import dump, run_stages
+from .pipeline import check_fully_lowered, dump, run_stages
 from .stages import PRIMAL_CPU, Stage
 
 
 def lower_to_llvm_ir(module: ir.Module, name: str, stages: tuple[Stage, ...] = PRIMAL_CPU) -> str:
     """Run `stages` on `module` (in place) and translate the result to LLVM IR text."""
     run_stages(module, stages, name)
+    check_fully_lowered(module, name)
     text = str(llvm.translate_module_to_llvmir(module.operation))
     dump(name, "llvm", len(stages) + 1, text, "ll")
     return text

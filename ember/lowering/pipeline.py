@@ -15,7 +15,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from ..errors import CompileError
-from .rewrites import precise_libm_calls
+from .rewrites import REWRITES
 from .stages import Stage
 
 
@@ -32,8 +32,8 @@ def run_stages(module: ir.Module, stages: Sequence[Stage], name: str) -> None:
     """Run `stages` in order on `module` (in place), in the current context."""
     dump(name, "frontend", 0, str(module))
     for index, stage in enumerate(stages, start=1):
-        if stage.name == "to-llvm":
-            precise_libm_calls(module)
+        for rewrite in stage.rewrites:
+            REWRITES[rewrite](module)
         spec = f"builtin.module({','.join(stage.passes)})"
         before = str(module) if os.environ.get("EMBER_DEBUG") else None
         try:
@@ -51,3 +51,18 @@ def _failure(name: str, stage: Stage, spec: str, text: str, exc: Exception) -> C
         f"internal compiler error in stage '{stage.name}' while compiling '{name}': {exc}",
         notes=[f"reproduce with: mlir-opt --pass-pipeline='{spec}' {path}",
                "please report this: Ember should reject unsupported code before this stage"])
+
+
+def check_fully_lowered(module: ir.Module, name: str) -> None:
+    """Refuse to translate a module with ops LLVM translation would choke on (it can crash)."""
+    leftovers: list[str] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if not op.name.startswith(("llvm.", "builtin.module")):
+            leftovers.append(f"{op.name} at {op.location}")
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if leftovers:
+        raise _failure(name, Stage("translate", ()), "builtin.module()", str(module),
+                       RuntimeError("not lowered to LLVM: " + "; ".join(leftovers[:3])))

@@ -1,5 +1,14 @@
 """Module rewrites done from Python where no upstream pass does exactly what Ember needs.
 
+`lower_deallocs`: `bufferization-lower-deallocations` lowers a `bufferization.dealloc` of
+several buffers through a generic helper that stores `i1` into memrefs, which MLIR 22's memref
+lowering rejects with an assertion (aborting the process). Ember lowers every dealloc itself,
+unrolled: a buffer is freed when its condition holds, it is not a retained value and it is not
+a repeat of an earlier buffer (all by base pointer); each retained value's ownership is the
+OR of the conditions of the buffers sharing its base pointer. `bufferization.clone` (from
+returns of buffers with dynamic ownership) becomes a new contiguous buffer and a copy loop,
+since the upstream lowering calls the `memrefCopy` runtime function for strided layouts.
+
 `precise_libm_calls`: `convert-math-to-llvm` lowers `math.expm1` to `exp(x) - 1`, which loses
 all precision near 0; CPython calls libm's expm1. Ops listed in `LIBM_CALLS` become direct
 calls of the libm function before the math lowering passes run.
@@ -10,7 +19,8 @@ from __future__ import annotations
 from typing import Final
 
 from mlir import ir
-from mlir.dialects import func
+from mlir.dialects import arith, func, memref, scf
+from mlir.dialects import bufferization as bz
 
 LIBM_CALLS: Final = {"math.expm1": "expm1"}
 
@@ -44,3 +54,82 @@ def _declare(module: ir.Module, name: str, ty: ir.Type, arity: int) -> None:
     with ir.InsertionPoint.at_block_begin(module.body), ir.Location.unknown():
         decl = func.FuncOp(name, ir.FunctionType.get([ty] * arity, [ty]))
         decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+
+
+def _any(values: list[ir.Value], false: ir.Value) -> ir.Value:
+    result = false
+    for v in values:
+        result = arith.ori(result, v)
+    return result
+
+
+def _lower_dealloc(op: bz.DeallocOp) -> None:
+    i1 = ir.IntegerType.get_signless(1)
+    false = arith.constant(i1, 0)
+    true = arith.constant(i1, 1)
+    bases = [memref.extract_aligned_pointer_as_index(m) for m in op.memrefs]
+    kept = [memref.extract_aligned_pointer_as_index(r) for r in op.retained]
+    conds = list(op.conditions)
+
+    def same(a: ir.Value, b: ir.Value) -> ir.Value:
+        return arith.cmpi(arith.CmpIPredicate.eq, a, b)
+
+    for i, (buf, base, cond) in enumerate(zip(op.memrefs, bases, conds, strict=True)):
+        alias = _any([same(base, k) for k in kept] + [same(base, b) for b in bases[:i]], false)
+        free = arith.andi(cond, arith.xori(alias, true))
+        branch = scf.IfOp(free)
+        with ir.InsertionPoint(branch.then_block):
+            memref.dealloc(buf)
+            scf.YieldOp([])
+    owned = [_any([arith.andi(c, same(b, k)) for b, c in zip(bases, conds, strict=True)], false)
+             for k in kept]
+    for result, value in zip(op.results, owned, strict=True):
+        result.replace_all_uses_with(value)
+
+
+def _lower_clone(op: ir.Operation) -> None:
+    source = op.operands[0]
+    src_type = ir.MemRefType(source.type)
+    index = ir.IndexType.get()
+    sizes = [memref.dim(source, arith.constant(index, k)) for k in range(src_type.rank)]
+    dyn = ir.ShapedType.get_dynamic_size()
+    fresh = memref.alloc(ir.MemRefType.get([dyn] * src_type.rank, src_type.element_type),
+                         sizes, [])
+    zero, one = arith.constant(index, 0), arith.constant(index, 1)
+    ivs: list[ir.Value] = []
+    points = []
+    for size in sizes:
+        loop = scf.ForOp(zero, size, one)
+        ivs.append(loop.induction_variable)
+        point = ir.InsertionPoint(loop.body)
+        point.__enter__()
+        points.append(point)
+    memref.store(memref.load(source, ivs), fresh, ivs)
+    for point in reversed(points):
+        scf.YieldOp([])
+        point.__exit__(None, None, None)
+    result = op.results[0]
+    value = fresh if fresh.type == result.type else memref.cast(result.type, fresh)
+    result.replace_all_uses_with(value)
+
+
+_BUFFER_OPS: Final = {"bufferization.dealloc": lambda op: _lower_dealloc(op.opview),
+                      "bufferization.clone": _lower_clone}
+
+
+def lower_deallocs(module: ir.Module) -> None:
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name in _BUFFER_OPS:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    for op in found:
+        with ir.InsertionPoint(op), op.location:
+            _BUFFER_OPS[op.name](op)
+        op.erase()
+
+
+REWRITES: Final = {"precise-libm": precise_libm_calls, "lower-deallocs": lower_deallocs}

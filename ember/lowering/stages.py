@@ -14,6 +14,8 @@ from typing import Final, NamedTuple
 class Stage(NamedTuple):
     name: str
     passes: tuple[str, ...]
+    rewrites: tuple[str, ...] = ()
+    """Python rewrites (lowering/rewrites.py) run before the passes, by name."""
 
 
 CLEANUP: Final = Stage("cleanup", (
@@ -27,11 +29,14 @@ DEALLOC: Final = Stage("dealloc", (
     "ownership-based-buffer-deallocation",
     "canonicalize",
     "buffer-deallocation-simplification",
-    "bufferization-lower-deallocations",
     "canonicalize",
 ))
 
-TO_LLVM: Final = Stage("to-llvm", (
+LOWER_DEALLOC: Final = Stage("lower-dealloc", (
+    "canonicalize",  # fold the ownership arithmetic of the unrolled deallocs
+), rewrites=("lower-deallocs",))  # instead of bufferization-lower-deallocations (i1 memrefs)
+
+TO_LLVM: Final = Stage("to-llvm", rewrites=("precise-libm",), passes=(
     "convert-math-to-funcs{convert-ctlz=false}",  # integer ** integer (math.ipowi) as a loop
     "arith-expand",            # floordivsi, maximumf, ... into basic arith ops
     "lower-affine",            # must precede scf-to-cf (affine.for bodies with scf.if)
@@ -51,4 +56,4 @@ TO_LLVM: Final = Stage("to-llvm", (
     "reconcile-unrealized-casts",
 ))
 
-PRIMAL_CPU: Final = (CLEANUP, DEALLOC, CLEANUP, TO_LLVM)
+PRIMAL_CPU: Final = (CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)

@@ -79,6 +79,13 @@ _CTYPE: Final = {
 }
 
 
+def int_range(t: T.Scalar) -> tuple[int, int]:
+    """The values an integer parameter of type `t` accepts."""
+    if t.kind == "u":
+        return 0, (1 << t.bits) - 1
+    return -(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1
+
+
 def ctype_of(t: T.Scalar) -> type:
     return _CTYPE[(t.kind, t.bits)]
 

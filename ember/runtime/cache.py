@@ -37,9 +37,9 @@ def lookup(key: str) -> tuple[str, dict] | None:
     try:
         with open(meta_path) as f:
             meta = json.load(f)
-        valid = (meta.get("key") == key and os.path.getsize(lib) == meta.get("size")
+        valid = (isinstance(meta, dict) and meta.get("key") == key and os.path.getsize(lib) == meta.get("size")
                  and _digest(lib) == meta.get("sha256"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         valid = False
         meta = {}
     if not valid:

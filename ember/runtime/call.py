@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from .abi import INT_SENTINEL, Signature, result_struct
+from .abi import INT_SENTINEL, Signature, int_range, result_struct
 
 _libc = ctypes.CDLL(None)
 _libc.free.argtypes = [ctypes.c_void_p]
@@ -67,11 +67,15 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
     tup = f"({args},)" if params else "()"
     kind = sig.result_kind
     lines = [f"def {name}({args}):", "    try:"]
+    for pname, t in sig.params:  # ctypes would wrap out-of-range ints silently
+        if isinstance(t, T.Scalar) and t.is_int:
+            lo, hi = int_range(t)
+            lines.append(f"        if not {lo} <= {pname} <= {hi}: return _retry({tup})")
     if kind == "out":
         lines += ["        out = _Result()", f"        r = _cfunc({args}{', ' if params else ''}_ref(out))"]
     else:
         lines.append(f"        r = _cfunc({args})")
-    lines += ["    except _ArgError:", f"        return _retry({tup})"]
+    lines += ["    except (_ArgError, TypeError, ValueError, OverflowError):", f"        return _retry({tup})"]
     if kind in ("none", "out") and sig.has_arrays:
         lines += ["    if r:", f"        return _retry({tup})"]
     if kind == "scalar" and sig.has_arrays:

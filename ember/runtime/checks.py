@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from .abi import Signature
+from .abi import Signature, int_range
 
 
 class Checker:
@@ -76,11 +76,24 @@ class Checker:
         else:
             ok = (bool, np.bool_, numbers.Integral, np.integer)
         if isinstance(value, ok) and not isinstance(value, np.ndarray):
-            if t.is_int and not isinstance(value, int):
-                return int(value)
-            if t.is_float and not isinstance(value, float):
-                return float(value)
-            return value
+            return self._convert(pname, t, value)
         expected = {"f": "a real number", "i": "an integer", "u": "an integer", "b": "a bool"}
         raise TypeError(f"{self._where(pname)} must be {expected[t.kind]} ({t}), "
                         f"got {type(value).__name__}")
+
+    def _convert(self, pname: str, t: T.Scalar, value: Any) -> Any:
+        where = self._where(pname)
+        if t.is_int:
+            number = int(value)
+            lo, hi = int_range(t)
+            if not lo <= number <= hi:
+                raise OverflowError(f"{where} = {number} does not fit in {t} "
+                                    f"(range {lo} to {hi})")
+            return value if isinstance(value, int) else number
+        if t.is_float:
+            try:
+                number = float(value)
+            except OverflowError:
+                raise OverflowError(f"{where} is too large to convert to {t}") from None
+            return value if isinstance(value, float) else number
+        return value

@@ -228,3 +228,27 @@ def returns_f32_2d(n: int) -> f32[:, :]:
 
 def test_return_f32_2d():
     assert_same(returns_f32_2d, 3)
+
+
+def big_local(n: int) -> float:
+    a = np.zeros(n)
+    for i in range(n):
+        a[i] = i * 0.5
+    return a[n - 1]
+
+
+def test_large_local_array_is_not_on_the_stack():
+    assert_same(big_local, 3_000_000)
+
+
+def many_allocations(k: int, n: int) -> float:
+    s = 0.0
+    for j in range(k):
+        a = np.ones(n)
+        s += a[j % n] + j
+    return s
+
+
+def test_local_arrays_allocated_in_a_loop_are_freed():
+    # 300 x 8 MB: would need 2.4 GB if the loop leaked its temporaries
+    assert_same(many_allocations, 300, 1_000_000)

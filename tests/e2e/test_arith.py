@@ -3,6 +3,8 @@
 import pytest
 from helpers import assert_same
 
+from ember import i32
+
 
 def add_sub_mul(a: float, b: float) -> float:
     return a + b * 2.0 - a * b
@@ -125,3 +127,20 @@ def float_special_values(x: float) -> float:
 @pytest.mark.parametrize("x", [1.0, float("inf"), float("-inf"), float("nan"), -0.0])
 def test_inf_nan_propagate(x):
     assert_same(float_special_values, x)
+
+
+def annotated_locals(n: int) -> float:
+    x: int = 0
+    y: float = 1
+    k: i32 = 5
+    b: bool = False
+    for i in range(n):
+        x += i
+        k = k * 3
+        b = not b
+    return x + y / 2 + k + b
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_annotated_locals(n):
+    assert_same(annotated_locals, n)

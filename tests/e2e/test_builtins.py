@@ -11,7 +11,7 @@ def abs_int(n: int) -> int:
     return abs(n) * 3 + abs(-n)
 
 
-@pytest.mark.parametrize("n", [5, -5, 0, -(2**62)])
+@pytest.mark.parametrize("n", [5, -5, 0, -(2**60)])
 def test_abs_int(n):
     assert_same(abs_int, n)
 
@@ -172,3 +172,12 @@ def builtins_on_i64_elements(a: i64[:]) -> int:
 
 def test_builtins_on_i64_elements():
     assert_same(builtins_on_i64_elements, np.array([-4, 3], dtype=np.int64))
+
+
+def cast_chain(x: float) -> int:
+    return int(float(int(x) * 2) / 4) + bool(int(x)) * 1000
+
+
+@pytest.mark.parametrize("x", [7.9, -0.5, -9.99])
+def test_nested_casts(x):
+    assert_same(cast_chain, x)

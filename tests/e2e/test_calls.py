@@ -227,3 +227,88 @@ def test_call_none_returning_kernel(n):
 
 def test_compiled_callee_directly():
     assert_same(pure(norm2), np.arange(6.0), kernel=norm2)
+
+
+@kernel
+def make_ramp(n: int) -> f64[:]:
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = i * 2.0
+    return out
+
+
+def use_returned_array(n: int) -> float:
+    a = make_ramp(n)
+    s = 0.0
+    for i in range(len(a)):
+        s += a[i] * (i + 1)
+    return s
+
+
+@pytest.mark.parametrize("n", [0, 5])
+def test_callee_returns_allocated_array(n):
+    k = ember.kernel(use_returned_array)
+    assert_same(pure(use_returned_array), n, kernel=k)
+
+
+@kernel
+def lo_hi(a: f64[:]) -> tuple[float, float]:
+    lo = a[0]
+    hi = a[0]
+    for i in range(len(a)):
+        lo = min(lo, a[i])
+        hi = max(hi, a[i])
+    return lo, hi
+
+
+def unpack_call_into_elements(a: f64[:], out: f64[:]) -> None:
+    out[0], out[-1] = lo_hi(a)
+
+
+def test_unpack_call_result_into_array_elements():
+    k = ember.kernel(unpack_call_into_elements)
+    assert_same(pure(unpack_call_into_elements), np.array([3.0, -1.0, 7.0]), np.zeros(3), kernel=k)
+
+
+@kernel
+def quicksort(a: f64[:], lo: int, hi: int) -> None:
+    if lo >= hi:
+        return
+    p = a[(lo + hi) // 2]
+    i = lo
+    j = hi
+    while i <= j:
+        while a[i] < p:
+            i += 1
+        while a[j] > p:
+            j -= 1
+        if i <= j:
+            a[i], a[j] = a[j], a[i]
+            i += 1
+            j -= 1
+    quicksort(a, lo, j)
+    quicksort(a, i, hi)
+
+
+def sort_all(a: f64[:]) -> None:
+    quicksort(a, 0, len(a) - 1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 25])
+def test_recursive_in_place_quicksort(n):
+    a = np.random.default_rng(n).standard_normal(n)
+    assert_same(pure(sort_all), a, kernel=ember.kernel(sort_all))
+
+
+@kernel
+def ackermann(m: int, n: int) -> int:
+    if m == 0:
+        return n + 1
+    if n == 0:
+        return ackermann(m - 1, 1)
+    return ackermann(m - 1, ackermann(m, n - 1))
+
+
+@pytest.mark.parametrize("m, n", [(0, 0), (1, 2), (2, 3), (3, 3)])
+def test_nested_recursive_calls(m, n):
+    assert_same(pure(ackermann), m, n, kernel=ackermann)

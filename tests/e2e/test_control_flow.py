@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import assert_same
 
-from ember import f64, i64
+from ember import f32, f64, i8, i32, i64
 
 
 def sign(x: float) -> int:
@@ -240,3 +240,72 @@ def nan_checks(x: float) -> int:
 @pytest.mark.parametrize("x", [0.0, float("nan"), 7.0, float("inf")])
 def test_nan_comparisons(x):
     assert_same(nan_checks, x)
+
+
+def returns_on_both_branches(c: int) -> int:
+    if c > 0:
+        return 1
+    else:
+        return 2
+
+
+@pytest.mark.parametrize("c", [1, -1])
+def test_no_return_after_if_else_that_both_return(c):
+    assert_same(returns_on_both_branches, c)
+
+
+def float_truthy_while(x: float) -> int:
+    k = 0
+    while x:
+        x = x // 2.0 if x > 1.0 else 0.0
+        k += 1
+    return k
+
+
+@pytest.mark.parametrize("x", [37.5, 0.0, -3.0])
+def test_while_on_float_truthiness(x):
+    assert_same(float_truthy_while, x)
+
+
+def element_truthiness(a: f32[:], b: i8[:]) -> int:
+    r = 0
+    for i in range(len(a)):
+        if a[i]:
+            r += 1
+        if not b[i]:
+            r += 10
+        r += 2 * (a[i] and b[i])
+    return r
+
+
+def test_truthiness_of_f32_and_i8_elements():
+    a = np.array([0.0, 1.5, -0.0, 2.0], dtype=np.float32)
+    b = np.array([0, 3, 0, -2], dtype=np.int8)
+    assert_same(element_truthiness, a, b)
+
+
+def bool_vs_int(p: bool, n: int) -> int:
+    return (p == n) + 2 * (p < n) + 4 * (p + 1 == n)
+
+
+@pytest.mark.parametrize("p, n", [(True, 1), (False, 1), (True, 2), (False, 0)])
+def test_compare_bool_with_int(p, n):
+    assert_same(bool_vs_int, p, n)
+
+
+def and_or_mixed_types(n: int, x: float) -> float:
+    return (n or x) + (x and n) * 10.0
+
+
+@pytest.mark.parametrize("n, x", [(0, 2.5), (3, 0.0), (3, 1.5)])
+def test_and_or_mixed_int_float_operands(n, x):
+    assert_same(and_or_mixed_types, n, x)
+
+
+def chain_mixed_types(a: int, x: float, b: i32[:]) -> bool:
+    return a < x <= b[0] != a
+
+
+@pytest.mark.parametrize("a, x", [(1, 1.5), (2, 2.0), (0, 2.0)])
+def test_chain_over_int_float_and_i32(a, x):
+    assert_same(chain_mixed_types, a, x, np.array([2], dtype=np.int32))

@@ -209,3 +209,27 @@ def f32_return(x: f32) -> f32:
 def test_f32_return_value_rounded():
     got = assert_same(f32_return, np.float32(1.0))
     assert float(got) == float(np.float32(1.0) / np.float32(7.0))
+
+
+def f32_runtime_power(x: f32, n: int) -> float:
+    return x**n
+
+
+@pytest.mark.parametrize("n", [5, -3, 0])
+def test_f32_power_with_runtime_int_exponent(n):
+    assert_same(f32_runtime_power, np.float32(1.1), n, rtol=1e-6)
+
+
+def f32_np_binary(x: f32[:], out: f32[:]) -> None:
+    for i in range(len(x)):
+        out[i] = (
+            np.arctan2(x[i], 0.5)
+            + np.hypot(x[i], 2.0)
+            + np.copysign(x[i], -1.0)
+            + np.fmod(x[i], 0.3)
+        )
+
+
+def test_numpy_binary_functions_on_f32():
+    x = np.linspace(-1, 1, 5, dtype=np.float32)
+    assert_same(f32_np_binary, x, np.zeros(5, dtype=np.float32), rtol=1e-6)

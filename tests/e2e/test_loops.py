@@ -99,10 +99,11 @@ def count_range(start: int, stop: int, step: int) -> int:
         (0, -(2**63), -(2**62)),
         (2**63 - 3, 2**63 - 1, 1),
         (-(2**63), -(2**63) + 2, 1),
+        (-(2**63) + 5, -(2**63), -2),
     ],
 )
 def test_range_near_int64_limits(start, stop, step):
-    # Python visits exactly two values; the induction variable must not overflow into more.
+    # Python visits exactly the in-range values; the induction variable must not overflow.
     assert_same(count_range, start, stop, step)
 
 
@@ -311,3 +312,52 @@ def fib_iter(n: int) -> int:
 @pytest.mark.parametrize("n", [0, 1, 2, 10, 90])
 def test_loop_carried_tuple_assignment(n):
     assert_same(fib_iter, n)
+
+
+def loop_var_zero_trip_keeps_old_value(n: int) -> int:
+    i = -1
+    for i in range(n):  # noqa: B007
+        pass
+    return i
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_zero_trip_loop_keeps_previous_value_of_loop_variable(n):
+    assert_same(loop_var_zero_trip_keeps_old_value, n)
+
+
+def loop_var_after_break(n: int) -> int:
+    for i in range(10):
+        if i == n:
+            break
+    return i
+
+
+@pytest.mark.parametrize("n", [4, 20])
+def test_loop_variable_after_break(n):
+    assert_same(loop_var_after_break, n)
+
+
+def while_promotes_counter(n: int) -> float:
+    x = 0
+    while x < n:
+        x = x + 0.75
+    return x
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_while_carried_variable_promoted_to_float(n):
+    assert_same(while_promotes_counter, n)
+
+
+def step_modified_in_body(n: int, step: int) -> int:
+    s = 0
+    for i in range(0, n, step):
+        step = step + 1
+        s = s * 10 + i
+    return s * 100 + step
+
+
+@pytest.mark.parametrize("n, step", [(10, 3), (0, 2)])
+def test_range_step_evaluated_once(n, step):
+    assert_same(step_modified_in_body, n, step)

@@ -180,3 +180,11 @@ def np_f64_array(a: f64[:]) -> float:
 
 def test_np_fabs_copysign_on_elements():
     assert_same(np_f64_array, np.array([-1.5, 2.0, -0.0]))
+
+
+def np_sized_int_casts(x: f64[:]) -> float:
+    return np.int8(x[0]) + np.uint8(x[1]) + np.int16(x[2]) * 1.0 + np.float32(x[0]) * 0.1
+
+
+def test_numpy_sized_int_casts_truncate():
+    assert_same(np_sized_int_casts, np.array([-3.7, 200.9, 1000.2]))

@@ -129,3 +129,15 @@ def transpose_copy(m: f64[:, :], out: f64[:, :]) -> None:
 def test_write_into_transposed_output():
     m = np.arange(6.0).reshape(2, 3)
     assert_same_view(transpose_copy, lambda b: b[:, :], m, np.zeros((2, 3)).T, contiguous_ok=True)
+
+
+def weighted_sum_2d(m: f64[:, :]) -> float:
+    s = 0.0
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            s += m[i, j] * (i + 1)
+    return s
+
+
+def test_broadcast_view_with_zero_stride_read_only():
+    assert_same_view(weighted_sum_2d, lambda b: np.broadcast_to(b, (4, 3)), np.arange(3.0))

@@ -87,6 +87,15 @@ def lit_float(v: float) -> Expr:
     return Expr(text, "float", atom=not text.startswith("-"))
 
 
+def _consistent(mapping: dict[str, str], callee: tuple[str, ...], caller: tuple[str, ...]) -> bool:
+    """Can the callee's dimension symbols map onto the caller's (a square stays square)?"""
+    m = dict(mapping)
+    for s, t in zip(callee, caller):
+        if m.setdefault(s, t) != t:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Callee:
     name: str
@@ -573,8 +582,7 @@ class ExprGen:
                 continue
             fits = [a for a in self.scope.arrays.values()
                     if f"{a.dtype}[{', '.join(':' * len(a.dims))}]" == kind
-                    and all(mapping.get(s, t) == t and (not s.startswith("#") or s == t)
-                            for s, t in zip(dims, a.dims))]
+                    and _consistent(mapping, dims, a.dims)]
             if not fits:
                 return None
             a = self.rng.choice(fits)

@@ -318,8 +318,8 @@ class FunctionGen(ExprGen):
         if self.ret == "tuple":
             f, i = self.float_expr(2), self.shrink(self.int_expr(2), INT_ASSIGN)
             return f"return {f.text}, {i.text}"
-        if self.ret == "float" and self.chance(0.15):
-            return f"return {self.f32_expr(2).text}"
+        if self.ret == "float" and self.chance(0.15):  # float(): CPython would return f32
+            return f"return float({self.f32_expr(2).text})"
         e = self.expr(self.ret, 2)
         if self.ret == "int":
             e = self.shrink(e, INT_ASSIGN)

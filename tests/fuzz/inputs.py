@@ -7,6 +7,7 @@ fresh copy with the same strides, and a reproducer can print it as Python source
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -40,7 +41,9 @@ class ArrayArg:
         return out
 
     def code(self) -> str:
-        base = (f"np.array({self.base.ravel().tolist()!r}, dtype=np.{self.base.dtype.name})"
+        items = ", ".join(_float_code(v) if isinstance(v, float) else repr(v)
+                          for v in self.base.ravel().tolist())
+        base = (f"np.array([{items}], dtype=np.{self.base.dtype.name})"
                 f".reshape({self.base.shape!r})")
         return base + self.view
 
@@ -54,13 +57,23 @@ def code(arg) -> str:
     if isinstance(arg, ArrayArg):
         return arg.code()
     if isinstance(arg, np.float32):
-        return f"np.float32({float(arg)!r})"
-    return repr(arg)
+        return f"np.float32({_float_code(float(arg))})"
+    return _float_code(arg) if isinstance(arg, float) else repr(arg)
 
 
-def _float(rng: random.Random, scale: float) -> float:
+def _float_code(v: float) -> str:
+    return repr(v) if math.isfinite(v) else f"float('{v}')"
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-8, 1e3, -7.25, 2.0, 3.0, 2.5, -0.5]
+NONFINITE = [math.nan, math.inf, -math.inf]
+
+
+def _float(rng: random.Random, scale: float, nonfinite: bool = False) -> float:
+    if nonfinite and rng.random() < 0.15:
+        return rng.choice(NONFINITE)
     if rng.random() < 0.12:
-        return rng.choice([0.0, -0.0, 1.0, -1.0, 0.5, 1e-8, 1e3, -7.25, 2.0, 3.0])
+        return rng.choice(SPECIAL)
     v = rng.uniform(-scale, scale)
     digits = rng.choice([0, 1, 2, None])
     return v if digits is None else round(v, digits)
@@ -72,7 +85,8 @@ def _int(rng: random.Random) -> int:
     return rng.randint(-20, 20)
 
 
-def _array(rng: random.Random, dtype: str, shape: tuple[int, ...]) -> ArrayArg:
+def _array(rng: random.Random, dtype: str, shape: tuple[int, ...],
+           nonfinite: bool = False) -> ArrayArg:
     ndim = len(shape)
     views = [v for v in VIEWS if v in ("", "[::2]", "[::-1]", "[1:]")] if ndim == 1 \
         else ["", ".T", "[:, ::2]", "[::-1]"]
@@ -82,19 +96,19 @@ def _array(rng: random.Random, dtype: str, shape: tuple[int, ...]) -> ArrayArg:
     if dtype == "i64":
         values = [_int(rng) for _ in range(n)]
     else:
-        values = [_float(rng, 10.0) for _ in range(n)]
+        values = [_float(rng, 10.0, nonfinite) for _ in range(n)]
     base = np.array(values, dtype=NP_DTYPES[dtype]).reshape(base_shape)
     arg = ArrayArg(base, view)
     assert arg.make().shape == shape, (view, shape)
     return arg
 
 
-def _scalar(rng: random.Random, kind: str, edge: bool):
+def _scalar(rng: random.Random, kind: str, edge: bool, nonfinite: bool = False):
     if kind == "bool":
         return rng.random() < 0.5
     if kind == "int":
         return rng.choice([0, -1, 1, 7, -1000]) if edge else _int(rng)
-    value = rng.choice([0.0, -0.0, -1.0, 1e-3]) if edge else _float(rng, 5.0)
+    value = rng.choice([0.0, -0.0, -1.0, 1e-3]) if edge else _float(rng, 5.0, nonfinite)
     return np.float32(value) if kind == "f32" else value
 
 
@@ -102,17 +116,18 @@ def make_args(program_seed: int, fn: Function, trial: int) -> list:
     """The argument recipes for trial `trial` of `fn` (deterministic)."""
     rng = random.Random(f"{program_seed}:{fn.name}:{trial}")
     edge = trial == TRIALS - 1
+    nonfinite = trial == 1 and rng.random() < 0.3  # nan and +-inf in some random sets
     sizes: dict[str, int] = {}
     args = []
     for p in fn.params:
         if p.dims is None:
-            args.append(_scalar(rng, p.kind, edge and rng.random() < 0.6))
+            args.append(_scalar(rng, p.kind, edge and rng.random() < 0.6, nonfinite))
             continue
         for sym in p.dims:
             if sym not in sizes:
                 low = 2 if trial == 0 else 0
                 sizes[sym] = rng.choice([0, 1]) if edge else rng.randint(low, DIM_MAX)
-        args.append(_array(rng, p.kind[:3], tuple(sizes[s] for s in p.dims)))
+        args.append(_array(rng, p.kind[:3], tuple(sizes[s] for s in p.dims), nonfinite))
     return args
 
 

@@ -82,7 +82,7 @@ def _float_same(g: float, w: float) -> bool:
     if math.isnan(w):
         return math.isnan(g)
     if g == w:
-        return True
+        return w != 0.0 or math.copysign(1.0, g) == math.copysign(1.0, w)  # -0.0 is not 0.0
     return abs(g - w) <= RTOL * max(abs(g), abs(w))
 
 

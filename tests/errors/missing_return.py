@@ -1,6 +1,4 @@
 """Error golden: a kernel declared -> float that can fall off its end without returning.
-
-PENDING (compiler bug, kept out of the suite until fixed): Observed: compiles; f(-1.0) returns 0.0; CPython returns None. Expected: a CompileError (a '-> float' kernel may end without returning a value).
 """
 
 from ember import kernel
@@ -13,4 +11,8 @@ def f(x: float) -> float:
 
 
 _ERRORS = """
+File "missing_return.py", line 9, in f:
+    if x > 0.0:
+    ^^^^^^^^^^^
+error: kernel 'f' can reach the end of its body without returning a value; add a return statement
 """
