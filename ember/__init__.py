@@ -7,6 +7,7 @@ ember.runtime.
 __version__ = "0.1.0"
 
 from .api import Kernel, kernel
+from .autodiff import Derivative, grad, jvp, value_and_grad, vjp
 from .errors import CompileError
 from .types import (
     Array,
@@ -24,6 +25,6 @@ from .types import (
 )
 
 __all__ = [
-    "Array", "CompileError", "Kernel", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
+    "Array", "CompileError", "Derivative", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
     "kernel", "u8", "u16", "u32", "u64", "__version__",
 ]

@@ -157,3 +157,56 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
                 return str(module)
         mod = native.optimize(_llvm_ir(program), speed=options.opt_level)
         return str(mod) if stage == "llvm" else native.emit_assembly(mod)
+
+
+# --- derivatives -----------------------------------------------------------------------------
+def compile_derivative(func: Any, request: Any, options: CompileOptions) -> tuple[Compiled, Any]:
+    """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
+    from .derivatives import plan
+
+    with _lock:
+        program = build_program(func)
+        fn = program.functions[program.entry]
+        p = plan(fn, request)
+        name = f"{fn.name}_{request.mode}"
+        sig = Signature(p.params, p.entry_ret, p.written)
+        key = None
+        if options.cache:
+            key = hashlib.sha256(f"{cache_key(func, options)}|{request.key()}".encode()).hexdigest()
+        hit = cache.lookup(key) if key else None
+        if hit is not None:
+            return _load(name, sig, hit[0], True), p
+        with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
+            path = os.path.join(tmp, f"{name}.so")
+            _build_derivative(program, p, name, sig, options, path)
+            if key:
+                path = cache.store(key, path, {"kernel": name})
+            return _load(name, sig, path, False), p
+
+
+def _build_derivative(program: tir.Program, p: Any, name: str, sig: Signature,
+                      options: CompileOptions, path: str) -> None:
+    from mlir import ir
+
+    from .ir import emit_module, mlir_context
+    from .ir.types import to_mlir_type
+    from .lowering import GRADIENT_CPU, lower_to_llvm_ir
+    from .lowering.enzyme import ADSpec, differentiate
+    from .runtime import native
+    from .runtime.thunk import entry_thunk
+
+    fn = program.functions[program.entry]
+    entry = f"ek_{name}"
+    with mlir_context():
+        module = emit_module(program, ad=True)
+        text = module.operation.get_asm(enable_debug_info=True)
+        spec = ADSpec(entry, fn.symbol, p.request.mode,
+                      tuple((n, str(to_mlir_type(t)), a) for n, t, a in p.activities),
+                      str(to_mlir_type(p.result_type)) if p.result_type else None,
+                      None if p.result_type is None
+                      else ("active" if p.request.mode == "reverse" else "dup"))
+        derived = ir.Module.parse(differentiate(text, [spec]))
+        kernel_ir = lower_to_llvm_ir(derived, name, GRADIENT_CPU)
+    mod = native.optimize(native.prepare_ir(kernel_ir, entry_thunk(name, entry, sig)),
+                          speed=options.opt_level)
+    native.link_shared([native.emit_object(mod)], path)

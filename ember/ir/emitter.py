@@ -23,10 +23,11 @@ from .types import flat_types, to_mlir_type
 Env = dict[str, Any]
 
 
-def emit_module(program: tir.Program) -> ir.Module:
-    """Build the module for `program` in the current (entered) MLIR context."""
+def emit_module(program: tir.Program, ad: bool = False) -> ir.Module:
+    """Build the module for `program` in the current (entered) MLIR context. With `ad`, the
+    code is prepared for Enzyme (derivative rules for the math ops it lacks, adrules.py)."""
     module = ir.Module.create()
-    emitter = Emitter(module, program)
+    emitter = Emitter(module, program, ad)
     for fn in program.functions.values():
         emitter.declare(fn)
     for fn in program.functions.values():
@@ -37,8 +38,9 @@ def emit_module(program: tir.Program) -> ir.Module:
 class Emitter:
     """Builds function bodies; holds the SSA environment of the function being emitted."""
 
-    def __init__(self, module: ir.Module, program: tir.Program) -> None:
+    def __init__(self, module: ir.Module, program: tir.Program, ad: bool = False) -> None:
         self.module = module
+        self.ad = ad
         self.program = program
         self.funcs: dict[str, func.FuncOp] = {}
         self.libm_decls: set[str] = set()

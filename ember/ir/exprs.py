@@ -14,8 +14,9 @@ from mlir import ir
 from mlir.dialects import arith, func, memref, scf
 
 from .. import types as T
+from ..errors import CompileError
 from ..frontend import tir
-from . import ops
+from . import adrules, ops
 from .types import flat_types, to_mlir_type
 
 if TYPE_CHECKING:
@@ -125,7 +126,13 @@ def _ifexp(em: Emitter, e: tir.IfExp) -> Any:
 
 def _call(em: Emitter, e: tir.Call) -> Any:
     args = [em.expr(a) for a in e.args]
-    return ops.call(e.op, _scalar(e.type), args, em.libm)
+    t = _scalar(e.type)
+    if em.ad and (e.op in adrules.RULES or e.op in adrules.ZERO_DERIVATIVE):
+        return adrules.emit(e.op, args, lambda xs: ops.call(e.op, t, xs, em.libm))
+    if em.ad and e.op in adrules.NO_DERIVATIVE:
+        raise CompileError(f"cannot differentiate '{e.op}': Ember has no derivative for it "
+                           "(digamma is not available)", e.span)
+    return ops.call(e.op, t, args, em.libm)
 
 
 def _kernel_call(em: Emitter, e: tir.KernelCall) -> Any:

@@ -16,6 +16,7 @@ calls of the libm function before the math lowering passes run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from mlir import ir
@@ -87,14 +88,14 @@ def _lower_dealloc(op: bz.DeallocOp) -> None:
         result.replace_all_uses_with(value)
 
 
-def _lower_clone(op: ir.Operation) -> None:
-    source = op.operands[0]
-    src_type = ir.MemRefType(source.type)
+def _sizes(array: ir.Value) -> list[ir.Value]:
     index = ir.IndexType.get()
-    sizes = [memref.dim(source, arith.constant(index, k)) for k in range(src_type.rank)]
-    dyn = ir.ShapedType.get_dynamic_size()
-    fresh = memref.alloc(ir.MemRefType.get([dyn] * src_type.rank, src_type.element_type),
-                         sizes, [])
+    rank = ir.MemRefType(array.type).rank
+    return [memref.dim(array, arith.constant(index, k)) for k in range(rank)]
+
+
+def _loop_nest(sizes: list[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
+    index = ir.IndexType.get()
     zero, one = arith.constant(index, 0), arith.constant(index, 1)
     ivs: list[ir.Value] = []
     points = []
@@ -104,17 +105,37 @@ def _lower_clone(op: ir.Operation) -> None:
         point = ir.InsertionPoint(loop.body)
         point.__enter__()
         points.append(point)
-    memref.store(memref.load(source, ivs), fresh, ivs)
+    body(ivs)
     for point in reversed(points):
         scf.YieldOp([])
         point.__exit__(None, None, None)
+
+
+def _lower_clone(op: ir.Operation) -> None:
+    source = op.operands[0]
+    src_type = ir.MemRefType(source.type)
+    sizes = _sizes(source)
+    dyn = ir.ShapedType.get_dynamic_size()
+    fresh = memref.alloc(ir.MemRefType.get([dyn] * src_type.rank, src_type.element_type),
+                         sizes, [])
+    _loop_nest(sizes, lambda ivs: memref.store(memref.load(source, ivs), fresh, ivs))
     result = op.results[0]
     value = fresh if fresh.type == result.type else memref.cast(result.type, fresh)
     result.replace_all_uses_with(value)
 
 
+def _zero_fill(op: ir.Operation) -> None:
+    target = op.operands[0]
+    element = ir.MemRefType(target.type).element_type
+    if ir.FloatType.isinstance(element):
+        zero = arith.constant(element, ir.FloatAttr.get(element, 0.0))
+    else:
+        zero = arith.constant(element, ir.IntegerAttr.get(element, 0))
+    _loop_nest(_sizes(target), lambda ivs: memref.store(zero, target, ivs))
+
+
 _BUFFER_OPS: Final = {"bufferization.dealloc": lambda op: _lower_dealloc(op.opview),
-                      "bufferization.clone": _lower_clone}
+                      "bufferization.clone": _lower_clone, "ember.zero_fill": _zero_fill}
 
 
 def lower_deallocs(module: ir.Module) -> None:

@@ -57,3 +57,7 @@ TO_LLVM: Final = Stage("to-llvm", rewrites=("precise-libm",), passes=(
 ))
 
 PRIMAL_CPU: Final = (CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+
+# After Enzyme: its caches already carry their own deallocs, which the ownership-based
+# deallocation pass cannot take as input, so only the placeholders are lowered.
+GRADIENT_CPU: Final = (CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM)

@@ -1,0 +1,155 @@
+"""The Enzyme stage: differentiate a kernel's MLIR with real Enzyme (enzyme-ad's enzyme_call).
+
+Input: the frontend module (primal functions, user locations) and an `ADSpec` saying which
+arguments are active, duplicated (with shadow buffers) or constant. Output: MLIR text, parsed
+back into the MLIR 22 context, in which `@<entry>` calls Enzyme's derivative of the kernel.
+
+enzyme_call.so embeds its own MLIR; it is loaded directly (not through jax), fed text in the
+generic op form, and its output is post-processed:
+* `enzyme.fill_zero` (zeroing of shadows of local arrays) becomes `ember.zero_fill`, lowered
+  to a loop by `rewrites.zero_fills`;
+* derivative arithmetic comes out with `fastmath<fast>`; Ember restores IEEE semantics;
+* "could not compute the adjoint" failures become CompileErrors at the user's line.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.machinery
+import importlib.util
+import os
+import re
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..errors import CompileError, Span
+
+PIPELINE: Final = ",".join((
+    "enzyme",                           # generate the derivative functions
+    "canonicalize",
+    "remove-unnecessary-enzyme-ops",    # drop caches whose values are never read back
+    "flatten-enzyme-caches",            # 2-D caches of nested loops -> plain memref ops
+    "canonicalize",
+    "cse",
+))
+
+_ACTIVITY: Final = {
+    "active": "enzyme_active", "dup": "enzyme_dup", "const": "enzyme_const",
+    "activenoneed": "enzyme_activenoneed", "dupnoneed": "enzyme_dupnoneed",
+}
+
+
+@functools.cache
+def enzyme_call() -> Any:
+    """enzyme_ad's pass-pipeline module, loaded without importing jax."""
+    base = sysconfig.get_paths()["purelib"]
+    path = os.path.join(base, "enzyme_ad", "jax", "enzyme_call.so")
+    if not os.path.exists(path):
+        raise RuntimeError("gradients need the enzyme-ad package (pip install enzyme-ad==0.0.16)")
+    loader = importlib.machinery.ExtensionFileLoader("enzyme_call", path)
+    spec = importlib.util.spec_from_file_location("enzyme_call", path, loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class ADSpec:
+    """One derivative entry point: `entry` calls Enzyme's derivative of `fn`."""
+
+    entry: str
+    fn: str
+    mode: str
+    """'reverse' (enzyme.autodiff) or 'forward' (enzyme.fwddiff)."""
+    params: tuple[tuple[str, str, str], ...]
+    """Per primal parameter: (name, MLIR type, activity: active | dup | const)."""
+    result: str | None
+    """MLIR type of the kernel's (scalar) result, or None."""
+    ret_activity: str | None
+    """Activity of the result: 'active' (reverse), 'dup' (forward) or None."""
+
+
+def _wrapper(spec: ADSpec) -> str:
+    """The entry function calling enzyme.autodiff / enzyme.fwddiff, in generic op form."""
+    args, operands, types = [], [], []
+    for k, (name, ty, act) in enumerate(spec.params):
+        args.append(f"%a{k}: {ty}")
+        operands.append(f"%a{k}")
+        types.append(ty)
+        if act == "dup" or (act == "active" and spec.mode == "forward"):
+            args.append(f"%d{k}: {ty}")
+            operands.append(f"%d{k}")
+            types.append(ty)
+    results: list[str] = []
+    if spec.mode == "reverse":
+        if spec.result is not None and spec.ret_activity:
+            args.append(f"%seed: {spec.result}")
+            operands.append("%seed")
+            types.append(spec.result)
+            results.append(spec.result)
+        results += [ty for _, ty, act in spec.params if act == "active"]
+        op = "enzyme.autodiff"
+    else:
+        if spec.result is not None and spec.ret_activity:
+            results += [spec.result, spec.result]
+        op = "enzyme.fwddiff"
+    acts = ", ".join(f"#enzyme<activity<{_ACTIVITY[a]}>>" for _, _, a in spec.params)
+    ret = f"#enzyme<activity<{_ACTIVITY[spec.ret_activity]}>>" if spec.ret_activity else ""
+    names = ", ".join(f"%r#{k}" for k in range(len(results))) if len(results) > 1 else "%r"
+    defined = f"%r:{len(results)}" if len(results) > 1 else "%r"
+    call = (f'"{op}"({", ".join(operands)}) <{{fn = @{spec.fn}, activity = [{acts}], '
+            f'ret_activity = [{ret}]}}> : ({", ".join(types)}) -> ({", ".join(results)})')
+    lines = [f"  func.func @{spec.entry}({', '.join(args)}) -> ({', '.join(results)}) {{"]
+    lines.append(f"    {defined} = {call}" if results else f"    {call}")
+    lines.append(f"    func.return {names} : {', '.join(results)}" if results else "    func.return")
+    lines.append("  }")
+    return "\n".join(lines)
+
+
+_FILL_ZERO = re.compile(r"enzyme\.fill_zero\s+(%[\w#]+)\s*:\s*(memref<([^<>]|<[^<>]*>)*>)")
+_LOC = re.compile(r'loc\("(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)\)')
+
+
+def differentiate(module_text: str, specs: list[ADSpec]) -> str:
+    """Add the derivative entry points of `specs` to `module_text` and run Enzyme."""
+    end = module_text.rindex("\n}")  # the module's closing brace (location aliases follow)
+    wrappers = "\n".join(_wrapper(s) for s in specs)
+    text = module_text[:end] + "\n" + wrappers + module_text[end:]
+    try:
+        _, out = enzyme_call().run_pass_pipeline([], text, PIPELINE)
+    except Exception as exc:  # ValueError carrying Enzyme's diagnostics
+        error = _enzyme_error(str(exc))
+        fd, path = tempfile.mkstemp(prefix="ember-enzyme-", suffix=".mlir")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        error.notes.append(f"Enzyme's input was saved to {path} (pipeline: {PIPELINE})")
+        raise error from None
+    return _postprocess(out)
+
+
+def _postprocess(text: str) -> str:
+    text = _FILL_ZERO.sub(_fill, text)
+    return text.replace("fastmath<fast>", "fastmath<none>")
+
+
+def _fill(match: re.Match[str]) -> str:
+    """`enzyme.fill_zero` as a generic op the MLIR 22 side can parse (rewrites.zero_fills)."""
+    return f'"ember.zero_fill"({match.group(1)}) : ({match.group(2)}) -> ()'
+
+
+def _enzyme_error(message: str) -> CompileError:
+    what = re.search(r'could not compute the adjoint for this operation .*?"([\w.]+)"\(', message)
+    where = _LOC.search(message)
+    span = None
+    if where:
+        line, col = int(where["line"]), int(where["col"])
+        span = Span(where["file"], line, col - 1, line, col, "")
+    if what:
+        op = what.group(1)
+        return CompileError(f"cannot differentiate '{op}': Enzyme has no derivative rule for "
+                            "it", span)
+    first = next((ln for ln in message.splitlines() if "error" in ln), message[:300])
+    return CompileError(f"differentiation failed: {first.strip()}", span)
