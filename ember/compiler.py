@@ -186,8 +186,6 @@ def compile_derivative(func: Any, request: Any, options: CompileOptions) -> tupl
 
 def _build_derivative(program: tir.Program, p: Any, name: str, sig: Signature,
                       options: CompileOptions, path: str) -> None:
-    from mlir import ir
-
     from .ir import emit_module, mlir_context
     from .ir.types import to_mlir_type
     from .lowering import GRADIENT_CPU, lower_to_llvm_ir
@@ -205,7 +203,7 @@ def _build_derivative(program: tir.Program, p: Any, name: str, sig: Signature,
                       str(to_mlir_type(p.result_type)) if p.result_type else None,
                       None if p.result_type is None
                       else ("active" if p.request.mode == "reverse" else "dup"))
-        derived = ir.Module.parse(differentiate(text, [spec]))
+        derived = differentiate(text, [spec])
         kernel_ir = lower_to_llvm_ir(derived, name, GRADIENT_CPU)
     mod = native.optimize(native.prepare_ir(kernel_ir, entry_thunk(name, entry, sig)),
                           speed=options.opt_level)

@@ -70,20 +70,24 @@ def _activity(name: str, t: T.Type, fn: tir.Function, req: Request) -> str:
     return "active" if name in req.wrt else "const"
 
 
+def _result(fn: tir.Function, req: Request) -> T.Scalar | None:
+    ret = fn.ret
+    if isinstance(ret, T.Scalar) and ret.is_float:
+        return ret
+    if not isinstance(ret, T.NoneType | T.Scalar):
+        raise TypeError(f"cannot differentiate '{fn.name}': it returns {ret}; derivatives need "
+                        "a float (or no) result, with array outputs written into parameters")
+    if RETURN in req.outputs:
+        raise TypeError(f"'{fn.name}' has no float result to differentiate")
+    return None
+
+
 def plan(fn: tir.Function, req: Request) -> Plan:
     """The derivative entry point of `fn` for `req` (raises TypeError on a bad request)."""
     for name in (*req.wrt, *req.outputs):
         if name != RETURN and name not in dict(fn.params):
             raise TypeError(f"'{fn.name}' has no parameter '{name}'")
-    ret = fn.ret
-    result: T.Scalar | None = None
-    if isinstance(ret, T.Scalar) and ret.is_float:
-        result = ret
-    elif not isinstance(ret, T.NoneType | T.Scalar):
-        raise TypeError(f"cannot differentiate '{fn.name}': it returns {ret}; derivatives need "
-                        "a float (or no) result, with array outputs written into parameters")
-    if RETURN in req.outputs and result is None:
-        raise TypeError(f"'{fn.name}' has no float result to differentiate")
+    result = _result(fn, req)
     acts = tuple((n, t, _activity(n, t, fn, req)) for n, t in fn.params)
     params: list[tuple[str, T.Type]] = []
     for name, t, act in acts:

@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mlir import ir
+
 from ..errors import CompileError, Span
 
 PIPELINE: Final = ",".join((
@@ -75,7 +77,7 @@ class ADSpec:
 def _wrapper(spec: ADSpec) -> str:
     """The entry function calling enzyme.autodiff / enzyme.fwddiff, in generic op form."""
     args, operands, types = [], [], []
-    for k, (name, ty, act) in enumerate(spec.params):
+    for k, (_, ty, act) in enumerate(spec.params):
         args.append(f"%a{k}: {ty}")
         operands.append(f"%a{k}")
         types.append(ty)
@@ -113,8 +115,9 @@ _FILL_ZERO = re.compile(r"enzyme\.fill_zero\s+(%[\w#]+)\s*:\s*(memref<([^<>]|<[^
 _LOC = re.compile(r'loc\("(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)\)')
 
 
-def differentiate(module_text: str, specs: list[ADSpec]) -> str:
-    """Add the derivative entry points of `specs` to `module_text` and run Enzyme."""
+def differentiate(module_text: str, specs: list[ADSpec]) -> ir.Module:
+    """Add the derivative entry points of `specs` to `module_text`, run Enzyme, and parse the
+    result into the current (MLIR 22) context."""
     end = module_text.rindex("\n}")  # the module's closing brace (location aliases follow)
     wrappers = "\n".join(_wrapper(s) for s in specs)
     text = module_text[:end] + "\n" + wrappers + module_text[end:]
@@ -127,7 +130,7 @@ def differentiate(module_text: str, specs: list[ADSpec]) -> str:
             f.write(text)
         error.notes.append(f"Enzyme's input was saved to {path} (pipeline: {PIPELINE})")
         raise error from None
-    return _postprocess(out)
+    return ir.Module.parse(_postprocess(out))
 
 
 def _postprocess(text: str) -> str:
