@@ -67,8 +67,9 @@ class Derivative:
                 from .compiler import compile_derivative
 
                 try:
-                    self._compiled, self._plan = compile_derivative(
+                    self._compiled = compile_derivative(
                         self.kernel.py_func, self.request, self.kernel.options)
+                    self._plan = self._compiled.plan
                 except TypeError:
                     raise
                 except Exception as err:
@@ -80,14 +81,26 @@ class Derivative:
         compiled = self._compiled or self.compile()
         plan = self._plan
         assert plan is not None
-        if len(args) != len(plan.activities):
-            raise TypeError(f"{self.__name__}() takes {len(plan.activities)} arguments, "
-                            f"got {len(args)}")
+        expected = len(plan.activities) - (1 if compiled.count else 0)
+        if len(args) != expected:
+            raise TypeError(f"{self.__name__}() takes {expected} arguments, got {len(args)}")
+        if compiled.count is not None:
+            args = (*args, self._trip_counts(compiled, plan, args))
         seeds = _Seeds(self, plan, tangents, cotangents)
         entry_args, shadows = seeds.arguments(args)
-        results = compiled.entry(*entry_args)
+        results = compiled.main.entry(*entry_args)
         results = () if results is None else results
         return self._outputs(plan, args, shadows, results)
+
+    @staticmethod
+    def _trip_counts(compiled: Any, plan: Plan, args: tuple) -> np.ndarray:
+        """Run the primal on copies of the arrays it writes, recording while-loop trips."""
+        counts = np.zeros(compiled.loops, dtype=np.int64)
+        written = compiled.count.signature.written
+        copies = [np.array(a, copy=True) if n in written and isinstance(a, np.ndarray) else a
+                  for (n, _, _), a in zip(plan.activities, args, strict=False)]
+        compiled.count.entry(*copies, counts)
+        return counts
 
     def _outputs(self, plan: Plan, args: tuple, shadows: dict[str, Any], results: tuple) -> Any:
         if self.kind == "jvp":

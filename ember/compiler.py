@@ -119,7 +119,7 @@ def _llvm_ir(program: tir.Program) -> str:
     with mlir_context():
         module = emit_module(program)
         kernel_ir = lower_to_llvm_ir(module, fn.name)
-    return native.prepare_ir(kernel_ir, entry_thunk(fn.name, fn.symbol, sig))
+    return native.prepare_ir(kernel_ir, [entry_thunk(fn.name, fn.symbol, sig)])
 
 
 _layout_checked = False
@@ -160,31 +160,53 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
 
 
 # --- derivatives -----------------------------------------------------------------------------
-def compile_derivative(func: Any, request: Any, options: CompileOptions) -> tuple[Compiled, Any]:
+@dataclass(frozen=True)
+class CompiledDerivative:
+    """A derivative entry, and for kernels with while loops the entry counting their trips."""
+
+    main: Compiled
+    count: Compiled | None
+    loops: int
+    plan: Any
+
+
+def compile_derivative(func: Any, request: Any, options: CompileOptions) -> CompiledDerivative:
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
     from .derivatives import plan
+    from .frontend.adprep import Prepared, prepare_reverse
 
     with _lock:
-        program = build_program(func)
-        fn = program.functions[program.entry]
+        program = build_program(func, ad=True)
+        reverse = request.mode == "reverse"
+        prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
+        fn = prep.replay.functions[prep.replay.entry]
         p = plan(fn, request)
         name = f"{fn.name}_{request.mode}"
         sig = Signature(p.params, p.entry_ret, p.written)
+        count_sig = None
+        if prep.count is not None:
+            _, count_sig = signature_of(prep.count)
         key = None
         if options.cache:
             key = hashlib.sha256(f"{cache_key(func, options)}|{request.key()}".encode()).hexdigest()
         hit = cache.lookup(key) if key else None
-        if hit is not None:
-            return _load(name, sig, hit[0], True), p
-        with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
-            path = os.path.join(tmp, f"{name}.so")
-            _build_derivative(program, p, name, sig, options, path)
-            if key:
-                path = cache.store(key, path, {"kernel": name})
-            return _load(name, sig, path, False), p
+        if hit is None:
+            with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
+                path = os.path.join(tmp, f"{name}.so")
+                _build_derivative(prep, p, name, sig, count_sig, options, path)
+                if key:
+                    path = cache.store(key, path, {"kernel": name})
+                return _derivative(name, sig, count_sig, prep.loops, p, path, False)
+        return _derivative(name, sig, count_sig, prep.loops, p, hit[0], True)
 
 
-def _build_derivative(program: tir.Program, p: Any, name: str, sig: Signature,
+def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: int, p: Any,
+                path: str, hit: bool) -> CompiledDerivative:
+    count = _load(f"{name}_count", count_sig, path, hit) if count_sig is not None else None
+    return CompiledDerivative(_load(name, sig, path, hit), count, loops, p)
+
+
+def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
                       options: CompileOptions, path: str) -> None:
     from .ir import emit_module, mlir_context
     from .ir.types import to_mlir_type
@@ -193,10 +215,10 @@ def _build_derivative(program: tir.Program, p: Any, name: str, sig: Signature,
     from .runtime import native
     from .runtime.thunk import entry_thunk
 
-    fn = program.functions[program.entry]
+    fn = prep.replay.functions[prep.replay.entry]
     entry = f"ek_{name}"
     with mlir_context():
-        module = emit_module(program, ad=True)
+        module = emit_module(prep.replay, ad=True)
         text = module.operation.get_asm(enable_debug_info=True)
         spec = ADSpec(entry, fn.symbol, p.request.mode,
                       tuple((n, str(to_mlir_type(t)), a) for n, t, a in p.activities),
@@ -204,7 +226,11 @@ def _build_derivative(program: tir.Program, p: Any, name: str, sig: Signature,
                       None if p.result_type is None
                       else ("active" if p.request.mode == "reverse" else "dup"))
         derived = differentiate(text, [spec])
+        if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
+            emit_module(prep.count, ad=False, module=derived)
         kernel_ir = lower_to_llvm_ir(derived, name, GRADIENT_CPU)
-    mod = native.optimize(native.prepare_ir(kernel_ir, entry_thunk(name, entry, sig)),
-                          speed=options.opt_level)
+    thunks = [entry_thunk(name, entry, sig)]
+    if count_sig is not None:
+        thunks.append(entry_thunk(f"{name}_count", prep.count.entry, count_sig))
+    mod = native.optimize(native.prepare_ir(kernel_ir, thunks), speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)

@@ -37,13 +37,15 @@ class _Ctx:
     """The end of the current block is the end of the function."""
 
 
-def lower_exits(fdef: ast.FunctionDef) -> ast.FunctionDef:
-    """Return a copy of `fdef` without break/continue and with at most one final return."""
+def lower_exits(fdef: ast.FunctionDef, counted: bool = False) -> ast.FunctionDef:
+    """Return a copy of `fdef` without break/continue and with at most one final return.
+    With `counted`, a `for` that can break stays a counted loop whose body is skipped after
+    the exit (reverse-mode AD can replay counted loops, not `while` loops)."""
     fdef = copy.deepcopy(fdef)
     fdef.body = _lift(fdef.body)
     returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
     simple = len(returns) == 1 and fdef.body and fdef.body[-1] is returns[0]
-    lowering = _Lowering(fdef, single_return=bool(simple) or not returns)
+    lowering = _Lowering(fdef, single_return=bool(simple) or not returns, counted=counted)
     body = lowering.block(fdef.body, _Ctx())
     if not lowering.single_return and any(r.value is not None for r in returns):
         body.append(ast.copy_location(ast.Return(_name(RETVAL)), returns[-1]))
@@ -117,9 +119,10 @@ def _loop_jumps(body: list[ast.stmt]) -> set[type]:
 
 
 class _Lowering:
-    def __init__(self, fdef: ast.FunctionDef, single_return: bool) -> None:
+    def __init__(self, fdef: ast.FunctionDef, single_return: bool, counted: bool) -> None:
         self.fdef = fdef
         self.single_return = single_return
+        self.counted = counted
         self.uses_flag = False
         self._ids = itertools.count()
 
@@ -196,7 +199,9 @@ class _Lowering:
         stops = ([RETFLAG] if ast.Return in kinds and not self.single_return else [])
         stops += [brk] if brk and ast.Break in kinds else []
         pre: list[ast.stmt] = [_assign(brk, ast.Constant(False), stmt)] if brk else []
-        if isinstance(stmt, ast.While) or stops:
+        if isinstance(stmt, ast.For) and stops and self.counted:
+            loop = self.guarded_for(stmt, body, stops, next(self._ids))
+        elif isinstance(stmt, ast.While) or stops:
             loop = self.as_while(stmt, body, stops, pre)
         else:
             loop = ast.copy_location(ast.For(stmt.target, stmt.iter, body, []), stmt)
@@ -204,6 +209,17 @@ class _Lowering:
         if post:
             post = [ast.copy_location(ast.If(_not_any([brk], stmt), post, []), stmt.orelse[0])]
         return pre + [loop] + post
+
+    def guarded_for(self, stmt: ast.For, body: list[ast.stmt], stops: list[str],
+                    n: int) -> ast.For:
+        """`for t in range(...)` iterating all the way, its body skipped once a flag is set;
+        the user's loop variable is assigned only inside, so it keeps its value at the exit."""
+        counter = f"__ember_i{n}"
+        target = copy.deepcopy(stmt.target)
+        inner = [ast.copy_location(ast.Assign([target], _name(counter)), stmt), *body]
+        guard = ast.copy_location(ast.If(_not_any(stops, stmt), inner, []), stmt)
+        loop = ast.For(_name(counter, ast.Store()), stmt.iter, [guard], [])
+        return ast.copy_location(loop, stmt)
 
     def as_while(self, stmt: ast.For | ast.While, body: list[ast.stmt], stops: list[str],
                  pre: list[ast.stmt]) -> ast.While:

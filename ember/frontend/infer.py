@@ -27,9 +27,10 @@ from .stmts import StmtBuilder
 _MAX_ROUNDS = 32
 
 
-def build_program(func: Any) -> tir.Program:
-    """Type `func` and, transitively, every kernel it calls."""
-    builder = _ProgramBuilder()
+def build_program(func: Any, ad: bool = False) -> tir.Program:
+    """Type `func` and, transitively, every kernel it calls. With `ad`, loops that can exit
+    early stay counted loops (see exits.py), as reverse-mode differentiation needs."""
+    builder = _ProgramBuilder(ad)
     entry = builder.signature(func, None)
     return tir.Program(entry.symbol, builder.functions)
 
@@ -37,7 +38,8 @@ def build_program(func: Any) -> tir.Program:
 class _ProgramBuilder:
     """Types each reachable kernel once; implements `scope.Callees`."""
 
-    def __init__(self) -> None:
+    def __init__(self, ad: bool = False) -> None:
+        self.ad = ad
         self.functions: dict[str, tir.Function] = {}
         self.by_func: dict[Any, str] = {}
         self.in_progress: dict[Any, tir.Function] = {}
@@ -56,7 +58,7 @@ class _ProgramBuilder:
                 src.name, symbol, tuple(params), ret, (), src.span(src.tree),
                 frozenset(n for n, t in params if isinstance(t, T.Array)))
         try:
-            typed = type_function(src, self, symbol, params, ret)
+            typed = type_function(src, self, symbol, params, ret, self.ad)
         except CompileError as err:
             if span is not None:
                 err.with_note(f"while compiling kernel '{src.name}', called at {span.file}, "
@@ -76,10 +78,10 @@ class _ProgramBuilder:
         return symbol
 
 
-def type_function(src, callees, symbol, params, ret) -> tir.Function:  # noqa: ANN001
+def type_function(src, callees, symbol, params, ret, ad=False) -> tir.Function:  # noqa: ANN001
     check_subset(src)
     _check_returns(src, ret)
-    fdef = lower_exits(desugar(src.tree))
+    fdef = lower_exits(desugar(src.tree), counted=ad)
     scope = Scope(src, callees, dict(params))
     scope.declared.update(params)
     scope.assigned = {n for n, _, _ in _assignments(fdef.body)}

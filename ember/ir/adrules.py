@@ -80,7 +80,7 @@ NO_DERIVATIVE: Final = {"gamma", "lgamma"}
 def emit(op: str, args: list[Value], build: Callable[[list[Value]], Value]) -> Value:
     """`build(args)` for op `op`, made differentiable by Enzyme through the rules above."""
     if op in ZERO_DERIVATIVE:
-        return build([stop_gradient(a) if ir.FloatType.isinstance(a.type) else a for a in args])
+        return build([stop_gradient(a) if isinstance(a.type, ir.FloatType) else a for a in args])
     stopped = [stop_gradient(a) for a in args]
     value = build(stopped)
     result = value

@@ -23,10 +23,12 @@ from .types import flat_types, to_mlir_type
 Env = dict[str, Any]
 
 
-def emit_module(program: tir.Program, ad: bool = False) -> ir.Module:
-    """Build the module for `program` in the current (entered) MLIR context. With `ad`, the
-    code is prepared for Enzyme (derivative rules for the math ops it lacks, adrules.py)."""
-    module = ir.Module.create()
+def emit_module(program: tir.Program, ad: bool = False,
+                module: ir.Module | None = None) -> ir.Module:
+    """Build the module for `program` in the current (entered) MLIR context (or add it to
+    `module`). With `ad`, the code is prepared for Enzyme (derivative rules for the math ops
+    it lacks, adrules.py)."""
+    module = module or ir.Module.create()
     emitter = Emitter(module, program, ad)
     for fn in program.functions.values():
         emitter.declare(fn)
@@ -103,6 +105,10 @@ class Emitter:
         return [ops.const(t, 0)]
 
     def libm(self, name: str, arity: int, mt: ir.Type) -> str:
+        if not self.libm_decls:  # the module may already hold declarations (second program)
+            self.libm_decls = {str(op.sym_name.value) for op in self.module.body.operations
+                               if hasattr(op, "sym_name")}
+            self.libm_decls.add("")
         if name not in self.libm_decls:
             self.libm_decls.add(name)
             with ir.InsertionPoint.at_block_begin(self.module.body):

@@ -73,7 +73,17 @@ def _return(em: Emitter, s: tir.Return) -> None:
         func.ReturnOp([])
         return
     value = em.expr(s.value)
-    func.ReturnOp(list(value) if isinstance(value, tuple) else [value])
+    values = list(value) if isinstance(value, tuple) else [value]
+    if em.ad:  # Enzyme 0.0.16 crashes when a function returns an scf.if result directly
+        values = [_fresh(v) for v in values]
+    func.ReturnOp(values)
+
+
+def _fresh(value: ir.Value) -> ir.Value:
+    """`value + (-0.0)`: the same float (signed zeros and NaN included), as a new SSA value."""
+    if not isinstance(value.type, ir.FloatType):
+        return value
+    return arith.addf(value, arith.constant(value.type, ir.FloatAttr.get(value.type, -0.0)))
 
 
 def _if(em: Emitter, s: tir.If) -> None:

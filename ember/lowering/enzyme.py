@@ -4,8 +4,9 @@ Input: the frontend module (primal functions, user locations) and an `ADSpec` sa
 arguments are active, duplicated (with shadow buffers) or constant. Output: MLIR text, parsed
 back into the MLIR 22 context, in which `@<entry>` calls Enzyme's derivative of the kernel.
 
-enzyme_call.so embeds its own MLIR; it is loaded directly (not through jax), fed text in the
-generic op form, and its output is post-processed:
+enzyme_call.so embeds its own MLIR; it is loaded directly (not through jax) in a worker process
+(enzyme_worker.py: an Enzyme crash must not kill the user's process), fed text with the
+wrapper in generic op form, and its output is post-processed:
 * `enzyme.fill_zero` (zeroing of shadows of local arrays) becomes `ember.zero_fill`, lowered
   to a loop by `rewrites.zero_fills`;
 * derivative arithmetic comes out with `fastmath<fast>`; Ember restores IEEE semantics;
@@ -56,6 +57,13 @@ def enzyme_call() -> Any:
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
+
+
+@functools.cache
+def _worker() -> Any:
+    from .enzyme_worker import Worker
+
+    return Worker()
 
 
 @dataclass(frozen=True)
@@ -122,8 +130,8 @@ def differentiate(module_text: str, specs: list[ADSpec]) -> ir.Module:
     wrappers = "\n".join(_wrapper(s) for s in specs)
     text = module_text[:end] + "\n" + wrappers + module_text[end:]
     try:
-        _, out = enzyme_call().run_pass_pipeline([], text, PIPELINE)
-    except Exception as exc:  # ValueError carrying Enzyme's diagnostics
+        out = _worker().run(text, PIPELINE)
+    except Exception as exc:  # ValueError with Enzyme's diagnostics, or a crash
         error = _enzyme_error(str(exc))
         fd, path = tempfile.mkstemp(prefix="ember-enzyme-", suffix=".mlir")
         with os.fdopen(fd, "w") as f:
@@ -154,5 +162,7 @@ def _enzyme_error(message: str) -> CompileError:
         op = what.group(1)
         return CompileError(f"cannot differentiate '{op}': Enzyme has no derivative rule for "
                             "it", span)
+    if message.startswith("Enzyme crashed"):
+        return CompileError(f"differentiation failed: {message}", span)
     first = next((ln for ln in message.splitlines() if "error" in ln), message[:300])
     return CompileError(f"differentiation failed: {first.strip()}", span)

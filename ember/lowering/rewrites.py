@@ -9,6 +9,10 @@ OR of the conditions of the buffers sharing its base pointer. `bufferization.clo
 returns of buffers with dynamic ownership) becomes a new contiguous buffer and a copy loop,
 since the upstream lowering calls the `memrefCopy` runtime function for strided layouts.
 
+`byte_bools`: Enzyme caches branch conditions of loops in `memref<?xi1>` buffers, which MLIR
+22's memref lowering cannot store (an assertion aborts the process). Such buffers are retyped
+to `i8` in place, with conversions at their loads and stores.
+
 `precise_libm_calls`: `convert-math-to-llvm` lowers `math.expm1` to `exp(x) - 1`, which loses
 all precision near 0; CPython calls libm's expm1. Ops listed in `LIBM_CALLS` become direct
 calls of the libm function before the math lowering passes run.
@@ -127,7 +131,7 @@ def _lower_clone(op: ir.Operation) -> None:
 def _zero_fill(op: ir.Operation) -> None:
     target = op.operands[0]
     element = ir.MemRefType(target.type).element_type
-    if ir.FloatType.isinstance(element):
+    if isinstance(element, ir.FloatType):
         zero = arith.constant(element, ir.FloatAttr.get(element, 0.0))
     else:
         zero = arith.constant(element, ir.IntegerAttr.get(element, 0))
@@ -153,4 +157,56 @@ def lower_deallocs(module: ir.Module) -> None:
         op.erase()
 
 
-REWRITES: Final = {"precise-libm": precise_libm_calls, "lower-deallocs": lower_deallocs}
+def _is_bool_memref(t: ir.Type) -> bool:
+    return isinstance(t, ir.MemRefType) and ir.MemRefType(t).element_type == _I1()
+
+
+def _I1() -> ir.Type:  # noqa: N802 - reads like the type it builds
+    return ir.IntegerType.get_signless(1)
+
+
+def _byte_memref(t: ir.Type) -> ir.Type:
+    mt = ir.MemRefType(t)
+    return ir.MemRefType.get(mt.shape, ir.IntegerType.get_signless(8), layout=mt.layout,
+                             memory_space=mt.memory_space)
+
+
+def byte_bools(module: ir.Module) -> None:
+    values: list[ir.Value] = []
+    accesses: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        values.extend(r for r in op.results if _is_bool_memref(r.type))
+        for region in op.regions:
+            for block in region.blocks:
+                values.extend(a for a in block.arguments if _is_bool_memref(a.type))
+        if op.name in ("memref.load", "memref.store"):
+            accesses.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if not values:
+        return
+    for value in values:
+        value.set_type(_byte_memref(value.type))
+    i8 = ir.IntegerType.get_signless(8)
+    for op in accesses:
+        if op.name == "memref.store" and op.operands[0].type == _I1():
+            with ir.InsertionPoint(op), op.location:
+                op.operands[0] = arith.extui(i8, op.operands[0])
+        elif op.name == "memref.load" and op.results[0].type == _I1():
+            _narrow(op)
+
+
+def _narrow(load: ir.Operation) -> None:
+    """A load from a retyped buffer now yields i8: its users get `value != 0` instead."""
+    result = load.results[0]
+    result.set_type(ir.IntegerType.get_signless(8))
+    with ir.InsertionPoint.after(load), load.location:
+        zero = arith.constant(result.type, 0)
+        flag = arith.cmpi(arith.CmpIPredicate.ne, result, zero)
+    result.replace_all_uses_except(flag, flag.owner.operation)
+
+
+REWRITES: Final = {"precise-libm": precise_libm_calls, "lower-deallocs": lower_deallocs,
+                   "byte-bools": byte_bools}

@@ -60,4 +60,8 @@ PRIMAL_CPU: Final = (CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 # After Enzyme: its caches already carry their own deallocs, which the ownership-based
 # deallocation pass cannot take as input, so only the placeholders are lowered.
-GRADIENT_CPU: Final = (CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+ENZYME_OUTPUT: Final = Stage("enzyme-output", (
+    "canonicalize",
+), rewrites=("byte-bools",))  # Enzyme's i1 caches as byte buffers (see rewrites.byte_bools)
+
+GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM)

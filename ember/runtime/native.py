@@ -45,11 +45,13 @@ def host_id() -> str:
     return f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}"
 
 
-def prepare_ir(kernel_ir: str, thunk_ir: str) -> str:
+def prepare_ir(kernel_ir: str, thunks: list[str]) -> str:
     """Join kernel and thunk IR. Kernel functions become internal, and `nuw` flags go: MLIR's
     memref lowering marks stride products `nuw`, which is poison for negative numpy strides."""
+    from .thunk import PRELUDE
+
     body = _DEFINE.sub("define internal ", _NUW.sub("", kernel_ir))
-    return body + "\n" + thunk_ir
+    return "\n".join([body, PRELUDE, *thunks])
 
 
 def optimize(ir_text: str, cpu: str | None = None, speed: int = 3) -> llvm.ModuleRef:

@@ -8,6 +8,10 @@ from . import abi
 NDARRAY_TYPE_GLOBAL = "ember_ndarray_type"
 
 
+PRELUDE = f"@{NDARRAY_TYPE_GLOBAL} = global ptr null\n"
+"""Set by the loader to numpy's ndarray type object; thunks compare argument types with it."""
+
+
 def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str]:
     """Emit the checks of array argument k; return its memref operands."""
     p = f"%a{k}"
@@ -112,6 +116,5 @@ def entry_thunk(name: str, symbol: str, sig: abi.Signature) -> str:
     if sig.has_arrays:
         body += ["fail:", *fail]
     return "\n".join([
-        f"@{NDARRAY_TYPE_GLOBAL} = global ptr null",
         f"define {ret_ty} @ember_{name}({', '.join(params)}) {{",
         *body, "}", ""])

@@ -7,11 +7,13 @@ so that a regression fails one test instead of killing the whole pytest run.
 """
 
 import functools
+import math
 import os
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from helpers import assert_same
 
 from ember import f64
@@ -56,7 +58,7 @@ def return_array_from_while(a: f64[:]) -> f64[:]:
 
 def return_array_from_for(x: float) -> f64[:]:
     out = np.zeros(2)
-    for i in range(2):
+    for _i in range(2):
         if x > 0.0:
             return out
     return out
@@ -91,3 +93,32 @@ def test_explicit_return_none():
     """Seed 131."""
     assert_same(return_none_explicitly, np.array([0.0, 1.0, 5.0, 2.0]), 3.0)
     assert_same(return_none_explicitly, np.zeros(0), 3.0)
+
+
+# --- seed 6031: math.gamma is not bit-identical to CPython's ------------------------------------
+# `math.gamma(20.25) % 7.0` gave 0.0 under Ember and 1.0 under CPython: CPython's math.gamma and
+# math.lgamma are CPython's own Lanczos code, while Ember calls libm's tgamma/lgamma; they
+# differ by an ulp on about a third of the arguments in (0, 20), and `% 7.0` on a 2.6e17
+# value turns that ulp into a different result. Within a tolerance they agree (first test);
+# the exact case is recorded as an expected failure until Ember decides to match CPython's
+# code (the fuzzer now keeps gamma/lgamma results out of amplifying operations).
+
+
+def gamma_mod(x: float) -> float:
+    return math.gamma(x) % 7.0
+
+
+def gamma_and_lgamma(x: float) -> tuple[float, float]:
+    return math.gamma(x), math.lgamma(x)
+
+
+def test_gamma_lgamma_within_rounding():
+    """Seed 6031."""
+    for x in (0.25, 1.5, 3.7, 10.0, 20.25, 150.5):
+        assert_same(gamma_and_lgamma, x, rtol=1e-13)
+
+
+@pytest.mark.xfail(reason="libm tgamma differs from CPython's math.gamma by an ulp", strict=False)
+def test_gamma_bit_identical_to_cpython():
+    """Seed 6031: Ember 0.0 != CPython 1.0."""
+    assert_same(gamma_mod, 20.25)

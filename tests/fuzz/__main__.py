@@ -57,7 +57,7 @@ class Worker:
         self.current: int | None = None
         self.started = time.monotonic()
         self.done: set[int] = set()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         cmd = [sys.executable, "-m", "tests.fuzz", "--worker", "--seed", str(seeds[0]),
                "--count", str(len(seeds))] + (["--python-only"] if python_only else []) \
             + (["--exclude", exclude] if exclude else [])

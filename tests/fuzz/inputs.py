@@ -132,4 +132,4 @@ def make_args(program_seed: int, fn: Function, trial: int) -> list:
 
 
 def params_code(params: tuple[Param, ...], args: list) -> str:
-    return "\n".join(f"{p.name} = {code(a)}" for p, a in zip(params, args))
+    return "\n".join(f"{p.name} = {code(a)}" for p, a in zip(params, args, strict=False))

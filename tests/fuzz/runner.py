@@ -91,7 +91,7 @@ def difference(got, want, what: str = "result") -> str | None:
     if isinstance(want, tuple):
         if not isinstance(got, tuple) or len(got) != len(want):
             return f"{what}: {got!r} != {want!r}"
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=False)):
             d = difference(g, w, f"{what}[{i}]")
             if d:
                 return d
@@ -156,7 +156,7 @@ def check_call(program: Program, fn: Function, trial: int, py_fn, em_fn) -> Fail
         kind = "compile-error" if type(got.error).__name__ == "CompileError" else "ember-error"
         return _failure(program, fn, trial, kind, got.trace, recipes, want, got)
     problem = difference(got.value, want.value)
-    for i, (g, w) in enumerate(zip(got.args, want.args)):
+    for i, (g, w) in enumerate(zip(got.args, want.args, strict=False)):
         if problem is None and isinstance(w, np.ndarray):
             problem = difference(g, w, f"argument {fn.params[i].name} after the call")
     if problem is None:
@@ -176,7 +176,7 @@ def _show(outcome: Outcome | None, params) -> str:
     if outcome.error is not None:
         return f"raised {type(outcome.error).__name__}: {outcome.error}"
     lines = [f"returned {outcome.value!r}"]
-    for p, a in zip(params, outcome.args):
+    for p, a in zip(params, outcome.args, strict=False):
         if isinstance(a, np.ndarray):
             lines.append(f"{p.name} after: {a.tolist()!r}")
     return "\n#   ".join(lines)

@@ -27,9 +27,9 @@ def _tracer(frame, event, arg):
         if isinstance(value, int | np.integer) and not isinstance(value, bool):
             if abs(int(value)) > LIMIT:
                 raise OverflowError(f"int local {name} = {value} leaves the i64 range")
-        elif isinstance(value, np.ndarray) and value.dtype.kind == "i" and value.size:
-            if np.abs(value).max() > LIMIT:
-                raise OverflowError(f"int array {name} leaves the i64 range")
+        elif (isinstance(value, np.ndarray) and value.dtype.kind == "i" and value.size
+              and np.abs(value).max() > LIMIT):
+            raise OverflowError(f"int array {name} leaves the i64 range")
     return _tracer
 
 
