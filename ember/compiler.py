@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from . import types as T
 from .frontend import build_program, tir
 from .frontend.deps import dependencies
 from .options import CompileOptions
@@ -111,6 +112,7 @@ def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
 
 def _llvm_ir(program: tir.Program) -> str:
     from .ir import emit_module, mlir_context
+    from .ir.emitter import CONTIGUOUS_SUFFIX
     from .lowering import lower_to_llvm_ir
     from .runtime import native
     from .runtime.thunk import entry_thunk
@@ -119,7 +121,9 @@ def _llvm_ir(program: tir.Program) -> str:
     with mlir_context():
         module = emit_module(program)
         kernel_ir = lower_to_llvm_ir(module, fn.name)
-    return native.prepare_ir(kernel_ir, [entry_thunk(fn.name, fn.symbol, sig)])
+    has_arrays = any(isinstance(t, T.Array) for _, t in fn.params)
+    variant = fn.symbol + CONTIGUOUS_SUFFIX if has_arrays else None
+    return native.prepare_ir(kernel_ir, [entry_thunk(fn.name, fn.symbol, sig, variant)])
 
 
 _layout_checked = False

@@ -18,7 +18,7 @@ from .. import types as T
 from ..frontend import tir
 from . import exprs, ops, stmts
 from .context import location
-from .types import flat_types, to_mlir_type
+from .types import contiguous_memref_type, flat_types, to_mlir_type
 
 Env = dict[str, Any]
 
@@ -32,9 +32,20 @@ def emit_module(program: tir.Program, ad: bool = False,
     emitter = Emitter(module, program, ad)
     for fn in program.functions.values():
         emitter.declare(fn)
+    entry = program.functions[program.entry]
+    contiguous = not ad and any(isinstance(t, T.Array) for _, t in entry.params)
+    if contiguous:
+        emitter.declare(entry, CONTIGUOUS_SUFFIX)
     for fn in program.functions.values():
         emitter.emit_function(fn)
+    if contiguous:
+        emitter.emit_function(entry, CONTIGUOUS_SUFFIX)
     return module
+
+
+CONTIGUOUS_SUFFIX = "_c"
+"""The entry kernel's variant for C-contiguous array arguments (static inner strides); the
+runtime's thunk calls it when every array argument is C-contiguous."""
 
 
 class Emitter:
@@ -48,16 +59,18 @@ class Emitter:
         self.libm_decls: set[str] = set()
         self.env: Env = {}
 
-    def declare(self, fn: tir.Function) -> None:
-        inputs = [to_mlir_type(t) for _, t in fn.params]
+    def declare(self, fn: tir.Function, suffix: str = "") -> None:
+        param = contiguous_memref_type if suffix else to_mlir_type
+        inputs = [param(t) if isinstance(t, T.Array) else to_mlir_type(t) for _, t in fn.params]
         with ir.InsertionPoint(self.module.body), location(fn.span):
-            op = func.FuncOp(fn.symbol, ir.FunctionType.get(inputs, flat_types(fn.ret)))
+            op = func.FuncOp(fn.symbol + suffix,
+                             ir.FunctionType.get(inputs, flat_types(fn.ret)))
         if fn.symbol != self.program.entry:
             op.attributes["sym_visibility"] = ir.StringAttr.get("private")
-        self.funcs[fn.symbol] = op
+        self.funcs[fn.symbol + suffix] = op
 
-    def emit_function(self, fn: tir.Function) -> None:
-        op = self.funcs[fn.symbol]
+    def emit_function(self, fn: tir.Function, suffix: str = "") -> None:
+        op = self.funcs[fn.symbol + suffix]
         block = op.add_entry_block()
         self.env = {name: arg for (name, _), arg in zip(fn.params, block.arguments, strict=True)}
         with ir.InsertionPoint(block):
@@ -82,8 +95,14 @@ class Emitter:
         out: list[ir.Value] = []
         for name, t in names:
             value = self.env.get(name)
-            out.extend(self.zeros(t) if value is None else _as_list(value))
+            out.extend(self.zeros(t) if value is None else self.conform(_as_list(value), t))
         return out
+
+    def conform(self, values: list[ir.Value], t: T.Type) -> list[ir.Value]:
+        """`values` with contiguous arrays (parameters of the contiguous variant) cast to the
+        generic strided type that block arguments, results and callees use."""
+        return [memref.cast(want, v) if v.type != want else v
+                for v, want in zip(values, flat_types(t), strict=True)]
 
     def bind(self, names: tuple[tuple[str, T.Type], ...], values: Any) -> None:
         """Set `names` from a flat sequence of values (the inverse of `flatten`)."""

@@ -112,7 +112,7 @@ def _if_value(em: Emitter, cond: ir.Value, then: Any, orelse: Any, t: T.Type) ->
     for block, branch in ((op.then_block, then), (op.else_block, orelse)):
         with ir.InsertionPoint(block):
             value = em.expr(branch) if isinstance(branch, tir.Expr) else branch
-            scf.YieldOp(list(value) if isinstance(value, tuple) else [value])
+            scf.YieldOp(em.conform(list(value) if isinstance(value, tuple) else [value], t))
     results = list(op.results)
     return tuple(results) if isinstance(t, T.Tuple) else results[0]
 
@@ -136,7 +136,7 @@ def _call(em: Emitter, e: tir.Call) -> Any:
 
 
 def _kernel_call(em: Emitter, e: tir.KernelCall) -> Any:
-    args: list[ir.Value] = [em.expr(a) for a in e.args]
+    args: list[ir.Value] = [em.conform([em.expr(a)], a.type)[0] for a in e.args]
     results = func.call(flat_types(e.type), ir.FlatSymbolRefAttr.get(e.callee), args)
     if isinstance(e.type, T.NoneType):
         return None

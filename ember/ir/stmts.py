@@ -73,7 +73,7 @@ def _return(em: Emitter, s: tir.Return) -> None:
         func.ReturnOp([])
         return
     value = em.expr(s.value)
-    values = list(value) if isinstance(value, tuple) else [value]
+    values = em.conform(list(value) if isinstance(value, tuple) else [value], s.value.type)
     if em.ad:  # Enzyme 0.0.16 crashes when a function returns an scf.if result directly
         values = [_fresh(v) for v in values]
     func.ReturnOp(values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import types as T
 from . import abi
 
@@ -58,6 +60,9 @@ def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str
         conds.append(f"%okst{k}.{d}")
         sizes.append(f"i64 %dim{k}.{d}")
         steps.append(f"i64 %st{k}.{d}")
+    contiguous = field(f"cflags{k}", abi.ARRAY_FLAGS, "i32")
+    out += [f"  %cf{k} = and i32 {contiguous}, {abi.NPY_C_CONTIGUOUS}",
+            f"  %contig{k} = icmp ne i32 %cf{k}, 0"]
     acc = conds[0]
     for j, c in enumerate(conds[1:]):
         out.append(f"  %ok{k}.{j} = and i1 {acc}, {c}")
@@ -74,32 +79,43 @@ def _scalar_param(k: int, t: T.Scalar) -> tuple[str, str, list[str]]:
     return f"{ty} %a{k}", f"{ty} %a{k}", []
 
 
-def _ret(sig: abi.Signature) -> tuple[str, list[str], list[str]]:
-    """(thunk return type, lines after the call, lines of the failure block)."""
+def _ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
+    """(thunk return type, lines returning the kernel result %<name>, failure lines)."""
     kind = sig.result_kind
     if kind == "none":
-        return "i32", ["  ret i32 0"], ["  ret i32 1"]
+        return "i32", lambda r: ["  ret i32 0"], ["  ret i32 1"]
     if kind == "out":
         ty = abi.llvm_result(sig.ret)
-        return "i32", [f"  store {ty} %r, ptr %out", "  ret i32 0"], ["  ret i32 1"]
+        return "i32", lambda r: [f"  store {ty} %{r}, ptr %out", "  ret i32 0"], ["  ret i32 1"]
     t = sig.ret
     assert isinstance(t, T.Scalar)
     if t.is_float:
         ty = abi.llvm_scalar(t)
-        return ty, [f"  ret {ty} %r"], [f"  ret {ty} 0x7FF8000000000000"]
+        return ty, lambda r: [f"  ret {ty} %{r}"], [f"  ret {ty} 0x7FF8000000000000"]
     ext = "sext" if t.kind == "i" else "zext"
-    widen = ["  ret i64 %r"] if t.bits == 64 else [f"  %w = {ext} {abi.llvm_scalar(t)} %r to i64",
-                                                   "  ret i64 %w"]
-    return "i64", widen, [f"  ret i64 {abi.INT_SENTINEL}"]
+    if t.bits == 64:
+        return "i64", lambda r: [f"  ret i64 %{r}"], [f"  ret i64 {abi.INT_SENTINEL}"]
+    return "i64", lambda r: [f"  %{r}.w = {ext} {abi.llvm_scalar(t)} %{r} to i64",
+                             f"  ret i64 %{r}.w"], [f"  ret i64 {abi.INT_SENTINEL}"]
 
 
-def entry_thunk(name: str, symbol: str, sig: abi.Signature) -> str:
-    """The thunk `ember_<name>` calling the lowered kernel `symbol`."""
-    params, operands, body = [], [], ["entry:"]
+def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], result: str,
+          after: Callable[[str], list[str]]) -> None:
+    call = f"call {kernel_ret} @{symbol}({', '.join(operands)})"
+    body.append(f"  {call}" if kernel_ret == "void" else f"  %{result} = {call}")
+    body.extend(after(result))
+
+
+def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None = None) -> str:
+    """The thunk `ember_<name>` calling the lowered kernel `symbol`; with `contiguous`, the
+    symbol of a variant taking identity-layout memrefs, called when all arrays are
+    C-contiguous."""
+    params, operands, body, flags = [], [], ["entry:"], []
     for k, (pname, t) in enumerate(sig.params):
         if isinstance(t, T.Array):
             params.append(f"ptr %a{k}")
             operands += _array_checks(body, k, t, pname in sig.written)
+            flags.append(f"%contig{k}")
         else:
             assert isinstance(t, T.Scalar)
             param, operand, lines = _scalar_param(k, t)
@@ -110,9 +126,15 @@ def entry_thunk(name: str, symbol: str, sig: abi.Signature) -> str:
         params.append("ptr %out")
     ret_ty, after, fail = _ret(sig)
     kernel_ret = abi.llvm_result(sig.ret)
-    call = f"call {kernel_ret} @{symbol}({', '.join(operands)})"
-    body.append(f"  {call}" if kernel_ret == "void" else f"  %r = {call}")
-    body += after
+    if contiguous and flags:
+        acc = flags[0]
+        for j, f in enumerate(flags[1:]):
+            body.append(f"  %allc{j} = and i1 {acc}, {f}")
+            acc = f"%allc{j}"
+        body += [f"  br i1 {acc}, label %contiguous, label %strided", "contiguous:"]
+        _call(body, kernel_ret, contiguous, operands, "rc", after)
+        body.append("strided:")
+    _call(body, kernel_ret, symbol, operands, "r", after)
     if sig.has_arrays:
         body += ["fail:", *fail]
     return "\n".join([

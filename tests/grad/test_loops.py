@@ -146,6 +146,25 @@ def f32_nested(m: f32[:, :]) -> f32:
     return s
 
 
+def carried_from_argument(x0: float, n: int) -> float:
+    # two loop-carried values, one starting from the differentiated argument
+    x = x0
+    v = 0.0
+    for _ in range(n):
+        v = v + x
+        x = x * 0.5
+    return v
+
+
+def carried_from_argument_sum(x0: float, n: int) -> float:
+    x = x0
+    v = 0.0
+    for _ in range(n):
+        v = v + 2.0 * x
+        x = x * 0.5
+    return x + v
+
+
 def test_sum_squares(): check_grad(sum_squares, A)
 def test_reduce_2d(): check_grad(reduce_2d, M)
 def test_frobenius_product_both(): check_grad(frobenius_product, M, M.T.copy().T * 2, wrt=("a", "b"))
@@ -172,3 +191,15 @@ def test_runtime_step_gradient_skips_unvisited():
     g = grad(runtime_step)(A.copy(), 2)
     want = np.where(np.arange(5) % 2 == 0, 3 * A**2, 0.0)
     np.testing.assert_allclose(g, want, rtol=1e-13)
+
+
+def test_carried_from_argument(): check_grad(carried_from_argument, 1.3, 3, wrt="x0")
+def test_carried_from_argument_sum(): check_grad(carried_from_argument_sum, 0.7, 2, wrt="x0")
+
+
+def test_carried_from_argument_exact():
+    # v = x0 (1 + 1/2 + ... + 2^-(n-1)); with n = 0 the result is the constant 0.0
+    from ember import grad
+
+    for n, want in [(0, 0.0), (1, 1.0), (3, 1.75)]:
+        assert grad(carried_from_argument)(1.0, n) == want
