@@ -38,6 +38,10 @@ if "EMBER_CACHE_DIR" not in os.environ:  # never load derivatives compiled by an
     os.environ["EMBER_CACHE_DIR"] = tempfile.mkdtemp(prefix="ember-bench-grad-cache-")
     atexit.register(shutil.rmtree, os.environ["EMBER_CACHE_DIR"], ignore_errors=True)
 
+# Ember runs Enzyme in a worker process (`python -m ember.lowering.enzyme_worker`), which must
+# find the package too when it is used from a checkout.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
 import numpy as np  # noqa: E402
 
 LOAD_AT_START = os.getloadavg()
@@ -49,6 +53,9 @@ from bench_report import _version, fmt_time, machine_info, table  # noqa: E402
 
 GRAD_AIM = 3.0
 """Issue #3 aim: Ember's gradient at most 3x Ember's primal time."""
+TORCH_THREADS = 1
+"""Ember's kernels run on one core; PyTorch's intra-op threads fighting other work for the 2
+cores of the benchmark machine made its timings swing by 20x from run to run."""
 RTOL, ATOL = 1e-7, 1e-9
 """Agreement demanded between Ember's, JAX's and PyTorch's gradients (all float64)."""
 
@@ -284,14 +291,23 @@ def misses(rows: list[Row]) -> list[str]:
     return out or ["- None."]
 
 
-def render(rows: list[Row], quick: bool) -> str:
+def call_overhead(opts: Options) -> dict[str, float]:
+    """Fixed cost per call: the ODE loss with a single RK4 step, primal and value_and_grad."""
+    args = K.make_lotka_volterra(1)
+    k = ember.kernel(K.lotka_volterra_loss)
+    vg = ember.value_and_grad(k, wrt="theta")
+    return median_times({"primal": lambda: k(*args), "grad": lambda: vg(*args)}, opts)
+
+
+def render(rows: list[Row], quick: bool, overhead: dict[str, float]) -> str:
     import jax
     import torch
 
     mode = "--quick (smaller inputs, fewer repeats)" if quick else "full"
     machine = machine_info(ember, LOAD_AT_START) + [
         ("JAX / jaxlib", f"{jax.__version__} / {_version('jaxlib')} (CPU, x64 enabled)"),
-        ("PyTorch", f"{torch.__version__} ({torch.get_num_threads()} threads)"),
+        ("PyTorch", f"{torch.__version__} (CPU, set to {torch.get_num_threads()} thread; see "
+                    "`TORCH_THREADS`)"),
     ]
     lines = [
         "## Gradients",
@@ -327,6 +343,10 @@ def render(rows: list[Row], quick: bool) -> str:
            "are for the workaround, the same loops with the local work arrays passed in as "
            "parameters (`" + "`, `".join(r.case.workaround.__name__ for r in rows if r.workaround)
            + "`).", ""] if any(r.workaround for r in rows) else []),
+        "Fixed cost per call (the `lotka_volterra` loss with a single RK4 step): primal "
+        f"{fmt_time(overhead['primal'])}, `value_and_grad` {fmt_time(overhead['grad'])} (argument "
+        "checks, zeroed shadow buffers, fresh gradient arrays).",
+        "",
         "Details:",
         "",
         *detail_table(rows),
@@ -358,13 +378,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     opts = Options(args.quick, 0.02 if args.quick else 0.2, 3 if args.quick else 7)
     import jax
+    import torch
 
     jax.config.update("jax_enable_x64", True)
+    torch.set_num_threads(TORCH_THREADS)
     rows = []
     for case in K.CASES:
         print(f"[bench_grad] {case.name}", file=sys.stderr, flush=True)
         rows.append(run_case(case, opts))
-    text = render(rows, args.quick)
+    overhead = call_overhead(opts)
+    text = render(rows, args.quick, overhead)
     print(text)
     if args.write:
         write_section(text)

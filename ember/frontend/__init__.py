@@ -1,5 +1,19 @@
 """Frontend stage: Python function -> checked, desugared, typed tree. Never imports mlir."""
 
-from .infer import build_program
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tir import Program
+
+
+def build_program(func: Any, ad: bool = False) -> Program:
+    """Type `func` and every kernel it calls (see infer.py); imported lazily, so that loading
+    a kernel from the disk cache never pays for the typer's import."""
+    from .infer import build_program as build
+
+    return build(func, ad)
+
 
 __all__ = ["build_program"]
