@@ -166,11 +166,10 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     """The text of one compilation stage: 'mlir', 'lowered', 'llvm' or 'asm'."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    from .frontend import build_program
     from .ir import emit_module, mlir_context
     from .lowering import PRIMAL_CPU, run_stages
     from .runtime import native
-
-    from .frontend import build_program
 
     with _lock:
         program = build_program(func)
