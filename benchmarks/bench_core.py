@@ -17,6 +17,7 @@ import copy
 import ctypes
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -371,6 +372,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _later_sections(old: str) -> str:
+    """Sections other scripts own (bench_grad.py writes "## Gradients"); kept on rewrite."""
+    match = re.search(r"^## Gradients\n.*", old, re.S | re.M)
+    return "\n" + match.group(0) if match else ""
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.cache_probe:
@@ -389,7 +396,9 @@ def main(argv: list[str]) -> int:
     text = render(report)
     print(text)
     if args.write:
-        (ROOT / "BENCHMARKS.md").write_text(INTRO + "\n" + text)
+        path = ROOT / "BENCHMARKS.md"
+        kept = _later_sections(path.read_text()) if path.exists() else ""
+        path.write_text(INTRO + "\n" + text.rstrip("\n") + "\n" + kept)
         print(f"[bench_core] wrote {ROOT / 'BENCHMARKS.md'}", file=sys.stderr)
     return 1 if report.failures else 0
 

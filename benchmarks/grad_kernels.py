@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ember import f64, kernel
+from ember import f64
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -72,20 +72,49 @@ def lotka_volterra_loss(theta: f64[:], u0: f64[:], obs: f64[:, :], dt: float) ->
 
 def gmm_loglik(x: f64[:, :], mu: f64[:, :], log_sigma: f64[:, :], log_w: f64[:]) -> float:
     """Log-likelihood of points x (n x d) under a diagonal Gaussian mixture of k components
-    (means mu, log standard deviations log_sigma: k x d; unnormalized log weights log_w).
-    The work arrays are local; `gmm_loglik_scratch` does the work."""
+    (means mu, log standard deviations log_sigma: k x d; unnormalized log weights log_w),
+    with local work arrays."""
+    n = x.shape[0]
     k = mu.shape[0]
-    inv = np.empty((k, x.shape[1]))
+    d = x.shape[1]
+    inv = np.empty((k, d))
     norm = np.empty(k)
     lp = np.empty(k)
-    return gmm_loglik_scratch(x, mu, log_sigma, log_w, inv, norm, lp)
+    for j in range(k):  # 1 / sigma, and each component's log normalizer, computed once
+        s = log_w[j]
+        for t in range(d):
+            inv[j, t] = math.exp(-log_sigma[j, t])
+            s -= log_sigma[j, t]
+        norm[j] = s
+    total = 0.0
+    for i in range(n):
+        m = -1e300
+        for j in range(k):
+            s = 0.0
+            for t in range(d):
+                z = (x[i, t] - mu[j, t]) * inv[j, t]
+                s += z * z
+            v = norm[j] - 0.5 * s
+            lp[j] = v
+            m = max(m, v)
+        acc = 0.0
+        for j in range(k):
+            acc += math.exp(lp[j] - m)
+        total += m + math.log(acc)
+    wm = log_w[0]
+    for j in range(1, k):
+        wm = max(wm, log_w[j])
+    ws = 0.0
+    for j in range(k):
+        ws += math.exp(log_w[j] - wm)
+    return total - n * (wm + math.log(ws) + 0.5 * d * LOG_2PI)
 
 
-@kernel  # called from gmm_loglik: a callee must be a kernel
 def gmm_loglik_scratch(x: f64[:, :], mu: f64[:, :], log_sigma: f64[:, :], log_w: f64[:],
                        inv: f64[:, :], norm: f64[:], lp: f64[:]) -> float:
-    """`gmm_loglik` with its work arrays passed in (inv: k x d, norm and lp: k), which Ember
-    gives shadows since the kernel writes them."""
+    """`gmm_loglik` with its work arrays passed in (inv: k x d, norm and lp: k) instead of
+    allocated: the workaround while Ember cannot differentiate a kernel with local arrays.
+    Ember gives them shadows, since the kernel writes them."""
     n = x.shape[0]
     k = mu.shape[0]
     d = x.shape[1]
@@ -121,18 +150,40 @@ def gmm_loglik_scratch(x: f64[:, :], mu: f64[:, :], log_sigma: f64[:, :], log_w:
 
 def mlp_loss(w1: f64[:, :], b1: f64[:], w2: f64[:, :], b2: f64[:], w3: f64[:, :], b3: f64[:],
              x: f64[:, :], y: f64[:, :]) -> float:
-    """Mean squared error of a 2-hidden-layer tanh MLP on samples x -> targets y. The hidden
-    activations are local vectors; `mlp_loss_scratch` does the work."""
-    h1 = np.empty(b1.shape[0])
-    h2 = np.empty(b2.shape[0])
-    return mlp_loss_scratch(w1, b1, w2, b2, w3, b3, x, y, h1, h2)
+    """Mean squared error of a 2-hidden-layer tanh MLP on samples x -> targets y, one sample
+    at a time, with the hidden activations in local vectors h1, h2 that every sample
+    overwrites (Enzyme must keep the overwritten values for the reverse pass)."""
+    n = x.shape[0]
+    d_in = x.shape[1]
+    hid = b1.shape[0]
+    d_out = b3.shape[0]
+    h1 = np.empty(hid)
+    h2 = np.empty(hid)
+    loss = 0.0
+    for i in range(n):
+        for j in range(hid):
+            s = b1[j]
+            for t in range(d_in):
+                s += x[i, t] * w1[t, j]
+            h1[j] = math.tanh(s)
+        for j in range(hid):
+            s = b2[j]
+            for t in range(hid):
+                s += h1[t] * w2[t, j]
+            h2[j] = math.tanh(s)
+        for j in range(d_out):
+            s = b3[j]
+            for t in range(hid):
+                s += h2[t] * w3[t, j]
+            e = s - y[i, j]
+            loss += e * e
+    return loss / n
 
 
-@kernel  # called from mlp_loss
 def mlp_loss_scratch(w1: f64[:, :], b1: f64[:], w2: f64[:, :], b2: f64[:], w3: f64[:, :],
                      b3: f64[:], x: f64[:, :], y: f64[:, :], h1: f64[:], h2: f64[:]) -> float:
-    """`mlp_loss`, one sample at a time, with the hidden activations in vectors h1, h2 passed
-    in, which every sample overwrites (Enzyme must keep the overwritten values)."""
+    """`mlp_loss` with the hidden-activation vectors h1, h2 passed in instead of allocated:
+    the workaround while Ember cannot differentiate a kernel with local arrays."""
     n = x.shape[0]
     d_in = x.shape[1]
     hid = b1.shape[0]

@@ -86,10 +86,15 @@ class Derivative:
             raise TypeError(f"{self.__name__}() takes {expected} arguments, got {len(args)}")
         if compiled.count is not None:
             args = (*args, self._trip_counts(compiled, plan, args))
+        given = args
+        args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a for a in args)
         seeds = _Seeds(self, plan, tangents, cotangents)
         entry_args, shadows = seeds.arguments(args)
         results = compiled.main.entry(*entry_args)
         results = () if results is None else results
+        for (name, _, _), original, used in zip(plan.activities, given, args, strict=False):
+            if used is not original and name in compiled.main.signature.written:
+                original[...] = used  # the kernel's writes, into the caller's view
         return self._outputs(plan, args, shadows, results)
 
     @staticmethod

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from . import types as T
+from .errors import CompileError
 from .frontend.deps import dependencies
 from .options import CompileOptions
 from .runtime import cache
@@ -158,7 +159,8 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
     cfunc = getattr(lib, f"ember_{name}")
     cfunc.argtypes = sig.argtypes()
     cfunc.restype = sig.restype()
-    entry = make_entry(name, cfunc, sig, Checker(name, sig).recheck)
+    checker = Checker(name, sig)
+    entry = make_entry(name, cfunc, sig, checker.recheck, checker.rejected)
     return Compiled(name, sig, entry, lib, path, hit)
 
 
@@ -234,28 +236,50 @@ def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: i
 def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
                       options: CompileOptions, path: str) -> None:
     from .ir import emit_module, mlir_context
-    from .ir.types import to_mlir_type
+    from .ir.types import contiguous_arrays, to_mlir_type
     from .lowering import GRADIENT_CPU, lower_to_llvm_ir
-    from .lowering.enzyme import ADSpec, differentiate
+    from .lowering.enzyme import ADSpec, differentiate, prepare_for_enzyme
     from .runtime import native
-    from .runtime.thunk import entry_thunk
+    from .runtime.thunk import ARENA, entry_thunk
 
     fn = prep.replay.functions[prep.replay.entry]
     entry = f"ek_{name}"
-    with mlir_context():
+    with mlir_context(), contiguous_arrays():
         module = emit_module(prep.replay, ad=True)
+        prepare_for_enzyme(module)
         text = module.operation.get_asm(enable_debug_info=True)
         spec = ADSpec(entry, fn.symbol, p.request.mode,
                       tuple((n, str(to_mlir_type(t)), a) for n, t, a in p.activities),
                       str(to_mlir_type(p.result_type)) if p.result_type else None,
                       None if p.result_type is None
                       else ("active" if p.request.mode == "reverse" else "dup"))
-        derived = differentiate(text, [spec])
+        try:
+            derived = differentiate(text, [spec])
+        except CompileError as err:
+            raise _locate(err, prep.replay) from None
+    with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
         kernel_ir = lower_to_llvm_ir(derived, name, GRADIENT_CPU)
-    thunks = [entry_thunk(name, entry, sig)]
+    thunks = [ARENA, entry_thunk(name, entry, sig, contiguous_only=True, arena=True)]
     if count_sig is not None:
-        thunks.append(entry_thunk(f"{name}_count", prep.count.entry, count_sig))
+        thunks.append(entry_thunk(f"{name}_count", prep.count.entry, count_sig, arena=True))
     mod = native.optimize(native.prepare_ir(kernel_ir, thunks), speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)
+
+
+def _locate(err: CompileError, program: tir.Program) -> CompileError:
+    """Give an Enzyme error about a library call (no location) the span of that call."""
+    from .frontend import tir as t
+    from .ir.ops import LIBM
+
+    callee = getattr(err, "callee", None)
+    if err.span is not None or callee is None:
+        return err
+    ops = {op for op, names in LIBM.items() if callee in names[:2]}
+    for fn in program.functions.values():
+        for node in t.walk(fn.body):
+            if isinstance(node, t.Call) and node.op in ops:
+                err.span = node.span
+                return err
+    return err

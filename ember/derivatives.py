@@ -74,7 +74,7 @@ def _result(fn: tir.Function, req: Request) -> T.Scalar | None:
     ret = fn.ret
     if isinstance(ret, T.Scalar) and ret.is_float:
         return ret
-    if not isinstance(ret, T.NoneType | T.Scalar):
+    if not isinstance(ret, T.NoneType):
         raise TypeError(f"cannot differentiate '{fn.name}': it returns {ret}; derivatives need "
                         "a float (or no) result, with array outputs written into parameters")
     if RETURN in req.outputs:

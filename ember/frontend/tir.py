@@ -8,7 +8,8 @@ each `If`/`For`/`While` lists the variables it merges or carries (`carried`), co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 
 from ..errors import Span
 from ..types import Array, Scalar, Type
@@ -235,3 +236,16 @@ def is_array(t: Type) -> bool:
 
 def is_scalar(t: Type) -> bool:
     return isinstance(t, Scalar)
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every typed-tree node under `node` (statements, expressions), depth first."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend(reversed(item))
+        elif isinstance(item, Expr | Stmt):
+            yield item
+            stack.extend(reversed([getattr(item, f.name) for f in fields(item)
+                                   if f.name not in ("span", "type")]))

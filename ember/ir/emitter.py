@@ -18,7 +18,7 @@ from .. import types as T
 from ..frontend import tir
 from . import exprs, ops, stmts
 from .context import location
-from .types import contiguous_memref_type, flat_types, to_mlir_type
+from .types import contiguous_arrays, contiguous_memref_type, flat_types, to_mlir_type
 
 Env = dict[str, Any]
 
@@ -28,6 +28,13 @@ def emit_module(program: tir.Program, ad: bool = False,
     """Build the module for `program` in the current (entered) MLIR context (or add it to
     `module`). With `ad`, the code is prepared for Enzyme (derivative rules for the math ops
     it lacks, adrules.py)."""
+    if ad:
+        with contiguous_arrays():
+            return _emit(program, True, module)
+    return _emit(program, False, module)
+
+
+def _emit(program: tir.Program, ad: bool, module: ir.Module | None) -> ir.Module:
     module = module or ir.Module.create()
     emitter = Emitter(module, program, ad)
     for fn in program.functions.values():

@@ -14,7 +14,6 @@ from mlir import ir
 from mlir.dialects import arith, func, memref, scf
 
 from .. import types as T
-from ..errors import CompileError
 from ..frontend import tir
 from . import adrules, ops
 from .types import flat_types, to_mlir_type
@@ -95,11 +94,20 @@ def _is_cheap(e: tir.Expr) -> bool:
     return False
 
 
+def _is_safe(e: tir.Expr) -> bool:
+    """No loads, kernel calls or allocations: evaluating it cannot fail or have effects
+    (Ember's arithmetic never traps), so short-circuiting it only saves time."""
+    return not any(isinstance(n, tir.Load | tir.KernelCall | tir.Alloc) for n in tir.walk(e))
+
+
 def _boolop(em: Emitter, e: tir.BoolOp) -> Any:
     t = _scalar(e.type)
     left = em.expr(e.left)
     cond = ops.truth(t, left)
-    if t.is_bool and _is_cheap(e.right):
+    # Under AD, eager evaluation also avoids nested scf.if that Enzyme 0.0.16 mishandles
+    # (invalid IR: "operand does not dominate this use").
+    eager = _is_safe(e.right) if em.ad else _is_cheap(e.right)
+    if t.is_bool and eager:
         right = em.expr(e.right)
         return arith.andi(left, right) if e.op == "and" else arith.ori(left, right)
     return _if_value(em, cond, e.right if e.op == "and" else left,
@@ -129,10 +137,7 @@ def _call(em: Emitter, e: tir.Call) -> Any:
     t = _scalar(e.type)
     if em.ad and (e.op in adrules.RULES or e.op in adrules.ZERO_DERIVATIVE):
         return adrules.emit(e.op, args, lambda xs: ops.call(e.op, t, xs, em.libm))
-    if em.ad and e.op in adrules.NO_DERIVATIVE:
-        raise CompileError(f"cannot differentiate '{e.op}': Ember has no derivative for it "
-                           "(digamma is not available)", e.span)
-    return ops.call(e.op, t, args, em.libm)
+    return ops.call(e.op, t, args, em.libm)  # gamma/lgamma: Enzyme rejects them if active
 
 
 def _kernel_call(em: Emitter, e: tir.KernelCall) -> Any:

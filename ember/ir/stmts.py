@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
     """A new contiguous array, seen through the generic strided memref type."""
     raw = memref.alloc(contiguous_memref_type(t), sizes, [])
-    return memref.cast(memref_type(t), raw)
+    want = memref_type(t)
+    return raw if raw.type == want else memref.cast(want, raw)
 
 
 def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:

@@ -8,6 +8,10 @@ Tuples have no MLIR type: they travel as several values (`flat_types`).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 from mlir import ir
 
 from .. import types as T
@@ -25,7 +29,23 @@ def storage_type(t: T.Scalar) -> ir.Type:
     return ir.IntegerType.get_signless(8) if t.is_bool else scalar_type(t)
 
 
+_contiguous = contextvars.ContextVar("ember_contiguous_arrays", default=False)
+
+
+@contextlib.contextmanager
+def contiguous_arrays() -> Iterator[None]:
+    """Within this block every array is an identity-layout memref: code for Enzyme, which has
+    no derivative for `memref.cast` (callers pass C-contiguous arrays only)."""
+    token = _contiguous.set(True)
+    try:
+        yield
+    finally:
+        _contiguous.reset(token)
+
+
 def memref_type(t: T.Array) -> ir.MemRefType:
+    if _contiguous.get():
+        return contiguous_memref_type(t)
     dyn = ir.ShapedType.get_dynamic_size()
     stride = ir.ShapedType.get_dynamic_stride_or_offset()
     layout = ir.StridedLayoutAttr.get(stride, [stride] * t.ndim)

@@ -28,6 +28,7 @@ from typing import Any, Final
 from mlir import ir
 
 from ..errors import CompileError, Span
+from .rewrites import activate_loop_inits
 
 PIPELINE: Final = ",".join((
     "enzyme",                           # generate the derivative functions
@@ -106,7 +107,10 @@ def _wrapper(spec: ADSpec) -> str:
         if spec.result is not None and spec.ret_activity:
             results += [spec.result, spec.result]
         op = "enzyme.fwddiff"
-    acts = ", ".join(f"#enzyme<activity<{_ACTIVITY[a]}>>" for _, _, a in spec.params)
+    # forward mode: a differentiated scalar is duplicated (value, tangent), not active
+    forward = {"active": "dup"} if spec.mode == "forward" else {}
+    acts = ", ".join(f"#enzyme<activity<{_ACTIVITY[forward.get(a, a)]}>>"
+                     for _, _, a in spec.params)
     ret = f"#enzyme<activity<{_ACTIVITY[spec.ret_activity]}>>" if spec.ret_activity else ""
     names = ", ".join(f"%r#{k}" for k in range(len(results))) if len(results) > 1 else "%r"
     defined = f"%r:{len(results)}" if len(results) > 1 else "%r"
@@ -121,6 +125,17 @@ def _wrapper(spec: ADSpec) -> str:
 
 _FILL_ZERO = re.compile(r"enzyme\.fill_zero\s+(%[\w#]+)\s*:\s*(memref<([^<>]|<[^<>]*>)*>)")
 _LOC = re.compile(r'loc\("(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)\)')
+
+
+def prepare_for_enzyme(module: ir.Module) -> None:
+    """Inline kernel calls (Enzyme cannot reverse a call whose callee touches memory; the
+    inliner's clean-up pipeline is off, since canonicalization would fold away the
+    stop-gradients of ir/adrules.py), and guard loop initial values against the wrong-gradient
+    trap described in rewrites.activate_loop_inits."""
+    from mlir.passmanager import PassManager
+
+    PassManager.parse("builtin.module(inline{default-pipeline=})").run(module.operation)
+    activate_loop_inits(module)  # see rewrites.activate_loop_inits: a wrong-gradient trap
 
 
 def differentiate(module_text: str, specs: list[ADSpec]) -> ir.Module:
@@ -160,6 +175,17 @@ def _enzyme_error(message: str) -> CompileError:
         span = Span(where["file"], line, col - 1, line, col, "")
     if what:
         op = what.group(1)
+        callee = re.search(r"callee = @([\w.]+)", message)
+        if op == "func.call" and callee:
+            op = callee.group(1)
+    library = re.search(r'without a registered derivative: "([\w.]+)"', message)
+    if library:
+        error = CompileError(f"cannot differentiate '{library.group(1)}': Ember has no "
+                             "derivative for it (it is fine on values that do not depend on "
+                             "the differentiated arguments)")
+        error.callee = library.group(1)  # type: ignore[attr-defined]
+        return error
+    if what:
         return CompileError(f"cannot differentiate '{op}': Enzyme has no derivative rule for "
                             "it", span)
     if message.startswith("Enzyme crashed"):

@@ -8,6 +8,7 @@ Protocol over stdin/stdout, one request at a time: a length-prefixed UTF-8 JSON 
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -31,6 +32,15 @@ def _receive(stream: IO[bytes]) -> Any:
     return json.loads(stream.read(size).decode())
 
 
+def _environment() -> dict[str, str]:
+    """The worker must import this same `ember`, also when it runs from a checkout that is
+    only on sys.path (not installed)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 class Worker:
     """The client side: starts the subprocess on first use and again after a crash."""
 
@@ -44,7 +54,7 @@ class Worker:
             if proc is None or proc.poll() is not None:
                 proc = self._proc = subprocess.Popen(
                     [sys.executable, "-m", "ember.lowering.enzyme_worker"],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_environment())
             assert proc.stdin is not None and proc.stdout is not None
             try:
                 _send(proc.stdin, {"text": text, "pipeline": pipeline})

@@ -13,6 +13,13 @@ since the upstream lowering calls the `memrefCopy` runtime function for strided 
 22's memref lowering cannot store (an assertion aborts the process). Such buffers are retyped
 to `i8` in place, with conversions at their loads and stores.
 
+`activate_loop_inits`: Enzyme 0.0.16 gives a silently wrong gradient when an `scf.for` has
+both an iteration argument whose initial value is active and an earlier one whose initial value
+is not (it credits the adjoint by position among active initial values only). Before Enzyme,
+every float initial value becomes `select(cmpf false(anchor, anchor), anchor, init)` with the
+anchor the sum of the loop's float initial values: the same value and a zero derivative, but
+active whenever any initial value is, so positions agree. Canonicalization removes it after AD.
+
 `precise_libm_calls`: `convert-math-to-llvm` lowers `math.expm1` to `exp(x) - 1`, which loses
 all precision near 0; CPython calls libm's expm1. Ops listed in `LIBM_CALLS` become direct
 calls of the libm function before the math lowering passes run.
@@ -157,17 +164,22 @@ def lower_deallocs(module: ir.Module) -> None:
         op.erase()
 
 
-def _is_bool_memref(t: ir.Type) -> bool:
-    return isinstance(t, ir.MemRefType) and ir.MemRefType(t).element_type == _I1()
-
-
 def _I1() -> ir.Type:  # noqa: N802 - reads like the type it builds
     return ir.IntegerType.get_signless(1)
 
 
-def _byte_memref(t: ir.Type) -> ir.Type:
+def _bytes_for_bools(t: ir.Type) -> ir.Type | None:
+    """`t` with i1 memref elements made i8, at any depth (Enzyme caches memrefs of caches);
+    None if `t` holds no such memref."""
+    if not isinstance(t, ir.MemRefType):
+        return None
     mt = ir.MemRefType(t)
-    return ir.MemRefType.get(mt.shape, ir.IntegerType.get_signless(8), layout=mt.layout,
+    element = mt.element_type
+    inner = _bytes_for_bools(element)
+    if inner is None and element != _I1():
+        return None
+    new_element = inner if inner is not None else ir.IntegerType.get_signless(8)
+    return ir.MemRefType.get(mt.shape, new_element, layout=mt.layout,
                              memory_space=mt.memory_space)
 
 
@@ -176,10 +188,11 @@ def byte_bools(module: ir.Module) -> None:
     accesses: list[ir.Operation] = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
-        values.extend(r for r in op.results if _is_bool_memref(r.type))
+        values.extend(r for r in op.results if _bytes_for_bools(r.type) is not None)
         for region in op.regions:
             for block in region.blocks:
-                values.extend(a for a in block.arguments if _is_bool_memref(a.type))
+                values.extend(a for a in block.arguments
+                              if _bytes_for_bools(a.type) is not None)
         if op.name in ("memref.load", "memref.store"):
             accesses.append(op)
         return ir.WalkResult.ADVANCE
@@ -188,13 +201,14 @@ def byte_bools(module: ir.Module) -> None:
     if not values:
         return
     for value in values:
-        value.set_type(_byte_memref(value.type))
+        value.set_type(_bytes_for_bools(value.type))
     i8 = ir.IntegerType.get_signless(8)
     for op in accesses:
         if op.name == "memref.store" and op.operands[0].type == _I1():
             with ir.InsertionPoint(op), op.location:
                 op.operands[0] = arith.extui(i8, op.operands[0])
-        elif op.name == "memref.load" and op.results[0].type == _I1():
+        elif op.name == "memref.load" and op.results[0].type == _I1() and \
+                ir.MemRefType(op.operands[0].type).element_type == i8:
             _narrow(op)
 
 
@@ -208,5 +222,44 @@ def _narrow(load: ir.Operation) -> None:
     result.replace_all_uses_except(flag, flag.owner.operation)
 
 
-REWRITES: Final = {"precise-libm": precise_libm_calls, "lower-deallocs": lower_deallocs,
-                   "byte-bools": byte_bools}
+def _float_inits(op: ir.Operation) -> list[int]:
+    return [k for k, v in enumerate(op.operands) if k >= 3 and isinstance(v.type, ir.FloatType)]
+
+
+def _convert(value: ir.Value, to: ir.Type) -> ir.Value:
+    if value.type == to:
+        return value
+    wider = ir.FloatType(to).width > ir.FloatType(value.type).width
+    return arith.extf(to, value) if wider else arith.truncf(to, value)
+
+
+def activate_loop_inits(module: ir.Module) -> None:
+    loops: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == "scf.for" and len(_float_inits(op)) > 1:
+            loops.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    for loop in loops:
+        positions = _float_inits(loop)
+        inits = [loop.operands[k] for k in positions]
+        with ir.InsertionPoint(loop), loop.location:
+            anchors: dict[str, tuple[ir.Value, ir.Value]] = {}
+            for k, init in zip(positions, inits, strict=True):
+                key = str(init.type)
+                if key not in anchors:
+                    total = _convert(inits[0], init.type)
+                    for other in inits[1:]:
+                        total = arith.addf(total, _convert(other, init.type))
+                    never = arith.cmpf(arith.CmpFPredicate.AlwaysFalse, total, total)
+                    anchors[key] = (total, never)
+                total, never = anchors[key]
+                loop.operands[k] = arith.select(never, total, init)
+
+
+REWRITES: Final = {
+    "activate-loop-inits": activate_loop_inits, "precise-libm": precise_libm_calls,
+    "lower-deallocs": lower_deallocs, "byte-bools": byte_bools,
+}

@@ -64,4 +64,9 @@ ENZYME_OUTPUT: Final = Stage("enzyme-output", (
     "canonicalize",
 ), rewrites=("byte-bools",))  # Enzyme's i1 caches as byte buffers (see rewrites.byte_bools)
 
-GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+# Gradient libraries allocate through the runtime's per-call arena (runtime/thunk.ARENA).
+TO_LLVM_ARENA: Final = Stage("to-llvm", tuple(
+    "finalize-memref-to-llvm{use-generic-functions=true}" if p == "finalize-memref-to-llvm"
+    else p for p in TO_LLVM.passes), TO_LLVM.rewrites)
+
+GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_ARENA)

@@ -60,7 +60,8 @@ def _converter(ret: T.Type) -> Callable[[Any], Any]:
 
 
 def make_entry(name: str, cfunc: Any, sig: Signature,
-               recheck: Callable[[tuple], tuple | None]) -> Callable[..., Any]:
+               recheck: Callable[[tuple], tuple | None],
+               rejected: Callable[[tuple], bool]) -> Callable[..., Any]:
     """The Python-callable entry of a compiled kernel."""
     params = [p for p, _ in sig.params]
     args = ", ".join(params)
@@ -70,25 +71,27 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
     for pname, t in sig.params:  # ctypes would wrap out-of-range ints silently
         if isinstance(t, T.Scalar) and t.is_int:
             lo, hi = int_range(t)
-            lines.append(f"        if not {lo} <= {pname} <= {hi}: return _retry({tup})")
+            lines.append(f"        if not {lo} <= {pname} <= {hi}: return __ember_retry({tup})")
     if kind == "out":
-        lines += ["        out = _Result()", f"        r = _cfunc({args}{', ' if params else ''}_ref(out))"]
+        lines += ["        __ember_out = __ember_Result()", f"        __ember_r = __ember_cfunc({args}{', ' if params else ''}__ember_ref(__ember_out))"]
     else:
-        lines.append(f"        r = _cfunc({args})")
-    lines += ["    except (_ArgError, TypeError, ValueError, OverflowError):", f"        return _retry({tup})"]
+        lines.append(f"        __ember_r = __ember_cfunc({args})")
+    lines += ["    except (__ember_ArgError, TypeError, ValueError, OverflowError):", f"        return __ember_retry({tup})"]
     if kind in ("none", "out") and sig.has_arrays:
-        lines += ["    if r:", f"        return _retry({tup})"]
+        lines += ["    if __ember_r:", f"        return __ember_retry({tup})"]
     if kind == "scalar" and sig.has_arrays:
         ret = sig.ret
         assert isinstance(ret, T.Scalar)
-        test = "r != r" if ret.is_float else f"r == {INT_SENTINEL if ret.kind != 'u' else 1 << 63}"
-        lines += [f"    if {test} and _recheck({tup}) is not None:", f"        return _retry({tup})"]
+        test = ("__ember_r != __ember_r" if ret.is_float
+                else f"__ember_r == {INT_SENTINEL if ret.kind != 'u' else 1 << 63}")
+        lines += [f"    if {test} and __ember_rejected({tup}):", f"        return __ember_retry({tup})"]
     lines.append(_result_line(sig))
-    namespace: dict[str, Any] = {"_cfunc": cfunc, "_ArgError": ctypes.ArgumentError,
-                                 "_recheck": recheck, "_ref": ctypes.byref}
+    namespace: dict[str, Any] = {"__ember_cfunc": cfunc, "__ember_ArgError": ctypes.ArgumentError,
+                                 "__ember_recheck": recheck, "__ember_rejected": rejected,
+                                 "__ember_ref": ctypes.byref}
     if kind == "out":
-        namespace["_Result"] = result_struct(sig.ret)
-        namespace["_convert"] = _converter(sig.ret)
+        namespace["__ember_Result"] = result_struct(sig.ret)
+        namespace["__ember_convert"] = _converter(sig.ret)
 
     def retry(values: tuple) -> Any:
         fixed = recheck(values)
@@ -96,7 +99,7 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
             raise RuntimeError(f"kernel '{name}' rejected its arguments for an unknown reason")
         return namespace[name](*fixed)
 
-    namespace["_retry"] = retry
+    namespace["__ember_retry"] = retry
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from identifiers only
     return namespace[name]
 
@@ -106,7 +109,7 @@ def _result_line(sig: Signature) -> str:
     if kind == "none":
         return "    return None"
     if kind == "out":
-        return "    return _convert(out)"
+        return "    return __ember_convert(__ember_out)"
     ret = sig.ret
     assert isinstance(ret, T.Scalar)
-    return "    return r != 0" if ret.is_bool else "    return r"
+    return "    return __ember_r != 0" if ret.is_bool else "    return __ember_r"

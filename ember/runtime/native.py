@@ -17,6 +17,7 @@ import tempfile
 import llvmlite.binding as llvm
 
 _NUW = re.compile(r"\bnuw ")
+_SYMBOL = re.compile(r"^(?:define|declare) [^@]*@([\w.$]+)\(", re.MULTILINE)
 _DEFINE = re.compile(
     r"^define (?:(?:internal|private|linkonce_odr|weak_odr|linkonce|weak|external) )?",
     re.MULTILINE)
@@ -51,7 +52,15 @@ def prepare_ir(kernel_ir: str, thunks: list[str]) -> str:
     from .thunk import PRELUDE
 
     body = _DEFINE.sub("define internal ", _NUW.sub("", kernel_ir))
+    provided = set(_SYMBOL.findall("\n".join(thunks)))
+    body = "\n".join(line for line in body.splitlines()
+                     if not (line.startswith("declare ") and _declared(line) in provided))
     return "\n".join([body, PRELUDE, *thunks])
+
+
+def _declared(line: str) -> str:
+    found = _SYMBOL.search(line)
+    return found.group(1) if found else ""
 
 
 def optimize(ir_text: str, cpu: str | None = None, speed: int = 3) -> llvm.ModuleRef:

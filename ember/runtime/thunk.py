@@ -14,6 +14,84 @@ PRELUDE = f"@{NDARRAY_TYPE_GLOBAL} = global ptr null\n"
 """Set by the loader to numpy's ndarray type object; thunks compare argument types with it."""
 
 
+ARENA = """
+@ember_arena_head = internal thread_local global ptr null
+declare ptr @malloc(i64)
+declare void @free(ptr)
+
+define ptr @_mlir_memref_to_llvm_alloc(i64 %size) {
+entry:
+  %total = add i64 %size, 16
+  %block = call ptr @malloc(i64 %total)
+  %head = load ptr, ptr @ember_arena_head
+  store ptr %head, ptr %block
+  %prevp = getelementptr i8, ptr %block, i64 8
+  store ptr null, ptr %prevp
+  %has = icmp ne ptr %head, null
+  br i1 %has, label %link, label %done
+link:
+  %hprev = getelementptr i8, ptr %head, i64 8
+  store ptr %block, ptr %hprev
+  br label %done
+done:
+  store ptr %block, ptr @ember_arena_head
+  %payload = getelementptr i8, ptr %block, i64 16
+  ret ptr %payload
+}
+
+define void @_mlir_memref_to_llvm_free(ptr %payload) {
+entry:
+  %isnull = icmp eq ptr %payload, null
+  br i1 %isnull, label %out, label %unlink
+unlink:
+  %block = getelementptr i8, ptr %payload, i64 -16
+  %next = load ptr, ptr %block
+  %prevp = getelementptr i8, ptr %block, i64 8
+  %prev = load ptr, ptr %prevp
+  %hasprev = icmp ne ptr %prev, null
+  br i1 %hasprev, label %middle, label %first
+middle:
+  store ptr %next, ptr %prev
+  br label %fixnext
+first:
+  store ptr %next, ptr @ember_arena_head
+  br label %fixnext
+fixnext:
+  %hasnext = icmp ne ptr %next, null
+  br i1 %hasnext, label %setprev, label %release
+setprev:
+  %nprev = getelementptr i8, ptr %next, i64 8
+  store ptr %prev, ptr %nprev
+  br label %release
+release:
+  call void @free(ptr %block)
+  br label %out
+out:
+  ret void
+}
+
+define void @ember_arena_release() {
+entry:
+  %head = load ptr, ptr @ember_arena_head
+  br label %loop
+loop:
+  %cur = phi ptr [ %head, %entry ], [ %next, %body ]
+  %done = icmp eq ptr %cur, null
+  br i1 %done, label %exit, label %body
+body:
+  %next = load ptr, ptr %cur
+  call void @free(ptr %cur)
+  br label %loop
+exit:
+  store ptr null, ptr @ember_arena_head
+  ret void
+}
+"""
+"""Allocator of gradient libraries: derivative code cannot go through MLIR's buffer
+deallocation (Enzyme's output already frees its caches), so every allocation of a call is
+kept in a per-thread list; frees unlink early, and the thunk frees the rest at the end."""
+
+
 def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str]:
     """Emit the checks of array argument k; return its memref operands."""
     p = f"%a{k}"
@@ -100,16 +178,20 @@ def _ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]
 
 
 def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], result: str,
-          after: Callable[[str], list[str]]) -> None:
+          after: Callable[[str], list[str]], arena: bool = False) -> None:
     call = f"call {kernel_ret} @{symbol}({', '.join(operands)})"
     body.append(f"  {call}" if kernel_ret == "void" else f"  %{result} = {call}")
+    if arena:
+        body.append("  call void @ember_arena_release()")
     body.extend(after(result))
 
 
-def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None = None) -> str:
+def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None = None,
+                contiguous_only: bool = False, arena: bool = False) -> str:
     """The thunk `ember_<name>` calling the lowered kernel `symbol`; with `contiguous`, the
     symbol of a variant taking identity-layout memrefs, called when all arrays are
-    C-contiguous."""
+    C-contiguous. With `contiguous_only`, `symbol` itself takes identity layouts and any
+    other array is rejected. With `arena`, the call's allocations are freed at its end."""
     params, operands, body, flags = [], [], ["entry:"], []
     for k, (pname, t) in enumerate(sig.params):
         if isinstance(t, T.Array):
@@ -126,15 +208,21 @@ def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | No
         params.append("ptr %out")
     ret_ty, after, fail = _ret(sig)
     kernel_ret = abi.llvm_result(sig.ret)
-    if contiguous and flags:
+    if contiguous_only and flags:
+        acc = flags[0]
+        for j, f in enumerate(flags[1:]):
+            body.append(f"  %allc{j} = and i1 {acc}, {f}")
+            acc = f"%allc{j}"
+        body += [f"  br i1 {acc}, label %contiguous, label %fail", "contiguous:"]
+    elif contiguous and flags:
         acc = flags[0]
         for j, f in enumerate(flags[1:]):
             body.append(f"  %allc{j} = and i1 {acc}, {f}")
             acc = f"%allc{j}"
         body += [f"  br i1 {acc}, label %contiguous, label %strided", "contiguous:"]
-        _call(body, kernel_ret, contiguous, operands, "rc", after)
+        _call(body, kernel_ret, contiguous, operands, "rc", after, arena)
         body.append("strided:")
-    _call(body, kernel_ret, symbol, operands, "r", after)
+    _call(body, kernel_ret, symbol, operands, "r", after, arena)
     if sig.has_arrays:
         body += ["fail:", *fail]
     return "\n".join([

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from ember import (
-    GradientCheckError,
     Derivative,
+    GradientCheckError,
     check_grad,
     f32,
     f64,
     grad,
-    i64,
     jvp,
     kernel,
     value_and_grad,

@@ -115,3 +115,54 @@ def test_kepler_matches_implicit_function_theorem():
     dm, de = grad(kepler, wrt=("m", "e"))(m, e)
     denom = 1.0 - e * math.cos(big_e)
     np.testing.assert_allclose([dm, de], [1.0 / denom, math.sin(big_e) / denom], rtol=1e-9)
+
+
+def return_inside_while(x: f64[:], limit: float) -> float:
+    s = 0.0
+    i = 0
+    while i < len(x):
+        s += math.exp(x[i]) * limit
+        if s > 2.0:
+            return s * x[i]
+        i += 1
+    return s
+
+
+def while_over_local_array(x: f64[:]) -> float:
+    buf = np.zeros(len(x))
+    for i in range(len(x)):
+        buf[i] = x[i]
+    total = 0.0
+    while total < 5.0:
+        for i in range(len(x)):
+            buf[i] = buf[i] * 1.3 + 0.1
+            total += buf[i] * buf[i]
+    return total
+
+
+def bounded_newton_in_place(x: f64[:]) -> float:
+    # solve y^2 + y = x[i] in place, each with its own data-dependent iteration count
+    for i in range(len(x)):
+        c = x[i]
+        y = c
+        it = 0
+        while it < 50 and abs(y * y + y - c) > 1e-14:
+            y = y - (y * y + y - c) / (2.0 * y + 1.0)
+            it += 1
+        x[i] = y
+    s = 0.0
+    for i in range(len(x)):
+        s += x[i] * (i + 1.0)
+    return s
+
+
+def test_return_inside_while(): check_grad(return_inside_while, np.array([0.1, 0.3, -0.2, 0.5]), 0.9, wrt=("x", "limit"))
+def test_while_over_local_array(): check_grad(while_over_local_array, np.array([0.5, -0.4, 0.8]))
+def test_newton_per_element_in_place(): check_grad(bounded_newton_in_place, np.array([0.5, 2.0, 6.0]))
+
+
+def test_newton_per_element_hand_derived():
+    x = np.array([0.5, 2.0, 6.0])
+    y = (-1.0 + np.sqrt(1.0 + 4.0 * x)) / 2.0
+    g = grad(bounded_newton_in_place)(x.copy())
+    np.testing.assert_allclose(g, np.arange(1.0, 4.0) / (2.0 * y + 1.0), rtol=1e-10)
