@@ -12,10 +12,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .api import Kernel, _user_facing, kernel
-from .derivatives import RETURN, Plan, Request
+from .derivatives import Request, describe
+from .runtime.derivcall import DerivativeCall, DerivativeInfo
 
 Wrt = str | int | Sequence[str | int] | None
 
@@ -58,7 +57,7 @@ class Derivative:
         self.__name__ = f"{kind}_{k.__name__}"
         self.__doc__ = k.__doc__
         self._compiled: Any = None
-        self._plan: Plan | None = None
+        self._call: DerivativeCall | None = None
         self._lock = threading.Lock()
 
     def compile(self) -> Any:
@@ -69,7 +68,6 @@ class Derivative:
                 try:
                     self._compiled = compile_derivative(
                         self.kernel.py_func, self.request, self.kernel.options)
-                    self._plan = self._compiled.plan
                 except TypeError:
                     raise
                 except Exception as err:
@@ -78,102 +76,21 @@ class Derivative:
 
     def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
                  cotangents: Sequence[Any] | None = None) -> Any:
+        call = self._call or self._make_call()
+        return call(*args, tangents=tangents, cotangents=cotangents)
+
+    def _make_call(self) -> DerivativeCall:
         compiled = self._compiled or self.compile()
-        plan = self._plan
-        assert plan is not None
-        expected = len(plan.activities) - (1 if compiled.count else 0)
-        if len(args) != expected:
-            raise TypeError(f"{self.__name__}() takes {expected} arguments, got {len(args)}")
-        if compiled.count is not None:
-            args = (*args, self._trip_counts(compiled, plan, args))
-        given = args
-        args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a for a in args)
-        seeds = _Seeds(self, plan, tangents, cotangents)
-        entry_args, shadows = seeds.arguments(args)
-        results = compiled.main.entry(*entry_args)
-        results = () if results is None else results
-        for (name, _, _), original, used in zip(plan.activities, given, args, strict=False):
-            if used is not original and name in compiled.main.signature.written:
-                original[...] = used  # the kernel's writes, into the caller's view
-        return self._outputs(plan, args, shadows, results)
+        self._call = DerivativeCall(self.info(), compiled.main.entry,
+                                    compiled.count.entry if compiled.count else None)
+        return self._call
 
-    @staticmethod
-    def _trip_counts(compiled: Any, plan: Plan, args: tuple) -> np.ndarray:
-        """Run the primal on copies of the arrays it writes, recording while-loop trips."""
-        counts = np.zeros(compiled.loops, dtype=np.int64)
-        written = compiled.count.signature.written
-        copies = [np.array(a, copy=True) if n in written and isinstance(a, np.ndarray) else a
-                  for (n, _, _), a in zip(plan.activities, args, strict=False)]
-        compiled.count.entry(*copies, counts)
-        return counts
-
-    def _outputs(self, plan: Plan, args: tuple, shadows: dict[str, Any], results: tuple) -> Any:
-        if self.kind == "jvp":
-            return self._jvp_outputs(plan, shadows, results)
-        value = results[0] if plan.result_type is not None else None
-        scalar = iter(results[1:] if plan.result_type is not None else results)
-        grads = []
-        active = {n: next(scalar) for n, _, a in plan.activities if a == "active"}
-        for name in self.wrt:
-            grads.append(shadows[name] if name in shadows else active[name])
-        grad = grads[0] if self.single else tuple(grads)
-        return (value, grad) if self.kind == "value_and_grad" else grad
-
-    def _jvp_outputs(self, plan: Plan, shadows: dict[str, Any], results: tuple) -> Any:
-        outs = self.request.outputs or ((RETURN,) if plan.result_type is not None else ())
-        tangent_of = {RETURN: results[1] if results else None, **shadows}
-        tans = [tangent_of[o] for o in outs]
-        value = results[0] if results else None
-        if not outs:
-            raise TypeError(f"'{self.kernel.__name__}' has no float result; name the array "
-                            "outputs to differentiate with outputs=...")
-        return value, (tans[0] if len(tans) == 1 else tuple(tans))
-
-
-class _Seeds:
-    """Builds the derivative entry's arguments: shadows, tangents, cotangents, seed."""
-
-    def __init__(self, d: Derivative, plan: Plan, tangents: Any, cotangents: Any) -> None:
-        self.d, self.plan = d, plan
-        self.tangents = self._by_name(d.wrt, tangents, "tangents") if d.kind == "jvp" else {}
-        outs = d.request.outputs or ((RETURN,) if plan.result_type is not None else ())
-        if d.kind == "vjp":
-            self.cotangents = self._by_name(outs, cotangents, "cotangents")
-        else:
-            self.cotangents = {RETURN: 1.0} if plan.result_type is not None else {}
-
-    def _by_name(self, names: Sequence[str], values: Any, what: str) -> dict[str, Any]:
-        if values is None or len(values) != len(names):
-            raise TypeError(f"{self.d.__name__}() needs {what}=(...) with one value for each "
-                            f"of {', '.join(names)}")
-        return dict(zip(names, values, strict=True))
-
-    def arguments(self, args: tuple) -> tuple[list[Any], dict[str, Any]]:
-        out: list[Any] = []
-        shadows: dict[str, Any] = {}
-        forward = self.d.kind == "jvp"
-        for (name, _, act), value in zip(self.plan.activities, args, strict=True):
-            out.append(value)
-            if act == "dup":
-                shadows[name] = self._shadow(name, value)
-                out.append(shadows[name])
-            elif act == "active" and forward:
-                out.append(float(self.tangents[name]))
-        if self.plan.result_type is not None and not forward:
-            out.append(float(self.cotangents.get(RETURN, 0.0)))
-        return out, shadows
-
-    def _shadow(self, name: str, value: Any) -> np.ndarray:
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{self.d.__name__}() argument '{name}' must be a numpy array")
-        seed = self.tangents.get(name) if self.d.kind == "jvp" else self.cotangents.get(name)
-        if seed is None:
-            return np.zeros(value.shape, dtype=value.dtype)
-        seed = np.asarray(seed)
-        if seed.shape != value.shape:
-            raise ValueError(f"{self.d.__name__}(): the seed for '{name}' has shape "
-                             f"{seed.shape}, expected {value.shape}")
-        return np.array(seed, dtype=value.dtype, copy=True)
+    def info(self) -> DerivativeInfo:
+        """The plain description of this derivative that its call path needs."""
+        compiled = self._compiled or self.compile()
+        count = compiled.count.signature.written if compiled.count else frozenset()
+        return describe(compiled.plan, self.__name__, self.kind, self.single, compiled.loops,
+                        count, compiled.main.signature.written)
 
 
 def _transform(kind: str) -> Callable[..., Any]:

@@ -27,9 +27,10 @@ from .errors import CompileError
 from .frontend.deps import dependencies
 from .options import CompileOptions
 from .runtime import cache
-from .runtime.abi import Signature, verify_numpy_layout
+from .runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
 from .runtime.call import make_entry
 from .runtime.checks import Checker
+from .runtime.thunk import NDARRAY_TYPE_GLOBAL
 
 if TYPE_CHECKING:
     from .frontend import tir
@@ -98,7 +99,7 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
         hit = cache.lookup(key) if key else None
         if hit is not None and "signature" in hit[1]:  # no frontend work on a hit
             path, meta = hit
-            return _load(meta["kernel"], _decode_signature(meta["signature"]), path, True)
+            return _load(meta["kernel"], decode_signature(meta["signature"]), path, True)
         from .frontend import build_program  # typing runs only on a cache miss
 
         program = build_program(func)
@@ -107,43 +108,42 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
             path = os.path.join(tmp, f"{fn.name}.so")
             _build(program, options, path)
             if key:
-                meta = {"kernel": fn.name, "signature": _encode_signature(sig)}
+                meta = {"kernel": fn.name, "signature": encode_signature(sig)}
                 path = cache.store(key, path, meta)
             return _load(fn.name, sig, path, False)
-
-
-def _encode_signature(sig: Signature) -> dict:
-    return {"params": [[n, T.encode(t)] for n, t in sig.params], "ret": T.encode(sig.ret),
-            "written": sorted(sig.written)}
-
-
-def _decode_signature(data: dict) -> Signature:
-    params = tuple((n, T.decode(t)) for n, t in data["params"])
-    return Signature(params, T.decode(data["ret"]), frozenset(data["written"]))
 
 
 def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
     from .runtime import native
 
-    llvm_ir = _llvm_ir(program)
-    mod = native.optimize(llvm_ir, speed=options.opt_level)
+    mod = native.optimize(_llvm_ir(program), speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)
 
 
-def _llvm_ir(program: tir.Program) -> str:
+def lowered_kernel(program: tir.Program) -> str:
+    """LLVM IR of a kernel and its callees (and of its contiguous variant), without thunks."""
     from .ir import emit_module, mlir_context
-    from .ir.emitter import CONTIGUOUS_SUFFIX
     from .lowering import lower_to_llvm_ir
+
+    with mlir_context():
+        module = emit_module(program)
+        return lower_to_llvm_ir(module, program.functions[program.entry].name)
+
+
+def contiguous_variant(fn: tir.Function) -> str | None:
+    from .ir.emitter import CONTIGUOUS_SUFFIX
+
+    has_arrays = any(isinstance(t, T.Array) for _, t in fn.params)
+    return fn.symbol + CONTIGUOUS_SUFFIX if has_arrays else None
+
+
+def _llvm_ir(program: tir.Program) -> str:
     from .runtime import native
     from .runtime.thunk import entry_thunk
 
     fn, sig = signature_of(program)
-    with mlir_context():
-        module = emit_module(program)
-        kernel_ir = lower_to_llvm_ir(module, fn.name)
-    has_arrays = any(isinstance(t, T.Array) for _, t in fn.params)
-    variant = fn.symbol + CONTIGUOUS_SUFFIX if has_arrays else None
-    return native.prepare_ir(kernel_ir, [entry_thunk(fn.name, fn.symbol, sig, variant)])
+    thunk = entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn))
+    return native.prepare_ir(lowered_kernel(program), [thunk])
 
 
 _layout_checked = False
@@ -155,7 +155,7 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
         verify_numpy_layout()
         _layout_checked = True
     lib = ctypes.CDLL(path)
-    ctypes.c_void_p.in_dll(lib, "ember_ndarray_type").value = id(np.ndarray)
+    ctypes.c_void_p.in_dll(lib, NDARRAY_TYPE_GLOBAL).value = id(np.ndarray)
     cfunc = getattr(lib, f"ember_{name}")
     cfunc.argtypes = sig.argtypes()
     cfunc.restype = sig.restype()
@@ -233,22 +233,20 @@ def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: i
     return CompiledDerivative(_load(name, sig, path, hit), count, loops, p)
 
 
-def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
-                      options: CompileOptions, path: str) -> None:
+def lowered_derivative(prep: Any, p: Any, name: str) -> str:
+    """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
+    for kernels with while loops), without thunks."""
     from .ir import emit_module, mlir_context
     from .ir.types import contiguous_arrays, to_mlir_type
     from .lowering import GRADIENT_CPU, lower_to_llvm_ir
     from .lowering.enzyme import ADSpec, differentiate, prepare_for_enzyme
-    from .runtime import native
-    from .runtime.thunk import ARENA, entry_thunk
 
     fn = prep.replay.functions[prep.replay.entry]
-    entry = f"ek_{name}"
     with mlir_context(), contiguous_arrays():
         module = emit_module(prep.replay, ad=True)
         prepare_for_enzyme(module)
         text = module.operation.get_asm(enable_debug_info=True)
-        spec = ADSpec(entry, fn.symbol, p.request.mode,
+        spec = ADSpec(f"ek_{name}", fn.symbol, p.request.mode,
                       tuple((n, str(to_mlir_type(t)), a) for n, t, a in p.activities),
                       str(to_mlir_type(p.result_type)) if p.result_type else None,
                       None if p.result_type is None
@@ -260,11 +258,28 @@ def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: A
     with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
-        kernel_ir = lower_to_llvm_ir(derived, name, GRADIENT_CPU)
-    thunks = [ARENA, entry_thunk(name, entry, sig, contiguous_only=True, arena=True)]
+        return lower_to_llvm_ir(derived, name, GRADIENT_CPU)
+
+
+def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
+                      prefix: str = "") -> list[str]:
+    from .runtime.thunk import ARENA, entry_thunk
+
+    thunks = [ARENA, entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
+                                 arena=True)]
     if count_sig is not None:
-        thunks.append(entry_thunk(f"{name}_count", prep.count.entry, count_sig, arena=True))
-    mod = native.optimize(native.prepare_ir(kernel_ir, thunks), speed=options.opt_level)
+        thunks.append(entry_thunk(f"{prefix}{name}_count", prep.count.entry, count_sig,
+                                  arena=True))
+    return thunks
+
+
+def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
+                      options: CompileOptions, path: str) -> None:
+    from .runtime import native
+
+    ir_text = native.prepare_ir(lowered_derivative(prep, p, name),
+                                derivative_thunks(prep, name, sig, count_sig))
+    mod = native.optimize(ir_text, speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)
 
 

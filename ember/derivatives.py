@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import types as T
 from .frontend import tir
+from .runtime.derivcall import DerivativeInfo
 
 RETURN = "return"
 
@@ -105,3 +106,13 @@ def plan(fn: tir.Function, req: Request) -> Plan:
     shadows = {n for n, _ in params if n.startswith("__d_")}
     return Plan(req, acts, tuple(params), tuple(results), frozenset(fn.written | shadows),
                 result)
+
+
+def describe(plan_: Plan, name: str, kind: str, single: bool, loops: int,
+             count_written: frozenset[str], written: frozenset[str]) -> DerivativeInfo:
+    """The plain-data description a derivative's call path needs (runtime/derivcall.py)."""
+    req = plan_.request
+    return DerivativeInfo(name, kind, req.wrt, single, req.outputs,
+                          tuple((n, a) for n, _, a in plan_.activities),
+                          plan_.result_type is not None, loops, tuple(sorted(count_written)),
+                          tuple(sorted(written)))

@@ -145,3 +145,14 @@ class Signature:
         if t.is_float:
             return ctype_of(t)
         return ctypes.c_uint64 if t.kind == "u" else ctypes.c_int64
+
+
+def encode_signature(sig: Signature) -> dict:
+    """A JSON-able form of `sig` (disk-cache metadata, AOT loaders)."""
+    return {"params": [[n, T.encode(t)] for n, t in sig.params], "ret": T.encode(sig.ret),
+            "written": sorted(sig.written)}
+
+
+def decode_signature(data: dict) -> Signature:
+    params = tuple((n, T.decode(t)) for n, t in data["params"])
+    return Signature(params, T.decode(data["ret"]), frozenset(data["written"]))

@@ -7,19 +7,19 @@ from collections.abc import Callable
 from .. import types as T
 from . import abi
 
-NDARRAY_TYPE_GLOBAL = "ember_ndarray_type"
+NDARRAY_TYPE_GLOBAL = "ember_py_ndarray_type"
 
 
-PRELUDE = f"@{NDARRAY_TYPE_GLOBAL} = global ptr null\n"
+PRELUDE = f"@{NDARRAY_TYPE_GLOBAL} = weak global ptr null\n"
 """Set by the loader to numpy's ndarray type object; thunks compare argument types with it."""
 
 
 ARENA = """
-@ember_arena_head = internal thread_local global ptr null
+@ember_arena_head = linkonce_odr hidden thread_local global ptr null
 declare ptr @malloc(i64)
 declare void @free(ptr)
 
-define ptr @_mlir_memref_to_llvm_alloc(i64 %size) {
+define linkonce_odr hidden ptr @_mlir_memref_to_llvm_alloc(i64 %size) {
 entry:
   %total = add i64 %size, 16
   %block = call ptr @malloc(i64 %total)
@@ -39,7 +39,7 @@ done:
   ret ptr %payload
 }
 
-define void @_mlir_memref_to_llvm_free(ptr %payload) {
+define linkonce_odr hidden void @_mlir_memref_to_llvm_free(ptr %payload) {
 entry:
   %isnull = icmp eq ptr %payload, null
   br i1 %isnull, label %out, label %unlink
@@ -70,7 +70,7 @@ out:
   ret void
 }
 
-define void @ember_arena_release() {
+define linkonce_odr hidden void @ember_arena_release() {
 entry:
   %head = load ptr, ptr @ember_arena_head
   br label %loop

@@ -1,0 +1,200 @@
+"""Ahead-of-time build: a module of kernels and derivative objects -> a C library.
+
+`build(source, out_dir)` writes lib<name>.so (C functions, and `ember_py_*` entries for the
+loader), <name>.h (the C interface, documented in the header itself) and <name>.py (a loader
+needing only numpy and ctypes, with the JIT's call signatures and argument checks). Each
+function's object code is cached on disk, so rebuilding an unchanged module only links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from . import aot_c, aot_loader
+from .api import Kernel
+from .autodiff import Derivative
+from .compiler import (
+    cache_key,
+    contiguous_variant,
+    derivative_thunks,
+    lowered_derivative,
+    lowered_kernel,
+    signature_of,
+)
+from .derivatives import describe, plan
+from .errors import CompileError
+from .runtime import cache, native
+from .runtime.abi import Signature, encode_signature
+from .runtime.thunk import entry_thunk
+
+
+@dataclass
+class _Part:
+    """One exported function: its object code and what the header, wrappers and loader need."""
+
+    export: str
+    obj: bytes
+    manifest: dict
+    reused: bool
+
+
+def build(source: Any, out_dir: str, target_cpu: str | None = None) -> dict:
+    """Build `source` (a .py path, or a list of kernels/derivatives) into `out_dir`."""
+    name, exports = _collect(source)
+    os.makedirs(out_dir, exist_ok=True)
+    lib = aot_c.CLibrary(name)
+    adapters: list[str] = []
+    parts = [_part(export, obj, target_cpu, lib, adapters) for export, obj in exports]
+    header = os.path.join(out_dir, f"{name}.h")
+    with open(header, "w") as f:
+        f.write(aot_c.header_text(lib))
+    library = os.path.join(out_dir, f"lib{name}.so")
+    _link([p.obj for p in parts], aot_c.source_text(lib, adapters), out_dir, library)
+    loader = os.path.join(out_dir, f"{name}.py")
+    with open(loader, "w") as f:
+        f.write(aot_loader.loader_text(name, [p.manifest for p in parts]))
+    return {"library": library, "header": header, "loader": loader,
+            "reused": [p.export for p in parts if p.reused],
+            "compiled": [p.export for p in parts if not p.reused]}
+
+
+def _collect(source: Any) -> tuple[str, list[tuple[str, Any]]]:
+    if isinstance(source, str | os.PathLike):
+        path = os.fspath(source)
+        name = os.path.splitext(os.path.basename(path))[0]
+        module = _import(path, name)
+        items = [(k, v) for k, v in vars(module).items() if isinstance(v, Kernel | Derivative)]
+    else:
+        name = "kernels"
+        items = [(getattr(obj, "__name__", f"f{k}"), obj) for k, obj in enumerate(source)]
+    seen: set[int] = set()
+    exports = []
+    for export, obj in items:
+        if id(obj) not in seen and export.isidentifier():
+            seen.add(id(obj))
+            exports.append((export, obj))
+    if not exports:
+        raise CompileError(f"no kernels found in {source}: decorate functions with @ember.kernel"
+                           " (derivatives: module-level grad(...)/vjp(...) objects)")
+    return name, exports
+
+
+def _import(path: str, name: str) -> Any:
+    if not os.path.exists(path):
+        raise CompileError(f"cannot build {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"_ember_build_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,
+          adapters: list[str]) -> _Part:
+    if isinstance(obj, Kernel):
+        return _kernel_part(export, obj, cpu, lib, adapters)
+    return _derivative_part(export, obj, cpu, lib, adapters)
+
+
+def _key(func: Any, options: Any, what: str, cpu: str | None) -> str:
+    text = f"{cache_key(func, options)}|aot|{what}|{cpu or 'host'}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _object(key: str, make_ir: Any, cpu: str | None) -> tuple[bytes, bool]:
+    """Object code for `key` from the cache, or compiled from `make_ir()` and cached."""
+    hit = cache.lookup(key)
+    if hit is not None:
+        with open(hit[0], "rb") as f:
+            return f.read(), True
+    obj = native.emit_object(native.optimize(make_ir(), cpu), cpu)
+    with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as f:
+        f.write(obj)
+    try:
+        cache.store(key, f.name, {"kind": "aot-object"})
+    finally:
+        os.unlink(f.name)
+    return obj, False
+
+
+def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
+                 adapters: list[str]) -> _Part:
+    from .frontend import build_program
+
+    program = build_program(k.py_func)
+    fn, sig = signature_of(program)
+    variant = contiguous_variant(fn)
+
+    def make_ir() -> str:
+        thunks = [entry_thunk(f"py_{export}", fn.symbol, sig, variant),
+                  aot_c.adapter(export, fn.symbol, sig.params, sig.ret)]
+        if variant:
+            thunks.append(aot_c.adapter(f"{export}_c", variant, sig.params, sig.ret))
+        return native.prepare_ir(lowered_kernel(program), thunks)
+
+    obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu)
+    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))
+    if variant:
+        adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret))
+    lib.kernel(export, sig, variant is not None)
+    return _Part(export, obj, {"kind": "kernel", "name": export,
+                               "signature": encode_signature(sig)}, reused)
+
+
+def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLibrary,
+                     adapters: list[str]) -> _Part:
+    from .frontend import build_program
+    from .frontend.adprep import COUNTS, Prepared, prepare_reverse
+
+    program = build_program(d.kernel.py_func, ad=True)
+    reverse = d.request.mode == "reverse"
+    prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
+    fn = prep.replay.functions[prep.replay.entry]
+    p = plan(fn, d.request)
+    sig = Signature(p.params, p.entry_ret, p.written)
+    count_sig = signature_of(prep.count)[1] if prep.count is not None else None
+
+    def make_ir() -> str:
+        thunks = derivative_thunks(prep, export, sig, count_sig, prefix="py_")
+        thunks.append(aot_c.adapter(export, f"ek_{export}", sig.params, sig.ret))
+        if count_sig is not None:
+            thunks.append(aot_c.adapter(f"{export}_count", prep.count.entry, count_sig.params,
+                                        count_sig.ret))
+        return native.prepare_ir(lowered_derivative(prep, p, export), thunks)
+
+    what = f"derivative:{export}:{d.kind}:{d.request.key()}"
+    obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), make_ir, cpu)
+    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))
+    if count_sig is not None:
+        adapters.append(aot_c.adapter_declaration(f"{export}_count", count_sig.params,
+                                                  count_sig.ret))
+    info = describe(p, export, d.kind, d.single, prep.loops,
+                    count_sig.written if count_sig else frozenset(), sig.written)
+    primal = tuple((n, t) for n, t in fn.params if n != COUNTS)
+    lib.derivative(export, info, sig, primal, count_sig, p.result_type)
+    manifest = {"kind": "derivative", "name": export, "signature": encode_signature(sig),
+                "count_signature": encode_signature(count_sig) if count_sig else None,
+                "info": info.to_json()}
+    return _Part(export, obj, manifest, reused)
+
+
+def _link(objects: list[bytes], c_source: str, out_dir: str, library: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="ember-aot-") as tmp:
+        c_path = os.path.join(tmp, "capi.c")
+        with open(c_path, "w") as f:
+            f.write(c_source)
+        c_obj = os.path.join(tmp, "capi.o")
+        cmd = [native.compiler(), "-O2", "-fPIC", "-w", "-I", out_dir, "-c", c_path, "-o", c_obj]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"compiling the C interface failed:\n{proc.stderr}")
+        with open(c_obj, "rb") as f:
+            native.link_shared([*objects, f.read()], library)

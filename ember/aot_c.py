@@ -1,0 +1,487 @@
+"""The C side of an ahead-of-time library: adapters (LLVM IR), wrappers (C) and the header.
+
+Each exported function `f` gets
+* an LLVM adapter `ember_x_f` (hidden): the lowered kernel's own expanded-memref signature,
+  with results stored through a trailing pointer (MLIR returns aggregates in its own way);
+* a C wrapper `f` with the documented convention: every array as (data, shape, strides in
+  elements or NULL for C-contiguous); tuples and arrays returned as C structs; derivatives
+  taking gradient/tangent/cotangent buffers. The wrapper builds the memref fields, dispatches
+  to the contiguous variant, and for derivatives zeroes and seeds shadows, copies
+  non-contiguous inputs, and runs the while-loop trip count on copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import types as T
+from .runtime import abi
+from .runtime.derivcall import RETURN, DerivativeInfo
+
+_C_SCALAR = {("b", 1): "bool", ("i", 8): "int8_t", ("i", 16): "int16_t", ("i", 32): "int32_t",
+             ("i", 64): "int64_t", ("u", 8): "uint8_t", ("u", 16): "uint16_t",
+             ("u", 32): "uint32_t", ("u", 64): "uint64_t", ("f", 32): "float",
+             ("f", 64): "double"}
+
+
+def c_scalar(t: T.Scalar) -> str:
+    return _C_SCALAR[(t.kind, t.bits)]
+
+
+def array_struct(t: T.Array) -> str:
+    return f"ember_array_{t.dtype.np_dtype.name}_{t.ndim}d"
+
+
+# --- LLVM adapters ----------------------------------------------------------------------------
+def _expanded(sig_params: tuple[tuple[str, T.Type], ...]) -> tuple[list[str], list[str],
+                                                                 list[str]]:
+    """(adapter parameters, kernel operands, conversion lines): C bools arrive as bytes."""
+    params, operands, lines = [], [], []
+    for k, (_, t) in enumerate(sig_params):
+        if isinstance(t, T.Array):
+            names = [f"ptr %a{k}", f"ptr %b{k}", f"i64 %o{k}"]
+            names += [f"i64 %s{k}_{d}" for d in range(t.ndim)]
+            names += [f"i64 %t{k}_{d}" for d in range(t.ndim)]
+            params += names
+            operands += names
+        elif isinstance(t, T.Scalar) and t.is_bool:
+            params.append(f"i8 %a{k}")
+            lines.append(f"  %c{k} = icmp ne i8 %a{k}, 0")
+            operands.append(f"i1 %c{k}")
+        else:
+            assert isinstance(t, T.Scalar)
+            params.append(f"{abi.llvm_scalar(t)} %a{k}")
+            operands.append(f"{abi.llvm_scalar(t)} %a{k}")
+    return params, operands, lines
+
+
+def adapter(export: str, symbol: str, params: tuple[tuple[str, T.Type], ...],
+            ret: T.Type) -> str:
+    """`ember_x_<export>`: calls `symbol`, storing any result through `%out`."""
+    args, operands, body = _expanded(params)
+    ty = abi.llvm_result(ret)
+    call = f"call {ty} @{symbol}({', '.join(operands)})"
+    if ty == "void":
+        body += [f"  {call}", "  ret void"]
+    else:
+        args = [*args, "ptr %out"]
+        body += [f"  %r = {call}", f"  store {ty} %r, ptr %out", "  ret void"]
+    return "\n".join([f"define hidden void @ember_x_{export}({', '.join(args)}) {{", *body,
+                      "}", ""])
+
+
+# --- C declarations ---------------------------------------------------------------------------
+def _c_result(t: T.Type, export: str) -> str:
+    if isinstance(t, T.NoneType):
+        return "void"
+    if isinstance(t, T.Tuple):
+        return f"{export}_result"
+    if isinstance(t, T.Array):
+        return array_struct(t)
+    assert isinstance(t, T.Scalar)
+    return c_scalar(t)
+
+
+def _array_params(name: str, t: T.Array, const: bool = False) -> list[str]:
+    q = "const " if const else ""
+    return [f"{q}{c_scalar(t.dtype)}* {name}", f"const int64_t* {name}_shape",
+            f"const int64_t* {name}_strides"]
+
+
+def _primal_params(params: tuple[tuple[str, T.Type], ...]) -> list[str]:
+    out: list[str] = []
+    for name, t in params:
+        if isinstance(t, T.Array):
+            out += _array_params(name, t)
+        else:
+            assert isinstance(t, T.Scalar)
+            out.append(f"{c_scalar(t)} {name}")
+    return out
+
+
+@dataclass
+class CLibrary:
+    """Accumulates the header and the C wrappers of one library."""
+
+    module: str
+    header: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)
+
+    def need_array(self, t: T.Array) -> str:
+        name = array_struct(t)
+        n, ct = t.ndim, c_scalar(t.dtype)
+        self.types.setdefault(name, (
+            f"/* An array allocated by a kernel: data[i*strides[0] + j*strides[1] + ...]\n"
+            f"   (strides in elements). Free it with ember_release(owner). */\n"
+            f"typedef struct {{ {ct}* data; int64_t shape[{n}]; int64_t strides[{n}]; "
+            f"void* owner; }} {name};"))
+        return name
+
+    def need_tuple(self, export: str, t: T.Tuple) -> str:
+        fields = " ".join(f"{c_scalar(i)} v{k};" for k, i in enumerate(t.items))  # type: ignore[arg-type]
+        self.types.setdefault(f"{export}_result",
+                              f"typedef struct {{ {fields} }} {export}_result;")
+        return f"{export}_result"
+
+    def kernel(self, export: str, sig: abi.Signature, has_contiguous: bool) -> None:
+        ret = sig.ret
+        if isinstance(ret, T.Array):
+            self.need_array(ret)
+        if isinstance(ret, T.Tuple):
+            self.need_tuple(export, ret)
+        proto = f"{_c_result(ret, export)} {export}({', '.join(_primal_params(sig.params)) or 'void'})"
+        self.header.append(_doc_kernel(export, sig) + proto + ";")
+        self.source.append(proto + " {\n" + _kernel_body(export, sig, has_contiguous) + "}\n")
+
+    def derivative(self, export: str, info: DerivativeInfo, sig: abi.Signature,
+                   primal: tuple[tuple[str, T.Type], ...], count: abi.Signature | None,
+                   result: T.Scalar | None) -> None:
+        extra = _derivative_params(info, dict(primal), result)
+        ret = c_scalar(result) if result is not None else "void"
+        params = _primal_params(primal) + extra
+        proto = f"{ret} {export}({', '.join(params) or 'void'})"
+        self.header.append(_doc_derivative(export, info) + proto + ";")
+        body = _DerivativeBody(export, info, sig, dict(primal), count, result).render()
+        self.source.append(proto + " {\n" + body + "}\n")
+
+
+def _doc_kernel(export: str, sig: abi.Signature) -> str:
+    params = ", ".join(f"{n}: {t}" for n, t in sig.params)
+    return f"/* {export}({params}) -> {sig.ret} */\n"
+
+
+def _doc_derivative(export: str, info: DerivativeInfo) -> str:
+    extra = f", outputs={list(info.outputs)}" if info.outputs else ""
+    return f"/* {export}: {info.kind} with respect to {list(info.wrt)}{extra} */\n"
+
+
+def _derivative_params(info: DerivativeInfo, primal: dict[str, T.Type],
+                       result: T.Scalar | None) -> list[str]:
+    out: list[str] = []
+    if info.kind == "jvp":
+        for w in info.wrt:
+            t = primal[w]
+            out.append(f"const {c_scalar(t.dtype)}* tan_{w}" if isinstance(t, T.Array)
+                       else f"double tan_{w}")
+        for o in _outputs(info):
+            out.append(f"{c_scalar(result)}* tan_return" if o == RETURN  # type: ignore[arg-type]
+                       else f"{c_scalar(primal[o].dtype)}* tan_{o}")  # type: ignore[union-attr]
+        return out
+    if info.kind == "vjp":
+        for o in _outputs(info):
+            out.append("double cot_return" if o == RETURN
+                       else f"const {c_scalar(primal[o].dtype)}* cot_{o}")  # type: ignore[union-attr]
+    for w in info.wrt:
+        t = primal[w]
+        out.append(f"{c_scalar(t.dtype)}* grad_{w}" if isinstance(t, T.Array)
+                   else f"{c_scalar(t)}* grad_{w}")  # type: ignore[arg-type]
+    return out
+
+
+def _outputs(info: DerivativeInfo) -> tuple[str, ...]:
+    return info.outputs or ((RETURN,) if info.has_result else ())
+
+
+# --- C bodies ---------------------------------------------------------------------------------
+def _memref_args(name: str, t: T.Array, data: str | None = None) -> list[str]:
+    d = data or name
+    return ([f"(void*){d}", f"(void*){d}", "0"] + [f"{name}_shape[{k}]" for k in range(t.ndim)]
+            + [f"st_{name}[{k}]" for k in range(t.ndim)])
+
+
+def _strides(name: str, t: T.Array) -> str:
+    return (f"  int64_t st_{name}[{t.ndim}];\n"
+            f"  ember_strides({t.ndim}, {name}_shape, {name}_strides, st_{name});\n")
+
+
+def _convert_result(ret: T.Type) -> str:
+    if isinstance(ret, T.Array):
+        n = ret.ndim
+        return ("  { " + array_struct(ret) + " r; r.data = (void*)((char*)out.aligned + "
+                f"out.offset * sizeof(*r.data)); for (int k = 0; k < {n}; k++) {{ "
+                "r.shape[k] = out.sizes[k]; r.strides[k] = out.strides[k]; } "
+                "r.owner = out.allocated; return r; }\n")
+    return "  return out;\n"
+
+
+def _out_decl(ret: T.Type) -> str:
+    if isinstance(ret, T.Array):
+        n = ret.ndim
+        return (f"  struct {{ void* allocated; void* aligned; int64_t offset; int64_t sizes[{n}];"
+                f" int64_t strides[{n}]; }} out;\n")
+    if isinstance(ret, T.Tuple):
+        fields = " ".join(f"{c_scalar(i)} v{k};" for k, i in enumerate(ret.items))  # type: ignore[arg-type]
+        return f"  struct {{ {fields} }} out;\n"
+    assert isinstance(ret, T.Scalar)
+    return f"  {c_scalar(ret)} out;\n"
+
+
+def _kernel_body(export: str, sig: abi.Signature, has_contiguous: bool) -> str:
+    body, args, checks = "", [], []
+    for name, t in sig.params:
+        if isinstance(t, T.Array):
+            body += _strides(name, t)
+            args += _memref_args(name, t)
+            checks.append(f"ember_is_contiguous({t.ndim}, {name}_shape, st_{name})")
+        else:
+            args.append(name)
+    has_out = not isinstance(sig.ret, T.NoneType)
+    if has_out:
+        body += _out_decl(sig.ret)
+        args.append("&out")
+    call = ", ".join(args)
+    if has_contiguous and checks:
+        body += (f"  if ({' && '.join(checks)}) ember_x_{export}_c({call});\n"
+                 f"  else ember_x_{export}({call});\n")
+    else:
+        body += f"  ember_x_{export}({call});\n"
+    if has_out:
+        body += (f"  {{ {_c_result(sig.ret, export)} r; memcpy(&r, &out, sizeof r); return r; }}\n"
+                 if isinstance(sig.ret, T.Tuple) else _convert_result(sig.ret))
+    return body
+
+
+class _DerivativeBody:
+    """The C body of a derivative wrapper (see the module docstring)."""
+
+    def __init__(self, export: str, info: DerivativeInfo, sig: abi.Signature,
+                 primal: dict[str, T.Type], count: abi.Signature | None,
+                 result: T.Scalar | None) -> None:
+        self.export, self.info, self.sig, self.primal = export, info, sig, primal
+        self.count, self.result = count, result
+        self.lines: list[str] = []
+        self.cleanup: list[str] = []
+
+    def emit(self, line: str) -> None:
+        self.lines.append("  " + line)
+
+    def render(self) -> str:
+        arrays = [(n, t) for n, t in self.primal.items() if isinstance(t, T.Array)]
+        for name, t in arrays:
+            self.lines.append(_strides(name, t).rstrip("\n"))
+            self._contiguous_copy(name, t)
+        if self.info.loops:
+            self._trip_counts(arrays)
+        self._shadows()
+        self._call()
+        return "\n".join(self.lines + self.cleanup) + "\n" + self._return()
+
+    def _size(self, name: str, t: T.Array) -> str:
+        return f"ember_count({t.ndim}, {name}_shape)"
+
+    def _contiguous_copy(self, name: str, t: T.Array) -> None:
+        """c_<name>: the array, C-contiguous (a copy, written back, when it is not)."""
+        ct, n = c_scalar(t.dtype), t.ndim
+        self.emit(f"{ct}* c_{name} = {name};")
+        self.emit(f"int copy_{name} = !ember_is_contiguous({n}, {name}_shape, st_{name});")
+        self.emit(f"if (copy_{name}) {{ c_{name} = malloc({self._size(name, t)} * sizeof({ct})"
+                  f" + 1); ember_gather({n}, {name}_shape, st_{name}, sizeof({ct}), {name}, "
+                  f"c_{name}); }}")
+        back = (f"ember_scatter({n}, {name}_shape, st_{name}, sizeof({ct}), c_{name}, {name}); "
+                if name in self.info.written else "")
+        self.cleanup.append(f"  if (copy_{name}) {{ {back}free(c_{name}); }}")
+
+    def _trip_counts(self, arrays: list[tuple[str, T.Array]]) -> None:
+        assert self.count is not None
+        self.emit(f"int64_t counts[{self.info.loops}] = {{0}};")
+        self.emit(f"const int64_t counts_shape[1] = {{{self.info.loops}}};")
+        self.emit("const int64_t st_counts[1] = {1};")
+        args: list[str] = []
+        for name, t in self.count.params:
+            if name == "__ember_counts":
+                args += ["(void*)counts", "(void*)counts", "0", "counts_shape[0]", "1"]
+            elif isinstance(t, T.Array):
+                data = f"c_{name}"
+                if name in self.info.count_written:
+                    ct = c_scalar(t.dtype)
+                    self.emit(f"{ct}* k_{name} = malloc({self._size(name, t)} * sizeof({ct}) + 1);"
+                              f" memcpy(k_{name}, c_{name}, {self._size(name, t)} * "
+                              f"sizeof({ct}));")
+                    data = f"k_{name}"
+                args += self._contiguous_memref(name, t, data)
+            else:
+                args.append(name)
+        if not isinstance(self.count.ret, T.NoneType):
+            self.emit(_out_decl(self.count.ret).strip().replace(" out;", " count_out;"))
+            args.append("&count_out")
+        self.emit(f"ember_x_{self.export}_count({', '.join(args)});")
+        for name in self.info.count_written:
+            if isinstance(self.primal.get(name), T.Array):
+                self.emit(f"free(k_{name});")
+
+    def _contiguous_memref(self, name: str, t: T.Array, data: str) -> list[str]:
+        sizes = [f"{name}_shape[{k}]" for k in range(t.ndim)]
+        strides = [f"ember_cstride({t.ndim}, {name}_shape, {k})" for k in range(t.ndim)]
+        return [f"(void*){data}", f"(void*){data}", "0", *sizes, *strides]
+
+    def _shadows(self) -> None:
+        info = self.info
+        forward = info.kind == "jvp"
+        for name, act in info.activities:
+            t = self.primal.get(name)
+            if act != "dup" or not isinstance(t, T.Array):
+                continue
+            ct, size = c_scalar(t.dtype), self._size(name, t)
+            user = self._user_buffer(name, forward)
+            if user is None:
+                self.emit(f"{ct}* d_{name} = calloc({size} + 1, sizeof({ct}));")
+                self.cleanup.append(f"  free(d_{name});")
+            elif user.startswith("const "):
+                self.emit(f"{ct}* d_{name} = malloc({size} * sizeof({ct}) + 1); "
+                          f"memcpy(d_{name}, {user[6:]}, {size} * sizeof({ct}));")
+                self.cleanup.append(f"  free(d_{name});")
+            else:
+                self.emit(f"{ct}* d_{name} = {user}; memset(d_{name}, 0, {size} * sizeof({ct}));")
+
+    def _user_buffer(self, name: str, forward: bool) -> str | None:
+        """The caller's buffer serving as the shadow of `name` ('const ' if only read)."""
+        info = self.info
+        if forward:
+            if name in info.wrt:
+                return f"const tan_{name}"
+            return f"tan_{name}" if name in info.outputs else None
+        if info.kind == "vjp" and name in info.outputs:
+            return f"const cot_{name}"
+        return f"grad_{name}" if name in info.wrt else None
+
+    def _call(self) -> None:
+        info, args = self.info, []
+        forward = info.kind == "jvp"
+        for name, t in self.sig.params:
+            if name == "__seed":
+                args.append("cot_return" if info.kind == "vjp" and RETURN in _outputs(info)
+                            else "1.0")
+            elif name.startswith("__d_"):
+                base = name[4:]
+                if isinstance(t, T.Array):
+                    args += self._contiguous_memref(base, t, f"d_{base}")
+                else:
+                    args.append(f"tan_{base}" if forward else "0.0")
+            elif name == "__ember_counts":
+                args += ["(void*)counts", "(void*)counts", "0", "counts_shape[0]", "1"]
+            elif isinstance(t, T.Array):
+                args += self._contiguous_memref(name, t, f"c_{name}")
+            else:
+                args.append(name)
+        if not isinstance(self.sig.ret, T.NoneType):
+            self.emit(_out_decl(self.sig.ret).strip())
+            args.append("&out")
+        self.emit(f"ember_x_{self.export}({', '.join(args)});")
+        self._scalar_results()
+
+    def _scalar_results(self) -> None:
+        info = self.info
+        if info.kind == "jvp":
+            if self.result is not None and RETURN in _outputs(info):
+                self.emit("*tan_return = out.v1;")
+            return
+        k = 1 if self.result is not None else 0
+        for name, act in info.activities:
+            if act == "active":
+                if name in info.wrt:
+                    self.emit(f"*grad_{name} = out.v{k};")
+                k += 1
+
+    def _return(self) -> str:
+        return "  return out.v0;\n" if self.result is not None else ""
+
+
+PRELUDE_C = r"""
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ember_release(void* owner) { free(owner); }
+
+static void ember_strides(int n, const int64_t* shape, const int64_t* given, int64_t* out) {
+  int64_t s = 1;
+  for (int k = n - 1; k >= 0; k--) { out[k] = given ? given[k] : s; s *= shape[k]; }
+}
+static int64_t ember_cstride(int n, const int64_t* shape, int k) {
+  int64_t s = 1;
+  for (int j = n - 1; j > k; j--) s *= shape[j];
+  return s;
+}
+static int ember_is_contiguous(int n, const int64_t* shape, const int64_t* st) {
+  for (int k = 0; k < n; k++) if (shape[k] > 1 && st[k] != ember_cstride(n, shape, k)) return 0;
+  return 1;
+}
+static int64_t ember_count(int n, const int64_t* shape) {
+  int64_t c = 1;
+  for (int k = 0; k < n; k++) c *= shape[k];
+  return c;
+}
+/* Copy between a strided array and a C-contiguous buffer of the same shape. */
+static void ember_walk(int n, const int64_t* shape, const int64_t* st, size_t size, char* strided,
+                       char* packed, int gather) {
+  int64_t total = ember_count(n, shape), index[32] = {0};
+  for (int64_t i = 0; i < total; i++) {
+    int64_t off = 0;
+    for (int k = 0; k < n; k++) off += index[k] * st[k];
+    if (gather) memcpy(packed + i * size, strided + off * (int64_t)size, size);
+    else memcpy(strided + off * (int64_t)size, packed + i * size, size);
+    for (int k = n - 1; k >= 0; k--) { if (++index[k] < shape[k]) break; index[k] = 0; }
+  }
+}
+static void ember_gather(int n, const int64_t* shape, const int64_t* st, size_t size,
+                         const void* strided, void* packed) {
+  ember_walk(n, shape, st, size, (char*)strided, (char*)packed, 1);
+}
+static void ember_scatter(int n, const int64_t* shape, const int64_t* st, size_t size,
+                          const void* packed, void* strided) {
+  ember_walk(n, shape, st, size, (char*)strided, (char*)packed, 0);
+}
+"""
+
+
+def header_text(lib: CLibrary) -> str:
+    guard = f"EMBER_{lib.module.upper()}_H"
+    return "\n".join([
+        f"/* {lib.module}.h: C interface of lib{lib.module}.so, built by Ember.",
+        "",
+        "   Arrays: every array parameter `x` is passed as three arguments,",
+        "     T* x, const int64_t* x_shape, const int64_t* x_strides,",
+        "   where x_shape holds one size per dimension and x_strides the distance between",
+        "   consecutive elements along each dimension, in ELEMENTS (not bytes); pass",
+        "   x_strides = NULL for a C-contiguous array. Element (i, j) is x[i*s[0] + j*s[1]].",
+        "   Arguments are not checked: shapes and strides must describe valid memory.",
+        "",
+        "   Results: scalars are returned; tuples are returned as <name>_result structs;",
+        "   arrays the kernel allocates are returned as ember_array_* structs whose memory",
+        "   you free with ember_release(result.owner).",
+        "",
+        "   Derivatives take, after the kernel's parameters: for vjp, the cotangents of the",
+        "   outputs (cot_<output>: C-contiguous, the output's shape; cot_return for the",
+        "   result); for grad/value_and_grad/vjp, gradient buffers grad_<param> (C-contiguous,",
+        "   the parameter's shape, overwritten; for a scalar parameter a pointer to one value);",
+        "   for jvp, tangents tan_<param> and buffers tan_<output> / tan_return receiving the",
+        "   output tangents. They return the kernel's float result and have the kernel's side",
+        "   effects on its arguments. Calls are thread-safe. */",
+        f"#ifndef {guard}", f"#define {guard}", "",
+        "#include <stdbool.h>", "#include <stdint.h>", "",
+        "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
+        *lib.types.values(), "",
+        "/* Frees an array returned by a kernel. */", "void ember_release(void* owner);", "",
+        *lib.header, "",
+        "#ifdef __cplusplus", "}", "#endif", f"#endif /* {guard} */", ""])
+
+
+def source_text(lib: CLibrary, adapters: list[str]) -> str:
+    """The C file: declarations of the adapters, helpers, and the wrappers."""
+    return "\n".join([f'#include "{lib.module}.h"', PRELUDE_C, *adapters, *lib.source])
+
+
+def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret: T.Type) -> str:
+    """The C prototype of an LLVM adapter (pointers and scalars only)."""
+    args = []
+    for _, t in params:
+        if isinstance(t, T.Array):
+            args += ["void*", "void*", "int64_t"] + ["int64_t"] * (2 * t.ndim)
+        else:
+            assert isinstance(t, T.Scalar)
+            args.append(c_scalar(t))
+    if not isinstance(ret, T.NoneType):
+        args.append("void*")
+    return f"void ember_x_{export}({', '.join(args) or 'void'});"

@@ -1,0 +1,111 @@
+"""The Python loader of an AOT library: a single .py needing only numpy and ctypes.
+
+It embeds the source of the runtime modules the JIT itself uses on the call path (types,
+runtime.abi, runtime.call, runtime.checks, runtime.derivcall), executed as a private
+in-memory package, so calls, argument checks and derivative calls behave exactly as in the
+JIT. A manifest lists the exported functions and their signatures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Final
+
+from . import __version__
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.call", "runtime.checks",
+                          "runtime.derivcall")
+
+_BOOT = '''
+def _runtime():
+    """The embedded Ember runtime, as the private package _SOURCES names."""
+    base = "_ember_rt_" + _DIGEST
+    if base + ".runtime.derivcall" in _sys.modules:
+        return _sys.modules[base + ".runtime"]
+    package = _types.ModuleType(base)
+    package.__path__ = []
+    _sys.modules[base] = package
+    runtime = _types.ModuleType(base + ".runtime")
+    runtime.__path__ = []
+    runtime.__package__ = base + ".runtime"
+    _sys.modules[base + ".runtime"] = runtime
+    package.runtime = runtime
+    for rel, source in _SOURCES:
+        full = base + "." + rel
+        module = _types.ModuleType(full)
+        module.__package__ = full.rpartition(".")[0]
+        _sys.modules[full] = module
+        exec(compile(source, "<ember " + rel + ">", "exec"), module.__dict__)
+        setattr(package if "." not in rel else runtime, rel.rpartition(".")[2], module)
+    return runtime
+
+
+def _load():
+    rt = _runtime()
+    lib = _ctypes.CDLL(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), _LIBRARY))
+    rt.abi.verify_numpy_layout()
+    _ctypes.c_void_p.in_dll(lib, "ember_py_ndarray_type").value = id(_np.ndarray)
+
+    def entry(name, data):
+        sig = rt.abi.decode_signature(data)
+        cfunc = getattr(lib, "ember_py_" + name)
+        cfunc.argtypes = sig.argtypes()
+        cfunc.restype = sig.restype()
+        checker = rt.checks.Checker(name, sig)
+        return rt.call.make_entry(name, cfunc, sig, checker.recheck, checker.rejected)
+
+    exported = {}
+    for item in _MANIFEST:
+        name = item["name"]
+        if item["kind"] == "kernel":
+            exported[name] = entry(name, item["signature"])
+            continue
+        count = item["count_signature"]
+        info = rt.derivcall.DerivativeInfo.from_json(item["info"])
+        main = entry(name, item["signature"])
+        counting = entry(name + "_count", count) if count else None
+        exported[name] = rt.derivcall.DerivativeCall(info, main, counting)
+    return lib, exported
+
+
+_lib, _exported = _load()
+globals().update(_exported)
+__all__ = sorted(_exported)
+'''
+
+
+def _sources() -> list[tuple[str, str]]:
+    out = []
+    for rel in RUNTIME_MODULES:
+        with open(os.path.join(_HERE, *rel.split(".")) + ".py") as f:
+            out.append((rel, f.read()))
+    return out
+
+
+def loader_text(name: str, manifest: list[dict]) -> str:
+    sources = _sources()
+    digest = hashlib.sha256(json.dumps([sources, manifest]).encode()).hexdigest()[:16]
+    names = ", ".join(item["name"] for item in manifest)
+    return "\n".join([
+        f'"""Loader of lib{name}.so (built by Ember {__version__}): {names}.',
+        "",
+        "Needs only numpy and ctypes. Functions have the same call signatures and argument",
+        "checks as the @kernel / grad objects they were built from. Generated file.",
+        '"""',
+        "",
+        "import ctypes as _ctypes",
+        "import os as _os",
+        "import sys as _sys",
+        "import types as _types",
+        "",
+        "import numpy as _np",
+        "",
+        f"_LIBRARY = {f'lib{name}.so'!r}",
+        f"_DIGEST = {digest!r}",
+        f"_MANIFEST = {json.dumps(manifest)!r}",
+        "_MANIFEST = __import__('json').loads(_MANIFEST)",
+        f"_SOURCES = {sources!r}",
+        _BOOT])

@@ -1,0 +1,150 @@
+"""The per-call path of a compiled derivative (shared by the JIT and the AOT loader).
+
+Input: a `DerivativeInfo` (plain data: which parameters are active, duplicated or constant,
+what is differentiated) and the entries of the derivative and, for kernels with while loops,
+of the trip-counting primal. A call zeroes or seeds the shadow buffers, runs the trip count on
+copies of the arrays the kernel writes, passes C-contiguous arrays (copying writes back into
+non-contiguous views), and packs the results as grad/value_and_grad/jvp/vjp return them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+RETURN = "return"
+
+
+@dataclass(frozen=True)
+class DerivativeInfo:
+    name: str
+    kind: str
+    """'grad', 'value_and_grad', 'jvp' or 'vjp'."""
+    wrt: tuple[str, ...]
+    single: bool
+    outputs: tuple[str, ...]
+    activities: tuple[tuple[str, str], ...]
+    """(parameter, 'active' | 'dup' | 'const'); the last may be the trip-count buffer."""
+    has_result: bool
+    loops: int
+    count_written: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @staticmethod
+    def from_json(data: dict) -> DerivativeInfo:
+        data = dict(data)
+        data["activities"] = tuple(tuple(a) for a in data["activities"])
+        for key in ("wrt", "outputs", "count_written", "written"):
+            data[key] = tuple(data[key])
+        return DerivativeInfo(**data)
+
+
+class DerivativeCall:
+    """Callable like the derivative object: `(*args, tangents=..., cotangents=...)`."""
+
+    def __init__(self, info: DerivativeInfo, main: Any, count: Any = None) -> None:
+        self.info, self.main, self.count = info, main, count
+        self.__name__ = info.name
+
+    def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
+                 cotangents: Sequence[Any] | None = None) -> Any:
+        info = self.info
+        expected = len(info.activities) - (1 if info.loops else 0)
+        if len(args) != expected:
+            raise TypeError(f"{info.name}() takes {expected} arguments, got {len(args)}")
+        if info.loops:
+            args = (*args, self._trip_counts(args))
+        given = args
+        args = tuple(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a for a in args)
+        seeds = _Seeds(info, tangents, cotangents)
+        entry_args, shadows = seeds.arguments(args)
+        results = self.main(*entry_args)
+        results = () if results is None else results
+        for (name, _), original, used in zip(info.activities, given, args, strict=False):
+            if used is not original and name in info.written:
+                original[...] = used  # the kernel's writes, into the caller's view
+        return self._outputs(shadows, results)
+
+    def _trip_counts(self, args: tuple) -> np.ndarray:
+        """Run the primal on copies of the arrays it writes, recording while-loop trips."""
+        counts = np.zeros(self.info.loops, dtype=np.int64)
+        copies = [np.array(a, copy=True)
+                  if n in self.info.count_written and isinstance(a, np.ndarray) else a
+                  for (n, _), a in zip(self.info.activities, args, strict=False)]
+        self.count(*copies, counts)
+        return counts
+
+    def _outputs(self, shadows: dict[str, Any], results: tuple) -> Any:
+        info = self.info
+        if info.kind == "jvp":
+            return self._jvp_outputs(shadows, results)
+        value = results[0] if info.has_result else None
+        scalar = iter(results[1:] if info.has_result else results)
+        active = {n: next(scalar) for n, a in info.activities if a == "active"}
+        grads = [shadows[n] if n in shadows else active[n] for n in info.wrt]
+        grad = grads[0] if info.single else tuple(grads)
+        return (value, grad) if info.kind == "value_and_grad" else grad
+
+    def _jvp_outputs(self, shadows: dict[str, Any], results: tuple) -> Any:
+        info = self.info
+        outs = info.outputs or ((RETURN,) if info.has_result else ())
+        if not outs:
+            raise TypeError(f"{info.name}: the kernel has no float result; name the array "
+                            "outputs to differentiate with outputs=...")
+        tangent_of = {RETURN: results[1] if results else None, **shadows}
+        tans = [tangent_of[o] for o in outs]
+        value = results[0] if results else None
+        return value, (tans[0] if len(tans) == 1 else tuple(tans))
+
+
+class _Seeds:
+    """Builds the derivative entry's arguments: shadows, tangents, cotangents, seed."""
+
+    def __init__(self, info: DerivativeInfo, tangents: Any, cotangents: Any) -> None:
+        self.info = info
+        self.tangents = self._by_name(info.wrt, tangents, "tangents") if info.kind == "jvp" \
+            else {}
+        outs = info.outputs or ((RETURN,) if info.has_result else ())
+        if info.kind == "vjp":
+            self.cotangents = self._by_name(outs, cotangents, "cotangents")
+        else:
+            self.cotangents = {RETURN: 1.0} if info.has_result else {}
+
+    def _by_name(self, names: Sequence[str], values: Any, what: str) -> dict[str, Any]:
+        if values is None or len(values) != len(names):
+            raise TypeError(f"{self.info.name}() needs {what}=(...) with one value for each "
+                            f"of {', '.join(names)}")
+        return dict(zip(names, values, strict=True))
+
+    def arguments(self, args: tuple) -> tuple[list[Any], dict[str, Any]]:
+        out: list[Any] = []
+        shadows: dict[str, Any] = {}
+        forward = self.info.kind == "jvp"
+        for (name, act), value in zip(self.info.activities, args, strict=True):
+            out.append(value)
+            if act == "dup":
+                shadows[name] = self._shadow(name, value)
+                out.append(shadows[name])
+            elif act == "active" and forward:
+                out.append(float(self.tangents[name]))
+        if self.info.has_result and not forward:
+            out.append(float(self.cotangents.get(RETURN, 0.0)))
+        return out, shadows
+
+    def _shadow(self, name: str, value: Any) -> np.ndarray:
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{self.info.name}() argument '{name}' must be a numpy array")
+        seed = (self.tangents if self.info.kind == "jvp" else self.cotangents).get(name)
+        if seed is None:
+            return np.zeros(value.shape, dtype=value.dtype)
+        seed = np.asarray(seed)
+        if seed.shape != value.shape:
+            raise ValueError(f"{self.info.name}(): the seed for '{name}' has shape "
+                             f"{seed.shape}, expected {value.shape}")
+        return np.array(seed, dtype=value.dtype, copy=True)
