@@ -138,7 +138,7 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                   aot_c.adapter(export, fn.symbol, sig.params, sig.ret)]
         if variant:
             thunks.append(aot_c.adapter(f"{export}_c", variant, sig.params, sig.ret))
-        return native.prepare_ir(lowered_kernel(program), thunks)
+        return native.prepare_ir(lowered_kernel(program, k.options), thunks)
 
     obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))

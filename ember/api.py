@@ -82,9 +82,10 @@ def _user_facing(err: Exception, name: str) -> Exception:
 
 
 def kernel(func: Callable[..., Any] | None = None, *, cache: bool = True,
-           opt_level: int = 3) -> Any:
-    """Compile `func` to native code on first call: `@kernel` or `@kernel(cache=False)`."""
-    options = CompileOptions(opt_level=opt_level, cache=cache)
+           opt_level: int = 3, fastmath: bool = False) -> Any:
+    """Compile `func` to native code on first call: `@kernel`, `@kernel(cache=False)`,
+    `@kernel(fastmath=True)` (reassociated, vectorized float reductions and math)."""
+    options = CompileOptions(opt_level=opt_level, cache=cache, fastmath=fastmath)
     if func is None:
         return lambda f: Kernel(f, options)
     return Kernel(func, options)

@@ -116,18 +116,19 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
 def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
     from .runtime import native
 
-    mod = native.optimize(_llvm_ir(program), speed=options.opt_level)
+    mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)
 
 
-def lowered_kernel(program: tir.Program) -> str:
+def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) -> str:
     """LLVM IR of a kernel and its callees (and of its contiguous variant), without thunks."""
     from .ir import emit_module, mlir_context
-    from .lowering import lower_to_llvm_ir
+    from .lowering import PRIMAL_CPU, PRIMAL_CPU_FAST, lower_to_llvm_ir
 
+    stages = PRIMAL_CPU_FAST if options is not None and options.fastmath else PRIMAL_CPU
     with mlir_context():
         module = emit_module(program)
-        return lower_to_llvm_ir(module, program.functions[program.entry].name)
+        return lower_to_llvm_ir(module, program.functions[program.entry].name, stages)
 
 
 def contiguous_variant(fn: tir.Function) -> str | None:
@@ -137,13 +138,13 @@ def contiguous_variant(fn: tir.Function) -> str | None:
     return fn.symbol + CONTIGUOUS_SUFFIX if has_arrays else None
 
 
-def _llvm_ir(program: tir.Program) -> str:
+def _llvm_ir(program: tir.Program, options: CompileOptions | None = None) -> str:
     from .runtime import native
     from .runtime.thunk import entry_thunk
 
     fn, sig = signature_of(program)
     thunk = entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn))
-    return native.prepare_ir(lowered_kernel(program), [thunk])
+    return native.prepare_ir(lowered_kernel(program, options), [thunk])
 
 
 _layout_checked = False
@@ -170,7 +171,7 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     from .frontend import build_program
     from .ir import emit_module, mlir_context
-    from .lowering import PRIMAL_CPU, run_stages
+    from .lowering import PRIMAL_CPU, PRIMAL_CPU_FAST, run_stages
     from .runtime import native
 
     with _lock:
@@ -179,9 +180,10 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
             with mlir_context():
                 module = emit_module(program)
                 if stage == "lowered":
-                    run_stages(module, PRIMAL_CPU, program.entry)
+                    run_stages(module, PRIMAL_CPU_FAST if options.fastmath else PRIMAL_CPU,
+                               program.entry)
                 return str(module)
-        mod = native.optimize(_llvm_ir(program), speed=options.opt_level)
+        mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level)
         return str(mod) if stage == "llvm" else native.emit_assembly(mod)
 
 

@@ -16,9 +16,12 @@ class CompileOptions:
     """LLVM optimization level of the generated code (0-3)."""
     cache: bool = True
     """Use the on-disk cache of compiled kernels."""
+    fastmath: bool = False
+    """Allow float reassociation, contraction and polynomial math (like Numba's fastmath):
+    reductions vectorize, results may differ in the last bits."""
 
     def key(self) -> str:
-        return f"opt={self.opt_level}"
+        return f"opt={self.opt_level}|fastmath={self.fastmath}"
 
 
 def debug() -> bool:

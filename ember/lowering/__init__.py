@@ -6,7 +6,7 @@ from mlir import ir
 from mlir.dialects import llvm
 
 from .pipeline import check_fully_lowered, dump, run_stages
-from .stages import GRADIENT_CPU, PRIMAL_CPU, Stage
+from .stages import GRADIENT_CPU, PRIMAL_CPU, PRIMAL_CPU_FAST, Stage
 
 
 def lower_to_llvm_ir(module: ir.Module, name: str, stages: tuple[Stage, ...] = PRIMAL_CPU) -> str:
@@ -18,4 +18,5 @@ def lower_to_llvm_ir(module: ir.Module, name: str, stages: tuple[Stage, ...] = P
     return text
 
 
-__all__ = ["lower_to_llvm_ir", "run_stages", "Stage", "PRIMAL_CPU", "GRADIENT_CPU"]
+__all__ = ["lower_to_llvm_ir", "run_stages", "Stage", "PRIMAL_CPU", "PRIMAL_CPU_FAST",
+           "GRADIENT_CPU"]

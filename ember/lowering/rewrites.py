@@ -259,7 +259,19 @@ def activate_loop_inits(module: ir.Module) -> None:
                 loop.operands[k] = arith.select(never, total, init)
 
 
+def fast_math(module: ir.Module) -> None:
+    """Every float arith/math op with a `fastmath` attribute gets `fast` (opt-in by the user)."""
+    fast = ir.Attribute.parse("#arith.fastmath<fast>")
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if "fastmath" in op.attributes:
+            op.attributes["fastmath"] = fast
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+
+
 REWRITES: Final = {
-    "activate-loop-inits": activate_loop_inits, "precise-libm": precise_libm_calls,
+    "fast-math": fast_math, "activate-loop-inits": activate_loop_inits, "precise-libm": precise_libm_calls,
     "lower-deallocs": lower_deallocs, "byte-bools": byte_bools,
 }

@@ -58,6 +58,12 @@ TO_LLVM: Final = Stage("to-llvm", rewrites=("precise-libm",), passes=(
 
 PRIMAL_CPU: Final = (CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
+FAST_MATH: Final = Stage("fast-math", (
+    "canonicalize",
+), rewrites=("fast-math",))  # fast flags on float ops: LLVM may reassociate and vectorize
+
+PRIMAL_CPU_FAST: Final = (CLEANUP, FAST_MATH, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+
 # After Enzyme: its caches already carry their own deallocs, which the ownership-based
 # deallocation pass cannot take as input, so only the placeholders are lowered.
 ENZYME_OUTPUT: Final = Stage("enzyme-output", (
