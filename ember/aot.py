@@ -79,11 +79,23 @@ def _collect(source: Any) -> tuple[str, list[tuple[str, Any]]]:
     for export, obj in items:
         if id(obj) not in seen and export.isidentifier():
             seen.add(id(obj))
+            _check_export_name(export)
             exports.append((export, obj))
     if not exports:
         raise CompileError(f"no kernels found in {source}: decorate functions with @ember.kernel"
                            " (derivatives: module-level grad(...)/vjp(...) objects)")
     return name, exports
+
+
+_C_LIBRARY_NAMES = frozenset(["abs", "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign", "cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod", "frexp", "hypot", "ilogb", "ldexp", "lgamma", "log", "log10", "log1p", "log2", "logb", "lrint", "lround", "modf", "nan", "nearbyint", "nextafter", "pow", "remainder", "remquo", "rint", "round", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc", "malloc", "calloc", "realloc", "free", "memcpy", "memmove", "memset", "memcmp", "strlen", "printf", "exit", "abort", "qsort"])
+
+
+def _check_export_name(name: str) -> None:
+    """An exported C function named like a C library function would capture the library's own
+    calls to it (the static linker binds them to the export)."""
+    if name in _C_LIBRARY_NAMES or name.startswith(("ember_", "_mlir")):
+        raise CompileError(f"cannot export '{name}' from a C library: the name is taken by "
+                           "the C library or by Ember; rename the kernel")
 
 
 def _import(path: str, name: str) -> Any:
@@ -195,6 +207,6 @@ def _link(objects: list[bytes], c_source: str, out_dir: str, library: str) -> No
         cmd = [native.compiler(), "-O2", "-fPIC", "-w", "-I", out_dir, "-c", c_path, "-o", c_obj]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"compiling the C interface failed:\n{proc.stderr}")
+            raise CompileError(f"compiling the C interface failed:\n{proc.stderr}")
         with open(c_obj, "rb") as f:
             native.link_shared([*objects, f.read()], library)

@@ -12,7 +12,8 @@ Each exported function `f` gets
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from . import types as T
 from .runtime import abi
@@ -114,14 +115,14 @@ class CLibrary:
         self.types.setdefault(name, (
             f"/* An array allocated by a kernel: data[i*strides[0] + j*strides[1] + ...]\n"
             f"   (strides in elements). Free it with ember_release(owner). */\n"
-            f"typedef struct {{ {ct}* data; int64_t shape[{n}]; int64_t strides[{n}]; "
+            f"typedef struct {name} {{ {ct}* data; int64_t shape[{n}]; int64_t strides[{n}]; "
             f"void* owner; }} {name};"))
         return name
 
     def need_tuple(self, export: str, t: T.Tuple) -> str:
         fields = " ".join(f"{c_scalar(i)} v{k};" for k, i in enumerate(t.items))  # type: ignore[arg-type]
         self.types.setdefault(f"{export}_result",
-                              f"typedef struct {{ {fields} }} {export}_result;")
+                              f"typedef struct {export}_result {{ {fields} }} {export}_result;")
         return f"{export}_result"
 
     def kernel(self, export: str, sig: abi.Signature, has_contiguous: bool) -> None:
@@ -130,20 +131,65 @@ class CLibrary:
             self.need_array(ret)
         if isinstance(ret, T.Tuple):
             self.need_tuple(export, ret)
-        proto = f"{_c_result(ret, export)} {export}({', '.join(_primal_params(sig.params)) or 'void'})"
-        self.header.append(_doc_kernel(export, sig) + proto + ";")
-        self.source.append(proto + " {\n" + _kernel_body(export, sig, has_contiguous) + "}\n")
+        head = f"{_c_result(ret, export)} {export}"
+        shown = _primal_params(_renamed(sig.params, _header_name))
+        self.header.append(_doc_kernel(export, sig) + f"{head}({', '.join(shown) or 'void'});")
+        inner = _signature(sig, _source_name)
+        params = ", ".join(_primal_params(inner.params)) or "void"
+        self.source.append(f"{head}({params}) {{\n{_kernel_body(export, inner, has_contiguous)}}}\n")
 
     def derivative(self, export: str, info: DerivativeInfo, sig: abi.Signature,
                    primal: tuple[tuple[str, T.Type], ...], count: abi.Signature | None,
                    result: T.Scalar | None) -> None:
-        extra = _derivative_params(info, dict(primal), result)
         ret = c_scalar(result) if result is not None else "void"
-        params = _primal_params(primal) + extra
-        proto = f"{ret} {export}({', '.join(params) or 'void'})"
-        self.header.append(_doc_derivative(export, info) + proto + ";")
-        body = _DerivativeBody(export, info, sig, dict(primal), count, result).render()
-        self.source.append(proto + " {\n" + body + "}\n")
+        shown_info = _renamed_info(info, _header_name)
+        shown = _renamed(primal, _header_name)
+        shown_params = _primal_params(shown) + _derivative_params(shown_info, dict(shown), result)
+        self.header.append(_doc_derivative(export, info) +
+                           f"{ret} {export}({', '.join(shown_params) or 'void'});")
+        inner_info = _renamed_info(info, _source_name)
+        inner = _renamed(primal, _source_name)
+        params = _primal_params(inner) + _derivative_params(inner_info, dict(inner), result)
+        body = _DerivativeBody(export, inner_info, _signature(sig, _source_name), dict(inner),
+                               _signature(count, _source_name) if count else None,
+                               result).render()
+        self.source.append(f"{ret} {export}({', '.join(params) or 'void'}) {{\n{body}}}\n")
+
+
+_C_KEYWORDS = frozenset(["auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "_Bool", "_Complex", "_Imaginary", "alignas", "alignof", "asm"])
+_INTERNAL = ("__seed", "__ember_counts")
+
+
+def _header_name(name: str) -> str:
+    """A parameter's name in the header: the user's, unless it is a C keyword."""
+    return f"{name}_" if name in _C_KEYWORDS else name
+
+
+def _source_name(name: str) -> str:
+    """Parameter names in the C definitions are prefixed, so that no user name can collide
+    with a wrapper's local variables or with C keywords."""
+    if name in _INTERNAL:
+        return name
+    if name.startswith("__d_"):
+        return "__d_u_" + name[4:]
+    return f"u_{name}"
+
+
+def _renamed(params: tuple[tuple[str, T.Type], ...], rename: Any) -> tuple[tuple[str, T.Type], ...]:
+    return tuple((rename(n), t) for n, t in params)
+
+
+def _signature(sig: abi.Signature, rename: Any) -> abi.Signature:
+    return abi.Signature(_renamed(sig.params, rename), sig.ret,
+                         frozenset(rename(n) for n in sig.written))
+
+
+def _renamed_info(info: DerivativeInfo, rename: Any) -> DerivativeInfo:
+    def r(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(n if n == RETURN else rename(n) for n in names)
+    return replace(info, wrt=r(info.wrt), outputs=r(info.outputs),
+                   activities=tuple((rename(n), a) for n, a in info.activities),
+                   count_written=r(info.count_written), written=r(info.written))
 
 
 def _doc_kernel(export: str, sig: abi.Signature) -> str:

@@ -10,12 +10,30 @@ from typing import Any
 from .errors import CompileError
 from .options import CompileOptions, debug
 
+try:
+    from ._dispatch import Dispatcher as _CallPath
+except ImportError:  # built without the C extension: the pure-Python call path
 
-class Kernel:
+    class _CallPath:  # type: ignore[no-redef]
+        _slow: Any = None
+
+        def _set_fast(self, address: int, spec: str, result: str, slow: Any,
+                      ndarray: Any) -> None:
+            self._slow = slow
+
+        def _set_slow(self, slow: Any) -> None:
+            self._slow = slow
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return self._slow(*args, **kwargs)
+
+
+class Kernel(_CallPath):
     """A function compiled to native code on its first call (or from the disk cache).
 
     Call it like the original function; `py_func` is the original, `inspect(stage)` shows the
-    code of a stage ('mlir', 'lowered', 'llvm', 'asm').
+    code of a stage ('mlir', 'lowered', 'llvm', 'asm'). Calls go through the C dispatcher
+    (ember/_dispatch.c) when the arguments are plain numpy arrays and Python scalars.
     """
 
     def __init__(self, func: Callable[..., Any], options: CompileOptions) -> None:
@@ -25,12 +43,10 @@ class Kernel:
         self.options = options
         self._compiled: Any = None
         self._lock = threading.Lock()
+        self._set_slow(self._first_call)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        compiled = self._compiled
-        if compiled is None:
-            compiled = self.compile()
-        return compiled.entry(*args, **kwargs)
+    def _first_call(self, *args: Any, **kwargs: Any) -> Any:
+        return self.compile().entry(*args, **kwargs)
 
     def compile(self) -> Any:
         """Compile now (or load from the cache) instead of at the first call."""
@@ -43,9 +59,13 @@ class Kernel:
                 except Exception as err:
                     raise _user_facing(err, self.__qualname__) from None
                 self._compiled = compiled
-                # Calls now go straight to the generated entry: no wrapper frame per call.
-                self.__class__ = type(type(self).__name__, (type(self),),
-                                      {"__call__": staticmethod(compiled.entry)})
+                if compiled.packed is not None:
+                    import numpy as np
+
+                    self._set_fast(compiled.packed, *compiled.fast_spec, compiled.entry,
+                                   np.ndarray)
+                else:
+                    self._set_slow(compiled.entry)
         return self._compiled
 
     @property

@@ -36,12 +36,15 @@ if TYPE_CHECKING:
     from .frontend import tir
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
+ABI_VERSION = 2
+"""Bumped when the entry points inside cached libraries change."""
 _lock = threading.RLock()
 
 
 @dataclass(frozen=True)
 class Compiled:
-    """A loaded kernel: the library handle keeps the code alive; `entry` is the call path."""
+    """A loaded kernel: the library handle keeps the code alive; `entry` is the call path,
+    `packed` the address of the packed thunk for the C dispatcher (None if it has none)."""
 
     name: str
     signature: Signature
@@ -49,6 +52,23 @@ class Compiled:
     library: ctypes.CDLL
     path: str
     cache_hit: bool
+    packed: int | None = None
+    fast_spec: tuple[str, str] = ("", "v")
+
+
+_CODES = {("f", 64): "d", ("f", 32): "f", ("b", 1): "?", ("i", 64): "q", ("i", 32): "i",
+          ("i", 16): "h", ("i", 8): "b", ("u", 64): "Q", ("u", 32): "I", ("u", 16): "H",
+          ("u", 8): "B"}
+
+
+def fast_spec(sig: Signature) -> tuple[str, str] | None:
+    """(argument codes, result code) for the C dispatcher, or None if it cannot call `sig`."""
+    if sig.result_kind == "out" or len(sig.params) > 32:
+        return None
+    args = "".join("A" if isinstance(t, T.Array) else _CODES[(t.kind, t.bits)]  # type: ignore[union-attr]
+                   for _, t in sig.params)
+    ret = sig.ret
+    return args, ("v" if isinstance(ret, T.NoneType) else _CODES[(ret.kind, ret.bits)])  # type: ignore[union-attr]
 
 
 def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
@@ -85,7 +105,8 @@ def _host() -> str:
 
 def cache_key(func: Any, options: CompileOptions) -> str:
     h = hashlib.sha256()
-    for part in [f"ember={__version__}", _toolchain(), _host(), options.key(),
+    for part in [f"ember={__version__}", f"abi={ABI_VERSION}", _toolchain(), _host(),
+                 options.key(),
                  *dependencies(func)]:
         h.update(part.encode())
         h.update(b"\0")
@@ -140,11 +161,13 @@ def contiguous_variant(fn: tir.Function) -> str | None:
 
 def _llvm_ir(program: tir.Program, options: CompileOptions | None = None) -> str:
     from .runtime import native
-    from .runtime.thunk import entry_thunk
+    from .runtime.thunk import entry_thunk, packed_thunk
 
     fn, sig = signature_of(program)
-    thunk = entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn))
-    return native.prepare_ir(lowered_kernel(program, options), [thunk])
+    thunks = [entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn))]
+    if fast_spec(sig) is not None:
+        thunks.append(packed_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn)))
+    return native.prepare_ir(lowered_kernel(program, options), thunks)
 
 
 _layout_checked = False
@@ -162,7 +185,10 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
     cfunc.restype = sig.restype()
     checker = Checker(name, sig)
     entry = make_entry(name, cfunc, sig, checker.recheck, checker.rejected)
-    return Compiled(name, sig, entry, lib, path, hit)
+    spec = fast_spec(sig)
+    packed = getattr(lib, f"ember_pk_{name}", None) if spec else None
+    address = ctypes.cast(packed, ctypes.c_void_p).value if packed is not None else None
+    return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"))
 
 
 def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:

@@ -186,45 +186,86 @@ def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], re
     body.extend(after(result))
 
 
+def _packed_ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
+    """Packed thunks: results stored through %res, the status returned."""
+    if sig.result_kind == "none":
+        return "i32", lambda r: ["  ret i32 0"], ["  ret i32 1"]
+    ty = abi.llvm_result(sig.ret)
+    return "i32", lambda r: [f"  store {ty} %{r}, ptr %res", "  ret i32 0"], ["  ret i32 1"]
+
+
+def _load_slot(body: list[str], k: int, ty: str) -> str:
+    body += [f"  %slot{k} = getelementptr i8, ptr %slots, i64 {8 * k}",
+             f"  %a{k} = load {ty}, ptr %slot{k}"]
+    return f"%a{k}"
+
+
+def packed_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None) -> str:
+    """`i32 ember_pk_<name>(ptr slots, ptr res)`: arguments in 8-byte slots (PyObject* for
+    arrays, the C value for scalars), for the C dispatcher (runtime/_dispatch.c); the same
+    checks as the ctypes thunk, with a status instead of sentinels. None/scalar results."""
+    return entry_thunk(name, symbol, sig, contiguous, packed=True)
+
+
+def _arguments(sig: abi.Signature, body: list[str],
+               packed: bool) -> tuple[list[str], list[str], list[str]]:
+    """(thunk parameters, kernel operands, C-contiguity flags), emitting the checks."""
+    params, operands, flags = [], [], []
+    for k, (pname, t) in enumerate(sig.params):
+        if isinstance(t, T.Array):
+            if packed:
+                _load_slot(body, k, "ptr")
+            else:
+                params.append(f"ptr %a{k}")
+            operands += _array_checks(body, k, t, pname in sig.written)
+            flags.append(f"%contig{k}")
+            continue
+        assert isinstance(t, T.Scalar)
+        param, operand, lines = _scalar_param(k, t)
+        if packed:
+            _load_slot(body, k, param.split()[0])
+        else:
+            params.append(param)
+        operands.append(operand)
+        body += lines
+    if packed:
+        return ["ptr %slots", "ptr %res"], operands, flags
+    if sig.result_kind == "out":
+        params.append("ptr %out")
+    return params, operands, flags
+
+
+def _all(body: list[str], flags: list[str]) -> str:
+    acc = flags[0]
+    for j, f in enumerate(flags[1:]):
+        body.append(f"  %allc{j} = and i1 {acc}, {f}")
+        acc = f"%allc{j}"
+    return acc
+
+
 def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None = None,
-                contiguous_only: bool = False, arena: bool = False) -> str:
+                contiguous_only: bool = False, arena: bool = False,
+                packed: bool = False) -> str:
     """The thunk `ember_<name>` calling the lowered kernel `symbol`; with `contiguous`, the
     symbol of a variant taking identity-layout memrefs, called when all arrays are
     C-contiguous. With `contiguous_only`, `symbol` itself takes identity layouts and any
-    other array is rejected. With `arena`, the call's allocations are freed at its end."""
-    params, operands, body, flags = [], [], ["entry:"], []
-    for k, (pname, t) in enumerate(sig.params):
-        if isinstance(t, T.Array):
-            params.append(f"ptr %a{k}")
-            operands += _array_checks(body, k, t, pname in sig.written)
-            flags.append(f"%contig{k}")
-        else:
-            assert isinstance(t, T.Scalar)
-            param, operand, lines = _scalar_param(k, t)
-            params.append(param)
-            operands.append(operand)
-            body += lines
-    if sig.result_kind == "out":
-        params.append("ptr %out")
-    ret_ty, after, fail = _ret(sig)
+    other array is rejected. With `arena`, the call's allocations are freed at its end.
+    With `packed`, see `packed_thunk`."""
+    body = ["entry:"]
+    params, operands, flags = _arguments(sig, body, packed)
+    ret_ty, after, fail = _packed_ret(sig) if packed else _ret(sig)
     kernel_ret = abi.llvm_result(sig.ret)
     if contiguous_only and flags:
-        acc = flags[0]
-        for j, f in enumerate(flags[1:]):
-            body.append(f"  %allc{j} = and i1 {acc}, {f}")
-            acc = f"%allc{j}"
-        body += [f"  br i1 {acc}, label %contiguous, label %fail", "contiguous:"]
+        body += [f"  br i1 {_all(body, flags)}, label %contiguous, label %fail", "contiguous:"]
     elif contiguous and flags:
-        acc = flags[0]
-        for j, f in enumerate(flags[1:]):
-            body.append(f"  %allc{j} = and i1 {acc}, {f}")
-            acc = f"%allc{j}"
-        body += [f"  br i1 {acc}, label %contiguous, label %strided", "contiguous:"]
+        body += [f"  br i1 {_all(body, flags)}, label %contiguous, label %strided",
+                 "contiguous:"]
         _call(body, kernel_ret, contiguous, operands, "rc", after, arena)
         body.append("strided:")
     _call(body, kernel_ret, symbol, operands, "r", after, arena)
     if sig.has_arrays:
         body += ["fail:", *fail]
+    prefix = "ember_pk_" if packed else "ember_"
     return "\n".join([
-        f"define {ret_ty} @ember_{name}({', '.join(params)}) {{",
+        f"define {ret_ty} @{prefix}{name}({', '.join(params)}) {{",
         *body, "}", ""])

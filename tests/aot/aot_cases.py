@@ -45,6 +45,12 @@ def run_all(m):
     }
     m.advance(wide[::2], V, 0.25)  # through a strided view: odd elements stay untouched
     out["advance_strided"] = wide
+    backwards = np.arange(4.0)
+    m.advance(backwards[::-1], V, 0.25)
+    out["advance_reversed"] = backwards
+    out["energy_empty"] = m.energy(np.zeros((0, 3)), 0.1)
+    out["center_no_columns"] = m.center(np.zeros((2, 0)))
+    out["dforce_empty"] = m.dforce(np.zeros((0, 3)), 0.1)
     out_arg = np.zeros(4)
     m.spring_vjp(Q, out_arg, 2.0, cotangents=(SEED,))
     out["spring_vjp_side_effect"] = out_arg  # derivatives keep the kernel's side effects
@@ -54,7 +60,8 @@ def run_all(m):
 CASES = ("kinetic", "kinetic_keywords", "advance", "energy", "energy_fortran", "energy_view",
          "nearest", "nearest_view", "center", "center_view", "scale32", "relax", "spring",
          "dforce", "dforce_fortran", "energy_and_grads", "drelax", "spring_vjp", "spring_jvp",
-         "advance_strided", "spring_vjp_side_effect")
+         "advance_strided", "spring_vjp_side_effect", "advance_reversed", "energy_empty",
+         "center_no_columns", "dforce_empty")
 
 
 def _error(call):

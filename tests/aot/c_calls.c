@@ -41,22 +41,36 @@ int main(void) {
     int64_t every_other[1] = {2}, unit[1] = {1};
     advance(wide, n4, every_other, v, n4, unit, 0.25);
     print_doubles("advance_strided", wide, 8);
+    double backwards[4] = {0.0, 1.0, 2.0, 3.0};
+    int64_t reverse[1] = {-1};  /* negative strides: the pointer is the first element visited */
+    advance(backwards + 3, n4, reverse, v, n4, NULL, 0.25);
+    print_doubles("advance_reversed", backwards, 4);
 
     /* 2-D reduction: row-major with NULL strides, column-major with explicit strides */
     printf("energy %.17g\n", energy(pos, pos_shape, NULL, 0.1));
     printf("energy_fortran %.17g\n", energy(pos_f, pos_shape, pos_f_strides, 0.1));
 
     /* tuple[float, int] */
-    struct nearest_result near = nearest(pos, pos_shape, NULL, 1);
+    nearest_result near = nearest(pos, pos_shape, NULL, 1);
     printf("nearest %.17g %lld\n", near.v0, (long long)near.v1);
 
     /* an array allocated by the kernel, released by the caller */
-    ember_array_f64_1d com = center(pos, pos_shape, NULL);
+    ember_array_float64_1d com = center(pos, pos_shape, NULL);
     printf("center_shape %lld %lld\n", (long long)com.shape[0], (long long)com.strides[0]);
     printf("center");
     for (int64_t c = 0; c < com.shape[0]; c++) printf(" %.17g", com.data[c * com.strides[0]]);
     printf("\n");
     ember_release(com.owner);
+    double padded[4 * 5];  /* rows of 5 elements, of which the first 3 are used */
+    for (int i = 0; i < 20; i++) padded[i] = 1e9;
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 3; c++) padded[i * 5 + c] = POS[i * 3 + c];
+    int64_t padded_strides[2] = {5, 1};
+    ember_array_float64_1d com2 = center(padded, pos_shape, padded_strides);
+    printf("center_padded");
+    for (int64_t c = 0; c < com2.shape[0]; c++) printf(" %.17g", com2.data[c * com2.strides[0]]);
+    printf("\n");
+    ember_release(com2.owner);
 
     /* f32 scalars and arrays */
     float x32[3] = {1.0f, 2.0f, 3.0f};
@@ -84,26 +98,26 @@ int main(void) {
     print_doubles("dforce_fortran", g2, 12);
 
     /* value_and_grad wrt an array and a scalar */
-    double gp[12], geps = 0.0;
-    memset(gp, 0, sizeof gp);
+    double gp[12], geps = 1e6;  /* gradient buffers are overwritten: start them dirty */
+    for (int i = 0; i < 12; i++) gp[i] = -1e6;
     double val = energy_and_grads(pos, pos_shape, NULL, 0.1, gp, &geps);
     printf("energy_and_grads %.17g %.17g\n", val, geps);
     print_doubles("energy_and_grads_pos", gp, 12);
 
     /* grad through a while loop, wrt two scalars */
-    double gx = 0.0, gk = 0.0;
+    double gx = 1e6, gk = -1e6;
     double y = drelax(0.3, 1.2, &gx, &gk);
     printf("drelax %.17g %.17g %.17g\n", y, gx, gk);
 
     /* vjp: cotangent of the output array, then gradients of q and stiffness */
-    double out[4] = {0}, gq[4] = {0}, gs = 0.0;
+    double out[4] = {0}, gq[4] = {7, 7, 7, 7}, gs = 7.0;
     spring_vjp(q, n4, NULL, out, n4, NULL, 2.0, SEED, gq, &gs);
     print_doubles("spring_vjp", gq, 4);
     printf("spring_vjp_stiffness %.17g\n", gs);
     print_doubles("spring_vjp_side_effect", out, 4);
 
     /* jvp: tangent of q in, tangent of the output array out */
-    double out2[4] = {0}, tan_out[4] = {0};
+    double out2[4] = {0}, tan_out[4] = {7, 7, 7, 7};
     spring_jvp(q, n4, NULL, out2, n4, NULL, 2.0, SEED, tan_out);
     print_doubles("spring_jvp", tan_out, 4);
     return 0;

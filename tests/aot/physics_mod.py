@@ -95,19 +95,19 @@ def relax(x: float, k: float) -> float:
 
 
 @kernel
-def spring(q: f64[:], out: f64[:], stiffness: float) -> None:
+def spring(q: f64[:], force: f64[:], stiffness: float) -> None:
     """Forces of a chain of unit springs between neighbours, written into `out`."""
     n = len(q)
     for i in range(n):
-        out[i] = 0.0
+        force[i] = 0.0
     for i in range(n - 1):
         f = stiffness * (q[i + 1] - q[i]) ** 3
-        out[i] += f
-        out[i + 1] -= f
+        force[i] += f
+        force[i + 1] -= f
 
 
 dforce = grad(energy, wrt="pos")
 energy_and_grads = value_and_grad(energy, wrt=("pos", "eps"))
 drelax = grad(relax, wrt=("x", "k"))
-spring_vjp = vjp(spring, wrt=("q", "stiffness"), outputs="out")
-spring_jvp = jvp(spring, wrt="q", outputs="out")
+spring_vjp = vjp(spring, wrt=("q", "stiffness"), outputs="force")
+spring_jvp = jvp(spring, wrt="q", outputs="force")

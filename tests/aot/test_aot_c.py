@@ -47,6 +47,8 @@ def jit():
         "kinetic": [r["kinetic"]],
         "advance": r["advance"][1],
         "advance_strided": r["advance_strided"],
+        "advance_reversed": r["advance_reversed"],
+        "center_padded": r["center"],
         "energy": [r["energy"]],
         "energy_fortran": [r["energy_fortran"]],
         "center": r["center"],
@@ -66,7 +68,7 @@ def jit():
     }
 
 
-CASES = ("kinetic", "advance", "advance_strided", "energy", "energy_fortran", "center",
+CASES = ("kinetic", "advance", "advance_strided", "advance_reversed", "center_padded", "energy", "energy_fortran", "center",
          "scale32", "relax", "spring", "dforce_value", "dforce", "dforce_fortran",
          "energy_and_grads", "energy_and_grads_pos", "drelax", "spring_vjp",
          "spring_vjp_stiffness", "spring_vjp_side_effect", "spring_jvp")
@@ -85,6 +87,20 @@ def test_c_tuple_result(printed):
     distance, index = m.nearest(aot_cases.POS, 1)
     assert int(printed["nearest"][1]) == index
     np.testing.assert_allclose(float(printed["nearest"][0]), distance, rtol=RTOL)
+
+
+def test_tuple_result_struct_tag_as_documented(build, tmp_path):
+    # the contract and docs/aot.md spell the result type `struct <name>_result`
+    out, _ = build
+    source = tmp_path / "tag.c"
+    source.write_text(f'#include <stddef.h>\n#include "{NAME}.h"\n'
+                      "double first(double* pos, const int64_t* shape) {\n"
+                      "    struct nearest_result r = nearest(pos, shape, NULL, 0);\n"
+                      "    return r.v0 + (double)r.v1;\n"
+                      "}\n"
+                      "int main(void) { return 0; }\n")
+    result = _cc(out, source, tmp_path / "tag", "-Wall", "-Werror")
+    assert result.returncode == 0, result.stderr
 
 
 def test_c_allocated_array_descriptor(printed):

@@ -87,6 +87,68 @@ def test_unchanged_module_reuses_everything_and_an_edit_recompiles_one(tmp_path,
     _check_small(out, "small_cached", 23, numpy_site, tmp_path)
 
 
+CALLEE = textwrap.dedent("""
+    from ember import kernel
+
+    SCALE = 3.0
+
+
+    @kernel
+    def sq(x: float) -> float:
+        return x * x
+
+
+    @kernel
+    def use(x: float) -> float:
+        return sq(x) + 1.0
+
+
+    @kernel
+    def scaled(x: float) -> float:
+        return SCALE * x
+    """)
+
+CHECK_CALLEE = """
+import {name} as m
+print(m.sq(2.0), m.use(2.0), m.scaled(2.0))
+"""
+
+
+def _build_and_run(source, out, site, work):
+    result = ember.build(str(source), str(out))
+    printed = run_isolated(CHECK_CALLEE.format(name=source.stem), [out], site, work)
+    return result, printed
+
+
+def test_editing_a_callee_recompiles_its_callers(tmp_path, numpy_site):
+    source = _write(tmp_path / "callee_edit.py", CALLEE)
+    out = tmp_path / "build"
+    assert _build_and_run(source, out, numpy_site, tmp_path)[1] == "4.0 5.0 6.0\n"
+    _write(source, CALLEE.replace("return x * x", "return x * x * x"))
+    result, printed = _build_and_run(source, out, numpy_site, tmp_path)
+    assert printed == "8.0 9.0 6.0\n"
+    assert sorted(result["compiled"]) == ["sq", "use"]
+
+
+def test_editing_a_global_constant_recompiles_its_users(tmp_path, numpy_site):
+    source = _write(tmp_path / "global_edit.py", CALLEE)
+    out = tmp_path / "build"
+    assert _build_and_run(source, out, numpy_site, tmp_path)[1] == "4.0 5.0 6.0\n"
+    _write(source, CALLEE.replace("SCALE = 3.0", "SCALE = 5.0"))
+    result, printed = _build_and_run(source, out, numpy_site, tmp_path)
+    assert printed == "4.0 5.0 10.0\n"
+    assert list(result["compiled"]) == ["scaled"]
+
+
+def test_target_cpu_is_part_of_the_cache_key(tmp_path):
+    source = _write(tmp_path / "small_cpu.py", SMALL)
+    ember.build(str(source), str(tmp_path / "host"))
+    baseline = ember.build(str(source), str(tmp_path / "v2"), target_cpu="x86-64-v2")
+    assert sorted(baseline["compiled"]) == sorted(SMALL_NAMES)
+    again = ember.build(str(source), str(tmp_path / "v2"), target_cpu="x86-64-v2")
+    assert sorted(again["reused"]) == sorted(SMALL_NAMES)
+
+
 # --- the CLI ------------------------------------------------------------------------------------
 
 def test_cli_builds_the_three_artifacts(tmp_path, numpy_site):
