@@ -11,6 +11,7 @@ from .api import Kernel, kernel
 from .autodiff import Derivative, grad, jvp, value_and_grad, vjp
 from .errors import CompileError
 from .gradcheck import GradientCheckError, check_grad
+from .parallel import prange
 from .types import (
     Array,
     boolean,
@@ -27,6 +28,6 @@ from .types import (
 )
 
 __all__ = [
-    "Array", "CompileError", "build", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
+    "Array", "CompileError", "build", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
     "kernel", "u8", "u16", "u32", "u64", "__version__",
 ]

@@ -32,6 +32,7 @@ from .derivatives import describe, plan
 from .errors import CompileError
 from .runtime import cache, native
 from .runtime.abi import Signature, encode_signature
+from .runtime.parallel import parallel_ir
 from .runtime.thunk import entry_thunk
 
 
@@ -52,11 +53,12 @@ def build(source: Any, out_dir: str, target_cpu: str | None = None) -> dict:
     lib = aot_c.CLibrary(name)
     adapters: list[str] = []
     parts = [_part(export, obj, target_cpu, lib, adapters) for export, obj in exports]
+    libs = ["-lgomp"] if any(p.manifest.get("parallel") for p in parts) else []
     header = os.path.join(out_dir, f"{name}.h")
     with open(header, "w") as f:
         f.write(aot_c.header_text(lib))
     library = os.path.join(out_dir, f"lib{name}.so")
-    _link([p.obj for p in parts], aot_c.source_text(lib, adapters), out_dir, library)
+    _link([p.obj for p in parts], aot_c.source_text(lib, adapters), out_dir, library, libs)
     loader = os.path.join(out_dir, f"{name}.py")
     with open(loader, "w") as f:
         f.write(aot_loader.loader_text(name, [p.manifest for p in parts]))
@@ -150,14 +152,16 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                   aot_c.adapter(export, fn.symbol, sig.params, sig.ret)]
         if variant:
             thunks.append(aot_c.adapter(f"{export}_c", variant, sig.params, sig.ret))
-        return native.prepare_ir(lowered_kernel(program, k.options), thunks)
+        return native.prepare_ir(lowered_kernel(program, k.options),
+                                 thunks + parallel_ir(program))
 
     obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))
     if variant:
         adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret))
     lib.kernel(export, sig, variant is not None)
-    return _Part(export, obj, {"kind": "kernel", "name": export,
+    parallel = bool(parallel_ir(program))
+    return _Part(export, obj, {"kind": "kernel", "name": export, "parallel": parallel,
                                "signature": encode_signature(sig)}, reused)
 
 
@@ -198,7 +202,8 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
     return _Part(export, obj, manifest, reused)
 
 
-def _link(objects: list[bytes], c_source: str, out_dir: str, library: str) -> None:
+def _link(objects: list[bytes], c_source: str, out_dir: str, library: str,
+          libs: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="ember-aot-") as tmp:
         c_path = os.path.join(tmp, "capi.c")
         with open(c_path, "w") as f:
@@ -209,4 +214,4 @@ def _link(objects: list[bytes], c_source: str, out_dir: str, library: str) -> No
         if proc.returncode != 0:
             raise CompileError(f"compiling the C interface failed:\n{proc.stderr}")
         with open(c_obj, "rb") as f:
-            native.link_shared([*objects, f.read()], library)
+            native.link_shared([*objects, f.read()], library, libs)

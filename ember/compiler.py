@@ -137,8 +137,9 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
 def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
     from .runtime import native
 
-    mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level)
-    native.link_shared([native.emit_object(mod)], path)
+    text = _llvm_ir(program, options)
+    mod = native.optimize(text, speed=options.opt_level)
+    native.link_shared([native.emit_object(mod)], path, native.libraries(text))
 
 
 def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) -> str:
@@ -161,13 +162,14 @@ def contiguous_variant(fn: tir.Function) -> str | None:
 
 def _llvm_ir(program: tir.Program, options: CompileOptions | None = None) -> str:
     from .runtime import native
+    from .runtime.parallel import parallel_ir
     from .runtime.thunk import entry_thunk, packed_thunk
 
     fn, sig = signature_of(program)
     thunks = [entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn))]
     if fast_spec(sig) is not None:
         thunks.append(packed_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn)))
-    return native.prepare_ir(lowered_kernel(program, options), thunks)
+    return native.prepare_ir(lowered_kernel(program, options), thunks + parallel_ir(program))
 
 
 _layout_checked = False

@@ -76,7 +76,36 @@ def _check_node(src: Source, node: ast.AST) -> None:
             and node.value is not None and not isinstance(node.value, str)):
             raise src.error(node, f"constants of type {type(node.value).__name__} "
                             "are not supported in kernels")
+    if isinstance(node, ast.For) and _is_prange(node.iter):
+        for inner in _same_loop(node.body):
+            if isinstance(inner, ast.Break | ast.Return):
+                word = "break" if isinstance(inner, ast.Break) else "return"
+                raise src.error(inner, f"a prange loop cannot {word}: its iterations run in "
+                                "parallel; use range() for a loop that exits early")
     if isinstance(node, ast.Assign) and len(node.targets) > 1:
         raise src.error(node, "chained assignment (a = b = ...) is not supported in kernels")
     if isinstance(node, ast.ExceptHandler):
         raise src.error(node, "exception handling is not supported in kernels")
+
+
+def _is_prange(node: ast.expr) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(
+        func, ast.Attribute) else ""
+    return name == "prange"
+
+
+def _same_loop(body: list[ast.stmt]) -> list[ast.AST]:
+    """Statements of a loop body, not descending into nested loops (returns are kept)."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, ast.If):
+            stack.extend(node.body + node.orelse)
+        elif isinstance(node, ast.For | ast.While):
+            stack.extend(n for n in ast.walk(node) if isinstance(n, ast.Return))
+    return found

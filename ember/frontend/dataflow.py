@@ -49,6 +49,8 @@ def assigned(stmts: tuple[tir.Stmt, ...]) -> set[str]:
             names |= assigned(s.body) | {s.var}
         elif isinstance(s, tir.While):
             names |= assigned(s.body)
+        elif isinstance(s, tir.ParallelLaunch):
+            names |= {n for n, _, _ in s.reductions}
     return names
 
 
@@ -119,6 +121,8 @@ class _Liveness:
             return self.for_(s, live)
         if isinstance(s, tir.While):
             return self.while_(s, live)
+        if isinstance(s, tir.ParallelLaunch):  # reads and updates its reductions
+            return s, live | uses((s.trips, s.args)) | {n for n, _, _ in s.reductions}
         return s, live | uses(s)  # Store, ExprStmt, Return
 
     def if_(self, s: tir.If, live: Live) -> tuple[tir.Stmt, Live]:

@@ -20,6 +20,7 @@ from .check import check_subset
 from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
+from .parallel import outline_parallel_loops
 from .scope import Pending, Scope
 from .source import Source, load_source
 from .stmts import StmtBuilder
@@ -91,12 +92,15 @@ def type_function(src, callees, symbol, params, ret, ad=False) -> tir.Function: 
     scope.lower_bounds = compute_bounds(fdef, set(scope.params))
     _infer_variables(fdef, scope)
     scope.final = True
-    builder = StmtBuilder(scope, ret)
+    builder = StmtBuilder(scope, ret, ad)
     body = builder.block(fdef.body)
     final_ret = ret if ret is not None else (builder.returned or T.none)
     types = {**scope.vars, **scope.declared}
     dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(body, types)
+    body, workers = outline_parallel_loops(symbol, body, types, dict(params))
+    for worker in workers:
+        callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types)
 

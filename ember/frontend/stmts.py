@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 
 from .. import types as T
+from ..parallel import prange
 from . import tir
 from .exits import RETVAL
 from .exprs import ExprTyper, cast
@@ -19,9 +20,11 @@ from .scope import Scope
 class StmtBuilder(ExprTyper):
     """Builds the typed body of one kernel; `Scope.final` must be set."""
 
-    def __init__(self, scope: Scope, ret: T.Type | None) -> None:
+    def __init__(self, scope: Scope, ret: T.Type | None, ad: bool = False) -> None:
         super().__init__(scope)
         self.ret = ret
+        self.ad = ad
+        """Code for differentiation: prange loops run sequentially (Enzyme sees plain loops)."""
         self.owned: set[str] = set()
         self.unowned: set[str] = set(scope.params)
         self.returned: T.Type | None = None
@@ -112,13 +115,16 @@ class StmtBuilder(ExprTyper):
         if sign == 0 and isinstance(step, tir.Const):
             raise self.error(node.iter, "range() step must not be zero")
         body = self.block(node.body)
-        return [tir.For(self.src.span(node), var, start, stop, step, sign, body)]
+        parallel = (not self.ad and isinstance(node.iter, ast.Call)
+                    and self.resolve(node.iter.func) is prange)
+        return [tir.For(self.src.span(node), var, start, stop, step, sign, body,
+                        parallel=parallel)]
 
     def range_args(self, node: ast.expr) -> tuple[tir.Expr, tir.Expr, tir.Expr]:
-        is_range = isinstance(node, ast.Call) and self.resolve(node.func) is range
+        is_range = isinstance(node, ast.Call) and self.resolve(node.func) in (range, prange)
         if not is_range or not 1 <= len(node.args) <= 3 or node.keywords:  # type: ignore[union-attr]
-            raise self.error(node, "kernels loop over range(stop), range(start, stop) "
-                             "or range(start, stop, step) only")
+            raise self.error(node, "kernels loop over range(stop), range(start, stop), "
+                             "range(start, stop, step) or prange(...) only")
         assert isinstance(node, ast.Call)
         args = []
         for a in node.args:

@@ -193,6 +193,8 @@ class For(Stmt):
     step_sign: int
     body: tuple[Stmt, ...]
     carried: tuple[tuple[str, Type], ...] = ()
+    parallel: bool = False
+    """A `prange` loop (outlined by frontend/parallel.py before emission)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,17 @@ class While(Stmt):
     cond: Expr
     body: tuple[Stmt, ...]
     carried: tuple[tuple[str, Type], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelLaunch(Stmt):
+    """Run `worker(lo, hi, start, step, *args)` over [0, trips) on all cores; each reduction
+    (name, op, type) is combined from the workers' partial results in thread order."""
+
+    worker: str
+    trips: Expr
+    args: tuple[Expr, ...]
+    reductions: tuple[tuple[str, str, Type], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ class Emitter:
         self.program = program
         self.funcs: dict[str, func.FuncOp] = {}
         self.libm_decls: set[str] = set()
+        self.externs: set[str] = set()
         self.env: Env = {}
 
     def declare(self, fn: tir.Function, suffix: str = "") -> None:
@@ -129,6 +130,15 @@ class Emitter:
             return [stmts.allocate(t, [zero] * t.ndim)]
         assert isinstance(t, T.Scalar)
         return [ops.const(t, 0)]
+
+    def extern(self, name: str, inputs: list[ir.Type], results: list[ir.Type]) -> str:
+        """Declare external function `name` once per module; returns its name."""
+        if name not in self.externs:
+            self.externs.add(name)
+            with ir.InsertionPoint.at_block_begin(self.module.body), ir.Location.unknown():
+                decl = func.FuncOp(name, ir.FunctionType.get(inputs, results))
+                decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        return name
 
     def libm(self, name: str, arity: int, mt: ir.Type) -> str:
         if not self.libm_decls:  # the module may already hold declarations (second program)

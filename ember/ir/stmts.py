@@ -17,7 +17,7 @@ from .. import types as T
 from ..frontend import tir
 from . import ops
 from .exprs import indices
-from .types import contiguous_memref_type, flat_types, memref_type
+from .types import contiguous_memref_type, flat_types, memref_type, storage_type
 
 if TYPE_CHECKING:
     from .emitter import Emitter
@@ -145,7 +145,46 @@ def _while(em: Emitter, s: tir.While) -> None:
     em.bind(s.carried, op.results)
 
 
+def _parallel(em: Emitter, s: tir.ParallelLaunch) -> None:
+    """Call the launcher of the outlined worker (runtime/parallel.py), then combine the
+    workers' partial reductions in thread order."""
+    i32, index = ir.IntegerType.get_signless(32), ir.IndexType.get()
+    trips = em.expr(s.trips)
+    args = [v for a in s.args for v in em.conform([em.expr(a)], a.type)]
+    most = func.call([i32], ir.FlatSymbolRefAttr.get(em.extern("omp_get_max_threads", [], [i32])),
+                     [])
+    slots = arith.index_cast(index, most)
+    buffers = [memref.alloc(ir.MemRefType.get([ir.ShapedType.get_dynamic_size()],
+                                              storage_type(_scalar(t))), [slots], [])
+               for _, _, t in s.reductions]
+    inputs = [v.type for v in [trips, *args, *buffers]]
+    launcher = em.extern(f"__ember_par_{s.worker}", inputs, [i32])
+    used = func.call([i32], ir.FlatSymbolRefAttr.get(launcher), [trips, *args, *buffers])
+    for (name, op, t), buffer in zip(s.reductions, buffers, strict=True):
+        em.env[name] = _combine(em, name, op, _scalar(t), buffer, arith.index_cast(index, used))
+
+
+def _combine(em: Emitter, name: str, op: str, t: T.Scalar, buffer: ir.Value,
+             count: ir.Value) -> ir.Value:
+    index = ir.IndexType.get()
+    start = em.env.get(name)
+    start = ops.const(t, 0) if start is None else start
+    loop = scf.ForOp(arith.constant(index, 0), count, arith.constant(index, 1), [start])
+    with ir.InsertionPoint(loop.body):
+        part = ops.from_storage(t, memref.load(buffer, [loop.induction_variable]))
+        acc = loop.inner_iter_args[0]
+        value = (ops.BINARY[op](t, acc, part) if op in ("add", "mul")
+                 else ops.call(op, t, [acc, part], em.libm))
+        scf.YieldOp([value])
+    return loop.results[0]
+
+
+def _scalar(t: T.Type) -> T.Scalar:
+    assert isinstance(t, T.Scalar)
+    return t
+
+
 RULES: dict[type, Callable[[Emitter, Any], None]] = {
     tir.Assign: _assign, tir.Store: _store, tir.ExprStmt: _expr_stmt, tir.Return: _return,
-    tir.If: _if, tir.For: _for, tir.While: _while,
+    tir.If: _if, tir.For: _for, tir.While: _while, tir.ParallelLaunch: _parallel,
 }

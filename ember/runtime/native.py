@@ -92,7 +92,12 @@ def compiler() -> str:
     raise RuntimeError("Ember needs a C compiler driver (cc, gcc or clang) to link kernels")
 
 
-def link_shared(objects: list[bytes], out_path: str) -> None:
+def libraries(ir_text: str) -> list[str]:
+    """Extra libraries code needs: libgomp for parallel loops (runtime/parallel.py)."""
+    return ["-lgomp"] if "@GOMP_parallel" in ir_text else []
+
+
+def link_shared(objects: list[bytes], out_path: str, libs: list[str] | None = None) -> None:
     """Link object files into a shared library at `out_path` (written atomically)."""
     with tempfile.TemporaryDirectory(prefix="ember-link-") as tmp:
         paths = []
@@ -102,7 +107,7 @@ def link_shared(objects: list[bytes], out_path: str) -> None:
                 f.write(obj)
             paths.append(path)
         out_tmp = os.path.join(tmp, "out.so")
-        cmd = [compiler(), "-shared", "-o", out_tmp, *paths, "-lm"]
+        cmd = [compiler(), "-shared", "-o", out_tmp, *paths, *(libs or []), "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"linking failed: {' '.join(cmd)}\n{proc.stderr}")

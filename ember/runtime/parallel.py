@@ -1,0 +1,112 @@
+"""Parallel loops on CPU: launchers for the workers the frontend outlined from `prange`.
+
+For each worker `W(lo, hi, start, step, *captured) -> partials`, the kernel calls
+`__ember_par_W(trips, start, step, *captured, *partial_buffers) -> threads used`. This module
+writes that launcher in LLVM IR: it packs its arguments into a context, runs
+`GOMP_parallel(trampoline, context)` (GNU libgomp, linked with -lgomp), and each thread's
+trampoline runs `W` on one contiguous chunk of [0, trips) and stores its partial reductions
+in slot `thread` of each buffer. The kernel then combines the slots in thread order.
+"""
+
+from __future__ import annotations
+
+from .. import types as T
+from ..frontend import tir
+from . import abi
+
+DECLARATIONS = """
+declare void @GOMP_parallel(ptr, ptr, i32, i32)
+declare i32 @omp_get_thread_num()
+declare i32 @omp_get_num_threads()
+declare i64 @llvm.smin.i64(i64, i64)
+"""
+BUFFER = ["ptr", "ptr", "i64", "i64", "i64"]
+
+
+def _expanded(t: T.Type) -> list[str]:
+    if isinstance(t, T.Array):
+        return ["ptr", "ptr", "i64"] + ["i64"] * (2 * t.ndim)
+    assert isinstance(t, T.Scalar)
+    return [abi.llvm_scalar(t)]
+
+
+def _reductions(worker: tir.Function) -> tuple[T.Scalar, ...]:
+    ret = worker.ret
+    return tuple(ret.items) if isinstance(ret, T.Tuple) else ()  # type: ignore[arg-type]
+
+
+def _result_type(reds: tuple[T.Scalar, ...]) -> str:
+    if not reds:
+        return "void"
+    items = [abi.llvm_scalar(t) for t in reds]
+    return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
+
+
+def launcher(worker: tir.Function) -> str:
+    """The LLVM IR of `__ember_par_<worker>` and its trampoline."""
+    w = worker.symbol
+    captured = [ty for _, t in worker.params[4:] for ty in _expanded(t)]
+    reds = _reductions(worker)
+    fields = ["i64", "i64", "i64", *captured, *(BUFFER * len(reds)), "i32"]
+    ctx = "{ " + ", ".join(fields) + " }"
+    last = len(fields) - 1
+    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:-1]))
+    launch = [f"define internal i32 @__ember_par_{w}({params}) {{", f"  %ctx = alloca {ctx}"]
+    for j, ty in enumerate(fields[:-1]):
+        launch += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
+                   f"  store {ty} %p{j}, ptr %f{j}"]
+    launch += [f"  call void @GOMP_parallel(ptr @__ember_tramp_{w}, ptr %ctx, i32 0, i32 0)",
+               f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
+               "  %n = load i32, ptr %nf", "  ret i32 %n", "}"]
+    return "\n".join(launch + _trampoline(w, ctx, fields, len(captured), reds)) + "\n"
+
+
+def _trampoline(w: str, ctx: str, fields: list[str], ncaptured: int,
+                reds: tuple[T.Scalar, ...]) -> list[str]:
+    last = len(fields) - 1
+    out = [f"define internal void @__ember_tramp_{w}(ptr %ctx) {{"]
+    for j, ty in enumerate(fields[:-1]):
+        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
+                f"  %v{j} = load {ty}, ptr %f{j}"]
+    out += ["  %tid = call i32 @omp_get_thread_num()",
+            "  %nt = call i32 @omp_get_num_threads()",
+            "  %t = sext i32 %tid to i64", "  %n = sext i32 %nt to i64",
+            "  %span = add i64 %v0, %n", "  %span1 = sub i64 %span, 1",
+            "  %chunk = sdiv i64 %span1, %n", "  %lo0 = mul i64 %t, %chunk",
+            "  %lo = call i64 @llvm.smin.i64(i64 %lo0, i64 %v0)",
+            "  %hi0 = add i64 %lo, %chunk",
+            "  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %v0)"]
+    args = ["i64 %lo", "i64 %hi", "i64 %v1", "i64 %v2"]
+    args += [f"{fields[j]} %v{j}" for j in range(3, 3 + ncaptured)]
+    ret = _result_type(reds)
+    call = f"call {ret} @{w}({', '.join(args)})"
+    out.append(f"  {call}" if ret == "void" else f"  %r = {call}")
+    for k, t in enumerate(reds):
+        aligned = 3 + ncaptured + 5 * k + 1
+        value = "%r" if len(reds) == 1 else f"%r{k}"
+        if len(reds) > 1:
+            out.append(f"  %r{k} = extractvalue {ret} %r, {k}")
+        ty = abi.llvm_scalar(t)
+        if t.is_bool:
+            out.append(f"  %b{k} = zext i1 {value} to i8")
+            value, ty = f"%b{k}", "i8"
+        out += [f"  %slot{k} = getelementptr {ty}, ptr %v{aligned}, i64 %t",
+                f"  store {ty} {value}, ptr %slot{k}"]
+    out += ["  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
+            "count:", f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
+            "  store i32 %nt, ptr %nf", "  br label %done", "done:", "  ret void", "}"]
+    return out
+
+
+def workers(program: tir.Program) -> list[tir.Function]:
+    launched = {n.worker for f in program.functions.values() for n in tir.walk(f.body)
+                if isinstance(n, tir.ParallelLaunch)}
+    return [program.functions[w] for w in sorted(launched)]
+
+
+def parallel_ir(program: tir.Program) -> list[str]:
+    """Launchers for every prange loop of `program` (empty if it has none)."""
+    found = workers(program)
+    if not found:
+        return []
+    return [DECLARATIONS, *(launcher(w) for w in found)]
