@@ -1,7 +1,7 @@
 """Benchmark suite: Ember vs Numba vs NumPy vs C on 24 PolyBench/NPBench-style loop kernels.
 
-    python benchmarks/bench_suite.py            # full run (~6-9 minutes), prints a Markdown report
-    python benchmarks/bench_suite.py --quick    # small inputs, few repeats (~1 minute)
+    python benchmarks/bench_suite.py            # full run (~5 minutes), prints a Markdown report
+    python benchmarks/bench_suite.py --quick    # small inputs, few repeats (~40 s)
     python benchmarks/bench_suite.py --write    # also writes the "## Suite" section of
                                                 # BENCHMARKS.md (the rest of the file is kept)
     python benchmarks/bench_suite.py --only gemm,lcs   # a subset (never written)
