@@ -9,6 +9,7 @@ ndarray subclasses, arrays returned by the kernel) lives off that path.
 from __future__ import annotations
 
 import ctypes
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,10 @@ def _converter(ret: T.Type) -> Callable[[Any], Any]:
             return _array_from(value, t)
         return bool(value) if isinstance(t, T.Scalar) and t.is_bool else value
 
+    plain = all(isinstance(t, T.Scalar) and not t.is_bool for t in items)
+    if isinstance(ret, T.Tuple) and plain:  # the common case, in C: attrgetter builds the tuple
+        getter = operator.attrgetter(*(f"f{k}" for k in range(len(items))))
+        return getter if len(items) > 1 else lambda out: (out.f0,)
     if isinstance(ret, T.Tuple):
         return lambda out: tuple(one(getattr(out, f"f{k}"), t) for k, t in enumerate(items))
     return lambda out: one(out.f0, ret)

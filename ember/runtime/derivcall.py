@@ -51,9 +51,46 @@ class DerivativeCall:
     def __init__(self, info: DerivativeInfo, main: Any, count: Any = None) -> None:
         self.info, self.main, self.count = info, main, count
         self.__name__ = info.name
+        # The common call (grad/value_and_grad, no while loop, contiguous arrays) is planned
+        # once: which arguments get a zeroed shadow, and where each gradient comes from.
+        self._quick = info.kind in ("grad", "value_and_grad") and not info.loops
+        self._dups = tuple(a == "dup" for _, a in info.activities)
+        active = [n for n, a in info.activities if a == "active"]
+        shadowed = [n for n, a in info.activities if a == "dup"]
+        first = 1 if info.has_result else 0
+        self._picks = tuple(("s", shadowed.index(n)) if n in shadowed
+                            else ("r", first + active.index(n)) for n in info.wrt)
 
     def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
                  cotangents: Sequence[Any] | None = None) -> Any:
+        if self._quick and len(args) == len(self._dups):
+            done, result = self._quick_call(args)
+            if done:
+                return result
+        return self._call(args, tangents, cotangents)
+
+    def _quick_call(self, args: tuple) -> tuple[bool, Any]:
+        entry: list[Any] = []
+        shadows = []
+        for value, dup in zip(args, self._dups, strict=True):
+            if isinstance(value, np.ndarray) and not value.flags.c_contiguous:
+                return False, None
+            entry.append(value)
+            if dup:
+                shadow = np.zeros(value.shape, dtype=value.dtype)
+                shadows.append(shadow)
+                entry.append(shadow)
+        if self.info.has_result:
+            entry.append(1.0)
+        results = self.main(*entry) or ()
+        grads = [shadows[k] if kind == "s" else results[k] for kind, k in self._picks]
+        grad = grads[0] if self.info.single else tuple(grads)
+        if self.info.kind == "value_and_grad":
+            return True, (results[0] if self.info.has_result else None, grad)
+        return True, grad
+
+    def _call(self, args: tuple, tangents: Sequence[Any] | None,
+              cotangents: Sequence[Any] | None) -> Any:
         info = self.info
         expected = len(info.activities) - (1 if info.loops else 0)
         if len(args) != expected:
