@@ -144,7 +144,7 @@ class StmtBuilder(ExprTyper):
         if node.value is None:
             return [tir.Return(span, None)]
         value = self.expr(node.value)
-        want = self.ret if self.ret is not None else _strong_result(value.type)
+        want = self.ret if self.ret is not None else value.type
         if isinstance(want, T.NoneType):
             raise self.error(node, "kernel annotated '-> None' returns a value")
         if isinstance(want, T.Array):
@@ -180,10 +180,6 @@ def _cast_value(value: tir.Expr, want: T.Type) -> tir.Expr:
         return tir.TupleExpr(want, value.span,
                              tuple(cast(i, w) for i, w in zip(items, want.items, strict=True)))
     return cast(value, want)
-
-
-def _strong_result(t: T.Type) -> T.Type:
-    return t
 
 
 def _sign(step: tir.Expr) -> int:

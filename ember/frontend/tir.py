@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
 from ..errors import Span
-from ..types import Array, Scalar, Type
+from ..types import Scalar, Type
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,14 +241,6 @@ class Program:
 
     entry: str
     functions: dict[str, Function]
-
-
-def is_array(t: Type) -> bool:
-    return isinstance(t, Array)
-
-
-def is_scalar(t: Type) -> bool:
-    return isinstance(t, Scalar)
 
 
 def walk(node: object) -> Iterator[object]:

@@ -91,10 +91,6 @@ def ctype_of(t: T.Scalar) -> type:
     return _CTYPE[(t.kind, t.bits)]
 
 
-class MemRefResult(ctypes.Structure):
-    """Base for returned memref descriptors; subclasses set `_fields_` per rank."""
-
-
 def memref_struct(ndim: int) -> type:
     return type(f"MemRef{ndim}D", (ctypes.Structure,), {"_fields_": [
         ("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
