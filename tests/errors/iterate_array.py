@@ -15,5 +15,5 @@ _ERRORS = """
 File "iterate_array.py", line 9, in f:
     for v in a:
              ^
-error: kernels loop over range(stop), range(start, stop) or range(start, stop, step) only
+error: kernels loop over range(stop), range(start, stop), range(start, stop, step) or prange(...) only
 """
