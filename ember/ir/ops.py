@@ -215,9 +215,10 @@ _MATH1: Final = {
     "erf": m.erf, "erfc": m.erfc, "fabs": m.absf, "floor": m.floor, "ceil": m.ceil,
     "trunc": m.trunc, "rint": m.roundeven, "roundeven": m.roundeven,
 }
-_MATH2: Final = {"atan2": m.atan2, "pow": m.powf, "copysign": m.copysign, "fmod": arith.remf}
+_MATH2: Final = {"pow": m.powf, "copysign": m.copysign, "fmod": arith.remf}
+# atan2 is a libm call, not math.atan2: MLIR 22's folder turns atan2(+-0, +-0) into NaN.
 LIBM: Final = {"hypot": ("hypot", "hypotf", 2), "gamma": ("tgamma", "tgammaf", 1),
-               "lgamma": ("lgamma", "lgammaf", 1)}
+               "lgamma": ("lgamma", "lgammaf", 1), "atan2": ("atan2", "atan2f", 2)}
 
 
 def call(op: str, t: T.Scalar, args: list[Value], libm: Callable[[str, int, ir.Type], str]) -> Value:

@@ -162,3 +162,20 @@ def test_nan_result_from_caller():
     b = np.array([1000.0, 2.0, 3.0, 4.0])
     assert_same(pure(calls_with_nan), np.ones(5), b, math.nan, -3.74, np.float32(1.0),
                 kernel=ember.kernel(calls_with_nan))
+
+
+# --- seed 21164 (of 20000..21999): atan2 of constant signed zeros ---------------------------
+# MLIR 22 folds math.atan2(+-0, +-0) to NaN; C and CPython give +-0 or +-pi.
+
+
+def atan2_of_folded_zeros(a: f64[:]) -> None:
+    v: float = -0.0
+    a[0] = math.atan2(v - v, v - v)
+    a[1] = math.atan2(0.0, -0.0)
+    a[2] = math.atan2(-0.0, 0.0)
+    a[3] = math.atan2(-0.0, -0.0)
+
+
+def test_atan2_of_constant_zeros():
+    """Seed 21164."""
+    assert_same(atan2_of_folded_zeros, np.ones(4))
