@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 INT_HARD = 2**62  # no int value, even intermediate, may exceed this
 INT_SOFT = 2**40  # expressions are shrunk to this before being returned
@@ -230,7 +231,7 @@ class ExprGen:
         form = self.pick({"lit": 3, "or1": 2, "ifz": 2, "abs1": 2, "mod1": 1})
         if form == "lit" or limit < 16:
             return lit_int(self.rng.choice([2, 3, 4, 7, 10, -2, -3, -5, 1, -1]))
-        a = self.shrink(self.int_expr(depth), limit - 1)
+        a = self.shrink(self.pure(form == "ifz", lambda: self.int_expr(depth)), limit - 1)
         if form == "or1":
             return Expr(f"{a.p()} | 1", "int", a.bound + 1)
         if form == "ifz":
@@ -320,10 +321,20 @@ class ExprGen:
         c = self.bool_expr(d)
         return Expr(f"{self.float_expr(d).p()} * {c.p()}", "float")
 
+    def pure(self, needed: bool, make: Any) -> Expr:
+        """An expression from `make`, without kernel calls when `needed`: the `ifz` guards
+        evaluate their operand twice, and a call may mutate arrays between the two."""
+        allowed = self.calls_allowed
+        self.calls_allowed = allowed and not needed
+        try:
+            return make()
+        finally:
+            self.calls_allowed = allowed
+
     def float_divisor(self, depth: int) -> Expr:
         """A float expression that is never 0 (it may be nan or inf)."""
-        a = self.float_expr(depth)
         form = self.pick({"abs": 3, "ifz": 2, "lit": 2, "copysign": 1})
+        a = self.pure(form == "ifz", lambda: self.float_expr(depth))
         if form == "abs":
             return Expr(f"abs({a.text}) + {self.rng.choice(['1.0', '0.5', '1e-3'])}", "float")
         if form == "ifz":
