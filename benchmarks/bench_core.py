@@ -60,7 +60,7 @@ EMBER_IMPORT_SECONDS = time.perf_counter() - _start
 LOAD_AT_START = os.getloadavg()
 
 import core_kernels as K  # noqa: E402  (after load_ember: it imports ember too)
-from bench_report import INTRO, Report, machine_info, render  # noqa: E402
+from bench_report import INTRO, Report, machine_info, median_times, render  # noqa: E402
 
 
 @dataclass
@@ -72,36 +72,6 @@ class Options:
 
 
 # --- Timing and checking --------------------------------------------------------------------
-
-
-def batch_seconds(call: Callable[[], object], number: int) -> float:
-    start = time.perf_counter()
-    for _ in range(number):
-        call()
-    return time.perf_counter() - start
-
-
-def calibrate(call: Callable[[], object], opts: Options) -> int:
-    """Calls per timing batch, so that one batch lasts at least `opts.min_time`."""
-    call()  # warm-up
-    number = 1
-    while number < 1 << 20:
-        elapsed = batch_seconds(call, number)
-        if elapsed >= opts.min_time:
-            break
-        number *= 2 if elapsed == 0 else max(2, min(10, int(opts.min_time / elapsed) + 1))
-    return number
-
-
-def median_times(calls: dict[str, Callable[[], object]], opts: Options) -> dict[str, float]:
-    """Median seconds per call of each callable. Batches of the different callables are
-    interleaved, so that background load on the machine affects all of them alike."""
-    numbers = {name: calibrate(call, opts) for name, call in calls.items()}
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(opts.repeats):
-        for name, call in calls.items():
-            samples[name].append(batch_seconds(call, numbers[name]) / numbers[name])
-    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def bound(fn: Callable, args: tuple) -> Callable[[], object]:

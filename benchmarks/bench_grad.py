@@ -22,7 +22,6 @@ import copy
 import os
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import textwrap
@@ -48,7 +47,13 @@ import numpy as np  # noqa: E402
 LOAD_AT_START = os.getloadavg()
 
 import grad_kernels as K  # noqa: E402
-from bench_report import _version, fmt_time, machine_info, table  # noqa: E402
+from bench_report import (  # noqa: E402
+    _version,
+    fmt_time,
+    machine_info,
+    median_times,
+    table,
+)
 
 import ember  # noqa: E402
 
@@ -82,37 +87,6 @@ class Row:
     workaround: bool = False
     """Ember's figures are for `case.workaround` (Ember failed on the kernel itself)."""
     failures: list[str] = field(default_factory=list)
-
-
-# --- Timing (as in bench_core.py: calibrated batches, interleaved, median) ------------------
-
-
-def batch_seconds(call: Callable[[], object], number: int) -> float:
-    start = time.perf_counter()
-    for _ in range(number):
-        call()
-    return time.perf_counter() - start
-
-
-def calibrate(call: Callable[[], object], opts: Options) -> int:
-    call()  # warm-up
-    number = 1
-    while number < 1 << 20:
-        elapsed = batch_seconds(call, number)
-        if elapsed >= opts.min_time:
-            break
-        number *= 2 if elapsed == 0 else max(2, min(10, int(opts.min_time / elapsed) + 1))
-    return number
-
-
-def median_times(calls: dict[str, Callable[[], object]], opts: Options) -> dict[str, float]:
-    """Median seconds per call; batches of the different callables are interleaved."""
-    numbers = {name: calibrate(call, opts) for name, call in calls.items()}
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(opts.repeats):
-        for name, call in calls.items():
-            samples[name].append(batch_seconds(call, numbers[name]) / numbers[name])
-    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def short_error(exc: BaseException) -> str:
@@ -151,8 +125,9 @@ def ember_calls(case: K.Case, args: tuple, row: Row) -> tuple[dict, np.ndarray |
         return {}, None
 
 
-def ember_checked(fn: Callable, args: tuple, case: K.Case, row: Row,
-                  scratch: tuple) -> tuple[dict, np.ndarray]:
+def ember_checked(
+    fn: Callable, args: tuple, case: K.Case, row: Row, scratch: tuple
+) -> tuple[dict, np.ndarray]:
     k = fn if isinstance(fn, ember.Kernel) else ember.kernel(fn)
     vg = ember.value_and_grad(k, wrt=case.wrt)
     full = args + scratch
@@ -185,8 +160,13 @@ def jax_calls(case: K.Case, args: tuple, row: Row) -> tuple[dict, np.ndarray | N
     except Exception as exc:
         row.failures.append(f"JAX: {short_error(exc)}")
         return {}, None
-    return ({"jax_primal": lambda: jax.block_until_ready(primal(*jargs)),
-             "jax_grad": lambda: jax.block_until_ready(grad(*jargs))}, flat(grads))
+    return (
+        {
+            "jax_primal": lambda: jax.block_until_ready(primal(*jargs)),
+            "jax_grad": lambda: jax.block_until_ready(grad(*jargs)),
+        },
+        flat(grads),
+    )
 
 
 def torch_calls(case: K.Case, args: tuple, row: Row) -> tuple[dict, np.ndarray | None]:
@@ -194,9 +174,12 @@ def torch_calls(case: K.Case, args: tuple, row: Row) -> tuple[dict, np.ndarray |
 
     f = K.torch_versions()[case.name]
     names = list(case.fn.__code__.co_varnames[: case.fn.__code__.co_argcount])
-    targs = tuple(a if i in case.static else torch.tensor(a, dtype=torch.float64,
-                                                          requires_grad=names[i] in case.wrt)
-                  for i, a in enumerate(args))
+    targs = tuple(
+        a
+        if i in case.static
+        else torch.tensor(a, dtype=torch.float64, requires_grad=names[i] in case.wrt)
+        for i, a in enumerate(args)
+    )
     wrt = [targs[names.index(w)] for w in case.wrt]
 
     def primal() -> object:
@@ -226,8 +209,10 @@ def run_case(case: K.Case, opts: Options) -> Row:
         if got is not None and want is not None:
             row.agree[name] = rel_diff(got, want)
             if not np.allclose(want, got, rtol=RTOL, atol=ATOL * np.max(np.abs(want))):
-                row.failures.append(f"{name} gradient differs from Ember's "
-                                    f"(max relative difference {row.agree[name]:.1e})")
+                row.failures.append(
+                    f"{name} gradient differs from Ember's "
+                    f"(max relative difference {row.agree[name]:.1e})"
+                )
     row.times = median_times(calls, opts)
     return row
 
@@ -242,45 +227,88 @@ def ratio(num: float | None, den: float | None) -> str:
 
 
 def results_table(rows: list[Row]) -> list[str]:
-    header = ["kernel", "input", "Ember primal", "Ember grad", "**grad/primal**",
-              "jax.grad (jit)", "JAX grad/primal", "**jax.grad / Ember grad**", "PyTorch grad",
-              "PyTorch / Ember grad"]
+    header = [
+        "kernel",
+        "input",
+        "Ember primal",
+        "Ember grad",
+        "**grad/primal**",
+        "jax.grad (jit)",
+        "JAX grad/primal",
+        "**jax.grad / Ember grad**",
+        "PyTorch grad",
+        "PyTorch / Ember grad",
+    ]
     out = []
     for r in rows:
         t = r.times.get
         name = f"`{r.case.name}`" + (" *" if r.workaround else "")
-        out.append([name, r.size, fmt_time(t("ember_primal")),
-                    fmt_time(t("ember_grad")), ratio(t("ember_grad"), t("ember_primal")),
-                    fmt_time(t("jax_grad")), ratio(t("jax_grad"), t("jax_primal")),
-                    ratio(t("jax_grad"), t("ember_grad")), fmt_time(t("torch_grad")),
-                    ratio(t("torch_grad"), t("ember_grad"))])
+        out.append(
+            [
+                name,
+                r.size,
+                fmt_time(t("ember_primal")),
+                fmt_time(t("ember_grad")),
+                ratio(t("ember_grad"), t("ember_primal")),
+                fmt_time(t("jax_grad")),
+                ratio(t("jax_grad"), t("jax_primal")),
+                ratio(t("jax_grad"), t("ember_grad")),
+                fmt_time(t("torch_grad")),
+                ratio(t("torch_grad"), t("ember_grad")),
+            ]
+        )
     return table(header, out)
 
 
 def detail_table(rows: list[Row]) -> list[str]:
-    header = ["kernel", "what", "wrt", "JAX primal", "PyTorch primal", "PyTorch grad/primal",
-              "first grad call: Ember / JAX", "check_grad", "max rel. diff vs JAX / PyTorch"]
+    header = [
+        "kernel",
+        "what",
+        "wrt",
+        "JAX primal",
+        "PyTorch primal",
+        "PyTorch grad/primal",
+        "first grad call: Ember / JAX",
+        "check_grad",
+        "max rel. diff vs JAX / PyTorch",
+    ]
     out = []
     for r in rows:
         t = r.times.get
         diff = " / ".join(f"{r.agree[n]:.0e}" if n in r.agree else "—" for n in ("jax", "torch"))
-        out.append([f"`{r.case.name}`", r.case.describe, ", ".join(r.case.wrt),
-                    fmt_time(t("jax_primal")), fmt_time(t("torch_primal")),
-                    ratio(t("torch_grad"), t("torch_primal")),
-                    f"{fmt_time(r.first.get('ember'))} / {fmt_time(r.first.get('jax'))}",
-                    r.checked or "—", diff])
+        out.append(
+            [
+                f"`{r.case.name}`",
+                r.case.describe,
+                ", ".join(r.case.wrt),
+                fmt_time(t("jax_primal")),
+                fmt_time(t("torch_primal")),
+                ratio(t("torch_grad"), t("torch_primal")),
+                f"{fmt_time(r.first.get('ember'))} / {fmt_time(r.first.get('jax'))}",
+                r.checked or "—",
+                diff,
+            ]
+        )
     return table(header, out)
 
 
 def summary(rows: list[Row]) -> list[str]:
     """What was met, in one or two lines."""
     t = [(r.case.name, r.times) for r in rows if "ember_grad" in r.times]
-    within = [f"`{n}` {x['ember_grad'] / x['ember_primal']:.2f}x" for n, x in t
-              if x["ember_grad"] <= GRAD_AIM * x["ember_primal"]]
-    faster = [f"`{n}` {x['jax_grad'] / x['ember_grad']:.1f}x faster" for n, x in t
-              if "jax_grad" in x and x["ember_grad"] < x["jax_grad"]]
-    return [f"- Met: gradient within {GRAD_AIM:g}x the primal: {', '.join(within) or 'none'}; "
-            f"Ember's gradient faster than jax.grad: {', '.join(faster) or 'none'}."]
+    within = [
+        f"`{n}` {x['ember_grad'] / x['ember_primal']:.2f}x"
+        for n, x in t
+        if x["ember_grad"] <= GRAD_AIM * x["ember_primal"]
+    ]
+    faster = [
+        f"`{n}` {x['jax_grad'] / x['ember_grad']:.1f}x faster"
+        for n, x in t
+        if "jax_grad" in x and x["ember_grad"] < x["jax_grad"]
+    ]
+    return [
+        f"- Met: gradient within {GRAD_AIM:g}x the primal: {', '.join(within) or 'none'}; "
+        f"Ember's gradient faster than jax.grad: {', '.join(faster) or 'none'}."
+    ]
 
 
 def misses(rows: list[Row]) -> list[str]:
@@ -288,20 +316,36 @@ def misses(rows: list[Row]) -> list[str]:
     for r in rows:
         t = r.times
         if "ember_grad" in t and t["ember_grad"] > GRAD_AIM * t["ember_primal"]:
-            out.append(f"- MISSED: `{r.case.name}` gradient is "
-                       f"{t['ember_grad'] / t['ember_primal']:.2f}x its primal "
-                       f"(aim: at most {GRAD_AIM:g}x).")
-        if r.case.loop_heavy and "ember_grad" in t and "jax_grad" in t \
-                and t["ember_grad"] >= t["jax_grad"]:
-            out.append(f"- MISSED: `{r.case.name}` (loop-heavy) gradient is slower than "
-                       f"jax.grad ({t['ember_grad'] / t['jax_grad']:.2f}x its time).")
-        if not r.case.loop_heavy and "ember_grad" in t and "jax_grad" in t \
-                and t["ember_grad"] >= t["jax_grad"]:
-            out.append(f"- (not an aim) `{r.case.name}` is vectorized in JAX; Ember's loop "
-                       f"gradient takes {t['ember_grad'] / t['jax_grad']:.2f}x jax.grad's time.")
+            out.append(
+                f"- MISSED: `{r.case.name}` gradient is "
+                f"{t['ember_grad'] / t['ember_primal']:.2f}x its primal "
+                f"(aim: at most {GRAD_AIM:g}x)."
+            )
+        if (
+            r.case.loop_heavy
+            and "ember_grad" in t
+            and "jax_grad" in t
+            and t["ember_grad"] >= t["jax_grad"]
+        ):
+            out.append(
+                f"- MISSED: `{r.case.name}` (loop-heavy) gradient is slower than "
+                f"jax.grad ({t['ember_grad'] / t['jax_grad']:.2f}x its time)."
+            )
+        if (
+            not r.case.loop_heavy
+            and "ember_grad" in t
+            and "jax_grad" in t
+            and t["ember_grad"] >= t["jax_grad"]
+        ):
+            out.append(
+                f"- (not an aim) `{r.case.name}` is vectorized in JAX; Ember's loop "
+                f"gradient takes {t['ember_grad'] / t['jax_grad']:.2f}x jax.grad's time."
+            )
         note = " (the figures above are for the workaround)" if r.workaround else ""
-        out += [f"- FAILED: `{r.case.name}`: {f}{note if f.startswith('Ember:') else ''}"
-                for f in r.failures]
+        out += [
+            f"- FAILED: `{r.case.name}`: {f}{note if f.startswith('Ember:') else ''}"
+            for f in r.failures
+        ]
     return out or ["- None."]
 
 
@@ -324,8 +368,11 @@ def render(rows: list[Row], quick: bool, overhead: dict[str, float]) -> str:
     mode = "--quick (smaller inputs, fewer repeats)" if quick else "full"
     machine = machine_info(ember, LOAD_AT_START) + [
         ("JAX / jaxlib", f"{jax.__version__} / {_version('jaxlib')} (CPU, x64 enabled)"),
-        ("PyTorch", f"{torch.__version__} (CPU, set to {torch.get_num_threads()} thread; see "
-                    "`TORCH_THREADS`)"),
+        (
+            "PyTorch",
+            f"{torch.__version__} (CPU, set to {torch.get_num_threads()} thread; see "
+            "`TORCH_THREADS`)",
+        ),
     ]
     lines = [
         "## Gradients",
@@ -334,28 +381,32 @@ def render(rows: list[Row], quick: bool, overhead: dict[str, float]) -> str:
         "",
         "    python benchmarks/bench_grad.py --write      # ~1-2 minutes; --quick for a smoke test",
         "",
-        *wrap("Four loop kernels (`benchmarks/grad_kernels.py`), each differentiated by Ember "
-              "(`ember.value_and_grad`, Enzyme underneath), by `jax.jit(jax.value_and_grad(f))` "
-              "on an idiomatic JAX version (vectorized `jnp`; `lax.scan` for the ODE's time "
-              "steps) and by PyTorch autograd (CPU, float64; a Python loop for the ODE, as "
-              "PyTorch has no scan). All in one process, on the same float64 inputs; median time "
-              "per call of interleaved, calibrated batches after a warm-up. The gradient timings "
-              "include the value (a training step needs both). Before timing, the three "
-              f"gradients must agree (`np.allclose`, rtol {RTOL:g}) and Ember's must pass "
-              "`ember.check_grad` (central finite differences) on a small input. "
-              "*grad/primal* is Ember's gradient time over Ember's kernel time; "
-              "*jax.grad / Ember grad* and *PyTorch / Ember grad* above 1 mean Ember's gradient "
-              "is faster. Ember runs on one core, PyTorch is set to one thread, JAX runs with its "
-              "defaults. Timings on the shared 2-core machine vary by 20% or more from run to "
-              "run (see the load average row); the ratios come from interleaved batches and are "
-              "steadier than the absolute times."),
+        *wrap(
+            "Four loop kernels (`benchmarks/grad_kernels.py`), each differentiated by Ember "
+            "(`ember.value_and_grad`, Enzyme underneath), by `jax.jit(jax.value_and_grad(f))` "
+            "on an idiomatic JAX version (vectorized `jnp`; `lax.scan` for the ODE's time "
+            "steps) and by PyTorch autograd (CPU, float64; a Python loop for the ODE, as "
+            "PyTorch has no scan). All in one process, on the same float64 inputs; median time "
+            "per call of interleaved, calibrated batches after a warm-up. The gradient timings "
+            "include the value (a training step needs both). Before timing, the three "
+            f"gradients must agree (`np.allclose`, rtol {RTOL:g}) and Ember's must pass "
+            "`ember.check_grad` (central finite differences) on a small input. "
+            "*grad/primal* is Ember's gradient time over Ember's kernel time; "
+            "*jax.grad / Ember grad* and *PyTorch / Ember grad* above 1 mean Ember's gradient "
+            "is faster. Ember runs on one core, PyTorch is set to one thread, JAX runs with its "
+            "defaults. Timings on the shared 2-core machine vary by 20% or more from run to "
+            "run (see the load average row); the ratios come from interleaved batches and are "
+            "steadier than the absolute times."
+        ),
         "",
-        *wrap(f"Aims from issue #3: gradient at most **{GRAD_AIM:g}x** the primal, and faster "
-              "than `jax.grad` on the loop-heavy kernels (here `lotka_volterra`, the one whose "
-              "JAX version needs a sequential loop, `lax.scan`; the other three are whole-array "
-              "code in JAX and PyTorch, a comparison reported but not aimed at). Every miss and "
-              "failure is listed at the end; the script exits with status 1 if there is a "
-              "failure."),
+        *wrap(
+            f"Aims from issue #3: gradient at most **{GRAD_AIM:g}x** the primal, and faster "
+            "than `jax.grad` on the loop-heavy kernels (here `lotka_volterra`, the one whose "
+            "JAX version needs a sequential loop, `lax.scan`; the other three are whole-array "
+            "code in JAX and PyTorch, a comparison reported but not aimed at). Every miss and "
+            "failure is listed at the end; the script exits with status 1 if there is a "
+            "failure."
+        ),
         "",
         f"### Results ({time.strftime('%Y-%m-%d')}, {mode} run)",
         "",
@@ -365,14 +416,25 @@ def render(rows: list[Row], quick: bool, overhead: dict[str, float]) -> str:
         "",
         *results_table(rows),
         "",
-        *([*wrap("\\* Ember failed on the kernel as written (see the failures below); its "
-                 "figures are for the workaround, the same loops with the local work arrays "
-                 "passed in as parameters (`" + "`, `".join(
-                     r.case.workaround.__name__ for r in rows if r.workaround) + "`)."), ""]
-          if any(r.workaround for r in rows) else []),
-        *wrap("Fixed cost per call (the `lotka_volterra` loss with a single RK4 step): primal "
-              f"{fmt_time(overhead['primal'])}, `value_and_grad` {fmt_time(overhead['grad'])} "
-              "(argument checks, zeroed shadow buffers, fresh gradient arrays)."),
+        *(
+            [
+                *wrap(
+                    "\\* Ember failed on the kernel as written (see the failures below); its "
+                    "figures are for the workaround, the same loops with the local work arrays "
+                    "passed in as parameters (`"
+                    + "`, `".join(r.case.workaround.__name__ for r in rows if r.workaround)
+                    + "`)."
+                ),
+                "",
+            ]
+            if any(r.workaround for r in rows)
+            else []
+        ),
+        *wrap(
+            "Fixed cost per call (the `lotka_volterra` loss with a single RK4 step): primal "
+            f"{fmt_time(overhead['primal'])}, `value_and_grad` {fmt_time(overhead['grad'])} "
+            "(argument checks, zeroed shadow buffers, fresh gradient arrays)."
+        ),
         "",
         "Details:",
         "",
@@ -419,8 +481,9 @@ def main(argv: list[str]) -> int:
     print(text)
     if args.write:
         write_section(text)
-        print(f"[bench_grad] wrote the Gradients section of {ROOT / 'BENCHMARKS.md'}",
-              file=sys.stderr)
+        print(
+            f"[bench_grad] wrote the Gradients section of {ROOT / 'BENCHMARKS.md'}", file=sys.stderr
+        )
     return 1 if any(r.failures for r in rows) else 0
 
 

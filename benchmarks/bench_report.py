@@ -9,10 +9,13 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -23,6 +26,37 @@ STEADY_AIM = 1.2
 """Issue #2 aim: Ember's steady-state time within 1.2x of Numba's on every kernel."""
 SCALAR_CALL_AIM_NS = 1000.0
 """Issue #2 aim: per-call overhead under 1 us for a kernel with scalar arguments."""
+
+
+# --- Timing (shared by bench_core, bench_grad, bench_suite) ---------------------------
+def batch_seconds(call: Callable[[], object], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        call()
+    return time.perf_counter() - start
+
+
+def calibrate(call: Callable[[], object], opts: Any) -> int:
+    """Calls per timing batch, so that one batch lasts at least `opts.min_time`."""
+    call()  # warm-up
+    number = 1
+    while number < 1 << 20:
+        elapsed = batch_seconds(call, number)
+        if elapsed >= opts.min_time:
+            break
+        number *= 2 if elapsed == 0 else max(2, min(10, int(opts.min_time / elapsed) + 1))
+    return number
+
+
+def median_times(calls: dict[str, Callable[[], object]], opts: Any) -> dict[str, float]:
+    """Median seconds per call of each callable. Batches of the different callables are
+    interleaved, so that background load on the machine affects all of them alike."""
+    numbers = {name: calibrate(call, opts) for name, call in calls.items()}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(opts.repeats):
+        for name, call in calls.items():
+            samples[name].append(batch_seconds(call, numbers[name]) / numbers[name])
+    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 @dataclass

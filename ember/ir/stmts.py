@@ -30,22 +30,27 @@ def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
     return raw if raw.type == want else memref.cast(want, raw)
 
 
-def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:
-    """Store `value` (already in storage form) into every element (a plain loop nest)."""
-    zero = arith.constant(ir.IndexType.get(), 0)
-    one = arith.constant(ir.IndexType.get(), 1)
+def loop_nest(sizes: list[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
+    """`body(indices)` inside scf.for loops over [0, size) for each size (a plain nest)."""
+    index = ir.IndexType.get()
+    zero, one = arith.constant(index, 0), arith.constant(index, 1)
     ivs: list[ir.Value] = []
     points: list[ir.InsertionPoint] = []
     for size in sizes:
         loop = scf.ForOp(zero, size, one)
         ivs.append(loop.induction_variable)
-        ip = ir.InsertionPoint(loop.body)
-        ip.__enter__()
-        points.append(ip)
-    memref.store(value, array, ivs)
-    for ip in reversed(points):
+        point = ir.InsertionPoint(loop.body)
+        point.__enter__()
+        points.append(point)
+    body(ivs)
+    for point in reversed(points):
         scf.YieldOp([])
-        ip.__exit__(None, None, None)
+        point.__exit__(None, None, None)
+
+
+def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:
+    """Store `value` (already in storage form) into every element."""
+    loop_nest(sizes, lambda ivs: memref.store(value, array, ivs))
 
 
 def _assign(em: Emitter, s: tir.Assign) -> None:

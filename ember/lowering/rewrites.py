@@ -27,12 +27,13 @@ calls of the libm function before the math lowering passes run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
 from mlir import ir
 from mlir.dialects import arith, func, memref, scf
 from mlir.dialects import bufferization as bz
+
+from ..ir.stmts import loop_nest
 
 LIBM_CALLS: Final = {"math.expm1": "expm1"}
 
@@ -105,23 +106,6 @@ def _sizes(array: ir.Value) -> list[ir.Value]:
     return [memref.dim(array, arith.constant(index, k)) for k in range(rank)]
 
 
-def _loop_nest(sizes: list[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
-    index = ir.IndexType.get()
-    zero, one = arith.constant(index, 0), arith.constant(index, 1)
-    ivs: list[ir.Value] = []
-    points = []
-    for size in sizes:
-        loop = scf.ForOp(zero, size, one)
-        ivs.append(loop.induction_variable)
-        point = ir.InsertionPoint(loop.body)
-        point.__enter__()
-        points.append(point)
-    body(ivs)
-    for point in reversed(points):
-        scf.YieldOp([])
-        point.__exit__(None, None, None)
-
-
 def _lower_clone(op: ir.Operation) -> None:
     source = op.operands[0]
     src_type = ir.MemRefType(source.type)
@@ -129,7 +113,7 @@ def _lower_clone(op: ir.Operation) -> None:
     dyn = ir.ShapedType.get_dynamic_size()
     fresh = memref.alloc(ir.MemRefType.get([dyn] * src_type.rank, src_type.element_type),
                          sizes, [])
-    _loop_nest(sizes, lambda ivs: memref.store(memref.load(source, ivs), fresh, ivs))
+    loop_nest(sizes, lambda ivs: memref.store(memref.load(source, ivs), fresh, ivs))
     result = op.results[0]
     value = fresh if fresh.type == result.type else memref.cast(result.type, fresh)
     result.replace_all_uses_with(value)
@@ -142,7 +126,7 @@ def _zero_fill(op: ir.Operation) -> None:
         zero = arith.constant(element, ir.FloatAttr.get(element, 0.0))
     else:
         zero = arith.constant(element, ir.IntegerAttr.get(element, 0))
-    _loop_nest(_sizes(target), lambda ivs: memref.store(zero, target, ivs))
+    loop_nest(_sizes(target), lambda ivs: memref.store(zero, target, ivs))
 
 
 _BUFFER_OPS: Final = {"bufferization.dealloc": lambda op: _lower_dealloc(op.opview),
