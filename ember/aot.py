@@ -143,7 +143,7 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                  adapters: list[str]) -> _Part:
     from .frontend import build_program
 
-    program = build_program(k.py_func)
+    program = build_program(k.py_func, optimize=k.options.opt_level >= 2)
     fn, sig = signature_of(program)
     variant = contiguous_variant(fn)
 

@@ -93,6 +93,21 @@ def _toolchain() -> str:
 
 
 @functools.cache
+def _ember_sources() -> str:
+    """Names, sizes and modification times of Ember's own code: an edited or reinstalled
+    compiler never reuses old cache entries."""
+    h = hashlib.sha256()
+    root = os.path.dirname(os.path.abspath(__file__))
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith((".py", ".c")):
+                st = os.stat(os.path.join(folder, name))
+                h.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+@functools.cache
 def _host() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -105,7 +120,8 @@ def _host() -> str:
 
 def cache_key(func: Any, options: CompileOptions) -> str:
     h = hashlib.sha256()
-    for part in [f"ember={__version__}", f"abi={ABI_VERSION}", _toolchain(), _host(),
+    for part in [f"ember={__version__}", f"abi={ABI_VERSION}", _ember_sources(), _toolchain(),
+                 _host(),
                  options.key(),
                  *dependencies(func)]:
         h.update(part.encode())
@@ -123,7 +139,7 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
             return _load(meta["kernel"], decode_signature(meta["signature"]), path, True)
         from .frontend import build_program  # typing runs only on a cache miss
 
-        program = build_program(func)
+        program = build_program(func, optimize=options.opt_level >= 2)
         fn, sig = signature_of(program)
         with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
             path = os.path.join(tmp, f"{fn.name}.so")
@@ -203,7 +219,7 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     from .runtime import native
 
     with _lock:
-        program = build_program(func)
+        program = build_program(func, optimize=options.opt_level >= 2)
         if stage in ("mlir", "lowered"):
             with mlir_context():
                 module = emit_module(program)

@@ -6,6 +6,7 @@ stage's IR. EMBER_DEBUG=1: keep Ember-internal tracebacks on compile errors.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -22,6 +23,18 @@ class CompileOptions:
 
     def key(self) -> str:
         return f"opt={self.opt_level}|fastmath={self.fastmath}"
+
+
+@functools.cache
+def vector_bytes() -> int:
+    """Width of the host's widest float vector registers: 64 with AVX-512, else 32 on x86
+    (AVX2), 16 elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((ln for ln in f if ln.startswith(("flags", "Features"))), "").split()
+    except OSError:
+        flags = []
+    return 64 if "avx512f" in flags else 32 if "avx2" in flags else 16
 
 
 def debug() -> bool:

@@ -31,6 +31,9 @@ def uses(node: object) -> set[str]:
         item = stack.pop()
         if isinstance(item, tir.Var):
             found.add(item.name)
+        elif isinstance(item, tir.MatMul):  # `u` reads the row and k it is given
+            found |= uses(item.u) - {item.row, item.red}
+            stack.extend((item.c, item.b, item.rows, item.cols, item.depth, item.init))
         elif isinstance(item, tir.Expr | tir.Store | tir.ExprStmt | tir.Return):
             stack.extend(getattr(item, f.name) for f in fields(item))
         elif isinstance(item, tuple):

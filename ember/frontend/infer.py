@@ -20,6 +20,8 @@ from .check import check_subset
 from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
+from .jam import jam_loops
+from .matmul import tile_matmuls
 from .parallel import outline_parallel_loops
 from .scope import Pending, Scope
 from .source import Source, load_source
@@ -28,10 +30,11 @@ from .stmts import StmtBuilder
 _MAX_ROUNDS = 32
 
 
-def build_program(func: Any, ad: bool = False) -> tir.Program:
+def build_program(func: Any, ad: bool = False, optimize: bool = False) -> tir.Program:
     """Type `func` and, transitively, every kernel it calls. With `ad`, loops that can exit
-    early stay counted loops (see exits.py), as reverse-mode differentiation needs."""
-    builder = _ProgramBuilder(ad)
+    early stay counted loops (see exits.py), as reverse-mode differentiation needs; with
+    `optimize`, row loops are unrolled and jammed (jam.py)."""
+    builder = _ProgramBuilder(ad, optimize and not ad)
     entry = builder.signature(func, None)
     return tir.Program(entry.symbol, builder.functions)
 
@@ -39,8 +42,8 @@ def build_program(func: Any, ad: bool = False) -> tir.Program:
 class _ProgramBuilder:
     """Types each reachable kernel once; implements `scope.Callees`."""
 
-    def __init__(self, ad: bool = False) -> None:
-        self.ad = ad
+    def __init__(self, ad: bool = False, optimize: bool = False) -> None:
+        self.ad, self.optimize = ad, optimize
         self.functions: dict[str, tir.Function] = {}
         self.by_func: dict[Any, str] = {}
         self.in_progress: dict[Any, tir.Function] = {}
@@ -59,7 +62,7 @@ class _ProgramBuilder:
                 src.name, symbol, tuple(params), ret, (), src.span(src.tree),
                 frozenset(n for n, t in params if isinstance(t, T.Array)))
         try:
-            typed = type_function(src, self, symbol, params, ret, self.ad)
+            typed = type_function(src, self, symbol, params, ret, self.ad, self.optimize)
         except CompileError as err:
             if span is not None:
                 err.with_note(f"while compiling kernel '{src.name}', called at {span.file}, "
@@ -79,7 +82,8 @@ class _ProgramBuilder:
         return symbol
 
 
-def type_function(src, callees, symbol, params, ret, ad=False) -> tir.Function:  # noqa: ANN001
+def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
+                  optimize=False) -> tir.Function:
     check_subset(src)
     _check_returns(src, ret)
     fdef = lower_exits(desugar(src.tree), counted=ad)
@@ -101,8 +105,10 @@ def type_function(src, callees, symbol, params, ret, ad=False) -> tir.Function: 
     body, workers = outline_parallel_loops(symbol, body, types, dict(params))
     for worker in workers:
         callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
+    fast = jam_loops(tile_matmuls(body, types), types) if optimize else body
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
-                        frozenset(scope.written & set(scope.params)), types)
+                        frozenset(scope.written & set(scope.params)), types,
+                        dataflow.annotate(fast, types) if fast != body else None)
 
 
 def _always_returns(stmts: list[ast.stmt]) -> bool:

@@ -195,6 +195,9 @@ class For(Stmt):
     carried: tuple[tuple[str, Type], ...] = ()
     parallel: bool = False
     """A `prange` loop (outlined by frontend/parallel.py before emission)."""
+    cold: bool = False
+    """Rarely run (edges, overlap fallbacks of optimized nests): LLVM neither vectorizes nor
+    unrolls it, which keeps compile time down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +219,29 @@ class ParallelLaunch(Stmt):
 
 
 @dataclass(frozen=True, slots=True)
+class MatMul(Stmt):
+    """For i in `rows`, j in `cols`: c[i, j] = c[i, j] + u * b[k, j] for k in `depth`,
+    increasing k for each element (the order of the loops it replaces), computed in register
+    tiles of `tile` = (rows, vectors per row, lanes per vector). `u` reads the row as `row`
+    and k as `red`; with `init`, each element starts from `init` instead of c[i, j]. `cols`
+    span whole tiles (frontend/matmul.py leaves the edge columns to plain loops); the last
+    row tile repeats its last row where the rows run out."""
+
+    c: Expr
+    b: Expr
+    u: Expr
+    row: str
+    red: str
+    rows: tuple[Expr, Expr]
+    cols: tuple[Expr, Expr]
+    depth: tuple[Expr, Expr]
+    tile: tuple[int, int, int]
+    init: Expr | None = None
+    b_transposed: bool = False
+    """b is read as b[j, k] instead of b[k, j]."""
+
+
+@dataclass(frozen=True, slots=True)
 class Return(Stmt):
     value: Expr | None
 
@@ -233,6 +259,9 @@ class Function:
     written: frozenset[str] = frozenset()
     """Array parameters the kernel may write (directly or through a call)."""
     var_types: dict[str, Type] = field(default_factory=dict)
+    fast_body: tuple[Stmt, ...] | None = None
+    """The body after loop optimizations that pay off on contiguous arrays (jam.py), for the
+    entry's contiguous variant; None if they changed nothing."""
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,10 @@ class Emitter:
         op = self.funcs[fn.symbol + suffix]
         block = op.add_entry_block()
         self.env = {name: arg for (name, _), arg in zip(fn.params, block.arguments, strict=True)}
+        body = fn.fast_body if suffix == CONTIGUOUS_SUFFIX and fn.fast_body else fn.body
         with ir.InsertionPoint(block):
-            self.block(fn.body)
-            if not fn.body or not isinstance(fn.body[-1], tir.Return):
+            self.block(body)
+            if not body or not isinstance(body[-1], tir.Return):
                 with location(fn.span):
                     func.ReturnOp(self.zeros(fn.ret))
 

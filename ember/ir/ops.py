@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Final
 
 from mlir import ir
-from mlir.dialects import arith, func
+from mlir.dialects import arith, func, memref
 from mlir.dialects import math as m
 
 from .. import types as T
@@ -332,6 +332,33 @@ def range_len(start: ir.Value, stop: ir.Value, step: ir.Value) -> ir.Value:
     return arith.select(nonempty, count, zero)
 
 
+def disjoint(a: ir.Value, b: ir.Value) -> ir.Value:
+    """True if memrefs `a` and `b` share no byte (empty arrays share none)."""
+    (lo_a, hi_a, empty_a), (lo_b, hi_b, empty_b) = _extent(a), _extent(b)
+    apart = arith.ori(arith.cmpi(CI.ule, hi_a, lo_b), arith.cmpi(CI.ule, hi_b, lo_a))
+    return arith.ori(apart, arith.ori(empty_a, empty_b))
+
+
+def _extent(array: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """[first byte, past the last byte) of a strided memref, and whether it is empty."""
+    index = ir.IndexType.get()
+    meta = memref.ExtractStridedMetadataOp(array)
+    rank = ir.MemRefType(array.type).rank
+    sizes, strides = meta.sizes[:rank], meta.strides[:rank]
+    zero, one = arith.constant(index, 0), arith.constant(index, 1)
+    lo, hi, empty = meta.offset, arith.addi(meta.offset, one), arith.constant(ir.IntegerType.get_signless(1), 0)
+    for size, stride in zip(sizes, strides, strict=True):
+        reach = arith.muli(arith.subi(size, one), stride)
+        lo = arith.addi(lo, arith.minsi(reach, zero))
+        hi = arith.addi(hi, arith.maxsi(reach, zero))
+        empty = arith.ori(empty, arith.cmpi(CI.eq, size, zero))
+    width = ir.MemRefType(array.type).element_type.width // 8
+    nbytes = arith.constant(index, max(width, 1))
+    base = memref.extract_aligned_pointer_as_index(array)
+    return (arith.addi(base, arith.muli(lo, nbytes)), arith.addi(base, arith.muli(hi, nbytes)),
+            empty)
+
+
 def _mixed(op: str) -> Callable[[T.Scalar, list[Value]], Value]:
     """Exact comparison of a signed (first) and an unsigned (second) 64-bit integer."""
     when_negative = {"lt": True, "le": True, "ne": True, "gt": False, "ge": False, "eq": False}
@@ -350,6 +377,6 @@ _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "maximum": lambda t, a: _np_minmax(t, a, True),
     "minimum": lambda t, a: _np_minmax(t, a, False),
     "abs": _abs, "sign": _sign, "round_n": _round_n, "pyround_n": _pyround_n,
-    "range_len": lambda t, a: range_len(*a),
+    "range_len": lambda t, a: range_len(*a), "disjoint": lambda t, a: disjoint(*a),
     **{f"mixed_{op}": _mixed(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
 }

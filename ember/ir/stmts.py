@@ -17,6 +17,8 @@ from .. import types as T
 from ..frontend import tir
 from . import ops
 from .exprs import indices
+from .loops import cold_loop
+from .matmul import emit_matmul
 from .types import contiguous_memref_type, flat_types, memref_type, storage_type
 
 if TYPE_CHECKING:
@@ -118,6 +120,8 @@ def _for(em: Emitter, s: tir.For) -> None:
     else:
         lb, ub = arith.constant(index, 0), em.index(ops.range_len(start, stop, step))
     loop = scf.ForOp(lb, ub, one, em.flatten(s.carried))
+    if s.cold:
+        loop.operation.attributes["loop_annotation"] = cold_loop()
     saved = dict(em.env)
     with ir.InsertionPoint(loop.body):
         em.bind(s.carried, loop.inner_iter_args)
@@ -192,4 +196,5 @@ def _scalar(t: T.Type) -> T.Scalar:
 RULES: dict[type, Callable[[Emitter, Any], None]] = {
     tir.Assign: _assign, tir.Store: _store, tir.ExprStmt: _expr_stmt, tir.Return: _return,
     tir.If: _if, tir.For: _for, tir.While: _while, tir.ParallelLaunch: _parallel,
+    tir.MatMul: emit_matmul,
 }

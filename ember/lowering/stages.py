@@ -47,6 +47,7 @@ TO_LLVM: Final = Stage("to-llvm", rewrites=("precise-libm",), passes=(
     "convert-math-to-libm",    # the rest (log1p, erf, erfc, cbrt, asinh, ...) as libm calls
     "expand-strided-metadata",
     "lower-affine",
+    "convert-vector-to-llvm",  # register tiles of matmul-class nests (ir/matmul.py)
     "finalize-memref-to-llvm",
     "convert-arith-to-llvm",
     "convert-cf-to-llvm",

@@ -1,0 +1,362 @@
+"""Frontend step 7 (opt_level >= 2): unroll-and-jam of row loops.
+
+A loop `for i in range(lo, hi)` whose body is straight-line code plus inner `for j` loops
+with bounds that do not depend on the row runs ROWS rows at a time: each inner loop runs once
+for ROWS rows, its body repeated per row, statement by statement:
+
+    for i in range(n):                 for i0 in range(0, n - n % 4, 4):
+        s = 0.0                            s0 = 0.0; s1 = 0.0; s2 = 0.0; s = 0.0
+        for j in range(m):       ->        for j in range(m):
+            s += a[i, j] * x[j]                s0 += a[i0, j] * x[j]; ...; s += a[i0+3, j] * x[j]
+        y[i] = s                           y[i0] = s0; ...; y[i0 + 3] = s
+                                       for i in range(n - n % 4, n): <the original body>
+
+A row reduction becomes ROWS independent dependency chains (a latency-bound loop becomes
+throughput-bound), loads shared by the rows (`x[j]`) happen once, and column walks
+(`a[j, i]`) touch ROWS neighbouring elements per step. Every row performs its own operations
+in its original order, so results are bitwise those of the plain loop.
+
+Rows must not interact. Accepted: locals assigned before they are read in the same row;
+inner loops whose bounds use no row value; arrays written at one subscript only, which either
+names the row (`y[i]`, `b[i, j]`: rows touch different elements) or, when all its accesses sit
+in one inner loop, names that loop's variable (`s[j] += ...`: each element still sees the rows
+in order). Arrays that might share memory are told apart at run time: if a written array
+overlaps another array of the nest, the plain loop runs instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .. import types as T
+from ..errors import Span
+from . import dataflow, tir
+
+ROWS = 4
+_MAX_NODES = 300
+"""Bodies larger than this are not jammed (code size grows ROWS-fold)."""
+
+
+def jam_loops(body: tuple[tir.Stmt, ...], types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:
+    """`body` (with `carried` computed) with its row loops jammed; new locals go into
+    `types`. The caller recomputes `carried` afterwards."""
+    return _Jammer(types).block(body)
+
+
+@dataclass
+class _Plan:
+    locals: set[str]
+    written: list[str]
+    arrays: list[str]
+    """All arrays of the nest, if some must be checked for overlap at run time."""
+
+
+class _Jammer:
+    def __init__(self, types: dict[str, T.Type]) -> None:
+        self.types = types
+        self.count = 0
+
+    def block(self, body: tuple[tir.Stmt, ...]) -> tuple[tir.Stmt, ...]:
+        return tuple(out for s in body for out in self.stmt(s))
+
+    def stmt(self, s: tir.Stmt) -> tuple[tir.Stmt, ...]:
+        if isinstance(s, tir.For) and not s.parallel:
+            plan = _plan(s, self.types)
+            return self.jam(s, plan) if plan else (replace(s, body=self.block(s.body)),)
+        if isinstance(s, tir.If):
+            return (replace(s, then=self.block(s.then), orelse=self.block(s.orelse)),)
+        if isinstance(s, tir.While):
+            return (replace(s, body=self.block(s.body)),)
+        return (s,)
+
+    def local(self, name: str, t: T.Type) -> str:
+        self.types[name] = t
+        return name
+
+    def jam(self, loop: tir.For, plan: _Plan) -> tuple[tir.Stmt, ...]:
+        k, span, it = self.count, loop.span, self.types[loop.var]
+        self.count += 1
+        lo, hi, main, rest, base = (self.local(f"__jam{k}_{s}", it)
+                                    for s in ("lo", "hi", "main", "rest", "i"))
+
+        def var(name: str) -> tir.Var:
+            return tir.Var(it, span, name)
+
+        def const(v: int) -> tir.Const:
+            return tir.Const(it, span, v)
+
+        trips = tir.Call(it, span, "range_len", (var(lo), var(hi), const(1)))
+        whole = tir.BinOp(it, span, "mul", tir.BinOp(it, span, "floordiv", trips, const(ROWS)),
+                          const(ROWS))
+        setup = (tir.Assign(span, lo, loop.start), tir.Assign(span, hi, loop.stop),
+                 tir.Assign(span, main, tir.BinOp(it, span, "add", var(lo), whole)))
+        rows = [self.row(loop, plan, var(base), r) for r in range(ROWS)]
+        jammed = tir.For(span, base, var(lo), var(main), const(ROWS), 1,
+                         _jammed_body(loop.body, rows))
+        if not plan.arrays:
+            return (*setup, jammed, cold(replace(loop, start=var(main), stop=var(hi))))
+        # The plain loop finishes the rows left over, or runs them all if arrays overlap.
+        guarded = tir.If(span, _disjoint(plan, self.types, span),
+                         (jammed, tir.Assign(span, rest, var(main))), ())
+        return (*setup, tir.Assign(span, rest, var(lo)), guarded,
+                cold(replace(loop, start=var(rest), stop=var(hi))))
+
+    def row(self, loop: tir.For, plan: _Plan, base: tir.Var, r: int) -> _Row:
+        last = r == ROWS - 1
+        renames = {n: n if last else self.local(f"{n}__row{r}", self.types[n])
+                   for n in plan.locals}
+        index: tir.Expr = base if r == 0 else tir.BinOp(
+            base.type, base.span, "add", base, tir.Const(base.type, base.span, r))
+        return _Row(loop.var, index, renames)
+
+
+def cold(s: tir.Stmt) -> tir.Stmt:
+    """`s` with every loop in it marked cold (see tir.For.cold)."""
+    if isinstance(s, tir.For):
+        return replace(s, cold=True, body=tuple(cold(t) for t in s.body))
+    if isinstance(s, tir.If):
+        return replace(s, then=tuple(cold(t) for t in s.then),
+                       orelse=tuple(cold(t) for t in s.orelse))
+    if isinstance(s, tir.While):
+        return replace(s, body=tuple(cold(t) for t in s.body))
+    return s
+
+
+def _jammed_body(body: tuple[tir.Stmt, ...], rows: list[_Row]) -> tuple[tir.Stmt, ...]:
+    out: list[tir.Stmt] = []
+    for s in body:
+        if isinstance(s, tir.For):
+            inner = tuple(row.stmt(t) for t in s.body for row in rows)
+            out.append(replace(s, body=inner, carried=()))
+        else:
+            out.extend(row.stmt(s) for row in rows)
+    return tuple(out)
+
+
+def _disjoint(plan: _Plan, types: dict[str, T.Type], span: Span) -> tir.Expr:
+    return disjoint(plan.written, plan.arrays, types, span)
+
+
+def disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
+             span: Span) -> tir.Expr:
+    """True if no written array shares memory with another of `arrays`."""
+    pairs = sorted({tuple(sorted((w, a))) for w in written for a in arrays if a != w})
+    conds = [tir.Call(T.boolean, span, "disjoint", tuple(tir.Var(types[n], span, n) for n in p))
+             for p in pairs]
+    result = conds[0]
+    for c in conds[1:]:
+        result = tir.BoolOp(T.boolean, span, "and", result, c)
+    return result
+
+
+@dataclass
+class _Row:
+    """Rewrites one row's copy of a statement: the loop variable becomes `index`, locals
+    are renamed."""
+
+    var: str
+    index: tir.Expr
+    renames: dict[str, str]
+
+    def stmt(self, s: tir.Stmt) -> tir.Stmt:
+        s = self.node(s)
+        if isinstance(s, tir.Assign):
+            s = replace(s, name=self.renames.get(s.name, s.name))
+        return s
+
+    def node(self, n: object) -> object:
+        if isinstance(n, tuple):
+            return tuple(self.node(x) for x in n)
+        if isinstance(n, tir.Var):
+            if n.name == self.var:
+                return self.index
+            return replace(n, name=self.renames.get(n.name, n.name))
+        if isinstance(n, tir.Expr | tir.Stmt):
+            changes = {f.name: self.node(getattr(n, f.name)) for f in fields(n)
+                       if f.name not in ("span", "type")}
+            return replace(n, **changes)
+        return n
+
+
+# --- legality ---------------------------------------------------------------------------------
+def _plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
+    """What jamming `loop` needs, or None if it is not legal (or not worth it)."""
+    if not (any(isinstance(s, tir.For) for s in loop.body) and _pays(loop.body, loop.var)):
+        return None
+    return row_plan(loop, types)
+
+
+def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
+    """Legality: the rows of `loop` may run in any interleaving of their statements (same
+    results bitwise), or None."""
+    body = loop.body
+    inner = [s for s in body if isinstance(s, tir.For)]
+    if not (_is_one(loop.step) and _simple(body, loop)):
+        return None
+    if any(v == loop.var for v, _ in loop.carried):  # the loop variable is read afterwards
+        return None
+    local = dataflow.assigned(body) - {s.var for s in inner}
+    if loop.var in local or not all(isinstance(types[n], T.Scalar) for n in local):
+        return None
+    if any(dataflow.uses((s.start, s.stop, s.step)) & (local | {loop.var}) for s in inner):
+        return None
+    if not _defined_before_use(body, local) or _assigns(body) & {s.var for s in inner}:
+        return None
+    accesses = _accesses(body)
+    if accesses is None or any(a in local for a, _, _, _ in accesses):
+        return None
+    written = _check_writes(accesses, body, loop.var, local)
+    if written is None:
+        return None
+    arrays = sorted({a for a, _, _, _ in accesses})
+    return _Plan(local, written, arrays if written and len(arrays) > 1 else [])
+
+
+def _assigns(body: tuple[tir.Stmt, ...]) -> set[str]:
+    return {n.name for n in tir.walk(body) if isinstance(n, tir.Assign)}
+
+
+def _is_one(e: tir.Expr) -> bool:
+    return isinstance(e, tir.Const) and e.value == 1
+
+
+def _simple(body: tuple[tir.Stmt, ...], loop: tir.For) -> bool:
+    """Straight-line statements and inner loops of straight-line statements, no calls of
+    kernels, no allocations, small enough."""
+    for s in body:
+        if isinstance(s, tir.For):
+            if s.parallel or not all(isinstance(t, tir.Assign | tir.Store) for t in s.body):
+                return False
+        elif not isinstance(s, tir.Assign | tir.Store):
+            return False
+    nodes = list(tir.walk(body))
+    return len(nodes) <= _MAX_NODES and not any(
+        isinstance(n, tir.KernelCall | tir.Alloc) for n in nodes)
+
+
+_CHEAP_CALLS = frozenset({"abs", "min", "max", "minimum", "maximum", "sqrt", "fabs",
+                          "range_len"})
+
+
+def _pays(body: tuple[tir.Stmt, ...], row: str) -> bool:
+    """Jamming pays where an inner loop is latency-bound (it carries a scalar reduction) or
+    walks a column (the row is the last subscript), and no costly math call dominates."""
+    if any(isinstance(n, tir.Call) and n.op not in _CHEAP_CALLS for n in tir.walk(body)):
+        return False
+    for s in body:
+        if not isinstance(s, tir.For):
+            continue
+        later = [{t.name for t in s.body[p:] if isinstance(t, tir.Assign)}
+                 for p in range(len(s.body))]
+        if any(_reads(t) & names for t, names in zip(s.body, later, strict=True)):
+            return True  # read before (or where) it is assigned: carried between iterations
+        loads = (n for n in tir.walk(s.body) if isinstance(n, tir.Load) and len(n.indices) > 1)
+        if any(_key_var(_shape(n.indices[-1])) == ("Var", row) for n in loads):
+            return True
+    return False
+
+
+def _reads(s: tir.Stmt) -> set[str]:
+    return dataflow.uses(s.value if isinstance(s, tir.Assign) else s)
+
+
+def _defined_before_use(body: tuple[tir.Stmt, ...], local: set[str]) -> bool:
+    """Every read of a row local follows an assignment in the same row (inner-loop locals
+    may carry from one inner iteration to the next only if assigned before the inner loop)."""
+    defined: set[str] = set()
+    for s in body:
+        if isinstance(s, tir.For):
+            seen = set(defined) | {s.var}
+            for t in s.body:
+                if _reads(t) & local - seen:
+                    return False
+                if isinstance(t, tir.Assign):
+                    seen.add(t.name)
+            continue
+        if _reads(s) & local - defined:
+            return False
+        if isinstance(s, tir.Assign):
+            defined.add(s.name)
+    return True
+
+
+Access = tuple[str, tuple, bool, int]
+"""(array, subscript shape, is a store, statement group); the shape is None where an index
+may be negative (Python's wrap-around makes two subscripts name one element)."""
+
+
+def _accesses(body: tuple[tir.Stmt, ...]) -> list[Access] | None:
+    found: list[Access] = []
+    for group, s in enumerate(body):
+        for n in tir.walk(s):
+            if isinstance(n, tir.Load | tir.Store):
+                if not isinstance(n.array, tir.Var):
+                    return None
+                sub = None if any(n.wrap) else _shape(n.indices)
+                found.append((n.array.name, sub, isinstance(n, tir.Store), group))
+            elif isinstance(n, tir.Dim | tir.DynDim) and not isinstance(n.array, tir.Var):
+                return None
+    return found
+
+
+def _check_writes(accesses: list[Access], body: tuple[tir.Stmt, ...], row: str,
+                  local: set[str]) -> list[str] | None:
+    """The written arrays, if every one is accessed at a single subscript that keeps the
+    rows apart (or keeps each element's updates in row order)."""
+    written = sorted({a for a, _, store, _ in accesses if store})
+    for name in written:
+        subs = {sub for a, sub, _, _ in accesses if a == name}
+        groups = {g for a, _, _, g in accesses if a == name}
+        if len(subs) != 1 or None in subs:
+            return None
+        sub = subs.pop()
+        if _names_var(sub, row, local):
+            continue
+        if len(groups) != 1:
+            return None
+        home = body[groups.pop()]
+        if isinstance(home, tir.For) and not _names_var(sub, home.var, local | {row}):
+            return None
+    return written
+
+
+def _names_var(sub: tuple, var: str, banned: set[str]) -> bool:
+    """Some component is `var` or `var + c` / `c + var` with `c` free of `banned` and `var`."""
+    target = ("Var", var)
+    for comp in sub:
+        if _key_var(comp) == target:
+            return True
+        while comp[0] == "Cast":
+            comp = comp[1]
+        if comp[0] == "BinOp" and comp[1] == "add":
+            left, right = comp[2], comp[3]
+            for mine, other in ((left, right), (right, left)):
+                if _key_var(mine) == target and not (_names_in(other) & (banned | {var})):
+                    return True
+    return False
+
+
+def _key_var(comp: tuple) -> tuple | None:
+    while comp[0] == "Cast":  # an index converted to int64
+        comp = comp[1]
+    return ("Var", comp[1]) if comp[0] == "Var" else None
+
+
+def _names_in(key: object) -> set[str]:
+    if isinstance(key, tuple):
+        if len(key) == 2 and key[0] == "Var":
+            return {key[1]}
+        return set().union(*(_names_in(k) for k in key)) if key else set()
+    return set()
+
+
+def _shape(node: object) -> object:
+    """A span-free, hashable picture of an expression (to compare subscripts)."""
+    if isinstance(node, tuple):
+        return tuple(_shape(x) for x in node)
+    if isinstance(node, tir.Var):
+        return ("Var", node.name)
+    if isinstance(node, tir.Expr):
+        return (type(node).__name__, *(_shape(getattr(node, f.name)) for f in fields(node)
+                                       if f.name not in ("span", "type")))
+    return node

@@ -1,0 +1,159 @@
+"""`tir.MatMul` -> packed, register-tiled vector code (scf + memref + vector + arith).
+
+    up[band][k][r] = u(row r of the band, k)            # once: every u value, tile order
+                                                        # (the last band repeats its last row)
+    for jb in cols, step vectors * lanes:
+        bp[k][:] = b[k, jb : jb + vectors * lanes]      # the panel, contiguous (no 4K aliasing)
+        for ib in rows, step tile_rows:                 # every row tile passes over the panel
+            acc[r][v] = c[ib + r, jb + v * lanes : +lanes]   (or the broadcast init)
+            for k in depth:                             # accumulators stay in registers
+                acc[r][v] = acc[r][v] + broadcast(up[band][k][r]) * bp[k][v]
+            c[ib + r, jb + v * lanes : +lanes] = acc[r][v]
+
+Each element receives its products in increasing k with a separate multiply and add, like the
+loops the frontend matched. Only the entry's contiguous variant gets this code (vector loads
+need unit inner strides). The packing buffers are freed by the deallocation stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlir import ir
+from mlir.dialects import arith, memref, scf, vector
+
+from ..frontend import tir
+from .loops import cold_loop
+
+if TYPE_CHECKING:
+    from .emitter import Emitter
+
+
+def emit_matmul(em: Emitter, s: tir.MatMul) -> None:
+    saved = dict(em.env)
+    _Tiles(em, s).emit()
+    em.env = saved  # the row and k bindings live inside the loops only
+
+
+@dataclass
+class _Tiles:
+    em: Emitter
+    s: tir.MatMul
+
+    def __post_init__(self) -> None:
+        em, s = self.em, self.s
+        self.rows, self.vectors, self.lanes = s.tile
+        self.width = self.vectors * self.lanes
+        self.c, self.b = em.expr(s.c), em.expr(s.b)
+        self.elem = ir.MemRefType(self.c.type).element_type
+        self.vt = ir.VectorType.get([self.lanes], self.elem)
+        (self.i0, self.i1), (self.j0, self.j1), (self.k0, self.k1) = (
+            [em.index(em.expr(e)) for e in pair] for pair in (s.rows, s.cols, s.depth))
+        self.depth = arith.maxsi(arith.subi(self.k1, self.k0), self.const(0))
+        self.last = arith.subi(self.i1, self.const(1))
+
+    def row(self, ib: ir.Value, r: int) -> ir.Value:
+        """Row r of the tile at ib; the last tile repeats the last row where rows run out
+        (the copies compute and store the same values)."""
+        return arith.minsi(arith.addi(ib, self.const(r)), self.last)
+
+    def const(self, v: int) -> ir.Value:
+        return arith.constant(ir.IndexType.get(), v)
+
+    def buffer(self, size: ir.Value) -> ir.Value:
+        dyn = ir.ShapedType.get_dynamic_size()
+        return memref.alloc(ir.MemRefType.get([dyn], self.elem), [size], [])
+
+    def emit(self) -> None:
+        """Nothing (not even the u values the loops would not read) without whole columns."""
+        lt = arith.CmpIPredicate.slt
+        some = scf.IfOp(arith.andi(arith.cmpi(lt, self.j0, self.j1),
+                                   arith.cmpi(lt, self.i0, self.i1)))
+        with ir.InsertionPoint(some.then_block):
+            self.product()
+            scf.YieldOp([])
+
+    def product(self) -> None:
+        tiles = arith.ceildivsi(arith.subi(self.i1, self.i0), self.const(self.rows))
+        up = self.buffer(arith.muli(arith.muli(tiles, self.const(self.rows)), self.depth))
+        bp = self.buffer(arith.muli(self.depth, self.const(self.width)))
+        self.pack_u(up)
+        with _loop(self.j0, self.j1, self.const(self.width)) as jb:
+            self.pack_b(bp, jb)
+            with _loop(self.i0, self.i1, self.const(self.rows)) as ib:
+                self.tile(up, bp, ib, jb)
+
+    def pack_u(self, up: ir.Value) -> None:
+        """up[(ib - i0) * depth + (k - k0) * rows + r] = u(ib + r, k)"""
+        i64 = ir.IntegerType.get_signless(64)
+        with _loop(self.i0, self.i1, self.const(self.rows), True) as ib, \
+                _loop(self.k0, self.k1, self.const(1), True) as k:
+            self.em.env[self.s.red] = arith.index_cast(i64, k)
+            base = self.u_index(ib, k)
+            for r in range(self.rows):
+                self.em.env[self.s.row] = arith.index_cast(i64, self.row(ib, r))
+                memref.store(self.em.expr(self.s.u), up, [arith.addi(base, self.const(r))])
+
+    def u_index(self, ib: ir.Value, k: ir.Value) -> ir.Value:
+        band = arith.muli(arith.subi(ib, self.i0), self.depth)
+        return arith.addi(band, arith.muli(arith.subi(k, self.k0), self.const(self.rows)))
+
+    def pack_b(self, bp: ir.Value, jb: ir.Value) -> None:
+        with _loop(self.k0, self.k1, self.const(1), True) as k:
+            base = arith.muli(arith.subi(k, self.k0), self.const(self.width))
+            if self.s.b_transposed:  # b[j, k]: one element of each of `width` rows
+                for n in range(self.width):
+                    value = memref.load(self.b, [arith.addi(jb, self.const(n)), k])
+                    memref.store(value, bp, [arith.addi(base, self.const(n))])
+            else:
+                for v in range(self.vectors):
+                    col = arith.addi(jb, self.const(v * self.lanes))
+                    vector.store(vector.load(self.vt, self.b, [k, col]), bp,
+                                 [arith.addi(base, self.const(v * self.lanes))])
+
+    def tile(self, up: ir.Value, bp: ir.Value, ib: ir.Value, jb: ir.Value) -> None:
+        rows = [self.row(ib, r) for r in range(self.rows)]
+        cols = [arith.addi(jb, self.const(v * self.lanes)) for v in range(self.vectors)]
+        if self.s.init is not None:
+            start = [vector.broadcast(self.vt, self.em.expr(self.s.init))] * (
+                self.rows * self.vectors)
+        else:
+            start = [vector.load(self.vt, self.c, [r, j]) for r in rows for j in cols]
+        loop = scf.ForOp(self.k0, self.k1, self.const(1), start)
+        with ir.InsertionPoint(loop.body):
+            scf.YieldOp(self.step(up, bp, ib, loop))
+        for n, acc in enumerate(loop.results):
+            vector.store(acc, self.c, [rows[n // self.vectors], cols[n % self.vectors]])
+
+    def step(self, up: ir.Value, bp: ir.Value, ib: ir.Value, loop: scf.ForOp) -> list[ir.Value]:
+        k, accs = loop.induction_variable, list(loop.inner_iter_args)
+        base = arith.muli(arith.subi(k, self.k0), self.const(self.width))
+        bv = [vector.load(self.vt, bp, [arith.addi(base, self.const(v * self.lanes))])
+              for v in range(self.vectors)]
+        at = self.u_index(ib, k)
+        out = []
+        for r in range(self.rows):
+            u = memref.load(up, [arith.addi(at, self.const(r))])
+            uv = vector.broadcast(self.vt, u)
+            out += [arith.addf(accs[r * self.vectors + v], arith.mulf(uv, bv[v]))
+                    for v in range(self.vectors)]
+        return out
+
+
+class _loop:  # noqa: N801 - used as `with _loop(lo, hi, step) as iv:`
+    """An scf.for without results; the body is whatever is emitted inside the `with`."""
+
+    def __init__(self, lo: ir.Value, hi: ir.Value, step: ir.Value, plain: bool = False) -> None:
+        self.op = scf.ForOp(lo, hi, step)
+        if plain:  # packing loops: not worth LLVM's vectorizer and unroller (compile time)
+            self.op.operation.attributes["loop_annotation"] = cold_loop()
+        self.point = ir.InsertionPoint(self.op.body)
+
+    def __enter__(self) -> ir.Value:
+        self.point.__enter__()
+        return self.op.induction_variable
+
+    def __exit__(self, *exc: object) -> None:
+        scf.YieldOp([])
+        self.point.__exit__(*exc)
