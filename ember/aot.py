@@ -123,13 +123,14 @@ def _key(func: Any, options: Any, what: str, cpu: str | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _object(key: str, make_ir: Any, cpu: str | None) -> tuple[bytes, bool]:
+def _object(key: str, make_ir: Any, cpu: str | None,
+            vector_math: bool = False) -> tuple[bytes, bool]:
     """Object code for `key` from the cache, or compiled from `make_ir()` and cached."""
     hit = cache.lookup(key)
     if hit is not None:
         with open(hit[0], "rb") as f:
             return f.read(), True
-    obj = native.emit_object(native.optimize(make_ir(), cpu), cpu)
+    obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math), cpu)
     with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as f:
         f.write(obj)
     try:
@@ -155,7 +156,8 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
         return native.prepare_ir(lowered_kernel(program, k.options),
                                  thunks + parallel_ir(program))
 
-    obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu)
+    obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu,
+                          k.options.fastmath)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))
     if variant:
         adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret))

@@ -154,7 +154,7 @@ def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
     from .runtime import native
 
     text = _llvm_ir(program, options)
-    mod = native.optimize(text, speed=options.opt_level)
+    mod = native.optimize(text, speed=options.opt_level, vector_math=options.fastmath)
     native.link_shared([native.emit_object(mod)], path, native.libraries(text))
 
 
@@ -227,7 +227,8 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
                     run_stages(module, PRIMAL_CPU_FAST if options.fastmath else PRIMAL_CPU,
                                program.entry)
                 return str(module)
-        mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level)
+        mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level,
+                              vector_math=options.fastmath)
         return str(mod) if stage == "llvm" else native.emit_assembly(mod)
 
 

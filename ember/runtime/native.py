@@ -16,6 +16,8 @@ import tempfile
 
 import llvmlite.binding as llvm
 
+from . import vecmath
+
 _NUW = re.compile(r"\bnuw ")
 _SYMBOL = re.compile(r"^(?:define|declare) [^@]*@([\w.$]+)\(", re.MULTILINE)
 _DEFINE = re.compile(
@@ -63,17 +65,27 @@ def _declared(line: str) -> str:
     return found.group(1) if found else ""
 
 
-def optimize(ir_text: str, cpu: str | None = None, speed: int = 3) -> llvm.ModuleRef:
+def optimize(ir_text: str, cpu: str | None = None, speed: int = 3,
+             vector_math: bool = False) -> llvm.ModuleRef:
+    """Parse and optimize; with `vector_math` (fastmath kernels), the vectorized math
+    intrinsics LLVM would scalarize call glibc's vector math library instead (vecmath.py)."""
     tm = target_machine(cpu)
-    mod = llvm.parse_assembly(ir_text)
-    mod.triple = llvm.get_process_triple()
-    mod.data_layout = str(tm.target_data)
-    mod.verify()
+    mod = _parse(ir_text, tm)
     options = llvm.create_pipeline_tuning_options(speed_level=speed)
     options.loop_vectorization = True
     options.slp_vectorization = True
     builder = llvm.create_pass_builder(tm, options)
     builder.getModulePassManager().run(mod, builder)
+    if vector_math and vecmath.VECTOR_INTRINSIC.search(text := str(mod)):
+        mod = _parse(vecmath.use_libmvec(text), tm)
+    return mod
+
+
+def _parse(ir_text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
+    mod = llvm.parse_assembly(ir_text)
+    mod.triple = llvm.get_process_triple()
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
     return mod
 
 
@@ -107,7 +119,8 @@ def link_shared(objects: list[bytes], out_path: str, libs: list[str] | None = No
                 f.write(obj)
             paths.append(path)
         out_tmp = os.path.join(tmp, "out.so")
-        cmd = [compiler(), "-shared", "-o", out_tmp, *paths, *(libs or []), "-lm"]
+        vector = ["-lmvec"] if any(vecmath.PREFIX in obj for obj in objects) else []
+        cmd = [compiler(), "-shared", "-o", out_tmp, *paths, *(libs or []), *vector, "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"linking failed: {' '.join(cmd)}\n{proc.stderr}")

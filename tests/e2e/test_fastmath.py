@@ -41,3 +41,35 @@ def test_fastmath_matches_within_rounding(fn, args):
 def test_fastmath_is_part_of_the_cache_key():
     a, b = np.ones(10), np.ones(10)
     assert ember.kernel(dot, fastmath=True)(a, b) == ember.kernel(dot)(a, b) == 10.0
+
+
+def math_map(x: f64[:], y: f64[:]) -> None:
+    for i in range(len(x)):
+        v = x[i]
+        y[i] = (math.sin(v) + math.cos(v) * math.exp(-v) + math.log(v + 2.0)
+                + math.tanh(v) - math.atan(v) + math.pow(v + 2.0, 0.75) + math.log2(v + 3.0))
+
+
+def math_map32(x: f32[:], y: f32[:]) -> None:
+    for i in range(len(x)):
+        y[i] = np.float32(math.exp(x[i])) * np.float32(math.sin(x[i]))
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 7, 8, 33, 1000])
+def test_vector_math_library_within_ulps(n):
+    """Vectorized sin/cos/exp/log/... (glibc's libmvec: at most 4 ulp) on every remainder."""
+    x = np.linspace(-1.5, 1.7, n)
+    assert_same(math_map, x, np.zeros(n), rtol=1e-13,
+                kernel=ember.kernel(math_map, fastmath=True))
+    x32 = x.astype(np.float32)
+    assert_same(math_map32, x32, np.zeros(n, np.float32), rtol=1e-5,
+                kernel=ember.kernel(math_map32, fastmath=True))
+
+
+def test_math_calls_use_vector_variants_only_with_fastmath():
+    from ember.runtime import vecmath
+
+    if vecmath.variant("sin", 2, 64) is None:
+        pytest.skip("this machine's glibc has no libmvec")
+    assert "_ZGV" in ember.kernel(sum_sin_sq, fastmath=True).inspect("asm")
+    assert "_ZGV" not in ember.kernel(sum_sin_sq).inspect("asm")
