@@ -186,7 +186,8 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
         if count_sig is not None:
             thunks.append(aot_c.adapter(f"{export}_count", prep.count.entry, count_sig.params,
                                         count_sig.ret))
-        return native.prepare_ir(lowered_derivative(prep, p, export), thunks)
+        return native.prepare_ir(lowered_derivative(prep, p, export, d.kernel.options.opt_level),
+                                 thunks)
 
     what = f"derivative:{export}:{d.kind}:{d.request.key()}"
     obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), make_ir, cpu)

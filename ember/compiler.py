@@ -161,9 +161,10 @@ def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
 def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) -> str:
     """LLVM IR of a kernel and its callees (and of its contiguous variant), without thunks."""
     from .ir import emit_module, mlir_context
-    from .lowering import PRIMAL_CPU, PRIMAL_CPU_FAST, lower_to_llvm_ir
+    from .lowering import lower_to_llvm_ir, primal_stages
 
-    stages = PRIMAL_CPU_FAST if options is not None and options.fastmath else PRIMAL_CPU
+    options = options or CompileOptions()
+    stages = primal_stages(options.opt_level, options.fastmath)
     with mlir_context():
         module = emit_module(program)
         return lower_to_llvm_ir(module, program.functions[program.entry].name, stages)
@@ -215,7 +216,7 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     from .frontend import build_program
     from .ir import emit_module, mlir_context
-    from .lowering import PRIMAL_CPU, PRIMAL_CPU_FAST, run_stages
+    from .lowering import primal_stages, run_stages
     from .runtime import native
 
     with _lock:
@@ -224,7 +225,7 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
             with mlir_context():
                 module = emit_module(program)
                 if stage == "lowered":
-                    run_stages(module, PRIMAL_CPU_FAST if options.fastmath else PRIMAL_CPU,
+                    run_stages(module, primal_stages(options.opt_level, options.fastmath),
                                program.entry)
                 return str(module)
         mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level,
@@ -280,12 +281,12 @@ def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: i
     return CompiledDerivative(_load(name, sig, path, hit), count, loops, p)
 
 
-def lowered_derivative(prep: Any, p: Any, name: str) -> str:
+def lowered_derivative(prep: Any, p: Any, name: str, opt_level: int = 3) -> str:
     """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
     for kernels with while loops), without thunks."""
     from .ir import emit_module, mlir_context
     from .ir.types import contiguous_arrays, to_mlir_type
-    from .lowering import GRADIENT_CPU, lower_to_llvm_ir
+    from .lowering import gradient_stages, lower_to_llvm_ir
     from .lowering.enzyme import ADSpec, differentiate, prepare_for_enzyme
 
     fn = prep.replay.functions[prep.replay.entry]
@@ -305,7 +306,7 @@ def lowered_derivative(prep: Any, p: Any, name: str) -> str:
     with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
-        return lower_to_llvm_ir(derived, name, GRADIENT_CPU)
+        return lower_to_llvm_ir(derived, name, gradient_stages(opt_level))
 
 
 def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
@@ -324,7 +325,7 @@ def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: A
                       options: CompileOptions, path: str) -> None:
     from .runtime import native
 
-    ir_text = native.prepare_ir(lowered_derivative(prep, p, name),
+    ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.opt_level),
                                 derivative_thunks(prep, name, sig, count_sig))
     mod = native.optimize(ir_text, speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)

@@ -6,7 +6,7 @@ from mlir import ir
 from mlir.dialects import llvm
 
 from .pipeline import check_fully_lowered, dump, run_stages
-from .stages import GRADIENT_CPU, PRIMAL_CPU, PRIMAL_CPU_FAST, Stage
+from .stages import GRADIENT_CPU, PRIMAL_CPU, PRIMAL_CPU_FAST, Stage, gradient_stages, primal_stages
 
 
 def lower_to_llvm_ir(module: ir.Module, name: str, stages: tuple[Stage, ...] = PRIMAL_CPU) -> str:
@@ -19,4 +19,4 @@ def lower_to_llvm_ir(module: ir.Module, name: str, stages: tuple[Stage, ...] = P
 
 
 __all__ = ["lower_to_llvm_ir", "run_stages", "Stage", "PRIMAL_CPU", "PRIMAL_CPU_FAST",
-           "GRADIENT_CPU"]
+           "GRADIENT_CPU", "primal_stages", "gradient_stages"]

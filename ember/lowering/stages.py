@@ -1,9 +1,14 @@
 """Named pass stages, each a tuple of MLIR pass strings with the reason for each pass.
 
-The pipeline is assembled from these in `pipeline.py`:
-  CLEANUP -> DEALLOC -> TO_LLVM   (primal CPU kernels)
-Later stages slot in by name: ENZYME (gradients, run in enzyme_call), OPTIMIZE (affine/linalg),
-GPU (gpu -> nvvm -> PTX).
+Pipelines are tuples of stages, chosen by `primal_stages` / `gradient_stages`:
+  CLEANUP -> [OPTIMIZE] -> [FAST_MATH] -> DEALLOC -> LOWER_DEALLOC -> CLEANUP -> TO_LLVM
+  (primal CPU kernels; OPTIMIZE from opt_level 2, FAST_MATH with fastmath=True)
+  ENZYME_OUTPUT -> CLEANUP -> [OPTIMIZE] -> LOWER_DEALLOC -> CLEANUP -> TO_LLVM_ARENA
+  (gradients, after Enzyme ran in enzyme_call)
+The loop-nest transformations that need dependence facts (unroll-and-jam, register tiling of
+matmul-class nests) happen on the typed tree (frontend/jam.py, frontend/matmul.py) and are
+emitted as scf/vector code by ir/matmul.py; OPTIMIZE then cleans the loops up for LLVM,
+whose O`opt_level` pipeline (vectorizer included) runs last (runtime/native.py).
 """
 
 from __future__ import annotations
@@ -57,6 +62,15 @@ TO_LLVM: Final = Stage("to-llvm", rewrites=("precise-libm",), passes=(
     "reconcile-unrealized-casts",
 ))
 
+OPTIMIZE: Final = Stage("optimize", (
+    # Index arithmetic, memref.dim and loads-free expressions that do not change inside a
+    # loop move out of it (in particular out of the k loops of register tiles and out of
+    # Enzyme's reversed loops), so LLVM starts from smaller loop bodies.
+    "loop-invariant-code-motion",
+    "canonicalize",  # fold what hoisting exposed (constant trip counts, dead iter_args)
+    "cse",           # one copy of the hoisted values
+))
+
 PRIMAL_CPU: Final = (CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 FAST_MATH: Final = Stage("fast-math", (
@@ -64,6 +78,12 @@ FAST_MATH: Final = Stage("fast-math", (
 ), rewrites=("fast-math",))  # fast flags on float ops: LLVM may reassociate and vectorize
 
 PRIMAL_CPU_FAST: Final = (CLEANUP, FAST_MATH, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+
+
+def primal_stages(opt_level: int, fastmath: bool) -> tuple[Stage, ...]:
+    """The stages of a primal CPU kernel for these options."""
+    head = (CLEANUP, *((OPTIMIZE,) if opt_level >= 2 else ()), *((FAST_MATH,) if fastmath else ()))
+    return (*head, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 # After Enzyme: its caches already carry their own deallocs, which the ownership-based
 # deallocation pass cannot take as input, so only the placeholders are lowered.
@@ -77,3 +97,9 @@ TO_LLVM_ARENA: Final = Stage("to-llvm", tuple(
     else p for p in TO_LLVM.passes), TO_LLVM.rewrites)
 
 GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_ARENA)
+
+
+def gradient_stages(opt_level: int) -> tuple[Stage, ...]:
+    """The stages of Enzyme's output for a derivative library: OPTIMIZE as for primals."""
+    return (ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if opt_level >= 2 else ()), LOWER_DEALLOC,
+            CLEANUP, TO_LLVM_ARENA)
