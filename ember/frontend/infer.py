@@ -20,6 +20,7 @@ from .check import check_subset
 from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
+from .interchange import interchange_loops
 from .jam import jam_loops
 from .matmul import tile_matmuls
 from .parallel import outline_parallel_loops
@@ -105,7 +106,9 @@ def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
     body, workers = outline_parallel_loops(symbol, body, types, dict(params))
     for worker in workers:
         callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
-    fast = jam_loops(tile_matmuls(body, types), types) if optimize else body
+    fast = body
+    if optimize:
+        fast = jam_loops(interchange_loops(tile_matmuls(body, types), types), types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types,
                         dataflow.annotate(fast, types) if fast != body else None)

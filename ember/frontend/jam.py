@@ -191,7 +191,7 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
     results bitwise), or None."""
     body = loop.body
     inner = [s for s in body if isinstance(s, tir.For)]
-    if not (_is_one(loop.step) and _simple(body, loop)):
+    if not (_is_one(loop.step) and straight_nest(body, loop)):
         return None
     if any(v == loop.var for v, _ in loop.carried):  # the loop variable is read afterwards
         return None
@@ -200,9 +200,9 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
         return None
     if any(dataflow.uses((s.start, s.stop, s.step)) & (local | {loop.var}) for s in inner):
         return None
-    if not _defined_before_use(body, local) or _assigns(body) & {s.var for s in inner}:
+    if not defined_before_use(body, local) or _assigns(body) & {s.var for s in inner}:
         return None
-    accesses = _accesses(body)
+    accesses = accesses_of(body)
     if accesses is None or any(a in local for a, _, _, _ in accesses):
         return None
     written = _check_writes(accesses, body, loop.var, local)
@@ -220,7 +220,7 @@ def _is_one(e: tir.Expr) -> bool:
     return isinstance(e, tir.Const) and e.value == 1
 
 
-def _simple(body: tuple[tir.Stmt, ...], loop: tir.For) -> bool:
+def straight_nest(body: tuple[tir.Stmt, ...], loop: tir.For) -> bool:
     """Straight-line statements and inner loops of straight-line statements, no calls of
     kernels, no allocations, small enough."""
     for s in body:
@@ -251,7 +251,7 @@ def _pays(body: tuple[tir.Stmt, ...], row: str) -> bool:
         if any(_reads(t) & names for t, names in zip(s.body, later, strict=True)):
             return True  # read before (or where) it is assigned: carried between iterations
         loads = (n for n in tir.walk(s.body) if isinstance(n, tir.Load) and len(n.indices) > 1)
-        if any(_key_var(_shape(n.indices[-1])) == ("Var", row) for n in loads):
+        if any(key_var(shape_of(n.indices[-1])) == ("Var", row) for n in loads):
             return True
     return False
 
@@ -260,7 +260,7 @@ def _reads(s: tir.Stmt) -> set[str]:
     return dataflow.uses(s.value if isinstance(s, tir.Assign) else s)
 
 
-def _defined_before_use(body: tuple[tir.Stmt, ...], local: set[str]) -> bool:
+def defined_before_use(body: tuple[tir.Stmt, ...], local: set[str]) -> bool:
     """Every read of a row local follows an assignment in the same row (inner-loop locals
     may carry from one inner iteration to the next only if assigned before the inner loop)."""
     defined: set[str] = set()
@@ -285,14 +285,14 @@ Access = tuple[str, tuple, bool, int]
 may be negative (Python's wrap-around makes two subscripts name one element)."""
 
 
-def _accesses(body: tuple[tir.Stmt, ...]) -> list[Access] | None:
+def accesses_of(body: tuple[tir.Stmt, ...]) -> list[Access] | None:
     found: list[Access] = []
     for group, s in enumerate(body):
         for n in tir.walk(s):
             if isinstance(n, tir.Load | tir.Store):
                 if not isinstance(n.array, tir.Var):
                     return None
-                sub = None if any(n.wrap) else _shape(n.indices)
+                sub = None if any(n.wrap) else shape_of(n.indices)
                 found.append((n.array.name, sub, isinstance(n, tir.Store), group))
             elif isinstance(n, tir.Dim | tir.DynDim) and not isinstance(n.array, tir.Var):
                 return None
@@ -310,33 +310,33 @@ def _check_writes(accesses: list[Access], body: tuple[tir.Stmt, ...], row: str,
         if len(subs) != 1 or None in subs:
             return None
         sub = subs.pop()
-        if _names_var(sub, row, local):
+        if names_var(sub, row, local):
             continue
         if len(groups) != 1:
             return None
         home = body[groups.pop()]
-        if isinstance(home, tir.For) and not _names_var(sub, home.var, local | {row}):
+        if isinstance(home, tir.For) and not names_var(sub, home.var, local | {row}):
             return None
     return written
 
 
-def _names_var(sub: tuple, var: str, banned: set[str]) -> bool:
+def names_var(sub: tuple, var: str, banned: set[str]) -> bool:
     """Some component is `var` or `var + c` / `c + var` with `c` free of `banned` and `var`."""
     target = ("Var", var)
     for comp in sub:
-        if _key_var(comp) == target:
+        if key_var(comp) == target:
             return True
         while comp[0] == "Cast":
             comp = comp[1]
         if comp[0] == "BinOp" and comp[1] == "add":
             left, right = comp[2], comp[3]
             for mine, other in ((left, right), (right, left)):
-                if _key_var(mine) == target and not (_names_in(other) & (banned | {var})):
+                if key_var(mine) == target and not (_names_in(other) & (banned | {var})):
                     return True
     return False
 
 
-def _key_var(comp: tuple) -> tuple | None:
+def key_var(comp: tuple) -> tuple | None:
     while comp[0] == "Cast":  # an index converted to int64
         comp = comp[1]
     return ("Var", comp[1]) if comp[0] == "Var" else None
@@ -350,13 +350,13 @@ def _names_in(key: object) -> set[str]:
     return set()
 
 
-def _shape(node: object) -> object:
+def shape_of(node: object) -> object:
     """A span-free, hashable picture of an expression (to compare subscripts)."""
     if isinstance(node, tuple):
-        return tuple(_shape(x) for x in node)
+        return tuple(shape_of(x) for x in node)
     if isinstance(node, tir.Var):
         return ("Var", node.name)
     if isinstance(node, tir.Expr):
-        return (type(node).__name__, *(_shape(getattr(node, f.name)) for f in fields(node)
+        return (type(node).__name__, *(shape_of(getattr(node, f.name)) for f in fields(node)
                                        if f.name not in ("span", "type")))
     return node
