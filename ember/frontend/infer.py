@@ -28,10 +28,12 @@ from .stmts import StmtBuilder
 _MAX_ROUNDS = 32
 
 
-def build_program(func: Any, ad: bool = False) -> tir.Program:
+def build_program(func: Any, ad: bool = False, outline: bool = True) -> tir.Program:
     """Type `func` and, transitively, every kernel it calls. With `ad`, loops that can exit
-    early stay counted loops (see exits.py), as reverse-mode differentiation needs."""
+    early stay counted loops (see exits.py), as reverse-mode differentiation needs. Without
+    `outline`, prange loops stay `For(parallel=True)` (the GPU target maps them itself)."""
     builder = _ProgramBuilder(ad)
+    builder.outline = outline
     entry = builder.signature(func, None)
     return tir.Program(entry.symbol, builder.functions)
 
@@ -44,6 +46,7 @@ class _ProgramBuilder:
         self.functions: dict[str, tir.Function] = {}
         self.by_func: dict[Any, str] = {}
         self.in_progress: dict[Any, tir.Function] = {}
+        self.outline = True
 
     def signature(self, func: Any, span: Span | None) -> tir.Function:
         if func in self.by_func:
@@ -98,7 +101,9 @@ def type_function(src, callees, symbol, params, ret, ad=False) -> tir.Function: 
     types = {**scope.vars, **scope.declared}
     dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(body, types)
-    body, workers = outline_parallel_loops(symbol, body, types, dict(params))
+    outline = getattr(callees, "outline", True)
+    body, workers = (outline_parallel_loops(symbol, body, types, dict(params)) if outline
+                     else (body, []))
     for worker in workers:
         callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
