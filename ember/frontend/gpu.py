@@ -212,9 +212,9 @@ def _atomic(s: tir.Store, op: str, value: tir.Expr) -> AtomicAdd:
     t = s.array.type
     assert isinstance(t, T.Array)
     if t.dtype.bits < 32:
-        raise CompileError(f"`+=` on an element of a {t.dtype} array that several GPU threads "
-                           "may update needs an atomic add, which the GPU has only for 32- "
-                           "and 64-bit elements", s.span)
+        raise CompileError(f"`+=` on an element that several GPU threads may update needs an "
+                           f"atomic add, which the GPU has for 32- and 64-bit elements only, "
+                           f"not {t.dtype}", s.span)
     if op == "sub":
         value = tir.UnaryOp(value.type, value.span, "neg", value)
     if value.type != t.dtype:

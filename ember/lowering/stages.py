@@ -81,6 +81,9 @@ GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_A
 # Recipe and traps: /work/shared/TOOLCHAIN.md section 3. `{tiles}`, `{chip}` and `{features}`
 # are filled in by lowering/gpu.py.
 GPU_MAP: Final = Stage("gpu-map", (
+    # integer ** integer (math.ipowi) as a loop in a helper function, which outlining copies
+    # into the gpu.module (NVVM has no lowering for the op itself)
+    "convert-math-to-funcs{convert-ctlz=false}",
     # Blocks of threads: the outer loop steps over tiles (-> blocks), the inner one over the
     # tile (-> threads). `no-min-max-bounds` guards the last tile with an scf.if instead of an
     # affine.min bound, which convert-parallel-loops-to-gpu cannot map (it silently does

@@ -50,6 +50,7 @@ CASES = {
     "branchy": (lambda: (_rng(9).random((41, 13)), np.zeros(41)), 1e-12),
     "matmul": (_matmul, 1e-5),
     "two_pass": (lambda: (_rng(10).random(100), np.zeros(100), 3), 1e-12),
+    "powers": (lambda: (np.arange(-300, 300, dtype=np.int64), np.zeros(600, np.int64)), 0),
 }
 
 

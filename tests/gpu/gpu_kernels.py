@@ -106,3 +106,9 @@ def two_pass(x: f64[:], y: f64[:], step: int) -> float:
     for i in prange(half):
         s += y[i] + x[i + half]
     return s
+
+
+@kernel(target="gpu")
+def powers(x: i64[:], out: i64[:]) -> None:
+    for i in prange(len(x)):
+        out[i] = x[i] ** 3 + x[i] // 7 - x[i] % 5
