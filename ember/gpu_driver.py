@@ -63,8 +63,8 @@ def _nest(nest: Any, kinds: list, launch: dict) -> dict:
     depth = len(nest.loops)
     if launch["block"][depth:] != [1] * (3 - depth):
         raise CompileError(f"internal compiler error: unexpected GPU block {launch['block']}")
-    return {"kernel": launch["kernel"], "ptx": launch["ptx"], "bounds": list(nest.bounds),
-            "args": kinds, "params": launch["params"], "block": launch["block"],
+    return {"kernel": launch["kernel"], "ptx": launch["ptx"],
+            "bounds": [list(b) for b in nest.bounds], "args": kinds, "params": launch["params"], "block": launch["block"],
             "reductions": [[name, t.np_dtype.name] for name, t in nest.reductions]}
 
 

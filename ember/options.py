@@ -8,6 +8,7 @@ the chip of target 'gpu' kernels (default sm_90; EMBER_GPU_FEATURES overrides th
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -28,6 +29,9 @@ class CompileOptions:
     def __post_init__(self) -> None:
         if self.target not in ("cpu", "gpu"):
             raise ValueError(f"unknown target {self.target!r}; choose 'cpu' or 'gpu'")
+        if self.gpu_arch is not None and not re.fullmatch(r"sm_\d{2,3}a?", self.gpu_arch):
+            raise ValueError(f"unknown GPU architecture {self.gpu_arch!r}; expected e.g. "
+                             "sm_80 or sm_90")
 
     def key(self) -> str:
         base = f"opt={self.opt_level}|fastmath={self.fastmath}"

@@ -119,3 +119,15 @@ def test_python_api(tmp_path):
     assert sorted(Path(p).name for p in result["ptx"]) == ["kernels.saxpy.0.ptx",
                                                          "kernels.total.0.ptx"]
     assert Path(result["loader"]).name == "kernels.py"
+
+
+def test_cli_gpu_arch(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ember", "build", str(MODULE), "-o",
+                           str(tmp_path), "--target", "gpu", "--gpu-arch", "sm_80"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert ".target sm_80" in (tmp_path / "gpu_kernels.saxpy.0.ptx").read_text()
+    bad = subprocess.run([sys.executable, "-m", "ember", "build", str(MODULE), "-o",
+                          str(tmp_path), "--target", "gpu", "--gpu-arch", "volta"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 1 and "unknown GPU architecture 'volta'" in bad.stderr

@@ -91,3 +91,19 @@ def test_cpu_build_of_the_same_kernel_still_runs():
     x, y = np.ones(5, np.float32), np.ones(5, np.float32)
     ember.kernel(gpu_kernels.saxpy.py_func)(np.float32(2), x, y)
     assert list(y) == [3.0] * 5
+
+
+def test_launcher_imports_nothing_of_the_toolchain():
+    """runtime/cuda.py is embedded verbatim in AOT loaders: stdlib, numpy and cuda-python."""
+    import ast
+
+    tree = ast.parse((ROOT / "ember" / "runtime" / "cuda.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative import in runtime/cuda.py"
+            names.add((node.module or "").split(".")[0])
+    assert names <= {"__future__", "contextlib", "ctypes", "math", "threading", "typing",
+                     "numpy", "cuda"}, names

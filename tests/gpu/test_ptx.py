@@ -118,6 +118,18 @@ def test_options_are_part_of_the_cache_key():
     assert len(keys) == 3
 
 
-def test_unknown_target():
+def test_unknown_target_or_arch():
     with pytest.raises(ValueError, match="unknown target 'tpu'"):
         ember.kernel(gpu_kernels.saxpy.py_func, target="tpu")
+    with pytest.raises(ValueError, match="unknown GPU architecture 'volta'"):
+        ember.kernel(gpu_kernels.saxpy.py_func, target="gpu", gpu_arch="volta")
+
+
+def test_disk_cache():
+    """The manifest (PTX included) is cached: a second Kernel of the same function loads it."""
+    first = ember.kernel(gpu_kernels.matmul.py_func, target="gpu")
+    first.compile()
+    second = ember.kernel(gpu_kernels.matmul.py_func, target="gpu")
+    second.compile()
+    assert second.cache_hit is True
+    assert second.compile().manifest == first.compile().manifest
