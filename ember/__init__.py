@@ -6,6 +6,7 @@ ember.runtime.
 
 __version__ = "0.1.0"
 
+from . import cuda
 from .aot import build
 from .api import Kernel, kernel
 from .autodiff import Derivative, grad, jvp, value_and_grad, vjp
@@ -28,6 +29,6 @@ from .types import (
 )
 
 __all__ = [
-    "Array", "CompileError", "build", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
+    "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
     "kernel", "u8", "u16", "u32", "u64", "__version__",
 ]

@@ -46,8 +46,14 @@ class _Part:
     reused: bool
 
 
-def build(source: Any, out_dir: str, target_cpu: str | None = None) -> dict:
-    """Build `source` (a .py path, or a list of kernels/derivatives) into `out_dir`."""
+def build(source: Any, out_dir: str, target_cpu: str | None = None, target: str = "cpu",
+          gpu_arch: str | None = None) -> dict:
+    """Build `source` (a .py path, or a list of kernels/derivatives) into `out_dir`; with
+    target="gpu", PTX files and a numpy + cuda-python loader instead (aot_gpu.py)."""
+    if target == "gpu":
+        from .aot_gpu import build_gpu
+
+        return build_gpu(source, out_dir, gpu_arch)
     name, exports = _collect(source)
     os.makedirs(out_dir, exist_ok=True)
     lib = aot_c.CLibrary(name)

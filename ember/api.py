@@ -75,7 +75,8 @@ class Kernel(_CallPath):
 
     def inspect(self, stage: str = "mlir") -> str:
         """The code of one stage: 'mlir' (frontend output), 'lowered' (LLVM dialect),
-        'llvm' (optimized LLVM IR with the entry thunk) or 'asm' (host assembly)."""
+        'llvm' (optimized LLVM IR with the entry thunk) or 'asm' (host assembly); for
+        target="gpu": 'mlir', 'lowered' (gpu.binary) or 'ptx'."""
         from .compiler import inspect_stage
 
         try:
@@ -102,10 +103,14 @@ def _user_facing(err: Exception, name: str) -> Exception:
 
 
 def kernel(func: Callable[..., Any] | None = None, *, cache: bool = True,
-           opt_level: int = 3, fastmath: bool = False) -> Any:
+           opt_level: int = 3, fastmath: bool = False, target: str = "cpu",
+           gpu_arch: str | None = None) -> Any:
     """Compile `func` to native code on first call: `@kernel`, `@kernel(cache=False)`,
-    `@kernel(fastmath=True)` (reassociated, vectorized float reductions and math)."""
-    options = CompileOptions(opt_level=opt_level, cache=cache, fastmath=fastmath)
+    `@kernel(fastmath=True)` (reassociated, vectorized float reductions and math),
+    `@kernel(target="gpu")` (prange nests as CUDA kernels; `gpu_arch="sm_80"` or
+    $EMBER_GPU_ARCH picks the chip, default sm_90)."""
+    options = CompileOptions(opt_level=opt_level, cache=cache, fastmath=fastmath,
+                             target=target, gpu_arch=gpu_arch)
     if func is None:
         return lambda f: Kernel(f, options)
     return Kernel(func, options)

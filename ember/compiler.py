@@ -131,6 +131,11 @@ def cache_key(func: Any, options: CompileOptions) -> str:
 
 def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
     """Type, compile (or load from the cache) and wrap one kernel."""
+    if options.target == "gpu":
+        from .gpu_driver import compile_gpu
+
+        with _lock:
+            return compile_gpu(func, options)  # type: ignore[return-value]
     with _lock:
         key = cache_key(func, options) if options.cache else None
         hit = cache.lookup(key) if key else None
@@ -212,6 +217,11 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
 
 def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     """The text of one compilation stage: 'mlir', 'lowered', 'llvm' or 'asm'."""
+    if options.target == "gpu":
+        from .gpu_driver import inspect_gpu
+
+        with _lock:
+            return inspect_gpu(func, stage, options)
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     from .frontend import build_program

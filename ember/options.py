@@ -1,13 +1,15 @@
 """Compile options (frozen, part of the cache key) and environment knobs.
 
 EMBER_CACHE_DIR: disk cache folder (default ~/.cache/ember). EMBER_DUMP_IR=dir: write every
-stage's IR. EMBER_DEBUG=1: keep Ember-internal tracebacks on compile errors.
+stage's IR. EMBER_DEBUG=1: keep Ember-internal tracebacks on compile errors. EMBER_GPU_ARCH:
+the chip of target 'gpu' kernels (default sm_90; EMBER_GPU_FEATURES overrides the PTX ISA).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -20,9 +22,24 @@ class CompileOptions:
     fastmath: bool = False
     """Allow float reassociation, contraction and polynomial math (like Numba's fastmath):
     reductions vectorize, results may differ in the last bits."""
+    target: str = "cpu"
+    """'cpu', or 'gpu': prange nests run as CUDA kernels (ember/gpu_driver.py)."""
+    gpu_arch: str | None = None
+    """GPU chip for target 'gpu' (default $EMBER_GPU_ARCH, else sm_90)."""
+
+    def __post_init__(self) -> None:
+        if self.target not in ("cpu", "gpu"):
+            raise ValueError(f"unknown target {self.target!r}; choose 'cpu' or 'gpu'")
+        if self.gpu_arch is not None and not re.fullmatch(r"sm_\d{2,3}a?", self.gpu_arch):
+            raise ValueError(f"unknown GPU architecture {self.gpu_arch!r}; expected e.g. "
+                             "sm_80 or sm_90")
 
     def key(self) -> str:
-        return f"opt={self.opt_level}|fastmath={self.fastmath}"
+        base = f"opt={self.opt_level}|fastmath={self.fastmath}"
+        if self.target == "cpu":
+            return base
+        arch = self.gpu_arch or os.environ.get("EMBER_GPU_ARCH") or "sm_90"
+        return f"{base}|target={self.target}|arch={arch}"
 
 
 @functools.cache

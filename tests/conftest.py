@@ -20,18 +20,14 @@ def update_goldens(request):
 
 
 def _has_gpu() -> bool:
-    try:
-        from cuda.bindings import driver  # type: ignore[import-not-found]
+    from ember.runtime import cuda
 
-        (err,) = driver.cuInit(0)
-        return int(err) == 0
-    except Exception:
-        return False
+    return cuda.available()
 
 
 def pytest_collection_modifyitems(config, items):
-    if any("gpu" in item.keywords for item in items) and not _has_gpu():
+    marked = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if marked and not _has_gpu():
         skip = pytest.mark.skip(reason="no NVIDIA GPU / driver on this machine")
-        for item in items:
-            if "gpu" in item.keywords:
-                item.add_marker(skip)
+        for item in marked:
+            item.add_marker(skip)

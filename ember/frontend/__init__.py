@@ -8,12 +8,13 @@ if TYPE_CHECKING:
     from .tir import Program
 
 
-def build_program(func: Any, ad: bool = False, optimize: bool = False) -> Program:
+def build_program(func: Any, ad: bool = False, optimize: bool = False,
+                  outline: bool = True) -> Program:
     """Type `func` and every kernel it calls (see infer.py); imported lazily, so that loading
     a kernel from the disk cache never pays for the typer's import."""
     from .infer import build_program as build
 
-    return build(func, ad, optimize)
+    return build(func, ad, optimize, outline)
 
 
 __all__ = ["build_program"]

@@ -31,11 +31,15 @@ from .stmts import StmtBuilder
 _MAX_ROUNDS = 32
 
 
-def build_program(func: Any, ad: bool = False, optimize: bool = False) -> tir.Program:
+def build_program(func: Any, ad: bool = False, optimize: bool = False,
+                  outline: bool = True) -> tir.Program:
     """Type `func` and, transitively, every kernel it calls. With `ad`, loops that can exit
     early stay counted loops (see exits.py), as reverse-mode differentiation needs; with
-    `optimize`, row loops are unrolled and jammed (jam.py)."""
+    `optimize`, loop nests are optimized for the contiguous variant (matmul.py, interchange.py,
+    jam.py). Without `outline`, prange loops stay `For(parallel=True)` (the GPU target maps
+    them itself)."""
     builder = _ProgramBuilder(ad, optimize and not ad)
+    builder.outline = outline
     entry = builder.signature(func, None)
     return tir.Program(entry.symbol, builder.functions)
 
@@ -48,6 +52,7 @@ class _ProgramBuilder:
         self.functions: dict[str, tir.Function] = {}
         self.by_func: dict[Any, str] = {}
         self.in_progress: dict[Any, tir.Function] = {}
+        self.outline = True
 
     def signature(self, func: Any, span: Span | None) -> tir.Function:
         if func in self.by_func:
@@ -103,7 +108,9 @@ def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
     types = {**scope.vars, **scope.declared}
     dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(body, types)
-    body, workers = outline_parallel_loops(symbol, body, types, dict(params))
+    outline = getattr(callees, "outline", True)
+    body, workers = (outline_parallel_loops(symbol, body, types, dict(params)) if outline
+                     else (body, []))
     for worker in workers:
         callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
     fast = body

@@ -103,3 +103,47 @@ def gradient_stages(opt_level: int) -> tuple[Stage, ...]:
     """The stages of Enzyme's output for a derivative library: OPTIMIZE as for primals."""
     return (ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if opt_level >= 2 else ()), LOWER_DEALLOC,
             CLEANUP, TO_LLVM_ARENA)
+
+# --- GPU (target="gpu"): scf.parallel -> gpu.launch -> outlined gpu.func -> NVVM -> PTX ------
+# Recipe and traps: /work/shared/TOOLCHAIN.md section 3. `{tiles}`, `{chip}` and `{features}`
+# are filled in by lowering/gpu.py.
+GPU_MAP: Final = Stage("gpu-map", (
+    # integer ** integer (math.ipowi) as a loop in a helper function, which outlining copies
+    # into the gpu.module (NVVM has no lowering for the op itself)
+    "convert-math-to-funcs{convert-ctlz=false}",
+    # Blocks of threads: the outer loop steps over tiles (-> blocks), the inner one over the
+    # tile (-> threads). `no-min-max-bounds` guards the last tile with an scf.if instead of an
+    # affine.min bound, which convert-parallel-loops-to-gpu cannot map (it silently does
+    # nothing). No canonicalize before mapping: it would merge the two loops into one.
+    "func.func(scf-parallel-loop-tiling{parallel-loop-tile-sizes={tiles} no-min-max-bounds})",
+    "func.func(gpu-map-parallel-loops)",         # outer dims -> block x/y/z, inner -> thread
+    "func.func(convert-parallel-loops-to-gpu)",  # mapped scf.parallel -> gpu.launch
+    "canonicalize",
+))
+
+GPU_OUTLINE: Final = Stage("gpu-outline", (
+    "gpu-kernel-outlining",  # gpu.launch body -> gpu.module { gpu.func kernel } + launch_func
+    "canonicalize",
+))
+
+GPU_TO_NVVM: Final = Stage("gpu-to-nvvm", (
+    "nvvm-attach-target{chip={chip} features={features} O=3}",  # sm_90 needs PTX >= 7.8
+    # Inside each gpu.module: affine.apply of the tiling and structured control flow must be
+    # gone before convert-gpu-to-nvvm, or translation meets unrealized casts.
+    "gpu.module(lower-affine)",
+    "gpu.module(convert-scf-to-cf)",
+    "gpu.module(arith-expand)",           # floordivsi, ceildivsi, maximumf -> basic arith
+    "gpu.module(convert-gpu-to-nvvm)",    # gpu ids -> nvvm, math -> libdevice __nv_* calls
+    "gpu.module(convert-math-to-llvm)",   # what libdevice does not cover (llvm intrinsics)
+    "gpu.module(convert-ub-to-llvm)",     # ub.poison left by canonicalization
+    "gpu.module(reconcile-unrealized-casts)",
+))
+
+GPU_TO_PTX: Final = Stage("gpu-to-ptx", (
+    # PTX text in each gpu.binary's `assembly` (no ptxas / CUDA toolkit needed; libdevice
+    # is embedded in libMLIR). Never gpu-lower-to-nvvm-pipeline: it aborts the process.
+    "gpu-module-to-binary{format=isa}",
+))
+
+GPU: Final = (CLEANUP, GPU_MAP, GPU_OUTLINE, GPU_TO_NVVM, GPU_TO_PTX)
+"""GPU stages, after the lowering/gpu.py libdevice rewrite (run by lowering/gpu.py)."""

@@ -1,0 +1,98 @@
+"""Ahead-of-time GPU build: a module's kernels -> PTX files and a loader needing only numpy
+and cuda-python.
+
+`build_gpu(source, out_dir)` compiles every `@kernel` of `source` for the GPU (whatever its
+own target), writes `<name>.<kernel>.<k>.ptx` per prange nest and `<name>.py`, a loader that
+embeds the source of ember/runtime/cuda.py (the JIT's own launcher, so calls behave the same:
+numpy arrays copied in and, when written, out; `__cuda_array_interface__` arrays used in
+place) and the kernels' manifests. It imports neither mlir nor ember, so a machine that has
+a GPU but not Ember's toolchain can run the kernels. Derivative objects are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import replace
+from typing import Any
+
+from . import __version__
+from .aot import _collect
+from .api import Kernel
+from .gpu_driver import gpu_manifest
+
+_RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime", "cuda.py")
+
+_BOOT = '''
+def _load():
+    runtime = _types.ModuleType("_ember_cuda_" + _DIGEST)
+    runtime.__file__ = __file__
+    _sys.modules[runtime.__name__] = runtime
+    exec(compile(_SOURCE, "<ember runtime.cuda>", "exec"), runtime.__dict__)
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    exported = {}
+    for item in _json.loads(_MANIFEST):
+        for nest in item["nests"]:
+            with open(_os.path.join(here, nest.pop("ptx_file"))) as f:
+                nest["ptx"] = f.read()
+        exported[item["name"]] = runtime.GpuFunction(item)
+    return runtime, exported
+
+
+_runtime, _exported = _load()
+globals().update(_exported)
+to_device, from_device = _runtime.to_device, _runtime.from_device
+is_available = _runtime.available
+__all__ = sorted(_exported) + ["from_device", "is_available", "to_device"]
+'''
+
+
+def build_gpu(source: Any, out_dir: str, gpu_arch: str | None = None) -> dict:
+    """Build the kernels of `source` (a .py path or a list of kernels) for the GPU."""
+    name, exports = _collect(source)
+    os.makedirs(out_dir, exist_ok=True)
+    manifests, files, skipped = [], [], []
+    for export, obj in exports:
+        if not isinstance(obj, Kernel):
+            skipped.append(export)
+            continue
+        options = replace(obj.options, target="gpu", gpu_arch=gpu_arch or obj.options.gpu_arch)
+        manifest = {**gpu_manifest(obj.py_func, options), "name": export}
+        for k, nest in enumerate(manifest["nests"]):
+            ptx_file = f"{name}.{export}.{k}.ptx"
+            with open(os.path.join(out_dir, ptx_file), "w") as f:
+                f.write(nest.pop("ptx"))
+            nest["ptx_file"] = ptx_file
+            files.append(os.path.join(out_dir, ptx_file))
+        manifests.append(manifest)
+    loader = os.path.join(out_dir, f"{name}.py")
+    with open(loader, "w") as f:
+        f.write(loader_text(name, manifests))
+    return {"loader": loader, "ptx": files, "compiled": [m["name"] for m in manifests],
+            "skipped": skipped}
+
+
+def loader_text(name: str, manifests: list[dict]) -> str:
+    with open(_RUNTIME) as f:
+        source = f.read()
+    text = json.dumps(manifests)
+    digest = hashlib.sha256((source + text).encode()).hexdigest()[:16]
+    names = ", ".join(m["name"] for m in manifests)
+    arch = ", ".join(sorted({m["arch"] for m in manifests})) or "-"
+    return "\n".join([
+        f'"""GPU kernels of {name} (built by Ember {__version__} for {arch}): {names}.',
+        "",
+        "Needs only numpy and cuda-python. Call the kernels like the @kernel(target=\"gpu\")",
+        "functions they were built from; to_device/from_device move arrays. Generated file.",
+        '"""',
+        "",
+        "import json as _json",
+        "import os as _os",
+        "import sys as _sys",
+        "import types as _types",
+        "",
+        f"_DIGEST = {digest!r}",
+        f"_MANIFEST = {text!r}",
+        f"_SOURCE = {source!r}",
+        _BOOT])

@@ -1,0 +1,291 @@
+"""Frontend step for `target="gpu"`: split a typed kernel into host steps and device nests.
+
+Input: the entry `tir.Function` of a program built without prange outlining. Output: a
+`GpuPlan`. A GPU kernel's body may hold only
+  * scalar assignments whose values the host can compute (constants, scalar parameters,
+    `a.shape[d]`, `len(a)`, + - * // % min max, casts),
+  * prange loops, and
+  * a final `return` of such values (the results of scalar `+=` reductions included).
+Each top-level prange loop becomes a `Nest`: it and up to two directly nested prange loops
+(the sole statement of the loop above, bounds free of the outer loop variables) are mapped to
+the GPU grid; deeper or imperfect prange loops run sequentially inside the device code.
+Loop bounds are encoded as host expressions (nested JSON lists, evaluated by
+runtime/cuda.py). In the device body, `a[idx] += v` on an element whose subscript does not
+name every grid loop variable becomes an `AtomicAdd`, and scalar `s += v` reductions carried
+by the nest are accumulated atomically into a one-element device buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .. import types as T
+from ..errors import CompileError
+from . import dataflow, tir
+
+MAX_DEPTH = 3
+_HOST_BINOPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "truediv"})
+_HOST_CALLS = frozenset({"min", "max", "abs"})
+_DEVICE_FORBIDDEN = {
+    tir.Alloc: "creating arrays",
+    tir.KernelCall: "calling another kernel",
+    tir.Return: "return",
+    tir.ParallelLaunch: "parallel launches",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicAdd(tir.Stmt):
+    """`array[indices] += value` done atomically (device code only)."""
+
+    array: tir.Expr
+    indices: tuple[tir.Expr, ...]
+    wrap: tuple[bool, ...]
+    value: tir.Expr
+
+
+@dataclass(frozen=True)
+class Nest:
+    """One prange nest, launched as one GPU kernel over its grid loops."""
+
+    name: str
+    loops: tuple[tir.For, ...]
+    """The grid loops, outermost first."""
+    body: tuple[tir.Stmt, ...]
+    captured: tuple[tuple[str, T.Type], ...]
+    """Values the body reads from outside the nest (parameters and host scalars)."""
+    reductions: tuple[tuple[str, T.Scalar], ...]
+    """Scalar `+=` reductions carried by the nest."""
+    bounds: tuple[tuple[list, list, list], ...]
+    """(start, stop, step) host expressions per grid loop."""
+
+
+@dataclass(frozen=True)
+class GpuPlan:
+    fn: tir.Function
+    nests: tuple[Nest, ...]
+    steps: tuple[list, ...]
+    """Host steps: ["set", name, expr], ["launch", k], ["return", expr | None]."""
+
+
+def plan_gpu(fn: tir.Function) -> GpuPlan:
+    """The host steps and device nests of GPU kernel `fn`, or a CompileError."""
+    planner = _Planner(fn)
+    for s in fn.body:
+        planner.top(s)
+    return GpuPlan(fn, tuple(planner.nests), tuple(planner.steps))
+
+
+class _Planner:
+    def __init__(self, fn: tir.Function) -> None:
+        self.fn = fn
+        self.host: dict[str, T.Type] = {n: t for n, t in fn.params}
+        self.nests: list[Nest] = []
+        self.steps: list[list] = []
+
+    def top(self, s: tir.Stmt) -> None:
+        if isinstance(s, tir.For) and s.parallel:
+            self.steps.append(["launch", len(self.nests)])
+            self.nests.append(self.nest(s))
+        elif isinstance(s, tir.Assign) and isinstance(s.value.type, T.Scalar):
+            self.steps.append(["set", s.name, host_expr(s.value, self.host)])
+            self.host[s.name] = s.value.type
+        elif isinstance(s, tir.Return):
+            value = None if s.value is None else host_expr(s.value, self.host)
+            self.steps.append(["return", value])
+        else:
+            raise CompileError("a GPU kernel's body may hold only prange loops, scalar "
+                               "assignments and a return; move this statement into a prange "
+                               "loop or run the kernel on the CPU", s.span)
+
+    def nest(self, loop: tir.For) -> Nest:
+        loops = _grid_loops(loop)
+        names = {lp.var for lp in loops}
+        bounds = tuple((host_expr(lp.start, self.host), host_expr(lp.stop, self.host),
+                        host_expr(lp.step, self.host)) for lp in loops)
+        reductions = tuple((name, _add_reduction(loop, name, t)) for name, t in loop.carried)
+        body = _device_block(loops[-1].body, names)
+        reads = {n.name for n in tir.walk(body) if isinstance(n, tir.Var)}
+        reads |= {v.name for lp in loops[1:] for e in (lp.start, lp.stop, lp.step)
+                  for v in tir.walk(e) if isinstance(v, tir.Var)}
+        inner = dataflow.assigned(body) | names | {n for n, _ in reductions}
+        captured = []
+        for name in sorted(reads - inner):
+            if name not in self.host:
+                raise CompileError(f"'{name}' is used in a GPU prange loop but is not a "
+                                   "parameter or a scalar set before the loop", loop.span)
+            captured.append((name, self.host[name]))
+        name = self.fn.name if not self.nests else f"{self.fn.name}_{len(self.nests)}"
+        if len(self.nests) == 1:  # the first nest of a multi-nest kernel gets a number too
+            self.nests[0] = replace(self.nests[0], name=f"{self.fn.name}_0")
+        return Nest(name, loops, body, tuple(captured), reductions, bounds)
+
+
+def _grid_loops(loop: tir.For) -> tuple[tir.For, ...]:
+    """`loop` and the directly nested prange loops that can share its grid."""
+    loops = [loop]
+    while len(loops) < MAX_DEPTH:
+        body = loops[-1].body
+        if len(body) != 1 or not isinstance(body[0], tir.For) or not body[0].parallel:
+            break
+        inner = body[0]
+        outer_vars = {lp.var for lp in loops}
+        used = {v.name for e in (inner.start, inner.stop, inner.step) for v in tir.walk(e)
+                if isinstance(v, tir.Var)}
+        if used & outer_vars or inner.carried != loops[-1].carried:
+            break
+        loops.append(inner)
+    return tuple(loops)
+
+
+def _add_reduction(loop: tir.For, name: str, t: T.Type) -> T.Scalar:
+    """Check that `name` is only ever `name = name + e` in the loop (an atomic add)."""
+    assigns = [s for s in tir.walk(loop.body) if isinstance(s, tir.Assign) and s.name == name]
+    reads = sum(1 for n in tir.walk(loop.body) if isinstance(n, tir.Var) and n.name == name)
+    ok = (isinstance(t, T.Scalar) and not t.is_bool and assigns and reads == len(assigns)
+          and all(_adds_to(a.value, name) for a in assigns))
+    if not ok:
+        raise CompileError(f"'{name}' is carried from one iteration of this prange loop to the "
+                           f"next; on the GPU only `{name} += ...` reductions are supported "
+                           f"(atomic adds)", loop.span)
+    assert isinstance(t, T.Scalar)
+    return t
+
+
+def _adds_to(value: tir.Expr, name: str) -> bool:
+    if isinstance(value, tir.Cast):
+        value = value.value
+    if not (isinstance(value, tir.BinOp) and value.op == "add"):
+        return False
+    for mine, other in ((value.left, value.right), (value.right, value.left)):
+        mine = mine.value if isinstance(mine, tir.Cast) else mine
+        if isinstance(mine, tir.Var) and mine.name == name and name not in dataflow.uses(other):
+            return True
+    return False
+
+
+# --- device bodies -----------------------------------------------------------------------------
+def _device_block(body: tuple[tir.Stmt, ...], grid: set[str]) -> tuple[tir.Stmt, ...]:
+    """`body` with racing `+=` stores made atomic; unsupported constructs rejected."""
+    for node in tir.walk(body):
+        what = _DEVICE_FORBIDDEN.get(type(node))
+        if what is not None:
+            raise CompileError(f"{what} is not supported inside a GPU prange loop",
+                               node.span)  # type: ignore[attr-defined]
+    return tuple(_device_stmt(s, grid) for s in body)
+
+
+def _device_stmt(s: tir.Stmt, grid: set[str]) -> tir.Stmt:
+    if isinstance(s, tir.Store):
+        return _store(s, grid)
+    if isinstance(s, tir.If):
+        return replace(s, then=_device_block(s.then, grid),
+                       orelse=_device_block(s.orelse, grid))
+    if isinstance(s, tir.For | tir.While):
+        return replace(s, body=_device_block(s.body, grid))
+    return s
+
+
+def _store(s: tir.Store, grid: set[str]) -> tir.Stmt:
+    """An atomic add if `s` is `a[idx] = a[idx] + v` and `idx` may repeat across threads."""
+    direct = {_unwrap(e).name for e in s.indices if isinstance(_unwrap(e), tir.Var)}
+    if grid <= direct:
+        return s  # each thread owns its element
+    value = s.value.value if isinstance(s.value, tir.Cast) else s.value
+    if not isinstance(value, tir.BinOp) or value.op not in ("add", "sub"):
+        return s
+    pairs = [(value.left, value.right)] + ([(value.right, value.left)]
+                                           if value.op == "add" else [])
+    for mine, other in pairs:
+        mine = mine.value if isinstance(mine, tir.Cast) else mine
+        if isinstance(mine, tir.Load) and _same(mine.array, s.array) and \
+                _same(mine.indices, s.indices):
+            return _atomic(s, value.op, other)
+    return s
+
+
+def _unwrap(e: tir.Expr) -> tir.Expr:
+    return e.value if isinstance(e, tir.Cast) else e
+
+
+def _atomic(s: tir.Store, op: str, value: tir.Expr) -> AtomicAdd:
+    t = s.array.type
+    assert isinstance(t, T.Array)
+    if t.dtype.bits < 32:
+        raise CompileError(f"`+=` on an element that several GPU threads may update needs an "
+                           f"atomic add, which the GPU has for 32- and 64-bit elements only, "
+                           f"not {t.dtype}", s.span)
+    if op == "sub":
+        value = tir.UnaryOp(value.type, value.span, "neg", value)
+    if value.type != t.dtype:
+        value = tir.Cast(t.dtype, value.span, value)
+    return AtomicAdd(s.span, s.array, s.indices, s.wrap, value)
+
+
+def _same(a: object, b: object) -> bool:
+    """Structural equality of typed-tree values, ignoring spans."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, tir.Expr) and type(a) is type(b):
+        return all(f.name == "span" or _same(getattr(a, f.name), getattr(b, f.name))
+                   for f in fields(a))
+    return a == b
+
+
+# --- host expressions ----------------------------------------------------------------------------
+def host_expr(e: tir.Expr, host: dict[str, T.Type]) -> list:
+    """`e` as a JSON-able host expression, or a CompileError if the host cannot compute it."""
+    rule = _HOST_RULES.get(type(e))
+    out = rule(e, host) if rule is not None else None
+    if out is None:
+        raise CompileError("the host cannot compute this value of a GPU kernel (loop bounds "
+                           "and values outside prange loops may use only scalar parameters, "
+                           "array shapes, constants and + - * // % min max)", e.span)
+    return out
+
+
+def _h_const(e: tir.Const, host: dict) -> list:
+    return ["const", e.value]
+
+
+def _h_var(e: tir.Var, host: dict) -> list | None:
+    return ["var", e.name] if e.name in host and isinstance(e.type, T.Scalar) else None
+
+
+def _h_dim(e: tir.Dim, host: dict) -> list | None:
+    if isinstance(e.array, tir.Var) and e.array.name in host:
+        return ["dim", e.array.name, e.axis]
+    return None
+
+
+def _h_binop(e: tir.BinOp, host: dict) -> list | None:
+    if e.op not in _HOST_BINOPS:
+        return None
+    return ["bin", e.op, host_expr(e.left, host), host_expr(e.right, host)]
+
+
+def _h_unary(e: tir.UnaryOp, host: dict) -> list | None:
+    return ["neg", host_expr(e.operand, host)] if e.op == "neg" else None
+
+
+def _h_cast(e: tir.Cast, host: dict) -> list:
+    t = e.type
+    assert isinstance(t, T.Scalar)
+    return ["cast", t.kind, t.bits, host_expr(e.value, host)]
+
+
+def _h_call(e: tir.Call, host: dict) -> list | None:
+    if e.op == "len" and isinstance(e.args[0], tir.Var) and e.args[0].name in host:
+        return ["dim", e.args[0].name, 0]
+    if e.op in _HOST_CALLS:
+        return ["call", e.op, [host_expr(a, host) for a in e.args]]
+    return None
+
+
+def _h_tuple(e: tir.TupleExpr, host: dict) -> list:
+    return ["tuple", [host_expr(i, host) for i in e.items]]
+
+
+_HOST_RULES = {tir.Const: _h_const, tir.Var: _h_var, tir.Dim: _h_dim, tir.BinOp: _h_binop,
+               tir.UnaryOp: _h_unary, tir.Cast: _h_cast, tir.Call: _h_call,
+               tir.TupleExpr: _h_tuple}

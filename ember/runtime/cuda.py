@@ -1,0 +1,464 @@
+"""GPU runtime: CUDA context, PTX modules, device memory and the launcher of GPU kernels.
+
+Self-contained (numpy, ctypes and cuda-python's driver bindings only; no mlir, no other Ember
+module), so the AOT loader of a GPU build embeds this file's source verbatim. The driver is
+touched only on the first call: without cuda-python, a driver or a GPU, calls raise
+`RuntimeError("no CUDA driver/GPU found: ...")`, and importing stays free.
+
+A GPU kernel is described by a JSON-able manifest (made by ember/gpu.py):
+  params   [{"name", "kind": "array"|"scalar", "dtype", "ndim", "written"}]
+  steps    host steps: ["set", name, expr], ["launch", k], ["return", expr | None]
+  nests    per launch: {"kernel", "ptx", "bounds": [[start, stop, step] exprs per loop],
+           "args": kinds of the nest function's arguments, "params": kernel parameter
+           sources (["arg", k, type] | ["const", value, type]), "block": [x, y, z],
+           "reductions": [[name, dtype]]}
+  ret      None | {"tuple": bool, "kinds": ["f" | "i" | "u" | "b", ...]}
+A call binds the arguments, copies numpy arrays to the device (objects with
+`__cuda_array_interface__` are used in place), runs the host steps (expressions are nested
+lists, evaluated with Python's semantics), launches each nest on a grid of
+ceil(trips / block) blocks (the innermost loop on x), copies back the numpy arrays the
+kernel writes and returns the result. Kernel parameters are the function arguments the
+kernel uses, with each array expanded to its memref descriptor fields
+(allocated, aligned, offset, sizes..., strides...; in elements).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import math
+import threading
+from typing import Any
+
+import numpy as np
+
+_SCALAR_CTYPES = {"index": ctypes.c_uint64, "i64": ctypes.c_uint64, "i32": ctypes.c_uint32,
+                  "i16": ctypes.c_uint16, "i8": ctypes.c_uint8, "i1": ctypes.c_uint8,
+                  "f32": ctypes.c_float, "f64": ctypes.c_double}
+_MAX_GRID = (2**31 - 1, 65535, 65535)
+_lock = threading.RLock()
+_device: Device | None = None
+_failure: str | None = None
+
+
+class NoDeviceError(RuntimeError):
+    """No CUDA driver, no GPU, or no cuda-python."""
+
+
+# --- driver and device ----------------------------------------------------------------------
+def _driver() -> Any:
+    try:
+        from cuda.bindings import driver
+    except ImportError as err:
+        raise NoDeviceError(f"no CUDA driver/GPU found: cuda-python is not installed ({err}); "
+                            "pip install cuda-python") from None
+    return driver
+
+
+def _check(result: Any, what: str) -> Any:
+    """The values of a driver call's result tuple, or a RuntimeError naming the error."""
+    err, *values = result if isinstance(result, tuple) else (result,)
+    if int(err) != 0:
+        raise RuntimeError(f"CUDA error in {what}: {getattr(err, 'name', err)}")
+    return values[0] if len(values) == 1 else values
+
+
+class Device:
+    """The primary context of GPU 0, its stream and the PTX modules loaded into it."""
+
+    def __init__(self) -> None:
+        drv = self.drv = _driver()
+        try:
+            (err,) = drv.cuInit(0)
+        except Exception as exc:  # DynamicLibNotFoundError when libcuda.so is absent
+            raise NoDeviceError(f"no CUDA driver/GPU found: {exc}") from None
+        if int(err) != 0:
+            raise NoDeviceError(f"no CUDA driver/GPU found: cuInit returned "
+                                f"{getattr(err, 'name', err)}")
+        if _check(drv.cuDeviceGetCount(), "cuDeviceGetCount") < 1:
+            raise NoDeviceError("no CUDA driver/GPU found: the driver sees no device")
+        self.handle = _check(drv.cuDeviceGet(0), "cuDeviceGet")
+        self.context = _check(drv.cuDevicePrimaryCtxRetain(self.handle), "cuDevicePrimaryCtxRetain")
+        self.activate()
+        self.stream = _check(drv.cuStreamCreate(0), "cuStreamCreate")
+        self.functions: dict[tuple[str, str], Any] = {}
+        self.modules: list[Any] = []
+
+    def activate(self) -> None:
+        _check(self.drv.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
+
+    def function(self, ptx: str, name: str) -> Any:
+        key = (ptx, name)
+        if key not in self.functions:
+            module = _check(self.drv.cuModuleLoadData(ptx.encode() + b"\0"), "cuModuleLoadData")
+            self.modules.append(module)
+            self.functions[key] = _check(self.drv.cuModuleGetFunction(module, name.encode()),
+                                         f"cuModuleGetFunction({name})")
+        return self.functions[key]
+
+    def alloc(self, nbytes: int) -> int:
+        return int(_check(self.drv.cuMemAlloc(max(nbytes, 1)), "cuMemAlloc"))
+
+    def free(self, ptr: int) -> None:
+        _check(self.drv.cuMemFree(ptr), "cuMemFree")
+
+    def to_device(self, ptr: int, host: np.ndarray) -> None:
+        if host.nbytes:
+            _check(self.drv.cuMemcpyHtoD(ptr, host.ctypes.data, host.nbytes), "cuMemcpyHtoD")
+
+    def to_host(self, host: np.ndarray, ptr: int) -> None:
+        if host.nbytes:
+            _check(self.drv.cuMemcpyDtoH(host.ctypes.data, ptr, host.nbytes), "cuMemcpyDtoH")
+
+    def synchronize(self) -> None:
+        _check(self.drv.cuStreamSynchronize(self.stream), "cuStreamSynchronize")
+
+    def launch(self, function: Any, grid: tuple, block: tuple, params: list) -> None:
+        pointers = (ctypes.c_void_p * max(len(params), 1))(
+            *[ctypes.addressof(p) for p in params])
+        _check(self.drv.cuLaunchKernel(function, *grid, *block, 0, self.stream,
+                                       ctypes.addressof(pointers), 0), "cuLaunchKernel")
+
+    def attribute(self, name: str) -> int:
+        attr = getattr(self.drv.CUdevice_attribute, name)
+        return int(_check(self.drv.cuDeviceGetAttribute(attr, self.handle), name))
+
+
+def device() -> Device:
+    """The process's GPU (created on first use); NoDeviceError (a RuntimeError) if none."""
+    global _device, _failure
+    with _lock:
+        if _device is None:
+            if _failure is not None:
+                raise NoDeviceError(_failure)
+            try:
+                _device = Device()
+            except NoDeviceError as err:
+                _failure = str(err)
+                raise
+        _device.activate()
+        return _device
+
+
+def available() -> bool:
+    """Whether a CUDA GPU can be used (cuda-python, driver and device present)."""
+    try:
+        device()
+    except RuntimeError:
+        return False
+    return True
+
+
+# --- device arrays -----------------------------------------------------------------------------
+class DeviceArray:
+    """A device buffer with `__cuda_array_interface__` (what `to_device` returns); freed when
+    garbage collected. `copy_to_host()` returns a numpy array."""
+
+    def __init__(self, shape: tuple, dtype: Any) -> None:
+        self.shape, self.dtype = tuple(int(n) for n in shape), np.dtype(dtype)
+        self.size = math.prod(self.shape)
+        self.nbytes = self.size * self.dtype.itemsize
+        self._device = device()
+        self.ptr = self._device.alloc(self.nbytes)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        return {"shape": self.shape, "typestr": self.dtype.str, "data": (self.ptr, False),
+                "strides": None, "version": 3}
+
+    def copy_to_host(self) -> np.ndarray:
+        out = np.empty(self.shape, self.dtype)
+        self._device.synchronize()
+        self._device.to_host(out, self.ptr)
+        return out
+
+    def __del__(self) -> None:
+        ptr, self.ptr = getattr(self, "ptr", 0), 0
+        if ptr:
+            with contextlib.suppress(Exception):  # at shutdown the context may be gone
+                self._device.free(ptr)
+
+
+def to_device(array: Any) -> DeviceArray:
+    """A device copy of a numpy array (or anything np.asarray accepts)."""
+    host = np.ascontiguousarray(array)
+    out = DeviceArray(host.shape, host.dtype)
+    out._device.to_device(out.ptr, host)
+    return out
+
+
+def from_device(array: Any) -> np.ndarray:
+    """A numpy copy of a device array (`DeviceArray`, CuPy, PyTorch CUDA tensor...)."""
+    if isinstance(array, DeviceArray):
+        return array.copy_to_host()
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    cai = _interface(array)
+    dtype = np.dtype(cai["typestr"])
+    shape = tuple(cai["shape"])
+    strides = cai.get("strides")
+    if strides is not None and strides != _c_strides(shape, dtype.itemsize):
+        raise ValueError("from_device needs a C-contiguous device array")
+    out = np.empty(shape, dtype)
+    dev = device()
+    dev.synchronize()
+    dev.to_host(out, int(cai["data"][0]))
+    return out
+
+
+def _interface(obj: Any) -> dict:
+    cai = getattr(obj, "__cuda_array_interface__", None)
+    if cai is None:
+        raise TypeError(f"{type(obj).__name__} is not a device array")
+    return cai
+
+
+def _c_strides(shape: tuple, itemsize: int) -> tuple:
+    out, step = [], itemsize
+    for n in reversed(shape):
+        out.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(out))
+
+
+# --- host expressions ------------------------------------------------------------------------
+_BIN = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+        "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b,
+        "truediv": lambda a, b: a / b}
+_CALL = {"min": min, "max": max, "abs": abs}
+_CAST = {"f": float, "i": int, "u": int, "b": bool}
+
+
+_EVAL = {
+    "const": lambda e, env, shapes: e[1],
+    "var": lambda e, env, shapes: env[e[1]],
+    "dim": lambda e, env, shapes: shapes[e[1]][e[2]],
+    "bin": lambda e, env, shapes: _BIN[e[1]](evaluate(e[2], env, shapes),
+                                             evaluate(e[3], env, shapes)),
+    "neg": lambda e, env, shapes: -evaluate(e[1], env, shapes),
+    "cast": lambda e, env, shapes: _CAST[e[1]](evaluate(e[3], env, shapes)),
+    "call": lambda e, env, shapes: _CALL[e[1]](*(evaluate(a, env, shapes) for a in e[2])),
+    "tuple": lambda e, env, shapes: tuple(evaluate(a, env, shapes) for a in e[1]),
+}
+
+
+def evaluate(expr: list, env: dict, shapes: dict) -> Any:
+    """The value of host expression `expr` (see the module docstring)."""
+    return _EVAL[expr[0]](expr, env, shapes)
+
+
+# --- kernel calls --------------------------------------------------------------------------------
+class _Array:
+    """One array argument on the device: its descriptor fields and, for a numpy array, the
+    host array to copy back."""
+
+    def __init__(self, ptr: int, shape: tuple, strides: tuple, host: np.ndarray | None,
+                 owned: bool) -> None:
+        self.ptr, self.shape, self.strides, self.host, self.owned = (ptr, shape, strides, host,
+                                                                     owned)
+
+    def fields(self) -> list:
+        u64 = ctypes.c_uint64
+        return [u64(self.ptr), u64(self.ptr), u64(0), *(u64(n) for n in self.shape),
+                *(u64(s & (2**64 - 1)) for s in self.strides)]
+
+
+class GpuFunction:
+    """The callable of one GPU kernel, built from its manifest."""
+
+    def __init__(self, manifest: dict) -> None:
+        self.manifest = manifest
+        self.__name__ = manifest["name"]
+        self.params = manifest["params"]
+        self.names = [p["name"] for p in self.params]
+
+    def __repr__(self) -> str:
+        return f"<ember gpu kernel {self.__name__}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = self._bind(args, kwargs)
+        dev = device()
+        with _lock:
+            arrays: dict[str, _Array] = {}
+            try:
+                for p in self.params:
+                    if p["kind"] == "array":
+                        arrays[p["name"]] = _upload(dev, p, values[p["name"]], arrays, self)
+                result = self._run(dev, values, arrays)
+                dev.synchronize()
+                for p in self.params:
+                    if p["kind"] == "array":
+                        _download(dev, p, arrays[p["name"]])
+            finally:
+                for a in arrays.values():
+                    if a.owned:
+                        a.owned = False
+                        dev.free(a.ptr)
+        return result
+
+    def _bind(self, args: tuple, kwargs: dict) -> dict:
+        if len(args) > len(self.names):
+            raise TypeError(f"{self.__name__}() takes {len(self.names)} arguments "
+                            f"but {len(args)} were given")
+        values = dict(zip(self.names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in self.names or key in values:
+                raise TypeError(f"{self.__name__}() got an unexpected or repeated argument "
+                                f"'{key}'")
+            values[key] = value
+        missing = [n for n in self.names if n not in values]
+        if missing:
+            raise TypeError(f"{self.__name__}() missing argument '{missing[0]}'")
+        for p in self.params:
+            if p["kind"] == "scalar":
+                values[p["name"]] = _scalar(self.__name__, p, values[p["name"]])
+        return values
+
+    def _run(self, dev: Device, values: dict, arrays: dict[str, _Array]) -> Any:
+        env = dict(values)
+        shapes = {n: a.shape for n, a in arrays.items()}
+        for step in self.manifest["steps"]:
+            if step[0] == "set":
+                env[step[1]] = evaluate(step[2], env, shapes)
+            elif step[0] == "launch":
+                _launch(dev, self.manifest["nests"][step[1]], env, shapes, arrays)
+            else:
+                return _result(self.manifest["ret"], None if step[1] is None
+                               else evaluate(step[1], env, shapes))
+        return None
+
+
+def _scalar(kernel: str, p: dict, value: Any) -> Any:
+    dtype = np.dtype(p["dtype"])
+    where = f"{kernel}() argument '{p['name']}'"
+    if dtype.kind == "b":
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{where} must be a bool, not {type(value).__name__}")
+        return bool(value)
+    if dtype.kind in "iu":
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{where} must be an int, not {type(value).__name__}")
+        info = np.iinfo(dtype)
+        if not info.min <= int(value) <= info.max:
+            raise OverflowError(f"{where}: {value} does not fit in {dtype}")
+        return int(value)
+    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+        raise TypeError(f"{where} must be a float, not {type(value).__name__}")
+    return float(dtype.type(value))
+
+
+def _upload(dev: Device, p: dict, value: Any, done: dict, fn: GpuFunction) -> _Array:
+    """`value` on the device: device arrays in place, numpy arrays copied (once per object)."""
+    where = f"{fn.__name__}() argument '{p['name']}'"
+    dtype = np.dtype(p["dtype"])
+    for other in done.values():
+        if other.host is value:  # the same numpy array twice: one device copy
+            return _Array(other.ptr, other.shape, other.strides, None, False)
+    if isinstance(value, np.ndarray):
+        _check_array(where, value.dtype, value.ndim, p, dtype)
+        if p["written"] and not value.flags.writeable:
+            raise ValueError(f"{where} is read-only but the kernel writes it")
+        host = np.ascontiguousarray(value)
+        ptr = dev.alloc(host.nbytes)
+        dev.to_device(ptr, host)
+        strides = tuple(s // dtype.itemsize for s in host.strides)
+        return _Array(ptr, host.shape, strides, value, True)
+    cai = getattr(value, "__cuda_array_interface__", None)
+    if cai is None:
+        raise TypeError(f"{where} must be a numpy array or a device array "
+                        f"(__cuda_array_interface__), not {type(value).__name__}")
+    got = np.dtype(cai["typestr"])
+    _check_array(where, got, len(cai["shape"]), p, dtype)
+    shape = tuple(cai["shape"])
+    strides = cai.get("strides") or _c_strides(shape, dtype.itemsize)
+    if any(s % dtype.itemsize for s in strides):
+        raise ValueError(f"{where} has strides that are not multiples of its item size")
+    ptr = int(cai["data"][0]) or 0
+    return _Array(ptr, shape, tuple(s // dtype.itemsize for s in strides), None, False)
+
+
+def _check_array(where: str, got: np.dtype, ndim: int, p: dict, want: np.dtype) -> None:
+    if got != want or ndim != p["ndim"]:
+        raise TypeError(f"{where} must be a {p['ndim']}-D {want} array, "
+                        f"got a {ndim}-D {got} array")
+
+
+def _download(dev: Device, p: dict, array: _Array) -> None:
+    if not p["written"] or array.host is None:
+        return
+    host = array.host
+    if host.flags.c_contiguous:
+        dev.to_host(host, array.ptr)
+        return
+    tmp = np.empty(host.shape, host.dtype)
+    dev.to_host(tmp, array.ptr)
+    host[...] = tmp
+
+
+def _launch(dev: Device, nest: dict, env: dict, shapes: dict, arrays: dict) -> None:
+    counts = []
+    for bounds in nest["bounds"]:
+        start, stop, step = (int(evaluate(b, env, shapes)) for b in bounds)
+        if step == 0:
+            raise ValueError("range() arg 3 must not be zero")
+        counts.append(len(range(start, stop, step)))
+        env[("start", len(counts) - 1)], env[("step", len(counts) - 1)] = start, step
+    if 0 in counts:
+        return
+    buffers = [_reduction_buffer(dev, name, dtype, env) for name, dtype in nest["reductions"]]
+    try:
+        args = [_argument(kind, counts, env, arrays, buffers) for kind in nest["args"]]
+        params = [p for source in nest["params"] for p in _parameter(source, args)]
+        block = tuple(nest["block"])
+        grid = tuple(-(-c // b) for c, b in zip(reversed(counts), block, strict=False))
+        grid += (1,) * (3 - len(grid))
+        if any(g > most for g, most in zip(grid, _MAX_GRID, strict=True)):
+            raise ValueError(f"prange nest too large for one GPU launch: grid {grid}")
+        dev.launch(dev.function(nest["ptx"], nest["kernel"]), grid, block, params)
+        for (name, dtype), buffer in zip(nest["reductions"], buffers, strict=True):
+            out = np.empty(1, dtype)
+            dev.synchronize()
+            dev.to_host(out, buffer.ptr)
+            env[name] = out[0].item()
+    finally:
+        for buffer in buffers:
+            dev.free(buffer.ptr)
+
+
+def _reduction_buffer(dev: Device, name: str, dtype: str, env: dict) -> _Array:
+    start = np.array([env.get(name, 0)], dtype)
+    ptr = dev.alloc(start.nbytes)
+    dev.to_device(ptr, start)
+    return _Array(ptr, (1,), (1,), None, True)
+
+
+def _argument(kind: list, counts: list, env: dict, arrays: dict, buffers: list) -> Any:
+    what, key = kind[:2]
+    if what == "count":
+        return counts[key]
+    if what in ("start", "step"):
+        return env[(what, key)]
+    if what == "reduction":
+        return buffers[key]
+    return arrays[key] if key in arrays else env[key]
+
+
+def _parameter(source: list, args: list) -> list:
+    what, value, mtype = source
+    if what == "arg":
+        value = args[value]
+    if isinstance(value, _Array):
+        return value.fields()
+    ctype = _SCALAR_CTYPES[mtype]
+    if mtype in ("f32", "f64"):
+        return [ctype(value)]
+    return [ctype(int(value) & ((1 << (8 * ctypes.sizeof(ctype))) - 1))]
+
+
+def _result(ret: dict | None, value: Any) -> Any:
+    if ret is None:
+        return None
+    kinds = ret["kinds"]
+    items = value if ret["tuple"] else (value,)
+    out = tuple(_CAST[k](v) for k, v in zip(kinds, items, strict=True))
+    return out if ret["tuple"] else out[0]

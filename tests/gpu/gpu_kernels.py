@@ -1,0 +1,114 @@
+"""GPU kernels shared by the GPU tests and the AOT GPU build: one per kind of nest."""
+
+import math
+
+from ember import f32, f64, i64, kernel, prange
+
+
+@kernel(target="gpu")
+def saxpy(a: f32, x: f32[:], y: f32[:]) -> None:
+    for i in prange(x.shape[0]):
+        y[i] += a * x[i]
+
+
+@kernel(target="gpu")
+def heat_step(u: f64[:, :], out: f64[:, :], k: float) -> None:
+    for i in prange(1, u.shape[0] - 1):
+        for j in prange(1, u.shape[1] - 1):
+            out[i, j] = u[i, j] + k * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1]
+                                       - 4 * u[i, j])
+
+
+@kernel(target="gpu")
+def scale3(x: f32[:, :, :], out: f32[:, :, :], s: f32) -> None:
+    for i in prange(x.shape[0]):
+        for j in prange(x.shape[1]):
+            for k in prange(x.shape[2]):
+                out[i, j, k] = s * x[i, j, k] + f32(i - j + k)
+
+
+@kernel(target="gpu")
+def math64(x: f64[:], out: f64[:]) -> None:
+    for i in prange(len(x)):
+        v = x[i]
+        out[i] = math.exp(v) * math.sin(v) + math.sqrt(abs(v)) + math.atan2(v, 2.0)
+
+
+@kernel(target="gpu")
+def math32(x: f32[:], out: f32[:]) -> None:
+    for i in prange(len(x)):
+        out[i] = math.tanh(x[i]) + math.log(f32(1.0) + x[i] * x[i]) * math.cos(x[i])
+
+
+@kernel(target="gpu")
+def total(x: f64[:]) -> float:
+    s = 0.0
+    for i in prange(x.shape[0]):
+        s += x[i] * x[i]
+    return s
+
+
+@kernel(target="gpu")
+def count_above(x: i64[:], limit: int) -> int:
+    n = 0
+    for i in prange(len(x)):
+        if x[i] > limit:
+            n += 1
+    return n
+
+
+@kernel(target="gpu")
+def histogram(x: f64[:], bins: f64[:], sums: f64[:]) -> None:
+    nb = bins.shape[0]
+    for i in prange(x.shape[0]):
+        b = int(x[i] * nb)
+        if b >= nb:
+            b = nb - 1
+        bins[b] += 1.0
+        sums[0] += x[i]
+
+
+@kernel(target="gpu")
+def row_sums(a: f64[:, :], out: f64[:]) -> None:
+    for i in prange(a.shape[0]):
+        for j in prange(a.shape[1]):
+            out[i] += a[i, j]
+
+
+@kernel(target="gpu")
+def branchy(a: f64[:, :], out: f64[:]) -> None:
+    for i in prange(a.shape[0]):
+        acc = 0.0
+        for k in range(a.shape[1]):
+            if a[i, k] > 0.5:
+                acc += a[i, k]
+            else:
+                acc -= 0.5 * a[i, k]
+        out[i] = acc
+
+
+@kernel(target="gpu")
+def matmul(a: f32[:, :], b: f32[:, :], c: f32[:, :]) -> None:
+    for i in prange(a.shape[0]):
+        for j in prange(b.shape[1]):
+            acc = f32(0.0)
+            for k in range(a.shape[1]):
+                acc += a[i, k] * b[k, j]
+            c[i, j] = acc
+
+
+@kernel(target="gpu")
+def two_pass(x: f64[:], y: f64[:], step: int) -> float:
+    s = 0.0
+    for i in prange(0, len(x), step):
+        y[i] = 2.0 * x[i]
+    half = len(x) // 2
+    for i in prange(half):
+        s += y[i] + x[i + half]
+    return s
+
+
+@kernel(target="gpu")
+def powers(x: i64[:], out: i64[:]) -> None:
+    for i in prange(len(x)):
+        out[i] = x[i] ** 3 + x[i] // 7 - x[i] % 5

@@ -1,0 +1,135 @@
+"""PTX without a GPU: every kernel of gpu_kernels.py compiles for sm_90 with the expected
+`.visible .entry` names and `.param` lists (each grid loop: trip count, start, step; each
+array: its memref descriptor, 3 + 2 * ndim fields; then scalars and constants), with math
+functions resolved from libdevice (no `.extern` left)."""
+
+import re
+
+import gpu_kernels
+import pytest
+
+import ember
+from ember import f64, prange
+
+
+def _signature(ptx):
+    return {name: _compact(params)
+            for name, params in re.findall(r"\.visible \.entry (\w+)\(([^)]*)\)", ptx)}
+
+
+def _compact(params):
+    """'u64*13 f32' for thirteen .u64 parameters followed by one .f32."""
+    types = re.findall(r"\.param \.(\w+)", params)
+    runs = []
+    for t in types:
+        if runs and runs[-1][0] == t:
+            runs[-1][1] += 1
+        else:
+            runs.append([t, 1])
+    return " ".join(t if n == 1 else f"{t}*{n}" for t, n in runs)
+
+
+EXPECTED = {
+    # 1-D: count, start, step (3) + y, x (5 + 5) + a
+    "saxpy": {"saxpy_kernel": "u64*13 f32"},
+    # 2-D: 2 x (count, start, step) (6) + u, out (7 + 7) + k, 4.0 + ...
+    "heat_step": {"heat_step_kernel": "u64*14 f64*2 u64*7"},
+    # 3-D: 3 x 3 + x, out (9 + 9) + s
+    "scale3": {"scale3_kernel": "u64*18 f32 u64*9"},
+    "math64": {"math64_kernel": "u64*8 f64 u64*5"},
+    "math32": {"math32_kernel": "u64*8 f32 u64*5"},
+    # reduction: its one-element buffer is a 1-D memref (5 fields)
+    "total": {"total_kernel": "u64*8 f64 u64*6"},
+    "count_above": {"count_above_kernel": "u64*15"},
+    "histogram": {"histogram_kernel": "u64*16 f64 u64*5"},
+    "row_sums": {"row_sums_kernel": "u64*18"},
+    "branchy": {"branchy_kernel": "u64*11 f64 u64 f64 u64*5"},
+    "matmul": {"matmul_kernel": "u64*22 f32 u64*7"},
+    # integer ** (a helper .func copied into the module), // and %
+    "powers": {"powers_kernel": "u64*17"},
+    "two_pass": {"two_pass_0_kernel": "u64*9 f64 u64*5",
+                 "two_pass_1_kernel": "u64*15 f64 u64*5"},
+}
+
+
+@pytest.fixture(scope="module")
+def ptx():
+    return {name: getattr(gpu_kernels, name).inspect("ptx") for name in EXPECTED}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_entries_and_params(name, ptx):
+    assert _signature(ptx[name]) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_target_and_no_unresolved_calls(name, ptx):
+    text = ptx[name]
+    assert ".target sm_90" in text and ".version 8.0" in text
+    assert ".extern" not in text  # libdevice math was linked in
+    assert "__nv_" not in text
+
+
+def test_atomics(ptx):
+    assert "atom.global.add.f64" in ptx["total"]       # scalar reduction
+    assert "atom.global.add.u64" in ptx["count_above"]  # integer reduction
+    assert ptx["histogram"].count("atom.global.add.f64") == 2  # bins[b] += 1, sums[0] += x
+    assert "atom.global.add.f64" in ptx["row_sums"]    # out[i] += ... inside an (i, j) grid
+    assert "atom." not in ptx["saxpy"]                 # y[i] += ...: each thread owns y[i]
+    assert "atom." not in ptx["branchy"]
+
+
+def test_sequential_loop_and_branch_inside(ptx):
+    body = ptx["branchy"]
+    assert body.count("bra") >= 3  # the k loop and the if/else
+
+
+def test_block_shape_is_declared(ptx):
+    assert ".maxntid 128, 1, 1" in ptx["saxpy"]
+    assert ".maxntid 128, 2, 1" in ptx["heat_step"]
+    assert ".maxntid 128, 2, 2" in ptx["scale3"]
+
+
+def test_arch_option(monkeypatch):
+    def f(x: f64[:]) -> None:
+        for i in prange(len(x)):
+            x[i] = 2.0 * x[i]
+
+    assert ".target sm_80" in ember.kernel(f, target="gpu", gpu_arch="sm_80").inspect("ptx")
+    monkeypatch.setenv("EMBER_GPU_ARCH", "sm_89")
+    assert ".target sm_89" in ember.kernel(f, target="gpu").inspect("ptx")
+
+
+def test_other_stages():
+    mlir = gpu_kernels.saxpy.inspect("mlir")
+    assert "scf.parallel" in mlir and "gpu." not in mlir
+    lowered = gpu_kernels.saxpy.inspect("lowered")
+    assert "gpu.binary @saxpy_kernel" in lowered and "gpu.launch_func" in lowered
+    with pytest.raises(ValueError, match="unknown stage 'asm' for a GPU kernel"):
+        gpu_kernels.saxpy.inspect("asm")
+
+
+def test_options_are_part_of_the_cache_key():
+    from ember.compiler import cache_key
+
+    f = gpu_kernels.saxpy.py_func
+    keys = {cache_key(f, ember.kernel(f, **kw).options)
+            for kw in ({}, {"target": "gpu"}, {"target": "gpu", "gpu_arch": "sm_80"})}
+    assert len(keys) == 3
+
+
+def test_unknown_target_or_arch():
+    with pytest.raises(ValueError, match="unknown target 'tpu'"):
+        ember.kernel(gpu_kernels.saxpy.py_func, target="tpu")
+    with pytest.raises(ValueError, match="unknown GPU architecture 'volta'"):
+        ember.kernel(gpu_kernels.saxpy.py_func, target="gpu", gpu_arch="volta")
+
+
+def test_disk_cache():
+    """The manifest (PTX included) is cached: a second Kernel of the same function loads it."""
+    first = ember.kernel(gpu_kernels.matmul.py_func, target="gpu")
+    first.compile()
+    second = ember.kernel(gpu_kernels.matmul.py_func, target="gpu")
+    second.compile()
+    assert second.cache_hit is True
+    assert second.compile().manifest == first.compile().manifest
