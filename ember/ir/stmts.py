@@ -120,7 +120,7 @@ def _for(em: Emitter, s: tir.For) -> None:
     else:
         lb, ub = arith.constant(index, 0), em.index(ops.range_len(start, stop, step))
     loop = scf.ForOp(lb, ub, one, em.flatten(s.carried))
-    if s.cold:
+    if s.cold or em.plain_loops:
         loop.operation.attributes["loop_annotation"] = cold_loop()
     saved = dict(em.env)
     with ir.InsertionPoint(loop.body):
