@@ -271,8 +271,11 @@ def _bounds_free(nest: _Nest, loop: tir.For) -> bool:
 
 
 def _operands_ok(nest: _Nest, row: str) -> bool:
-    """Float c and b of one dtype, 2-D; u reads no c, no j, no kernel call or allocation."""
+    """Float c and b of one dtype, 2-D, b not c; u reads no c, no j, no kernel call or
+    allocation."""
     c_t, b_t = nest.c.type, nest.b.type
+    if nest.b.name == nest.c.name:
+        return False
     if not (isinstance(c_t, T.Array) and isinstance(b_t, T.Array) and c_t.ndim == b_t.ndim == 2
             and c_t.dtype == b_t.dtype and c_t.dtype.is_float and c_t.dtype.bits in (32, 64)):
         return False

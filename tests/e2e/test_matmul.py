@@ -133,9 +133,16 @@ def reads_c_elsewhere(a: f64[:, :], b: f64[:, :], c: f64[:, :]) -> None:
                 c[i, j] += c[i - 1, j] * b[k, j]
 
 
+def b_is_c(a: f64[:, :], c: f64[:, :]) -> None:
+    for i in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            for j in range(c.shape[1]):
+                c[i, j] += a[i, k] * c[k, j]
+
+
 RNG = np.random.default_rng(3)
 TILED = [ikj, ijk, ijk_local, ijk_from_c, a_bt, at_b, gemm, sgemm, offset_ranges, batched]
-PLAIN = [u_reads_j, triangular, integers, maybe_negative, reads_c_elsewhere]
+PLAIN = [u_reads_j, triangular, integers, maybe_negative, reads_c_elsewhere, b_is_c]
 
 
 def _tiled(fn) -> bool:
@@ -159,6 +166,8 @@ def _args(fn, m, n, p):
     if fn is integers:
         return RNG.integers(-9, 9, (m, n)), RNG.integers(-9, 9, (n, p)), np.zeros(
             (m, p), np.int64)
+    if fn is b_is_c:
+        return r((m, n)), r((max(m, n), p))
     a = r((n, m)) if fn is at_b else r((m, n))
     b = r((p, n)) if fn is a_bt else r((n, p))
     extra = {maybe_negative: (-min(m, p, 2),), batched: (3,)}.get(fn, ())
