@@ -33,7 +33,8 @@ def uses(node: object) -> set[str]:
             found.add(item.name)
         elif isinstance(item, tir.MatMul):  # `u` reads the row and k it is given
             found |= uses(item.u) - {item.row, item.red}
-            stack.extend((item.c, item.b, item.rows, item.cols, item.depth, item.init))
+            stack.extend((item.c, item.b, item.rows, item.cols, item.depth, item.init,
+                          item.c_lead, item.b_lead))
         elif isinstance(item, tir.Expr | tir.Store | tir.ExprStmt | tir.Return):
             stack.extend(getattr(item, f.name) for f in fields(item))
         elif isinstance(item, tuple):

@@ -29,7 +29,7 @@ from .. import types as T
 from ..errors import Span
 from ..options import vector_bytes
 from . import dataflow, tir
-from .jam import cold, disjoint, row_plan
+from .jam import cold, disjoint, row_plan, shape_of
 
 TILE_ROWS, TILE_VECTORS = 6, 2
 """6 x 2 vector accumulators + 2 panel vectors + a broadcast + a product: the 16 registers of
@@ -51,6 +51,8 @@ class _Nest:
     depth: tir.For
     local: str | None = None
     b_transposed: bool = False
+    c_lead: tuple[tir.Expr, ...] = ()
+    b_lead: tuple[tir.Expr, ...] = ()
 
 
 def tile_matmuls(body: tuple[tir.Stmt, ...], types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:
@@ -104,7 +106,7 @@ class _Tiler:
         setup.append(tir.Assign(span, j_end.name, whole(j_lo, j_hi, width)))
         product = tir.MatMul(span, nest.c, nest.b, nest.u, loop.var, nest.k, (i_lo, i_hi),
                              (j_lo, j_end), (k_lo, k_hi), (TILE_ROWS, TILE_VECTORS, lanes),
-                             nest.init, nest.b_transposed)
+                             nest.init, nest.b_transposed, nest.c_lead, nest.b_lead)
         rows = replace(loop, start=i_lo, stop=i_hi)
         tiled: list[tir.Stmt] = []
         if nest.pre:
@@ -155,8 +157,9 @@ def _ikj(loop: tir.For) -> _Nest | None:
     update = _update(cols.body[0], loop.var, cols.var, depth.var)
     if update is None:
         return None
-    c, b, u, bt = update
-    return _Nest(c, b, u, cols.var, depth.var, None, tuple(pre), depth, cols, depth, None, bt)
+    c, c_lead, b, b_lead, u, bt = update
+    return _Nest(c, b, u, cols.var, depth.var, None, tuple(pre), depth, cols, depth, None, bt,
+                 c_lead, b_lead)
 
 
 def _ijk(loop: tir.For) -> _Nest | None:
@@ -169,8 +172,9 @@ def _ijk(loop: tir.For) -> _Nest | None:
             depth.body) == 1 else None
         if update is None:
             return None
-        c, b, u, bt = update
-        return _Nest(c, b, u, cols.var, depth.var, None, (), cols, cols, depth, None, bt)
+        c, c_lead, b, b_lead, u, bt = update
+        return _Nest(c, b, u, cols.var, depth.var, None, (), cols, cols, depth, None, bt,
+                     c_lead, b_lead)
     return _ijk_local(loop, cols)
 
 
@@ -183,39 +187,42 @@ def _ijk_local(loop: tir.For, cols: tir.For) -> _Nest | None:
             and isinstance(store, tir.Store) and len(depth.body) == 1):
         return None
     acc, step = start.name, depth.body[0]
-    if not (isinstance(step, tir.Assign) and step.name == acc
-            and _is_var(store.value, acc) and _cell(store.indices, loop.var, cols.var)
-            and isinstance(store.array, tir.Var) and not any(store.wrap)):
+    c_lead = _lead(store.indices, loop.var, cols.var)
+    if not (isinstance(step, tir.Assign) and step.name == acc and _is_var(store.value, acc)
+            and c_lead is not None and isinstance(store.array, tir.Var)
+            and not any(store.wrap)):
         return None
     terms = _sum_of_product(step.value, lambda e: _is_var(e, acc), cols.var, depth.var)
     if terms is None:
         return None
-    b, u, bt = terms
+    b, b_lead, u, bt = terms
     c = store.array
     init: tir.Expr | None = start.value
-    if _is_cell(init, c, loop.var, cols.var):
+    if _is_cell(init, c, loop.var, cols.var, c_lead):
         init = None
     elif dataflow.uses(init) & {loop.var, cols.var, depth.var, acc} or _has_load(init):
         return None
     if init is not None and init.type != c.type.dtype:  # type: ignore[attr-defined]
         return None
-    return _Nest(c, b, u, cols.var, depth.var, init, (), cols, cols, depth, acc, bt)
+    return _Nest(c, b, u, cols.var, depth.var, init, (), cols, cols, depth, acc, bt, c_lead,
+                 b_lead)
 
 
 def _update(s: tir.Stmt, i: str, j: str, k: str):  # noqa: ANN202
-    """(c, b, u, transposed) if `s` is c[i, j] = c[i, j] + u * b[k, j] (operands in either
-    order, or b[j, k])."""
-    if not (isinstance(s, tir.Store) and isinstance(s.array, tir.Var) and not any(s.wrap)
-            and _cell(s.indices, i, j)):
+    """(c, c_lead, b, b_lead, u, transposed) if `s` is c[..., i, j] = c[..., i, j] +
+    u * b[..., k, j] (operands in either order, or b[..., j, k])."""
+    if not (isinstance(s, tir.Store) and isinstance(s.array, tir.Var) and not any(s.wrap)):
         return None
-    c = s.array
-    terms = _sum_of_product(s.value, lambda e: _is_cell(e, c, i, j), j, k)
-    return None if terms is None else (c, *terms)
+    c, c_lead = s.array, _lead(s.indices, i, j)
+    if c_lead is None:
+        return None
+    terms = _sum_of_product(s.value, lambda e: _is_cell(e, c, i, j, c_lead), j, k)
+    return None if terms is None else (c, c_lead, *terms)
 
 
 def _sum_of_product(value: tir.Expr, is_acc, j: str, k: str):  # noqa: ANN001, ANN202
-    """(b, u, transposed) if `value` is acc + u * b[k, j] or u * b[k, j] + acc (or b[j, k]),
-    with u free of j."""
+    """(b, b_lead, u, transposed) if `value` is acc + u * b[..., k, j] or u * b[..., k, j] +
+    acc (or b[..., j, k]), with u free of j."""
     if not (isinstance(value, tir.BinOp) and value.op == "add"):
         return None
     for acc, product in ((value.left, value.right), (value.right, value.left)):
@@ -226,8 +233,10 @@ def _sum_of_product(value: tir.Expr, is_acc, j: str, k: str):  # noqa: ANN001, A
                     and not any(b.wrap) and j not in dataflow.uses(u)
                     and b.type == value.type == u.type == product.type):
                 continue
-            if _cell(b.indices, k, j) or _cell(b.indices, j, k):
-                return b.array, u, _cell(b.indices, j, k)
+            for rows, transposed in (((k, j), False), ((j, k), True)):
+                lead = _lead(b.indices, *rows)
+                if lead is not None:
+                    return b.array, lead, u, transposed
     return None
 
 
@@ -241,13 +250,19 @@ def _index_var(e: tir.Expr) -> str | None:
     return e.name if isinstance(e, tir.Var) else None
 
 
-def _cell(indices: tuple[tir.Expr, ...], row: str, col: str) -> bool:
-    return len(indices) == 2 and (_index_var(indices[0]), _index_var(indices[1])) == (row, col)
+def _lead(indices: tuple[tir.Expr, ...], row: str, col: str) -> tuple[tir.Expr, ...] | None:
+    """The leading indices if `indices` ends in (row, col)."""
+    if len(indices) >= 2 and (_index_var(indices[-2]), _index_var(indices[-1])) == (row, col):
+        return indices[:-2]
+    return None
 
 
-def _is_cell(e: tir.Expr, c: tir.Var, row: str, col: str) -> bool:
-    return (isinstance(e, tir.Load) and isinstance(e.array, tir.Var) and e.array.name == c.name
-            and not any(e.wrap) and _cell(e.indices, row, col))
+def _is_cell(e: tir.Expr, c: tir.Var, row: str, col: str, lead: tuple[tir.Expr, ...]) -> bool:
+    if not (isinstance(e, tir.Load) and isinstance(e.array, tir.Var) and e.array.name == c.name
+            and not any(e.wrap)):
+        return False
+    found = _lead(e.indices, row, col)
+    return found is not None and shape_of(found) == shape_of(lead)
 
 
 def _has_load(e: object) -> bool:
@@ -271,13 +286,19 @@ def _bounds_free(nest: _Nest, loop: tir.For) -> bool:
 
 
 def _operands_ok(nest: _Nest, row: str) -> bool:
-    """Float c and b of one dtype, 2-D, b not c; u reads no c, no j, no kernel call or
-    allocation."""
+    """Float c and b of one dtype, b not c, leading indices fixed in the nest; u reads no c,
+    no j, no kernel call or allocation."""
     c_t, b_t = nest.c.type, nest.b.type
     if nest.b.name == nest.c.name:
         return False
-    if not (isinstance(c_t, T.Array) and isinstance(b_t, T.Array) and c_t.ndim == b_t.ndim == 2
+    if not (isinstance(c_t, T.Array) and isinstance(b_t, T.Array)
+            and c_t.ndim == len(nest.c_lead) + 2 and b_t.ndim == len(nest.b_lead) + 2
             and c_t.dtype == b_t.dtype and c_t.dtype.is_float and c_t.dtype.bits in (32, 64)):
+        return False
+    moving = {row, nest.j, nest.k} | dataflow.assigned(nest.pre) | (
+        {nest.local} if nest.local else set())
+    leads = (nest.c_lead, nest.b_lead)
+    if dataflow.uses(leads) & moving or _has_load(leads):
         return False
     if nest.c.name in _arrays(nest.u) or any(
             isinstance(n, tir.KernelCall | tir.Alloc) for n in tir.walk(nest.u)):

@@ -239,6 +239,9 @@ class MatMul(Stmt):
     init: Expr | None = None
     b_transposed: bool = False
     """b is read as b[j, k] instead of b[k, j]."""
+    c_lead: tuple[Expr, ...] = ()
+    b_lead: tuple[Expr, ...] = ()
+    """Fixed leading indices of c and b (batched products: c[n, i, j], b[n, k, j])."""
 
 
 @dataclass(frozen=True, slots=True)

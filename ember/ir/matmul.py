@@ -46,6 +46,8 @@ class _Tiles:
         self.rows, self.vectors, self.lanes = s.tile
         self.width = self.vectors * self.lanes
         self.c, self.b = em.expr(s.c), em.expr(s.b)
+        self.c_lead = [em.index(em.expr(e)) for e in s.c_lead]  # batched: c[n, i, j]
+        self.b_lead = [em.index(em.expr(e)) for e in s.b_lead]
         self.elem = ir.MemRefType(self.c.type).element_type
         self.vt = ir.VectorType.get([self.lanes], self.elem)
         (self.i0, self.i1), (self.j0, self.j1), (self.k0, self.k1) = (
@@ -104,12 +106,12 @@ class _Tiles:
             base = arith.muli(arith.subi(k, self.k0), self.const(self.width))
             if self.s.b_transposed:  # b[j, k]: one element of each of `width` rows
                 for n in range(self.width):
-                    value = memref.load(self.b, [arith.addi(jb, self.const(n)), k])
+                    value = memref.load(self.b, [*self.b_lead, arith.addi(jb, self.const(n)), k])
                     memref.store(value, bp, [arith.addi(base, self.const(n))])
             else:
                 for v in range(self.vectors):
                     col = arith.addi(jb, self.const(v * self.lanes))
-                    vector.store(vector.load(self.vt, self.b, [k, col]), bp,
+                    vector.store(vector.load(self.vt, self.b, [*self.b_lead, k, col]), bp,
                                  [arith.addi(base, self.const(v * self.lanes))])
 
     def tile(self, up: ir.Value, bp: ir.Value, ib: ir.Value, jb: ir.Value) -> None:
@@ -119,12 +121,14 @@ class _Tiles:
             start = [vector.broadcast(self.vt, self.em.expr(self.s.init))] * (
                 self.rows * self.vectors)
         else:
-            start = [vector.load(self.vt, self.c, [r, j]) for r in rows for j in cols]
+            start = [vector.load(self.vt, self.c, [*self.c_lead, r, j])
+                     for r in rows for j in cols]
         loop = scf.ForOp(self.k0, self.k1, self.const(1), start)
         with ir.InsertionPoint(loop.body):
             scf.YieldOp(self.step(up, bp, ib, loop))
         for n, acc in enumerate(loop.results):
-            vector.store(acc, self.c, [rows[n // self.vectors], cols[n % self.vectors]])
+            vector.store(acc, self.c,
+                         [*self.c_lead, rows[n // self.vectors], cols[n % self.vectors]])
 
     def step(self, up: ir.Value, bp: ir.Value, ib: ir.Value, loop: scf.ForOp) -> list[ir.Value]:
         k, accs = loop.induction_variable, list(loop.inner_iter_args)

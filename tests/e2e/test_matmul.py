@@ -96,6 +96,25 @@ def batched(a: f64[:, :], b: f64[:, :], c: f64[:, :], times: int) -> None:
                     c[i, j] += 0.5 * a[i, k] * b[k, j]
 
 
+def batched3d(a: f64[:, :, :], b: f64[:, :, :], c: f64[:, :, :]) -> None:
+    """c[n] = a[n] @ b[n] for every n (3-D arrays, the batch index fixed in each product)."""
+    for n in range(c.shape[0]):
+        for i in range(a.shape[1]):
+            for j in range(b.shape[2]):
+                s = 0.0
+                for k in range(a.shape[2]):
+                    s += a[n, i, k] * b[n, k, j]
+                c[n, i, j] = s
+
+
+def shared_b(a: f64[:, :, :], b: f64[:, :], c: f64[:, :, :]) -> None:
+    for n in range(c.shape[0]):
+        for i in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                for j in range(b.shape[1]):
+                    c[n, i, j] += a[n, i, k] * b[k, j]
+
+
 # not products: must stay plain loops
 def u_reads_j(a: f64[:, :], b: f64[:, :], c: f64[:, :]) -> None:
     for i in range(a.shape[0]):
@@ -126,6 +145,13 @@ def maybe_negative(a: f64[:, :], b: f64[:, :], c: f64[:, :], lo: int) -> None:
                 c[i, j] += a[i, k] * b[k, j]
 
 
+def batch_moves_inside(a: f64[:, :, :], b: f64[:, :, :], c: f64[:, :, :]) -> None:
+    for i in range(a.shape[1]):
+        for j in range(b.shape[2]):
+            for k in range(a.shape[2]):
+                c[k % 2, i, j] += a[0, i, k] * b[0, k, j]
+
+
 def reads_c_elsewhere(a: f64[:, :], b: f64[:, :], c: f64[:, :]) -> None:
     for i in range(1, a.shape[0]):
         for k in range(a.shape[1]):
@@ -141,8 +167,10 @@ def b_is_c(a: f64[:, :], c: f64[:, :]) -> None:
 
 
 RNG = np.random.default_rng(3)
-TILED = [ikj, ijk, ijk_local, ijk_from_c, a_bt, at_b, gemm, sgemm, offset_ranges, batched]
-PLAIN = [u_reads_j, triangular, integers, maybe_negative, reads_c_elsewhere, b_is_c]
+TILED = [ikj, ijk, ijk_local, ijk_from_c, a_bt, at_b, gemm, sgemm, offset_ranges, batched,
+         batched3d, shared_b]
+PLAIN = [u_reads_j, triangular, integers, maybe_negative, reads_c_elsewhere, b_is_c,
+         batch_moves_inside]
 
 
 def _tiled(fn) -> bool:
@@ -168,6 +196,9 @@ def _args(fn, m, n, p):
             (m, p), np.int64)
     if fn is b_is_c:
         return r((m, n)), r((max(m, n), p))
+    if fn in (batched3d, shared_b, batch_moves_inside):
+        b = r((n, p)) if fn is shared_b else r((3, n, p))
+        return r((3, m, n)), b, r((3, m, p))
     a = r((n, m)) if fn is at_b else r((m, n))
     b = r((p, n)) if fn is a_bt else r((n, p))
     extra = {maybe_negative: (-min(m, p, 2),), batched: (3,)}.get(fn, ())
