@@ -51,6 +51,17 @@ def gemm_ikj(a: f64[:, :], b: f64[:, :], c: f64[:, :]) -> None:
                 c[i, j] += a[i, k] * b[k, j]
 
 
+def batched(a: f64[:, :, :], b: f64[:, :, :], c: f64[:, :, :]) -> None:
+    """c[n] = a[n] @ b[n]."""
+    for n in range(c.shape[0]):
+        for i in range(a.shape[1]):
+            for j in range(b.shape[2]):
+                s = 0.0
+                for k in range(a.shape[2]):
+                    s += a[n, i, k] * b[n, k, j]
+                c[n, i, j] = s
+
+
 def sum_sin_sq(x: f64[:]) -> float:
     s = 0.0
     for i in range(len(x)):
@@ -113,6 +124,24 @@ def _gemm_rows(sizes: list[int], opts: SimpleNamespace) -> tuple[list[str], list
     return rows, at_512
 
 
+def _batched_rows(opts: SimpleNamespace) -> list[str]:
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((16, 128, 128)), rng.standard_normal((16, 128, 128))
+    impls = {"Ember": ember.kernel(batched),
+             "Ember opt_level=1": ember.kernel(batched, opt_level=1), "Numba": numba.njit(batched)}
+    outs = {k: np.zeros((16, 128, 128)) for k in impls}
+    for k, f in impls.items():
+        f(a, b, outs[k])
+        np.testing.assert_allclose(outs[k], np.matmul(a, b), rtol=1e-10, atol=1e-10)
+    assert np.array_equal(outs["Ember"], outs["Ember opt_level=1"])
+    calls = {k: (lambda f=f, o=outs[k]: f(a, b, o)) for k, f in impls.items()}
+    calls["numpy.matmul"] = lambda: np.matmul(a, b)
+    t = median_times(calls, opts)
+    rows = ["| batched 16 x 128x128 | time | vs numpy.matmul |", "|---|---|---|"]
+    rows += [f"| {k} | {v * 1e3:.2f} ms | {v / t['numpy.matmul']:.2f} |" for k, v in t.items()]
+    return rows
+
+
 def _sin_rows(opts: SimpleNamespace) -> list[str]:
     x = np.random.default_rng(1).random(2_000_000)
     impls = {"Ember": ember.kernel(sum_sin_sq), "Ember fastmath":
@@ -149,7 +178,7 @@ def main() -> None:
         f"batches; {uname.machine}, {os.cpu_count()} cores, numpy {np.__version__}, "
         f"numba {numba.__version__}). Ember's default mode gives results bitwise equal to "
         "`opt_level=1` (checked); fastmath lets LLVM contract the multiply-adds.", "",
-        *gemm, "", aim, "", *_sin_rows(opts), ""])
+        *gemm, "", aim, "", *_batched_rows(opts), "", *_sin_rows(opts), ""])
     print(text)
     if args.write:
         path = ROOT / "BENCHMARKS.md"
