@@ -21,6 +21,7 @@ from dataclasses import replace
 from .. import types as T
 from . import dataflow, tir
 from .jam import (
+    LoopRewriter,
     accesses_of,
     cold,
     defined_before_use,
@@ -34,21 +35,13 @@ from .jam import (
 
 def interchange_loops(body: tuple[tir.Stmt, ...], types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:
     """`body` with its column-order nests swapped (`carried` to be recomputed)."""
-    return tuple(out for s in body for out in _stmt(s, types))
+    return _Swapper(types).block(body)
 
 
-def _stmt(s: tir.Stmt, types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:
-    if isinstance(s, tir.For) and not s.parallel:
-        written = _legal(s)
-        if written is not None and _pays(s):
-            return _swap(s, written, types)
-        return (replace(s, body=interchange_loops(s.body, types)),)
-    if isinstance(s, tir.If):
-        return (replace(s, then=interchange_loops(s.then, types),
-                        orelse=interchange_loops(s.orelse, types)),)
-    if isinstance(s, tir.While):
-        return (replace(s, body=interchange_loops(s.body, types)),)
-    return (s,)
+class _Swapper(LoopRewriter):
+    def rewrite(self, loop: tir.For) -> tuple[tir.Stmt, ...] | None:
+        written = _legal(loop)
+        return _swap(loop, written, self.types) if written is not None and _pays(loop) else None
 
 
 def _swap(outer: tir.For, written: list[str], types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:

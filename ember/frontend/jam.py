@@ -51,7 +51,10 @@ class _Plan:
     """All arrays of the nest, if some must be checked for overlap at run time."""
 
 
-class _Jammer:
+class LoopRewriter:
+    """Walks a body and offers every serial `for` to `rewrite` (None: keep the loop and look
+    inside it); new locals go into `types`."""
+
     def __init__(self, types: dict[str, T.Type]) -> None:
         self.types = types
         self.count = 0
@@ -61,13 +64,22 @@ class _Jammer:
 
     def stmt(self, s: tir.Stmt) -> tuple[tir.Stmt, ...]:
         if isinstance(s, tir.For) and not s.parallel:
-            plan = _plan(s, self.types)
-            return self.jam(s, plan) if plan else (replace(s, body=self.block(s.body)),)
+            out = self.rewrite(s)
+            return out if out is not None else (replace(s, body=self.block(s.body)),)
         if isinstance(s, tir.If):
             return (replace(s, then=self.block(s.then), orelse=self.block(s.orelse)),)
         if isinstance(s, tir.While):
             return (replace(s, body=self.block(s.body)),)
         return (s,)
+
+    def rewrite(self, loop: tir.For) -> tuple[tir.Stmt, ...] | None:
+        raise NotImplementedError
+
+
+class _Jammer(LoopRewriter):
+    def rewrite(self, loop: tir.For) -> tuple[tir.Stmt, ...] | None:
+        plan = _plan(loop, self.types)
+        return self.jam(loop, plan) if plan else None
 
     def local(self, name: str, t: T.Type) -> str:
         self.types[name] = t

@@ -29,7 +29,7 @@ from .. import types as T
 from ..errors import Span
 from ..options import vector_bytes
 from . import dataflow, tir
-from .jam import cold, disjoint, row_plan, shape_of
+from .jam import LoopRewriter, cold, disjoint, row_plan, shape_of
 
 TILE_ROWS, TILE_VECTORS = 6, 2
 """6 x 2 vector accumulators + 2 panel vectors + a broadcast + a product: the 16 registers of
@@ -60,23 +60,10 @@ def tile_matmuls(body: tuple[tir.Stmt, ...], types: dict[str, T.Type]) -> tuple[
     return _Tiler(types).block(body)
 
 
-class _Tiler:
-    def __init__(self, types: dict[str, T.Type]) -> None:
-        self.types = types
-        self.count = 0
-
-    def block(self, body: tuple[tir.Stmt, ...]) -> tuple[tir.Stmt, ...]:
-        return tuple(out for s in body for out in self.stmt(s))
-
-    def stmt(self, s: tir.Stmt) -> tuple[tir.Stmt, ...]:
-        if isinstance(s, tir.For) and not s.parallel:
-            nest = _match(s, self.types)
-            return self.tile(s, nest) if nest else (replace(s, body=self.block(s.body)),)
-        if isinstance(s, tir.If):
-            return (replace(s, then=self.block(s.then), orelse=self.block(s.orelse)),)
-        if isinstance(s, tir.While):
-            return (replace(s, body=self.block(s.body)),)
-        return (s,)
+class _Tiler(LoopRewriter):
+    def rewrite(self, loop: tir.For) -> tuple[tir.Stmt, ...] | None:
+        nest = _match(loop, self.types)
+        return self.tile(loop, nest) if nest else None
 
     def local(self, name: str, t: T.Type, span: Span) -> tir.Var:
         self.types[name] = t
