@@ -20,7 +20,6 @@ import argparse
 import atexit
 import copy
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from bench_report import (  # noqa: E402
     machine_info,
     median_times,
     table,
+    write_section,
 )
 
 import ember  # noqa: E402
@@ -449,16 +449,6 @@ def render(rows: list[Row], quick: bool, overhead: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Put `text` into BENCHMARKS.md as its "## Gradients" section, replacing an earlier one."""
-    path = ROOT / "BENCHMARKS.md"
-    old = path.read_text() if path.exists() else ""
-    pattern = re.compile(r"^## Gradients\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1).rstrip("\n") + "\n"
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
 
 
 def main(argv: list[str]) -> int:
@@ -480,7 +470,7 @@ def main(argv: list[str]) -> int:
     text = render(rows, args.quick, overhead)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("Gradients", text)
         print(
             f"[bench_grad] wrote the Gradients section of {ROOT / 'BENCHMARKS.md'}", file=sys.stderr
         )

@@ -17,7 +17,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import ctypes  # noqa: E402
 import math  # noqa: E402
-import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -25,7 +24,7 @@ from types import SimpleNamespace  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_report import ROOT, median_times  # noqa: E402
+from bench_report import median_times, write_section  # noqa: E402
 
 import ember  # noqa: E402
 from ember import f64  # noqa: E402
@@ -181,12 +180,7 @@ def main() -> None:
         *gemm, "", aim, "", *_batched_rows(opts), "", *_sin_rows(opts), ""])
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        old = path.read_text()
-        pattern = re.compile(r"^## Matmul and vector math\n.*?(?=^## |\Z)", re.S | re.M)
-        new = (pattern.sub(lambda _: text + "\n", old) if pattern.search(old)
-               else old.rstrip("\n") + "\n\n" + text)
-        path.write_text(new)
+        write_section("Matmul and vector math", text)
 
 
 if __name__ == "__main__":

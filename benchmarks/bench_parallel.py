@@ -12,11 +12,11 @@ import argparse
 import math
 import os
 import pathlib
-import re
 import statistics
 import time
 
 import numpy as np
+from bench_report import write_section
 
 import ember
 from ember import f64, prange
@@ -117,12 +117,7 @@ def main() -> None:
                       "median of 7 runs, `prange` on OpenMP threads (libgomp).", "", *rows, ""])
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        old = path.read_text()
-        pattern = re.compile(r"^## Parallel loops\n.*?(?=^## |\Z)", re.S | re.M)
-        new = (pattern.sub(lambda _: text + "\n", old) if pattern.search(old)
-               else old.rstrip("\n") + "\n\n" + text)
-        path.write_text(new)
+        write_section("Parallel loops", text)
 
 
 if __name__ == "__main__":

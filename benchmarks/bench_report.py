@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import re
 import statistics
 import subprocess
 import time
@@ -26,6 +27,18 @@ STEADY_AIM = 1.2
 """Issue #2 aim: Ember's steady-state time within 1.2x of Numba's on every kernel."""
 SCALAR_CALL_AIM_NS = 1000.0
 """Issue #2 aim: per-call overhead under 1 us for a kernel with scalar arguments."""
+
+
+def write_section(heading: str, text: str) -> None:
+    """Put `text` into BENCHMARKS.md as its "## <heading>" section, replacing an earlier one."""
+    path = ROOT / "BENCHMARKS.md"
+    old = path.read_text() if path.exists() else ""
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1).rstrip("\n") + "\n"
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
 
 
 # --- Timing (shared by bench_core, bench_grad, bench_suite) ---------------------------

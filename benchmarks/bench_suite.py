@@ -22,7 +22,6 @@ import ctypes
 import gc
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +43,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import bench_core as BC  # noqa: E402  (imports ember, numba, numpy)
+import bench_report  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import suite_kernels as K  # noqa: E402
@@ -304,18 +304,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_section(text: str) -> None:
-    """Put `text` into BENCHMARKS.md as its "## Suite" section, replacing an earlier one."""
-    path = ROOT / "BENCHMARKS.md"
-    old = path.read_text() if path.exists() else ""
-    pattern = re.compile(r"^## Suite\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1).rstrip("\n") + "\n"
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def run(args: argparse.Namespace) -> R.SuiteReport:
     opts = BC.Options(args.quick, 0.01 if args.quick else 0.15, 3 if args.quick else 7)
     only = set(filter(None, args.only.split(",")))
@@ -352,7 +340,7 @@ def main(argv: list[str]) -> int:
     text = R.render(report)
     print(text)
     if args.write and not args.only:
-        write_section(text)
+        bench_report.write_section("Suite", text)
         print(f"[bench_suite] wrote the Suite section of {ROOT / 'BENCHMARKS.md'}", file=sys.stderr)
     return 1 if report.failures else 0
 
