@@ -28,6 +28,7 @@ from .jam import (
     disjoint,
     key_var,
     names_var,
+    reads_memory,
     shape_of,
     straight_nest,
 )
@@ -68,8 +69,9 @@ def _legal(outer: tir.For) -> list[str] | None:
     local = dataflow.assigned(inner.body)
     if local & loop_vars or {n for n, _ in outer.carried} & (local | loop_vars):
         return None
-    if dataflow.uses((inner.start, inner.stop)) & (local | loop_vars):
-        return None
+    bounds = (inner.start, inner.stop, outer.start, outer.stop)
+    if dataflow.uses(bounds) & (local | loop_vars) or reads_memory(bounds):
+        return None  # swapped, the outer bounds are evaluated once per inner iteration
     if not defined_before_use(inner.body, local):
         return None
     found = accesses_of(inner.body)

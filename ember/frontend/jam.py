@@ -210,8 +210,9 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
     local = dataflow.assigned(body) - {s.var for s in inner}
     if loop.var in local or not all(isinstance(types[n], T.Scalar) for n in local):
         return None
-    if any(dataflow.uses((s.start, s.stop, s.step)) & (local | {loop.var}) for s in inner):
-        return None
+    bounds = tuple((s.start, s.stop, s.step) for s in inner)
+    if dataflow.uses(bounds) & (local | {loop.var}) or reads_memory(bounds):
+        return None  # inner bounds are evaluated once per block of rows
     if not defined_before_use(body, local) or _assigns(body) & {s.var for s in inner}:
         return None
     accesses = accesses_of(body)
@@ -222,6 +223,11 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
         return None
     arrays = sorted({a for a, _, _, _ in accesses})
     return _Plan(local, written, arrays if written and len(arrays) > 1 else [])
+
+
+def reads_memory(node: object) -> bool:
+    """Loads, kernel calls or allocations anywhere in `node`."""
+    return any(isinstance(n, tir.Load | tir.KernelCall | tir.Alloc) for n in tir.walk(node))
 
 
 def _assigns(body: tuple[tir.Stmt, ...]) -> set[str]:

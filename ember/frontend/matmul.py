@@ -29,7 +29,7 @@ from .. import types as T
 from ..errors import Span
 from ..options import vector_bytes
 from . import dataflow, tir
-from .jam import LoopRewriter, cold, disjoint, row_plan, shape_of
+from .jam import LoopRewriter, cold, disjoint, reads_memory, row_plan, shape_of
 
 TILE_ROWS, TILE_VECTORS = 6, 2
 """6 x 2 vector accumulators + 2 panel vectors + a broadcast + a product: the 16 registers of
@@ -187,7 +187,7 @@ def _ijk_local(loop: tir.For, cols: tir.For) -> _Nest | None:
     init: tir.Expr | None = start.value
     if _is_cell(init, c, loop.var, cols.var, c_lead):
         init = None
-    elif dataflow.uses(init) & {loop.var, cols.var, depth.var, acc} or _has_load(init):
+    elif dataflow.uses(init) & {loop.var, cols.var, depth.var, acc} or reads_memory(init):
         return None
     if init is not None and init.type != c.type.dtype:  # type: ignore[attr-defined]
         return None
@@ -252,10 +252,6 @@ def _is_cell(e: tir.Expr, c: tir.Var, row: str, col: str, lead: tuple[tir.Expr, 
     return found is not None and shape_of(found) == shape_of(lead)
 
 
-def _has_load(e: object) -> bool:
-    return any(isinstance(n, tir.Load | tir.KernelCall | tir.Alloc) for n in tir.walk(e))
-
-
 def _is_one(e: tir.Expr) -> bool:
     return isinstance(e, tir.Const) and e.value == 1
 
@@ -269,7 +265,7 @@ def _bounds_free(nest: _Nest, loop: tir.For) -> bool:
     if nest.local:
         banned.add(nest.local)
     bounds = tuple(e for x in loops for e in (x.start, x.stop))
-    return not (dataflow.uses(bounds) & banned or _has_load(bounds))
+    return not (dataflow.uses(bounds) & banned or reads_memory(bounds))
 
 
 def _operands_ok(nest: _Nest, row: str) -> bool:
@@ -285,7 +281,7 @@ def _operands_ok(nest: _Nest, row: str) -> bool:
     moving = {row, nest.j, nest.k} | dataflow.assigned(nest.pre) | (
         {nest.local} if nest.local else set())
     leads = (nest.c_lead, nest.b_lead)
-    if dataflow.uses(leads) & moving or _has_load(leads):
+    if dataflow.uses(leads) & moving or reads_memory(leads):
         return False
     if nest.c.name in _arrays(nest.u) or any(
             isinstance(n, tir.KernelCall | tir.Alloc) for n in tir.walk(nest.u)):

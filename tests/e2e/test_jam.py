@@ -106,6 +106,15 @@ def reads_other_rows(a: f64[:, :], y: f64[:]) -> None:
         y[i] = s
 
 
+def bound_read_from_memory(a: f64[:, :], m: i64[:], y: f64[:]) -> None:
+    for i in range(a.shape[0]):
+        s = 0.0
+        for j in range(m[0]):
+            s += a[i, j]
+        y[i] = s
+        m[0] = m[0] - 1
+
+
 RNG = np.random.default_rng(11)
 
 
@@ -114,7 +123,8 @@ def _mat(rows, cols, dtype=np.float64):
 
 
 JAMMED = [gemv, gemv_f32, atax, bicg, column_sums, row_minmax]
-NOT_JAMMED = [trisolv, carried_across_rows, shared_cell, reads_other_rows]
+NOT_JAMMED = [trisolv, carried_across_rows, shared_cell, reads_other_rows,
+              bound_read_from_memory]
 
 
 @pytest.mark.parametrize("fn", JAMMED + NOT_JAMMED, ids=lambda f: f.__name__)
@@ -140,6 +150,7 @@ def _args(fn, rows, cols):
         carried_across_rows: lambda: (a, np.zeros(rows)),
         shared_cell: lambda: (a, np.zeros(2)),
         reads_other_rows: lambda: (a, RNG.random(rows)),
+        bound_read_from_memory: lambda: (a, np.array([cols], np.int64), np.zeros(rows)),
     }[fn]()
 
 
