@@ -150,7 +150,7 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                  adapters: list[str]) -> _Part:
     from .frontend import build_program
 
-    program = build_program(k.py_func, optimize=k.options.opt_level >= 2)
+    program = build_program(k.py_func, optimize=k.options.optimize_loops)
     fn, sig = signature_of(program)
     variant = contiguous_variant(fn)
 
@@ -192,8 +192,8 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
         if count_sig is not None:
             thunks.append(aot_c.adapter(f"{export}_count", prep.count.entry, count_sig.params,
                                         count_sig.ret))
-        return native.prepare_ir(lowered_derivative(prep, p, export, d.kernel.options.opt_level),
-                                 thunks)
+        lowered = lowered_derivative(prep, p, export, d.kernel.options.optimize_loops)
+        return native.prepare_ir(lowered, thunks)
 
     what = f"derivative:{export}:{d.kind}:{d.request.key()}"
     obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), make_ir, cpu)

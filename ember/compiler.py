@@ -25,7 +25,7 @@ from . import __version__
 from . import types as T
 from .errors import CompileError
 from .frontend.deps import dependencies
-from .options import CompileOptions
+from .options import CompileOptions, host_cpu
 from .runtime import cache
 from .runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
 from .runtime.call import make_entry
@@ -109,13 +109,7 @@ def _ember_sources() -> str:
 
 @functools.cache
 def _host() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f.read().splitlines()
-                     if ln.startswith(("model name", "flags", "Features"))]
-        return "|".join(dict.fromkeys(lines))
-    except OSError:
-        return platform.processor() + platform.machine()
+    return "|".join(host_cpu()) or platform.processor() + platform.machine()
 
 
 def cache_key(func: Any, options: CompileOptions) -> str:
@@ -144,7 +138,7 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
             return _load(meta["kernel"], decode_signature(meta["signature"]), path, True)
         from .frontend import build_program  # typing runs only on a cache miss
 
-        program = build_program(func, optimize=options.opt_level >= 2)
+        program = build_program(func, optimize=options.optimize_loops)
         fn, sig = signature_of(program)
         with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
             path = os.path.join(tmp, f"{fn.name}.so")
@@ -169,7 +163,7 @@ def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) 
     from .lowering import lower_to_llvm_ir, primal_stages
 
     options = options or CompileOptions()
-    stages = primal_stages(options.opt_level, options.fastmath)
+    stages = primal_stages(options.optimize_loops, options.fastmath)
     with mlir_context():
         module = emit_module(program)
         return lower_to_llvm_ir(module, program.functions[program.entry].name, stages)
@@ -230,12 +224,12 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     from .runtime import native
 
     with _lock:
-        program = build_program(func, optimize=options.opt_level >= 2)
+        program = build_program(func, optimize=options.optimize_loops)
         if stage in ("mlir", "lowered"):
             with mlir_context():
                 module = emit_module(program)
                 if stage == "lowered":
-                    run_stages(module, primal_stages(options.opt_level, options.fastmath),
+                    run_stages(module, primal_stages(options.optimize_loops, options.fastmath),
                                program.entry)
                 return str(module)
         mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level,
@@ -291,7 +285,7 @@ def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: i
     return CompiledDerivative(_load(name, sig, path, hit), count, loops, p)
 
 
-def lowered_derivative(prep: Any, p: Any, name: str, opt_level: int = 3) -> str:
+def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> str:
     """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
     for kernels with while loops), without thunks."""
     from .ir import emit_module, mlir_context
@@ -316,7 +310,7 @@ def lowered_derivative(prep: Any, p: Any, name: str, opt_level: int = 3) -> str:
     with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
-        return lower_to_llvm_ir(derived, name, gradient_stages(opt_level))
+        return lower_to_llvm_ir(derived, name, gradient_stages(optimize))
 
 
 def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
@@ -335,7 +329,7 @@ def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: A
                       options: CompileOptions, path: str) -> None:
     from .runtime import native
 
-    ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.opt_level),
+    ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops),
                                 derivative_thunks(prep, name, sig, count_sig))
     mod = native.optimize(ir_text, speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)

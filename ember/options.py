@@ -34,6 +34,12 @@ class CompileOptions:
             raise ValueError(f"unknown GPU architecture {self.gpu_arch!r}; expected e.g. "
                              "sm_80 or sm_90")
 
+    @property
+    def optimize_loops(self) -> bool:
+        """opt_level 2-3: the loop-nest transformations (frontend/jam.py, matmul.py,
+        interchange.py) and the lowering's OPTIMIZE stage."""
+        return self.opt_level >= 2
+
     def key(self) -> str:
         base = f"opt={self.opt_level}|fastmath={self.fastmath}"
         if self.target == "cpu":
@@ -43,14 +49,23 @@ class CompileOptions:
 
 
 @functools.cache
+def host_cpu() -> tuple[str, ...]:
+    """The host's CPU model and feature-flag lines from /proc/cpuinfo, once each (empty where
+    there is none): part of cache keys, and the source of `vector_bytes`."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if ln.startswith(("model name", "flags", "Features"))]
+    except OSError:
+        return ()
+    return tuple(dict.fromkeys(lines))
+
+
+@functools.cache
 def vector_bytes() -> int:
     """Width of the host's widest float vector registers: 64 with AVX-512, else 32 on x86
     (AVX2), 16 elsewhere."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((ln for ln in f if ln.startswith(("flags", "Features"))), "").split()
-    except OSError:
-        flags = []
+    flags = next((ln for ln in host_cpu() if ln.startswith(("flags", "Features"))), "").split()
     return 64 if "avx512f" in flags else 32 if "avx2" in flags else 16
 
 

@@ -26,6 +26,7 @@ from .jam import (
     cold,
     defined_before_use,
     disjoint,
+    is_one,
     key_var,
     names_var,
     reads_memory,
@@ -61,7 +62,7 @@ def _legal(outer: tir.For) -> list[str] | None:
     if len(outer.body) != 1 or not isinstance(outer.body[0], tir.For):
         return None
     inner = outer.body[0]
-    if inner.parallel or not (_unit(outer) and _unit(inner)):
+    if inner.parallel or not (is_one(outer.step) and is_one(inner.step)):
         return None
     if not straight_nest(inner.body, inner) or any(isinstance(s, tir.For) for s in inner.body):
         return None
@@ -84,10 +85,6 @@ def _legal(outer: tir.For) -> list[str] | None:
         if sub is None or not all(names_var(sub, v, local | loop_vars) for v in loop_vars):
             return None
     return written
-
-
-def _unit(loop: tir.For) -> bool:
-    return isinstance(loop.step, tir.Const) and loop.step.value == 1
 
 
 def _pays(outer: tir.For) -> bool:

@@ -97,18 +97,15 @@ class _Jammer(LoopRewriter):
         def const(v: int) -> tir.Const:
             return tir.Const(it, span, v)
 
-        trips = tir.Call(it, span, "range_len", (var(lo), var(hi), const(1)))
-        whole = tir.BinOp(it, span, "mul", tir.BinOp(it, span, "floordiv", trips, const(ROWS)),
-                          const(ROWS))
         setup = (tir.Assign(span, lo, loop.start), tir.Assign(span, hi, loop.stop),
-                 tir.Assign(span, main, tir.BinOp(it, span, "add", var(lo), whole)))
+                 tir.Assign(span, main, whole_blocks(var(lo), var(hi), ROWS)))
         rows = [self.row(loop, plan, var(base), r) for r in range(ROWS)]
         jammed = tir.For(span, base, var(lo), var(main), const(ROWS), 1,
                          _jammed_body(loop.body, rows))
         if not plan.arrays:
             return (*setup, jammed, cold(replace(loop, start=var(main), stop=var(hi))))
         # The plain loop finishes the rows left over, or runs them all if arrays overlap.
-        guarded = tir.If(span, _disjoint(plan, self.types, span),
+        guarded = tir.If(span, disjoint(plan.written, plan.arrays, self.types, span),
                          (jammed, tir.Assign(span, rest, var(main))), ())
         return (*setup, tir.Assign(span, rest, var(lo)), guarded,
                 cold(replace(loop, start=var(rest), stop=var(hi))))
@@ -145,8 +142,13 @@ def _jammed_body(body: tuple[tir.Stmt, ...], rows: list[_Row]) -> tuple[tir.Stmt
     return tuple(out)
 
 
-def _disjoint(plan: _Plan, types: dict[str, T.Type], span: Span) -> tir.Expr:
-    return disjoint(plan.written, plan.arrays, types, span)
+def whole_blocks(lo: tir.Var, hi: tir.Var, size: int) -> tir.Expr:
+    """lo + (len(range(lo, hi)) // size) * size: where the whole blocks of `size` end."""
+    it, span = lo.type, lo.span
+    step = tir.Const(it, span, size)
+    trips = tir.Call(it, span, "range_len", (lo, hi, tir.Const(it, span, 1)))
+    return tir.BinOp(it, span, "add", lo, tir.BinOp(
+        it, span, "mul", tir.BinOp(it, span, "floordiv", trips, step), step))
 
 
 def disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
@@ -203,7 +205,7 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
     results bitwise), or None."""
     body = loop.body
     inner = [s for s in body if isinstance(s, tir.For)]
-    if not (_is_one(loop.step) and straight_nest(body, loop)):
+    if not (is_one(loop.step) and straight_nest(body, loop)):
         return None
     if any(v == loop.var for v, _ in loop.carried):  # the loop variable is read afterwards
         return None
@@ -234,7 +236,7 @@ def _assigns(body: tuple[tir.Stmt, ...]) -> set[str]:
     return {n.name for n in tir.walk(body) if isinstance(n, tir.Assign)}
 
 
-def _is_one(e: tir.Expr) -> bool:
+def is_one(e: tir.Expr) -> bool:
     return isinstance(e, tir.Const) and e.value == 1
 
 

@@ -29,7 +29,16 @@ from .. import types as T
 from ..errors import Span
 from ..options import vector_bytes
 from . import dataflow, tir
-from .jam import LoopRewriter, cold, disjoint, reads_memory, row_plan, shape_of
+from .jam import (
+    LoopRewriter,
+    cold,
+    disjoint,
+    is_one,
+    reads_memory,
+    row_plan,
+    shape_of,
+    whole_blocks,
+)
 
 TILE_ROWS, TILE_VECTORS = 6, 2
 """6 x 2 vector accumulators + 2 panel vectors + a broadcast + a product: the 16 registers of
@@ -79,18 +88,12 @@ class _Tiler(LoopRewriter):
         def var(name: str) -> tir.Var:
             return self.local(f"__mm{n}_{name}", it, span)
 
-        def whole(lo: tir.Var, hi: tir.Var, size: int) -> tir.Expr:
-            size_c = tir.Const(it, span, size)
-            trips = tir.Call(it, span, "range_len", (lo, hi, tir.Const(it, span, 1)))
-            return tir.BinOp(it, span, "add", lo, tir.BinOp(
-                it, span, "mul", tir.BinOp(it, span, "floordiv", trips, size_c), size_c))
-
         i_lo, i_hi, j_lo, j_hi, k_lo, k_hi, j_end = (
             var(x) for x in ("ilo", "ihi", "jlo", "jhi", "klo", "khi", "jend"))
         setup = [tir.Assign(span, v.name, e) for v, e in (
             (i_lo, loop.start), (i_hi, loop.stop), (j_lo, nest.cols.start),
             (j_hi, nest.cols.stop), (k_lo, nest.depth.start), (k_hi, nest.depth.stop))]
-        setup.append(tir.Assign(span, j_end.name, whole(j_lo, j_hi, width)))
+        setup.append(tir.Assign(span, j_end.name, whole_blocks(j_lo, j_hi, width)))
         product = tir.MatMul(span, nest.c, nest.b, nest.u, loop.var, nest.k, (i_lo, i_hi),
                              (j_lo, j_end), (k_lo, k_hi), (TILE_ROWS, TILE_VECTORS, lanes),
                              nest.init, nest.b_transposed, nest.c_lead, nest.b_lead)
@@ -119,7 +122,7 @@ def _arrays(node: object) -> set[str]:
 
 # --- matching ---------------------------------------------------------------------------------
 def _match(loop: tir.For, types: dict[str, T.Type]) -> _Nest | None:
-    if not _is_one(loop.step) or not loop.body:
+    if not is_one(loop.step) or not loop.body:
         return None
     live_after = {n for n, _ in loop.carried}
     nest = _ikj(loop) or _ijk(loop)
@@ -252,14 +255,10 @@ def _is_cell(e: tir.Expr, c: tir.Var, row: str, col: str, lead: tuple[tir.Expr, 
     return found is not None and shape_of(found) == shape_of(lead)
 
 
-def _is_one(e: tir.Expr) -> bool:
-    return isinstance(e, tir.Const) and e.value == 1
-
-
 def _bounds_free(nest: _Nest, loop: tir.For) -> bool:
     """Unit steps; the j and k bounds read no loop variable, local or array element."""
     loops = (nest.cols, nest.depth)
-    if not all(_is_one(x.step) for x in loops):
+    if not all(is_one(x.step) for x in loops):
         return False
     banned = {loop.var, nest.j, nest.k} | dataflow.assigned(nest.pre)
     if nest.local:

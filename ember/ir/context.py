@@ -8,7 +8,7 @@ guarded by a lock because MLIR contexts are not thread-safe. `location(span)` tu
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from mlir import ir
@@ -34,3 +34,17 @@ def mlir_context() -> Iterator[ir.Context]:
 
 def location(span: Span) -> ir.Location:
     return ir.Location.file(span.file, span.line, span.col + 1)
+
+
+def ops_where(root: ir.Operation, keep: Callable[[ir.Operation], bool]) -> list[ir.Operation]:
+    """Every op nested in `root` (itself included) for which `keep` holds, in walk order;
+    collected first, so callers may rewrite them afterwards."""
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if keep(op):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    root.walk(visit)
+    return found

@@ -18,6 +18,7 @@ import re
 from mlir import ir
 from mlir.dialects import gpu, llvm
 
+from ..ir.context import ops_where
 from .pipeline import run_stages
 from .stages import GPU, Stage
 
@@ -84,14 +85,7 @@ def _ops(module: ir.Module, name: str) -> list:
 
 
 def _launch(fn: ir.OpView) -> gpu.LaunchFuncOp | None:
-    found: list[gpu.LaunchFuncOp] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "gpu.launch_func":
-            found.append(op.opview)
-        return ir.WalkResult.ADVANCE
-
-    fn.operation.walk(visit)
+    found = [op.opview for op in ops_where(fn.operation, lambda op: op.name == "gpu.launch_func")]
     assert len(found) <= 1, "one gpu.launch_func per nest function"
     return found[0] if found else None
 
@@ -124,21 +118,17 @@ def libdevice_calls(module: ir.Module) -> None:
              if str(op.sym_name.value) in _LIBDEVICE}
     if not decls:
         return
-    calls: list[ir.OpView] = []
 
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "func.call" and str(op.attributes["callee"]).lstrip("@") in decls:
-            calls.append(op.opview)
-        return ir.WalkResult.ADVANCE
+    def to_libdevice(op: ir.Operation) -> bool:
+        return op.name == "func.call" and str(op.attributes["callee"]).lstrip("@") in decls
 
-    module.operation.walk(visit)
-    for call in calls:
+    for call in ops_where(module.operation, to_libdevice):
         callee = "__nv_" + str(call.attributes["callee"]).lstrip("@")
         with ir.InsertionPoint(call), call.location:
             new = llvm.CallOp(call.results[0].type, list(call.operands), [], [],
                               callee=ir.FlatSymbolRefAttr.get(callee))
         call.results[0].replace_all_uses_with(new.result)
-        call.operation.erase()
+        call.erase()
     for name, decl in decls.items():
         ftype = ir.FunctionType(ir.TypeAttr(decl.attributes["function_type"]).value)
         with ir.InsertionPoint(decl), decl.location:

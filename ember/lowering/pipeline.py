@@ -15,6 +15,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from ..errors import CompileError
+from ..ir.context import ops_where
 from .rewrites import REWRITES
 from .stages import Stage
 
@@ -55,14 +56,8 @@ def _failure(name: str, stage: Stage, spec: str, text: str, exc: Exception) -> C
 
 def check_fully_lowered(module: ir.Module, name: str) -> None:
     """Refuse to translate a module with ops LLVM translation would choke on (it can crash)."""
-    leftovers: list[str] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if not op.name.startswith(("llvm.", "builtin.module")):
-            leftovers.append(f"{op.name} at {op.location}")
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    leftovers = [f"{op.name} at {op.location}" for op in ops_where(
+        module.operation, lambda op: not op.name.startswith(("llvm.", "builtin.module")))]
     if leftovers:
         raise _failure(name, Stage("translate", ()), "builtin.module()", str(module),
                        RuntimeError("not lowered to LLVM: " + "; ".join(leftovers[:3])))

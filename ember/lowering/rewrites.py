@@ -33,22 +33,15 @@ from mlir import ir
 from mlir.dialects import arith, func, memref, scf
 from mlir.dialects import bufferization as bz
 
+from ..ir.context import ops_where
 from ..ir.stmts import loop_nest
 
 LIBM_CALLS: Final = {"math.expm1": "expm1"}
 
 
 def precise_libm_calls(module: ir.Module) -> None:
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name in LIBM_CALLS:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
     declared: set[str] = set()
-    for op in found:
+    for op in ops_where(module.operation, lambda op: op.name in LIBM_CALLS):
         ty = op.results[0].type
         name = LIBM_CALLS[op.name] + ("f" if ty == ir.F32Type.get() else "")
         if name not in declared:
@@ -134,15 +127,7 @@ _BUFFER_OPS: Final = {"bufferization.dealloc": lambda op: _lower_dealloc(op.opvi
 
 
 def lower_deallocs(module: ir.Module) -> None:
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name in _BUFFER_OPS:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    for op in found:
+    for op in ops_where(module.operation, lambda op: op.name in _BUFFER_OPS):
         with ir.InsertionPoint(op), op.location:
             _BUFFER_OPS[op.name](op)
         op.erase()
@@ -218,15 +203,10 @@ def _convert(value: ir.Value, to: ir.Type) -> ir.Value:
 
 
 def activate_loop_inits(module: ir.Module) -> None:
-    loops: list[ir.Operation] = []
+    def mixed(op: ir.Operation) -> bool:
+        return op.name == "scf.for" and len(_float_inits(op)) > 1
 
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "scf.for" and len(_float_inits(op)) > 1:
-            loops.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    for loop in loops:
+    for loop in ops_where(module.operation, mixed):
         positions = _float_inits(loop)
         inits = [loop.operands[k] for k in positions]
         with ir.InsertionPoint(loop), loop.location:
@@ -246,13 +226,8 @@ def activate_loop_inits(module: ir.Module) -> None:
 def fast_math(module: ir.Module) -> None:
     """Every float arith/math op with a `fastmath` attribute gets `fast` (opt-in by the user)."""
     fast = ir.Attribute.parse("#arith.fastmath<fast>")
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if "fastmath" in op.attributes:
-            op.attributes["fastmath"] = fast
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    for op in ops_where(module.operation, lambda op: "fastmath" in op.attributes):
+        op.attributes["fastmath"] = fast
 
 
 REWRITES: Final = {

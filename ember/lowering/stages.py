@@ -80,9 +80,9 @@ FAST_MATH: Final = Stage("fast-math", (
 PRIMAL_CPU_FAST: Final = (CLEANUP, FAST_MATH, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 
-def primal_stages(opt_level: int, fastmath: bool) -> tuple[Stage, ...]:
-    """The stages of a primal CPU kernel for these options."""
-    head = (CLEANUP, *((OPTIMIZE,) if opt_level >= 2 else ()), *((FAST_MATH,) if fastmath else ()))
+def primal_stages(optimize: bool, fastmath: bool) -> tuple[Stage, ...]:
+    """The stages of a primal CPU kernel (`optimize`: CompileOptions.optimize_loops)."""
+    head = (CLEANUP, *((OPTIMIZE,) if optimize else ()), *((FAST_MATH,) if fastmath else ()))
     return (*head, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 # After Enzyme: its caches already carry their own deallocs, which the ownership-based
@@ -99,9 +99,9 @@ TO_LLVM_ARENA: Final = Stage("to-llvm", tuple(
 GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_ARENA)
 
 
-def gradient_stages(opt_level: int) -> tuple[Stage, ...]:
+def gradient_stages(optimize: bool) -> tuple[Stage, ...]:
     """The stages of Enzyme's output for a derivative library: OPTIMIZE as for primals."""
-    return (ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if opt_level >= 2 else ()), LOWER_DEALLOC,
+    return (ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if optimize else ()), LOWER_DEALLOC,
             CLEANUP, TO_LLVM_ARENA)
 
 # --- GPU (target="gpu"): scf.parallel -> gpu.launch -> outlined gpu.func -> NVVM -> PTX ------
