@@ -1,5 +1,6 @@
-"""GPU benchmark from prebuilt AOT artefacts: saxpy bandwidth vs the device's peak, a 2-D
-stencil, and a prange matmul vs CuPy / PyTorch matmul (when importable).
+"""GPU benchmark from prebuilt AOT artefacts: saxpy bandwidth vs the device's peak, a prange
+dot product (a scalar reduction) vs CuPy / PyTorch, a 2-D stencil, and a prange matmul vs
+CuPy / PyTorch matmul (when importable).
 
     python bench_gpu.py --build DIR   # here, with Ember: PTX + loader into DIR
     python bench_gpu.py DIR           # on the GPU machine: numpy + cuda-python only
@@ -70,6 +71,34 @@ def bench_saxpy(m, n: int) -> None:
           f"({100 * gbs / peak:.0f}% of {peak:.0f} GB/s peak)")
 
 
+def bench_dot(m, n: int) -> None:
+    rng = np.random.default_rng(3)
+    x_h, y_h = rng.random(n, np.float32), rng.random(n, np.float32)
+    x, y = m.to_device(x_h), m.to_device(y_h)
+    t = best(lambda: m.dot(x, y))
+    want = float(np.dot(x_h.astype(np.float64), y_h))
+    got = m.dot(x, y)
+    print(f"dot     n={n:>11,}  {t * 1e3:8.3f} ms  {2 * 4 * n / t / 1e9:7.1f} GB/s  "
+          f"(relative error {abs(got - want) / want:.1e})")
+    try:
+        import cupy as cp
+
+        a, b = cp.asarray(x_h), cp.asarray(y_h)
+        t = best(lambda: float(cp.dot(a, b)))
+        print(f"        cupy  dot    {t * 1e3:8.3f} ms  {2 * 4 * n / t / 1e9:7.1f} GB/s")
+    except ImportError:
+        print("        (cupy not installed)")
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            a, b = torch.from_numpy(x_h).cuda(), torch.from_numpy(y_h).cuda()
+            t = best(lambda: float(torch.dot(a, b)))
+            print(f"        torch dot    {t * 1e3:8.3f} ms  {2 * 4 * n / t / 1e9:7.1f} GB/s")
+    except ImportError:
+        print("        (torch not installed)")
+
+
 def bench_stencil(m, n: int) -> None:
     u = m.to_device(np.random.default_rng(1).random((n, n)))
     out = m.to_device(np.zeros((n, n)))
@@ -123,6 +152,7 @@ def main() -> int:
         print("no CUDA driver/GPU found; nothing to measure", file=sys.stderr)
         return 1
     bench_saxpy(m, args.n)
+    bench_dot(m, args.n)
     bench_stencil(m, 4096)
     bench_matmul(m, 1024)
     return 0

@@ -25,3 +25,11 @@ def matmul(a: f32[:, :], b: f32[:, :], c: f32[:, :]) -> None:
             for k in range(a.shape[1]):
                 acc += a[i, k] * b[k, j]
             c[i, j] = acc
+
+
+@kernel(target="gpu")
+def dot(x: f32[:], y: f32[:]) -> float:
+    s = f32(0.0)
+    for i in prange(x.shape[0]):
+        s += x[i] * y[i]
+    return s

@@ -60,11 +60,15 @@ def gpu_manifest(func: Any, options: CompileOptions) -> dict:
 
 
 def _nest(nest: Any, kinds: list, launch: dict) -> dict:
-    depth = len(nest.loops)
+    from .ir.gpu import is_strided
+
+    strided = is_strided(nest)
+    depth = 1 if strided else len(nest.loops)
     if launch["block"][depth:] != [1] * (3 - depth):
         raise CompileError(f"internal compiler error: unexpected GPU block {launch['block']}")
     return {"kernel": launch["kernel"], "ptx": launch["ptx"],
-            "bounds": [list(b) for b in nest.bounds], "args": kinds, "params": launch["params"], "block": launch["block"],
+            "bounds": [list(b) for b in nest.bounds], "args": kinds, "params": launch["params"],
+            "block": launch["block"], "strided": strided,
             "reductions": [[name, t.np_dtype.name] for name, t in nest.reductions]}
 
 

@@ -6,10 +6,17 @@ the trip counts of l_0..l_{d-1} (index), then (start, step) of each loop (i64), 
 values, and one `memref<1xT>` buffer per scalar reduction. The parallel loop runs over the
 trip counts with the *innermost* loop first, so that it maps to the x dimension of the grid
 (consecutive threads touch consecutive elements). Loop variables are rebuilt as
-`start + k * step`. The body is emitted by the ordinary `Emitter`, with two additions: the
-frontend's `AtomicAdd` statements become `memref.atomic_rmw`, and each reduction starts at
-zero in every iteration and is atomically added to its buffer at the end of the iteration.
-`ARG_KINDS` names what each function argument is, for the launcher.
+`start + k * step`. The body is emitted by the ordinary `Emitter`, with the frontend's
+`AtomicAdd` statements as `memref.atomic_rmw`.
+
+A nest with scalar reductions is *strided* instead: its function takes one more index
+argument, the number of threads T (a multiple of the warp size, chosen by the launcher), and
+runs a 1-D parallel loop over T in which thread t walks the linearized iteration space
+t, t + T, t + 2T, ... (innermost loop fastest), accumulating each reduction in a register.
+On the device (`device=True`) the 32 lanes of a warp then combine their partial sums with
+`gpu.shuffle xor` and lane 0 adds the warp's sum to the reduction buffer atomically: one
+atomic per warp instead of one per iteration. For the CPU stand-in of the tests
+(`device=False`) each thread adds its own partial sum.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlir import ir
-from mlir.dialects import arith, func, memref, scf
+from mlir.dialects import arith, func, gpu, memref, scf
 
 from .. import types as T
 from ..frontend import tir
@@ -32,18 +39,28 @@ _ATOMIC_ADD = {True: 0, False: 1}
 """arith::AtomicRMWKind: addf = 0, addi = 1 (by `is_float`)."""
 
 
-def emit_gpu_module(plan: GpuPlan) -> tuple[ir.Module, list[list[list]]]:
+def emit_gpu_module(plan: GpuPlan, device: bool = True) -> tuple[ir.Module, list[list[list]]]:
     """The host module of `plan` (one function per nest) and, per nest, the description of
-    each function argument: ["count", d], ["start", d], ["step", d], ["value", name] or
-    ["reduction", k], followed by its MLIR type."""
+    each function argument: ["count", d], ["start", d], ["step", d], ["value", name],
+    ["reduction", k] or ["threads", 0], followed by its MLIR type. `device=False` leaves out
+    the warp-level combination of reductions (for running the module on the CPU)."""
     module = ir.Module.create()
     program = tir.Program(plan.fn.symbol, {plan.fn.symbol: plan.fn})
-    emitter = GpuEmitter(module, program)
+    emitter = GpuEmitter(module, program, device)
     return module, [emitter.nest(n) for n in plan.nests]
+
+
+def is_strided(n: Nest) -> bool:
+    """Whether nest `n` is launched as a strided 1-D grid (see the module docstring)."""
+    return bool(n.reductions)
 
 
 class GpuEmitter(Emitter):
     """The ordinary emitter plus the device-only statements."""
+
+    def __init__(self, module: ir.Module, program: tir.Program, device: bool) -> None:
+        super().__init__(module, program)
+        self.device = device
 
     def block(self, body: tuple[tir.Stmt, ...]) -> None:
         for s in body:
@@ -62,6 +79,9 @@ class GpuEmitter(Emitter):
         kinds += [["reduction", k] for k in range(len(n.reductions))]
         inputs = [index] * depth + [i64] * (2 * depth) + [to_mlir_type(t) for _, t in n.captured]
         inputs += [_buffer_type(t) for _, t in n.reductions]
+        if is_strided(n):
+            kinds.append(["threads", 0])
+            inputs.append(index)
         kinds = [[*kind, str(t)] for kind, t in zip(kinds, inputs, strict=True)]
         with ir.InsertionPoint(self.module.body), location(n.loops[0].span):
             op = func.FuncOp(n.name, ir.FunctionType.get(inputs, []))
@@ -69,7 +89,10 @@ class GpuEmitter(Emitter):
         args = list(block.arguments)
         self.env = {name: args[3 * depth + k] for k, (name, _) in enumerate(n.captured)}
         with ir.InsertionPoint(block), location(n.loops[0].span):
-            self._parallel(n, args)
+            if is_strided(n):
+                self._strided(n, args)
+            else:
+                self._parallel(n, args)
             func.ReturnOp([])
         return kinds
 
@@ -80,19 +103,86 @@ class GpuEmitter(Emitter):
         counts = list(reversed(args[:depth]))
         loop = scf.ParallelOp([], [zero] * depth, counts, [one] * depth, [])
         body = loop.regions[0].blocks.append(*[index] * depth)
-        buffers = args[len(args) - len(n.reductions):] if n.reductions else []
         with ir.InsertionPoint(body):
-            ivs = list(reversed(list(body.arguments)))
-            for d, lp in enumerate(n.loops):
-                k = arith.index_cast(scalar_type(T.i64), ivs[d])
-                start, step = args[depth + 2 * d], args[depth + 2 * d + 1]
-                self.env[lp.var] = arith.addi(start, arith.muli(k, step))
-            for name, t in n.reductions:
-                self.env[name] = ops.const(t, 0)
+            self._loop_vars(n, args, list(reversed(list(body.arguments))))
             self.block(n.body)
-            for (name, t), buffer in zip(n.reductions, buffers, strict=True):
-                memref.AtomicRMWOp(_kind(t), self.env[name], buffer, [zero])
             scf.ReduceOp([], 0)
+
+    def _loop_vars(self, n: Nest, args: list[Any], ks: list[Any]) -> None:
+        """Bind each grid loop's variable to start + k * step (k: its index trip number)."""
+        depth = len(n.loops)
+        for d, lp in enumerate(n.loops):
+            k = arith.index_cast(scalar_type(T.i64), ks[d])
+            start, step = args[depth + 2 * d], args[depth + 2 * d + 1]
+            self.env[lp.var] = arith.addi(start, arith.muli(k, step))
+
+    def _strided(self, n: Nest, args: list[Any]) -> None:
+        index = ir.IndexType.get()
+        zero, one = arith.constant(index, 0), arith.constant(index, 1)
+        counts, threads = args[:len(n.loops)], args[-1]
+        buffers = args[-1 - len(n.reductions):-1]
+        loop = scf.ParallelOp([], [zero], [threads], [one], [])
+        body = loop.regions[0].blocks.append(index)
+        with ir.InsertionPoint(body):
+            total = counts[0]  # computed in the kernel: launch operands are arguments
+            for c in counts[1:]:
+                total = arith.muli(total, c)
+            walk = scf.ForOp(body.arguments[0], total, threads,
+                             [ops.const(t, 0) for _, t in n.reductions])
+            with ir.InsertionPoint(walk.body):
+                self._loop_vars(n, args, _unflatten(walk.induction_variable, counts))
+                for (name, _), value in zip(n.reductions, walk.inner_iter_args, strict=True):
+                    self.env[name] = value
+                self.block(n.body)
+                scf.YieldOp([self.env[name] for name, _ in n.reductions])
+            self._accumulate(n, list(walk.results), buffers)
+            scf.ReduceOp([], 0)
+
+    def _accumulate(self, n: Nest, partials: list[Any], buffers: list[Any]) -> None:
+        """Add each thread's partial sums to the reduction buffers (per warp on the device)."""
+        if self.device:
+            partials = [_warp_sum(v, t) for v, (_, t) in zip(partials, n.reductions, strict=True)]
+            lane = gpu.LaneIdOp().result
+            first = arith.cmpi(arith.CmpIPredicate.eq, lane, arith.constant(lane.type, 0))
+            guard = scf.IfOp(first)
+            with ir.InsertionPoint(guard.then_block):
+                _atomic_adds(n, partials, buffers)
+                scf.YieldOp([])
+        else:
+            _atomic_adds(n, partials, buffers)
+
+
+def _unflatten(linear: Any, counts: list[Any]) -> list[Any]:
+    """The per-loop trip numbers of position `linear` in the iteration space (innermost loop
+    fastest), outermost first."""
+    ks = []
+    for c in reversed(counts[1:]):
+        ks.append(arith.remui(linear, c))
+        linear = arith.divui(linear, c)
+    return [linear, *reversed(ks)]
+
+
+WARP = 32
+
+
+def _warp_sum(value: Any, t: T.Scalar) -> Any:
+    """The sum of `value` over the 32 lanes of the warp (butterfly: every lane gets it)."""
+    i32 = ir.IntegerType.get_signless(32)
+    width = arith.constant(i32, WARP)
+    add = arith.addf if t.is_float else arith.addi
+    offset = WARP // 2
+    while offset:
+        other = gpu.ShuffleOp(value, arith.constant(i32, offset), width,
+                              gpu.ShuffleMode.XOR).shuffleResult
+        value = add(value, other)
+        offset //= 2
+    return value
+
+
+def _atomic_adds(n: Nest, partials: list[Any], buffers: list[Any]) -> None:
+    zero = arith.constant(ir.IndexType.get(), 0)
+    for (_, t), value, buffer in zip(n.reductions, partials, buffers, strict=True):
+        memref.AtomicRMWOp(_kind(t), value, buffer, [zero])
 
 
 def _buffer_type(t: T.Scalar) -> ir.MemRefType:

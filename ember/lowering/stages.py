@@ -122,6 +122,8 @@ GPU_MAP: Final = Stage("gpu-map", (
 ))
 
 GPU_OUTLINE: Final = Stage("gpu-outline", (
+    # constants into the launch body, so they stay immediates instead of kernel parameters
+    "gpu-launch-sink-index-computations",
     "gpu-kernel-outlining",  # gpu.launch body -> gpu.module { gpu.func kernel } + launch_func
     "canonicalize",
 ))

@@ -11,12 +11,14 @@ A GPU kernel is described by a JSON-able manifest (made by ember/gpu.py):
   nests    per launch: {"kernel", "ptx", "bounds": [[start, stop, step] exprs per loop],
            "args": kinds of the nest function's arguments, "params": kernel parameter
            sources (["arg", k, type] | ["const", value, type]), "block": [x, y, z],
-           "reductions": [[name, dtype]]}
+           "strided": bool, "reductions": [[name, dtype]]}
   ret      None | {"tuple": bool, "kinds": ["f" | "i" | "u" | "b", ...]}
 A call binds the arguments, copies numpy arrays to the device (objects with
 `__cuda_array_interface__` are used in place), runs the host steps (expressions are nested
 lists, evaluated with Python's semantics), launches each nest on a grid of
-ceil(trips / block) blocks (the innermost loop on x), copies back the numpy arrays the
+ceil(trips / block) blocks (the innermost loop on x; a "strided" nest, one with scalar
+reductions, on a 1-D grid of at most as many threads as the GPU keeps resident, each walking
+the iterations with that stride), copies back the numpy arrays the
 kernel writes and returns the result. Kernel parameters are the function arguments the
 kernel uses, with each array expanded to its memref descriptor fields
 (allocated, aligned, offset, sizes..., strides...; in elements).
@@ -83,6 +85,7 @@ class Device:
         self.stream = _check(drv.cuStreamCreate(0), "cuStreamCreate")
         self.functions: dict[tuple[str, str], Any] = {}
         self.modules: list[Any] = []
+        self._resident: int | None = None
 
     def activate(self) -> None:
         _check(self.drv.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
@@ -122,6 +125,13 @@ class Device:
     def attribute(self, name: str) -> int:
         attr = getattr(self.drv.CUdevice_attribute, name)
         return int(_check(self.drv.cuDeviceGetAttribute(attr, self.handle), name))
+
+    def resident_threads(self) -> int:
+        """How many threads the GPU runs at once (multiprocessors x threads per one)."""
+        if self._resident is None:
+            self._resident = (self.attribute("CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT")
+                              * self.attribute("CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR"))
+        return self._resident
 
 
 def device() -> Device:
@@ -405,12 +415,16 @@ def _launch(dev: Device, nest: dict, env: dict, shapes: dict, arrays: dict) -> N
         env[("start", len(counts) - 1)], env[("step", len(counts) - 1)] = start, step
     if 0 in counts:
         return
+    block = tuple(nest["block"])
+    grid_counts = list(reversed(counts))
+    if nest.get("strided"):
+        grid_counts = [_threads(dev, math.prod(counts), block[0])]
+        env[("threads", 0)] = grid_counts[0]
     buffers = [_reduction_buffer(dev, name, dtype, env) for name, dtype in nest["reductions"]]
     try:
         args = [_argument(kind, counts, env, arrays, buffers) for kind in nest["args"]]
         params = [p for source in nest["params"] for p in _parameter(source, args)]
-        block = tuple(nest["block"])
-        grid = tuple(-(-c // b) for c, b in zip(reversed(counts), block, strict=False))
+        grid = tuple(-(-c // b) for c, b in zip(grid_counts, block, strict=False))
         grid += (1,) * (3 - len(grid))
         if any(g > most for g, most in zip(grid, _MAX_GRID, strict=True)):
             raise ValueError(f"prange nest too large for one GPU launch: grid {grid}")
@@ -425,6 +439,13 @@ def _launch(dev: Device, nest: dict, env: dict, shapes: dict, arrays: dict) -> N
             dev.free(buffer.ptr)
 
 
+def _threads(dev: Device, total: int, block: int) -> int:
+    """Threads of a strided launch: enough for `total` iterations, at most what the GPU
+    keeps resident at once, in whole blocks (so every warp is full)."""
+    most = max(dev.resident_threads() // block, 1) * block
+    return min(-(-total // block) * block, most)
+
+
 def _reduction_buffer(dev: Device, name: str, dtype: str, env: dict) -> _Array:
     start = np.array([env.get(name, 0)], dtype)
     ptr = dev.alloc(start.nbytes)
@@ -436,7 +457,7 @@ def _argument(kind: list, counts: list, env: dict, arrays: dict, buffers: list) 
     what, key = kind[:2]
     if what == "count":
         return counts[key]
-    if what in ("start", "step"):
+    if what in ("start", "step", "threads"):
         return env[(what, key)]
     if what == "reduction":
         return buffers[key]

@@ -55,6 +55,7 @@ CASES = {
     "matmul": (_matmul, 1e-5),
     "two_pass": (lambda: (_rng(10).random(100), np.zeros(100), 3), 1e-12),
     "powers": (lambda: (np.arange(-300, 300, dtype=np.int64), np.zeros(600, np.int64)), 0),
+    "gradient_stats": (lambda: (_rng(11).random((29, 61)), 3), 1e-12),
 }
 
 

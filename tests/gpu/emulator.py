@@ -45,7 +45,7 @@ class _CpuKernel:
         program = build_program(func, outline=False)
         plan = plan_gpu(program.functions[program.entry])
         with mlir_context():
-            module, _ = emit_gpu_module(plan)
+            module, _ = emit_gpu_module(plan, device=False)
             text = lower_to_llvm_ir(module, plan.fn.name, (CLEANUP, TO_LLVM))
         path = os.path.join(tmp, f"{plan.fn.name}.so")
         native.link_shared([native.emit_object(native.optimize(text))], path)
@@ -96,6 +96,9 @@ class EmulatedDevice:
     def synchronize(self):
         pass
 
+    def resident_threads(self):
+        return 3 * 128  # few, so that the threads of strided nests walk many iterations
+
     def launch(self, function, grid, block, params):
         ptx, name = function
         nest, cfunc, manifest = self.kernels[function]
@@ -105,8 +108,13 @@ class EmulatedDevice:
             assert ctypes.sizeof(p) == _PTX_BYTES[t], f"{name} param {k}: {type(p)} vs .{t}"
         args = _host_arguments(nest, manifest, params)
         counts = [a.value for a in args[:len(nest["bounds"])]][::-1]
-        for c, g, b in zip(counts, grid, block, strict=False):
-            assert (g - 1) * b < c <= g * b, f"{name}: grid {grid} x {block} for {counts}"
+        if nest["strided"]:  # whole warps; no more threads than iterations need
+            threads = args[-1].value
+            assert threads == grid[0] * block[0] and threads % 32 == 0, (grid, threads)
+            assert threads <= self.resident_threads() and threads < math.prod(counts) + block[0]
+        else:
+            for c, g, b in zip(counts, grid, block, strict=False):
+                assert (g - 1) * b < c <= g * b, f"{name}: grid {grid} x {block} for {counts}"
         self.launches.append((name, grid, block))
         cfunc.argtypes = [type(a) for a in args]
         cfunc.restype = None

@@ -112,3 +112,16 @@ def two_pass(x: f64[:], y: f64[:], step: int) -> float:
 def powers(x: i64[:], out: i64[:]) -> None:
     for i in prange(len(x)):
         out[i] = x[i] ** 3 + x[i] // 7 - x[i] % 5
+
+
+@kernel(target="gpu")
+def gradient_stats(u: f64[:, :], step: int) -> tuple[float, int]:
+    e = 0.0
+    n = 0
+    for i in prange(1, u.shape[0] - 1):
+        for j in prange(u.shape[1] - 1, 0, -step):
+            d = u[i + 1, j] - u[i - 1, j]
+            e += d * d
+            if d > 0.0:
+                n += 1
+    return e, n

@@ -32,23 +32,25 @@ def _compact(params):
 EXPECTED = {
     # 1-D: count, start, step (3) + y, x (5 + 5) + a
     "saxpy": {"saxpy_kernel": "u64*13 f32"},
-    # 2-D: 2 x (count, start, step) (6) + u, out (7 + 7) + k, 4.0 + ...
-    "heat_step": {"heat_step_kernel": "u64*14 f64*2 u64*7"},
+    # 2-D: 2 x (count, start, step) (6) + u, out (7 + 7) + k; the constant 4.0 is an immediate
+    "heat_step": {"heat_step_kernel": "u64*13 f64 u64*7"},
     # 3-D: 3 x 3 + x, out (9 + 9) + s
     "scale3": {"scale3_kernel": "u64*18 f32 u64*9"},
-    "math64": {"math64_kernel": "u64*8 f64 u64*5"},
-    "math32": {"math32_kernel": "u64*8 f32 u64*5"},
-    # reduction: its one-element buffer is a 1-D memref (5 fields)
-    "total": {"total_kernel": "u64*8 f64 u64*6"},
+    "math64": {"math64_kernel": "u64*13"},
+    "math32": {"math32_kernel": "u64*13"},
+    # reduction (strided): count, start, step + x + its one-element buffer (5) + threads
+    "total": {"total_kernel": "u64*14"},
     "count_above": {"count_above_kernel": "u64*15"},
-    "histogram": {"histogram_kernel": "u64*16 f64 u64*5"},
+    "histogram": {"histogram_kernel": "u64*19"},
     "row_sums": {"row_sums_kernel": "u64*18"},
-    "branchy": {"branchy_kernel": "u64*11 f64 u64 f64 u64*5"},
-    "matmul": {"matmul_kernel": "u64*22 f32 u64*7"},
+    "branchy": {"branchy_kernel": "u64*15"},
+    "matmul": {"matmul_kernel": "u64*27"},
     # integer ** (a helper .func copied into the module), // and %
-    "powers": {"powers_kernel": "u64*17"},
-    "two_pass": {"two_pass_0_kernel": "u64*9 f64 u64*5",
-                 "two_pass_1_kernel": "u64*15 f64 u64*5"},
+    "powers": {"powers_kernel": "u64*13"},
+    "two_pass": {"two_pass_0_kernel": "u64*13",
+                 "two_pass_1_kernel": "u64*20"},
+    # 2-D, two reductions (f64, i64): 6 + u (7) + two buffers (10) + threads
+    "gradient_stats": {"gradient_stats_kernel": "u64*24"},
 }
 
 
@@ -77,6 +79,17 @@ def test_atomics(ptx):
     assert "atom.global.add.f64" in ptx["row_sums"]    # out[i] += ... inside an (i, j) grid
     assert "atom." not in ptx["saxpy"]                 # y[i] += ...: each thread owns y[i]
     assert "atom." not in ptx["branchy"]
+
+
+def test_reductions_combine_per_warp(ptx):
+    """A scalar reduction: one atomic per warp, after a butterfly of 5 shuffles (64-bit
+    values as two 32-bit halves), done by lane 0."""
+    for name, halves in (("total", 2), ("count_above", 2), ("two_pass", 2),
+                         ("gradient_stats", 4)):
+        assert ptx[name].count("shfl.sync.bfly.b32") == 5 * halves, name
+        assert "%laneid" in ptx[name]
+    assert ptx["total"].count("atom.global.add.f64") == 1
+    assert "shfl." not in ptx["saxpy"] + ptx["histogram"] + ptx["row_sums"]
 
 
 def test_sequential_loop_and_branch_inside(ptx):
