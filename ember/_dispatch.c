@@ -3,7 +3,9 @@
    A Dispatcher holds the address of a kernel's packed thunk (ember_pk_<name>, see
    runtime/thunk.py) and one letter per parameter. A call converts the arguments straight into
    8-byte slots (numpy arrays as PyObject*, checked natively by the thunk; Python floats and ints
-   as C values), releases the GIL, calls the thunk and boxes the scalar result. Anything else
+   as C values), releases the GIL, calls the thunk and boxes the result: nothing, one scalar,
+   or a tuple of scalars (result spec "t" + one letter per item, each in an 8-byte slot, as
+   derivative entries return the value and the scalar gradients). Anything else
    (keyword arguments, numpy scalars, bools for ints, a rejected array) goes to the `slow`
    Python callable, which gives the same results and the precise errors. */
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #define MAX_ARGS 32
+#define MAX_RESULTS 16
 
 typedef int32_t (*packed_fn)(void **slots, void *result);
 
@@ -21,7 +24,7 @@ typedef struct {
     packed_fn fn;
     int nargs;
     char spec[MAX_ARGS + 1];
-    char result;
+    char result[MAX_RESULTS + 2];
     PyObject *slow;
     PyObject *ndarray;
 } Dispatcher;
@@ -104,10 +107,23 @@ static PyObject *slow_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
     return PyObject_Call(self->slow, args, kwargs);
 }
 
+static PyObject *box_all(const char *codes, Value *results) {
+    if (codes[0] != 't') return box(codes[0], results);
+    Py_ssize_t n = (Py_ssize_t)strlen(codes + 1);
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = box(codes[k + 1], &results[k]);
+        if (item == NULL) { Py_DECREF(out); return NULL; }
+        PyTuple_SET_ITEM(out, k, item);
+    }
+    return out;
+}
+
 static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs) {
     Dispatcher *self = (Dispatcher *)op;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    Value slots[MAX_ARGS], result;
+    Value slots[MAX_ARGS], results[MAX_RESULTS];
     int32_t status;
     if (self->fn == NULL || n != self->nargs || (kwargs && PyDict_GET_SIZE(kwargs)))
         return slow_call(self, args, kwargs);
@@ -115,11 +131,11 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
         if (!convert(self, self->spec[k], PyTuple_GET_ITEM(args, k), &slots[k]))
             return slow_call(self, args, kwargs);
     Py_BEGIN_ALLOW_THREADS
-    status = self->fn((void **)slots, &result);
+    status = self->fn((void **)slots, results);
     Py_END_ALLOW_THREADS
     if (status != 0)  /* rejected before running: the slow path explains or converts */
         return slow_call(self, args, kwargs);
-    return box(self->result, &result);
+    return box_all(self->result, results);
 }
 
 static PyObject *set_fast(PyObject *op, PyObject *args) {
@@ -129,7 +145,9 @@ static PyObject *set_fast(PyObject *op, PyObject *args) {
     PyObject *slow, *ndarray;
     if (!PyArg_ParseTuple(args, "KssOO", &address, &spec, &result, &slow, &ndarray))
         return NULL;
-    if (strlen(spec) > MAX_ARGS || strlen(result) != 1) {
+    size_t nres = strlen(result);
+    if (strlen(spec) > MAX_ARGS || nres < 1 || nres > MAX_RESULTS + 1
+            || (nres > 1 && result[0] != 't')) {
         PyErr_SetString(PyExc_ValueError, "ember: unsupported dispatcher spec");
         return NULL;
     }
@@ -137,7 +155,7 @@ static PyObject *set_fast(PyObject *op, PyObject *args) {
     Py_XSETREF(self->ndarray, Py_NewRef(ndarray));
     strcpy(self->spec, spec);
     self->nargs = (int)strlen(spec);
-    self->result = result[0];
+    strcpy(self->result, result);
     self->fn = (packed_fn)(uintptr_t)address;
     Py_RETURN_NONE;
 }

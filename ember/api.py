@@ -28,6 +28,18 @@ except ImportError:  # built without the C extension: the pure-Python call path
             return self._slow(*args, **kwargs)
 
 
+def connect(path: _CallPath, compiled: Any) -> _CallPath:
+    """Make `path` call `compiled` (a compiler.Compiled): through its packed thunk where it
+    has one, else through its Python entry."""
+    if compiled.packed is not None:
+        import numpy as np
+
+        path._set_fast(compiled.packed, *compiled.fast_spec, compiled.entry, np.ndarray)
+    else:
+        path._set_slow(compiled.entry)
+    return path
+
+
 class Kernel(_CallPath):
     """A function compiled to native code on its first call (or from the disk cache).
 
@@ -59,13 +71,7 @@ class Kernel(_CallPath):
                 except Exception as err:
                     raise _user_facing(err, self.__qualname__) from None
                 self._compiled = compiled
-                if compiled.packed is not None:
-                    import numpy as np
-
-                    self._set_fast(compiled.packed, *compiled.fast_spec, compiled.entry,
-                                   np.ndarray)
-                else:
-                    self._set_slow(compiled.entry)
+                connect(self, compiled)
         return self._compiled
 
     @property

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .frontend import tir
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
-ABI_VERSION = 2
+ABI_VERSION = 3
 """Bumped when the entry points inside cached libraries change."""
 _lock = threading.RLock()
 
@@ -62,13 +62,18 @@ _CODES = {("f", 64): "d", ("f", 32): "f", ("b", 1): "?", ("i", 64): "q", ("i", 3
 
 
 def fast_spec(sig: Signature) -> tuple[str, str] | None:
-    """(argument codes, result code) for the C dispatcher, or None if it cannot call `sig`."""
-    if sig.result_kind == "out" or len(sig.params) > 32:
+    """(argument codes, result codes) for the C dispatcher, or None if it cannot call `sig`:
+    result "v" (None), one code (a scalar) or "t" + one code per item (a tuple of scalars)."""
+    ret = sig.ret
+    items = ret.items if isinstance(ret, T.Tuple) else (ret,)
+    scalars = isinstance(ret, T.NoneType) or all(isinstance(t, T.Scalar) for t in items)
+    if len(sig.params) > 32 or len(items) > 16 or not scalars:
         return None
     args = "".join("A" if isinstance(t, T.Array) else _CODES[(t.kind, t.bits)]  # type: ignore[union-attr]
                    for _, t in sig.params)
-    ret = sig.ret
-    return args, ("v" if isinstance(ret, T.NoneType) else _CODES[(ret.kind, ret.bits)])  # type: ignore[union-attr]
+    codes = "".join("v" if isinstance(t, T.NoneType) else _CODES[(t.kind, t.bits)]  # type: ignore[union-attr]
+                    for t in items)
+    return args, ("t" + codes if isinstance(ret, T.Tuple) else codes)
 
 
 def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
@@ -314,11 +319,14 @@ def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> s
 
 
 def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
-                      prefix: str = "") -> list[str]:
+                      prefix: str = "", packed: bool = False) -> list[str]:
     from .runtime.thunk import ARENA, entry_thunk
 
     thunks = [ARENA, entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
                                  arena=True)]
+    if packed and fast_spec(sig) is not None:  # for the C dispatcher
+        thunks.append(entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
+                                  arena=True, packed=True))
     if count_sig is not None:
         thunks.append(entry_thunk(f"{prefix}{name}_count", prep.count.entry, count_sig,
                                   arena=True))
@@ -330,7 +338,7 @@ def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: A
     from .runtime import native
 
     ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops),
-                                derivative_thunks(prep, name, sig, count_sig))
+                                derivative_thunks(prep, name, sig, count_sig, packed=True))
     mod = native.optimize(ir_text, speed=options.opt_level)
     native.link_shared([native.emit_object(mod)], path)
 

@@ -187,11 +187,24 @@ def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], re
 
 
 def _packed_ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
-    """Packed thunks: results stored through %res, the status returned."""
+    """Packed thunks: results stored through %res (a tuple's items in 8-byte slots), the
+    status returned."""
     if sig.result_kind == "none":
         return "i32", lambda r: ["  ret i32 0"], ["  ret i32 1"]
     ty = abi.llvm_result(sig.ret)
-    return "i32", lambda r: [f"  store {ty} %{r}, ptr %res", "  ret i32 0"], ["  ret i32 1"]
+    if not isinstance(sig.ret, T.Tuple):
+        return "i32", lambda r: [f"  store {ty} %{r}, ptr %res", "  ret i32 0"], ["  ret i32 1"]
+    items = sig.ret.items
+
+    def store(r: str) -> list[str]:
+        lines = []
+        for k, item in enumerate(items):
+            lines += [f"  %{r}.v{k} = extractvalue {ty} %{r}, {k}",
+                      f"  %{r}.p{k} = getelementptr i8, ptr %res, i64 {8 * k}",
+                      f"  store {abi.llvm_result(item)} %{r}.v{k}, ptr %{r}.p{k}"]
+        return [*lines, "  ret i32 0"]
+
+    return "i32", store, ["  ret i32 1"]
 
 
 def _load_slot(body: list[str], k: int, ty: str) -> str:
@@ -203,7 +216,8 @@ def _load_slot(body: list[str], k: int, ty: str) -> str:
 def packed_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None) -> str:
     """`i32 ember_pk_<name>(ptr slots, ptr res)`: arguments in 8-byte slots (PyObject* for
     arrays, the C value for scalars), for the C dispatcher (runtime/_dispatch.c); the same
-    checks as the ctypes thunk, with a status instead of sentinels. None/scalar results."""
+    checks as the ctypes thunk, with a status instead of sentinels. None, scalar or
+    tuple-of-scalar results."""
     return entry_thunk(name, symbol, sig, contiguous, packed=True)
 
 
