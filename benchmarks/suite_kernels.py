@@ -36,6 +36,7 @@ from suite_numpy import (
     np_jacobi_1d,
     np_jacobi_2d,
     np_l2norm_f32,
+    np_leapfrog,
     np_mvt,
     np_nbody_forces,
     np_popcount,
@@ -365,6 +366,21 @@ def nbody_forces(pos: f64[:, :], mass: f64[:], acc: f64[:, :], eps: float) -> No
         acc[i, 2] = az
 
 
+def leapfrog(pos0: f64[:], vel0: f64[:], pos: f64[:], vel: f64[:], dt: float,
+             steps: int) -> None:
+    """Kick-drift steps of independent harmonic oscillators, one loop per update equation
+    (the kick writes `vel`, the drift reads it: producer/consumer loops)."""
+    n = len(pos0)
+    for i in range(n):
+        pos[i] = pos0[i]
+        vel[i] = vel0[i]
+    for _ in range(steps):
+        for i in range(n):
+            vel[i] -= dt * pos[i]
+        for i in range(n):
+            pos[i] += dt * vel[i]
+
+
 def spmv_csr(indptr: i64[:], indices: i64[:], data: f64[:], x: f64[:], y: f64[:]) -> None:
     """Sparse matrix-vector product y = A @ x, A in CSR form (gathers through indices)."""
     for i in range(len(indptr) - 1):
@@ -514,6 +530,11 @@ def _softmax_args(n: int) -> tuple:
     return (x, np.zeros_like(x))
 
 
+def _leapfrog_args(n: int) -> tuple:
+    r = _rng()
+    return (r.normal(0.0, 1.0, n), r.normal(0.0, 1.0, n), np.zeros(n), np.zeros(n), 0.01, 10)
+
+
 def _vector_args(n: int) -> tuple:
     return (_rng().normal(1.0, 2.0, n),)
 
@@ -646,6 +667,8 @@ CASES: tuple[Case, ...] = (
          numpy=np_l2norm_f32, c_dims=_len(0), rtol=1e-6, unit="elements"),
     Case(nbody_forces, "physics", _nbody_args, 1500, 400, 20, (2,),
          numpy=np_nbody_forces, c_dims=_n0, unit="bodies"),
+    Case(leapfrog, "physics", _leapfrog_args, 2_000_000, 200_000, 1000, (2, 3),
+         numpy=np_leapfrog, c_dims=_len(0), unit="oscillators, 10 steps"),
     Case(spmv_csr, "physics", _spmv_args, 300_000, 50_000, 100, (4,),
          numpy=np_spmv_csr, c_dims=lambda args: (len(args[0]) - 1,), unit="rows, ~10 nnz/row"),
     Case(crc32_table, "string/bit", _crc_args, 4_000_000, 400_000, 1000, (),

@@ -99,6 +99,14 @@ def np_variance(x):
     return float(np.var(x))
 
 
+def np_leapfrog(pos0, vel0, pos, vel, dt, steps):
+    pos[:] = pos0
+    vel[:] = vel0
+    for _ in range(steps):
+        vel -= dt * pos
+        pos += dt * vel
+
+
 def np_l2norm_f32(x):
     return float(np.linalg.norm(x.astype(np.float64)))  # float32 sums lose 1e-6 at 8M elements
 

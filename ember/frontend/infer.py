@@ -20,6 +20,7 @@ from .check import check_subset
 from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
+from .fusion import fuse_loops
 from .interchange import interchange_loops
 from .jam import jam_loops
 from .matmul import tile_matmuls
@@ -115,7 +116,8 @@ def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
         callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
     fast = body
     if optimize:
-        fast = jam_loops(interchange_loops(tile_matmuls(body, types), types), types)
+        fast = tile_matmuls(body, types)
+        fast = jam_loops(fuse_loops(interchange_loops(fast, types), types), types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types,
                         dataflow.annotate(fast, types) if fast != body else None)

@@ -33,8 +33,8 @@ from ..errors import Span
 from . import dataflow, tir
 
 ROWS = 4
-_MAX_NODES = 300
-"""Bodies larger than this are not jammed (code size grows ROWS-fold)."""
+MAX_NODES = 300
+"""Bodies larger than this are not jammed (code size grows ROWS-fold) nor fused."""
 
 
 def jam_loops(body: tuple[tir.Stmt, ...], types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:
@@ -110,13 +110,13 @@ class _Jammer(LoopRewriter):
         return (*setup, tir.Assign(span, rest, var(lo)), guarded,
                 cold(replace(loop, start=var(rest), stop=var(hi))))
 
-    def row(self, loop: tir.For, plan: _Plan, base: tir.Var, r: int) -> _Row:
+    def row(self, loop: tir.For, plan: _Plan, base: tir.Var, r: int) -> Row:
         last = r == ROWS - 1
         renames = {n: n if last else self.local(f"{n}__row{r}", self.types[n])
                    for n in plan.locals}
         index: tir.Expr = base if r == 0 else tir.BinOp(
             base.type, base.span, "add", base, tir.Const(base.type, base.span, r))
-        return _Row(loop.var, index, renames)
+        return Row(loop.var, index, renames)
 
 
 def cold(s: tir.Stmt) -> tir.Stmt:
@@ -131,7 +131,7 @@ def cold(s: tir.Stmt) -> tir.Stmt:
     return s
 
 
-def _jammed_body(body: tuple[tir.Stmt, ...], rows: list[_Row]) -> tuple[tir.Stmt, ...]:
+def _jammed_body(body: tuple[tir.Stmt, ...], rows: list[Row]) -> tuple[tir.Stmt, ...]:
     out: list[tir.Stmt] = []
     for s in body:
         if isinstance(s, tir.For):
@@ -164,7 +164,7 @@ def disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
 
 
 @dataclass
-class _Row:
+class Row:
     """Rewrites one row's copy of a statement: the loop variable becomes `index`, locals
     are renamed."""
 
@@ -250,7 +250,7 @@ def straight_nest(body: tuple[tir.Stmt, ...], loop: tir.For) -> bool:
         elif not isinstance(s, tir.Assign | tir.Store):
             return False
     nodes = list(tir.walk(body))
-    return len(nodes) <= _MAX_NODES and not any(
+    return len(nodes) <= MAX_NODES and not any(
         isinstance(n, tir.KernelCall | tir.Alloc) for n in nodes)
 
 

@@ -1,5 +1,5 @@
 """Seeded random loop nests of the shapes the loop optimizations target (matmul-class nests,
-row reductions, column-order maps), with random bounds, operand forms and aliasing: the
+row reductions, column-order maps, chains of producer/consumer loops), with random bounds, operand forms and aliasing: the
 optimized kernel must agree bitwise with CPython. EMBER_NEST_FUZZ=N runs N programs."""
 
 import importlib.util
@@ -56,7 +56,35 @@ def _columns(r: random.Random) -> str:
             f"            {body}\n")
 
 
-FAMILIES = [_matmul, _rows, _columns]
+_FUSED_1D = ["y[{v}{o}] = x[{v}{p}] * alpha + 1.0", "x[{v}{o}] = y[{v}{p}] - 0.5",
+             "y[{v}{o}] += x[{v}{p}]", "t = x[{v}{o}] * 2.0\n        y[{v}{p}] = t * t",
+             "c[{v}{o}, 0] = x[{v}] + y[{v}{p}]", "s += y[{v}{o}] * x[{v}{p}]",
+             "x[{v}{o}] = s + y[{v}{p}]"]
+_FUSED_2D = ["c[i{o}, j] = a[i, j] * alpha", "b[i, j] = c[i{o}, j] + a[i{p}, j]",
+             "c[i, j] += b[i{o}, j]", "t = c[i{o}, j]\n            a[i, j] = t - b[i{p}, j]"]
+
+
+def _fusion(r: random.Random) -> str:
+    """Two to four adjacent loops over (mostly) the same range, producing and consuming
+    arrays at random offsets (some pairs fusable, some not), scalars flowing between them."""
+    off = ["", "", " + 1", " - 1"]
+    out = "    s = 0.0\n" if r.random() < 0.5 else ""
+    for _ in range(r.randint(2, 4)):
+        hi = r.choice([" - 1", " - 1", " - 1", " - 2"])
+        if r.random() < 0.7:
+            v = r.choice(["i", "i", "k"])
+            body = r.choice(_FUSED_1D).format(v=v, o=r.choice(off), p=r.choice(off))
+            if "s" in body and "s = " not in out and "t = " not in body:
+                body = body.replace("s +=", "y[0] +=").replace("= s +", "= 0.5 +")
+            out += f"    for {v} in range(1, len(x){hi}):\n        {body}\n"
+        else:
+            body = r.choice(_FUSED_2D).format(o=r.choice(off), p=r.choice(off))
+            out += (f"    for i in range(1, c.shape[0]{hi}):\n"
+                    f"        for j in range(c.shape[1]):\n            {body}\n")
+    return out + ("    if len(y) > 0:\n        y[0] = s\n" if "s = 0.0" in out else "")
+
+
+FAMILIES = [_matmul, _rows, _columns, _fusion]
 HEADER = ("import ember\nfrom ember import f64\n\n\n"
           "def k{n}(a: f64[:, :], b: f64[:, :], c: f64[:, :], x: f64[:], y: f64[:], "
           "alpha: float) -> None:\n")
