@@ -7,6 +7,7 @@ the GPU those updates are atomic, but the CPU build runs them on threads without
 (prange promises independent iterations), so their reference is the Python function."""
 
 import numpy as np
+from check_gpu import copies, same
 
 _rng = np.random.default_rng
 
@@ -62,35 +63,13 @@ CASES = {
 RACY_ON_CPU = frozenset({"histogram"})
 
 
-def same(got, want, rtol, what="result"):
-    """GPU and CPU results (and mutated arguments) agree to `rtol` (exactly for ints)."""
-    if isinstance(want, tuple):
-        assert isinstance(got, tuple) and len(got) == len(want), what
-        for k, (g, w) in enumerate(zip(got, want, strict=True)):
-            same(g, w, rtol, f"{what}[{k}]")
-        return
-    if want is None:
-        assert got is None, f"{what}: {got!r}"
-        return
-    if isinstance(want, np.ndarray):
-        assert isinstance(got, np.ndarray) and got.shape == want.shape, what
-        assert got.dtype == want.dtype, what
-    else:
-        assert type(got) is type(want), f"{what}: {type(got)} vs {type(want)}"
-    if rtol == 0 or np.asarray(want).dtype.kind in "biu":
-        np.testing.assert_array_equal(got, want, err_msg=what)
-    else:
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=what)
-
-
 def compare(gpu_fn, cpu_fn, name):
     """Run both on copies of the case's inputs; assert results and arguments agree."""
     make, rtol = CASES[name]
     if name in RACY_ON_CPU:
         cpu_fn = cpu_fn.py_func
     args = make()
-    gpu_args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-    cpu_args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    gpu_args, cpu_args = copies(args), copies(args)
     same(gpu_fn(*gpu_args), cpu_fn(*cpu_args), rtol)
     for k, (g, c) in enumerate(zip(gpu_args, cpu_args, strict=True)):
         if isinstance(c, np.ndarray):
