@@ -58,9 +58,10 @@ def copies(args: tuple) -> tuple:
 def build(out: Path) -> None:
     import shutil
 
-    import ember
     import gpu_kernels
     from cases import CASES, RACY_ON_CPU
+
+    import ember
 
     result = ember.build(str(HERE / "gpu_kernels.py"), str(out), target="gpu")
     data = {}
