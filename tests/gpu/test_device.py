@@ -5,9 +5,10 @@ PyTorch CUDA arrays are used in place."""
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import check_gpu
 import gpu_kernels
-import numpy as np
 import pytest
 from cases import CASES, compare
 
@@ -43,38 +44,16 @@ def test_aot_same_as_cpu(name, cuda_device, loader):
     compare(getattr(loader, name), ember.kernel(getattr(gpu_kernels, name).py_func), name)
 
 
-def test_large_saxpy(cuda_device):
-    n = 10_000_019
-    x = np.random.default_rng(0).random(n, np.float32)
-    y = np.ones(n, np.float32)
-    want = y + np.float32(3) * x
-    gpu_kernels.saxpy(np.float32(3), x, y)
-    np.testing.assert_allclose(y, want, rtol=1e-6)
+def _jit_module():
+    """The JIT kernels with the loader's helpers, as check_gpu's extra checks expect."""
+    names = {n: getattr(gpu_kernels, n) for n in CASES}
+    return SimpleNamespace(**names, to_device=ember.cuda.to_device,
+                           from_device=ember.cuda.from_device)
 
 
-def test_device_arrays(cuda_device):
-    x = np.arange(1000, dtype=np.float32)
-    dx, dy = ember.cuda.to_device(x), ember.cuda.to_device(np.ones(1000, np.float32))
-    gpu_kernels.saxpy(np.float32(2), dx, dy)
-    np.testing.assert_array_equal(ember.cuda.from_device(dy), 1 + 2 * x)
-
-
-def test_cupy_in_place(cuda_device):
-    cp = pytest.importorskip("cupy")
-    x = cp.arange(1000, dtype=cp.float32)
-    y = cp.ones(1000, dtype=cp.float32)
-    gpu_kernels.saxpy(np.float32(2), x, y)
-    np.testing.assert_array_equal(cp.asnumpy(y), 1 + 2 * np.arange(1000, dtype=np.float32))
-
-
-def test_torch_in_place(cuda_device):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("PyTorch without CUDA")
-    u = torch.rand(64, 80, dtype=torch.float64, device="cuda")
-    out = torch.zeros_like(u)
-    gpu_kernels.heat_step(u, out, 0.1)
-    torch.cuda.synchronize()
-    want = np.zeros((64, 80))
-    ember.kernel(gpu_kernels.heat_step.py_func)(u.cpu().numpy(), want, 0.1)
-    np.testing.assert_allclose(out.cpu().numpy(), want, rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("name", list(check_gpu.extra_checks(None)))
+def test_extra(name, cuda_device):
+    """Device arrays in place (ember.cuda, CuPy, PyTorch) and large inputs."""
+    note = check_gpu.extra_checks(_jit_module())[name]()
+    if note:
+        pytest.skip(note)
