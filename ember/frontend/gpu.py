@@ -12,7 +12,11 @@ the GPU grid; deeper or imperfect prange loops run sequentially inside the devic
 Loop bounds are encoded as host expressions (nested JSON lists, evaluated by
 runtime/cuda.py). In the device body, `a[idx] += v` on an element whose subscript does not
 name every grid loop variable becomes an `AtomicAdd`, and scalar `s += v` reductions carried
-by the nest are accumulated atomically into a one-element device buffer.
+by the nest are accumulated atomically into a one-element device buffer. An element that
+every iteration may update at the same subscript (`total[0] += v`: the subscript uses no
+loop or local value, and the nest touches that array nowhere else) becomes an `ElementSum`:
+a register accumulator like a scalar reduction, added to the element once per warp
+(ir/gpu.py) instead of once per iteration.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, fields, replace
 from .. import types as T
 from ..errors import CompileError
 from . import dataflow, tir
+from .jam import shape_of
 
 MAX_DEPTH = 3
 _HOST_BINOPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "truediv"})
@@ -45,6 +50,23 @@ class AtomicAdd(tir.Stmt):
 
 
 @dataclass(frozen=True)
+class ElementSum:
+    """`array[indices] += ...` at a subscript fixed for the whole nest, accumulated in the
+    local `name` and added to the element at the end."""
+
+    name: str
+    array: tir.Var
+    indices: tuple[tir.Expr, ...]
+    wrap: tuple[bool, ...]
+
+    @property
+    def dtype(self) -> T.Scalar:
+        t = self.array.type
+        assert isinstance(t, T.Array)
+        return t.dtype
+
+
+@dataclass(frozen=True)
 class Nest:
     """One prange nest, launched as one GPU kernel over its grid loops."""
 
@@ -58,6 +80,7 @@ class Nest:
     """Scalar `+=` reductions carried by the nest."""
     bounds: tuple[tuple[list, list, list], ...]
     """(start, stop, step) host expressions per grid loop."""
+    sums: tuple[ElementSum, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,8 +127,10 @@ class _Planner:
         bounds = tuple((host_expr(lp.start, self.host), host_expr(lp.stop, self.host),
                         host_expr(lp.step, self.host)) for lp in loops)
         reductions = tuple((name, _add_reduction(loop, name, t)) for name, t in loop.carried)
-        body = _device_block(loops[-1].body, names)
-        reads = {n.name for n in tir.walk(body) if isinstance(n, tir.Var)}
+        body, sums = _element_sums(loops[-1], names, self.fn.var_types, len(self.nests))
+        body = _device_block(body, names)
+        targets = tuple((g.array, g.indices) for g in sums)
+        reads = {n.name for n in tir.walk((body, targets)) if isinstance(n, tir.Var)}
         reads |= {v.name for lp in loops[1:] for e in (lp.start, lp.stop, lp.step)
                   for v in tir.walk(e) if isinstance(v, tir.Var)}
         inner = dataflow.assigned(body) | names | {n for n, _ in reductions}
@@ -118,7 +143,7 @@ class _Planner:
         name = self.fn.name if not self.nests else f"{self.fn.name}_{len(self.nests)}"
         if len(self.nests) == 1:  # the first nest of a multi-nest kernel gets a number too
             self.nests[0] = replace(self.nests[0], name=f"{self.fn.name}_0")
-        return Nest(name, loops, body, tuple(captured), reductions, bounds)
+        return Nest(name, loops, body, tuple(captured), reductions, bounds, sums)
 
 
 def _grid_loops(loop: tir.For) -> tuple[tir.For, ...]:
@@ -162,6 +187,83 @@ def _adds_to(value: tir.Expr, name: str) -> bool:
         if isinstance(mine, tir.Var) and mine.name == name and name not in dataflow.uses(other):
             return True
     return False
+
+
+# --- element sums ------------------------------------------------------------------------------
+def _element_sums(loop: tir.For, grid: set[str], types: dict[str, T.Type],
+                  nest: int) -> tuple[tuple[tir.Stmt, ...], tuple[ElementSum, ...]]:
+    """The body of `loop` with its fixed-subscript `+=` stores turned into local sums."""
+    local = dataflow.assigned(loop.body) | grid
+    groups: dict[tuple[str, object], ElementSum] = {}
+    for st in tir.walk(loop.body):
+        update = _update(st, local) if isinstance(st, tir.Store) else None
+        if update is not None:
+            key = (st.array.name, _key(st.indices))
+            if key not in groups:
+                groups[key] = ElementSum(f"__sum{nest}_{len(groups)}", st.array, st.indices,
+                                         st.wrap)
+    groups = {k: g for k, g in groups.items() if _only_summed(loop.body, g, local)}
+    if not groups:
+        return loop.body, ()
+    for g in groups.values():
+        types[g.name] = g.dtype
+    body = _replace_updates(loop.body, groups, local)
+    annotated = dataflow.annotate((replace(loop, body=body, carried=()),), types)[0]
+    assert isinstance(annotated, tir.For)
+    return annotated.body, tuple(groups.values())
+
+
+def _update(st: tir.Store, local: set[str]) -> tir.Expr | None:
+    """The added value if `st` is `a[idx] += v` (or `-=`) with `idx` fixed in the nest."""
+    t = st.array.type
+    if not isinstance(st.array, tir.Var) or not isinstance(t, T.Array) or t.dtype.bits < 32 \
+            or t.dtype.is_bool or dataflow.uses(st.indices) & local:
+        return None
+    value = _unwrap(st.value)
+    if not isinstance(value, tir.BinOp) or value.op not in ("add", "sub"):
+        return None
+    pairs = [(value.left, value.right)] + ([(value.right, value.left)]
+                                           if value.op == "add" else [])
+    for mine, other in pairs:
+        mine = _unwrap(mine)
+        if isinstance(mine, tir.Load) and _same(mine.array, st.array) and \
+                _same(mine.indices, st.indices) and st.array.name not in dataflow.uses(other):
+            if value.op == "sub":
+                other = tir.UnaryOp(other.type, other.span, "neg", other)
+            return other if other.type == t.dtype else tir.Cast(t.dtype, other.span, other)
+    return None
+
+
+def _key(indices: tuple[tir.Expr, ...]) -> object:
+    return shape_of(indices)
+
+
+def _only_summed(body: tuple[tir.Stmt, ...], g: ElementSum, local: set[str]) -> bool:
+    """The nest touches `g.array` only in `+=` updates of fixed elements."""
+    own = [st for st in tir.walk(body) if isinstance(st, tir.Store)
+           and isinstance(st.array, tir.Var) and st.array.name == g.array.name
+           and _update(st, local) is not None]
+    uses = sum(1 for n in tir.walk(body) if isinstance(n, tir.Var) and n.name == g.array.name)
+    return uses == 2 * len(own)  # the store and its load of the element, nothing else
+
+
+def _replace_updates(body: tuple[tir.Stmt, ...], groups: dict, local: set[str]) -> tuple:
+    out = []
+    for st in body:
+        value = _update(st, local) if isinstance(st, tir.Store) else None
+        g = groups.get((st.array.name, _key(st.indices))) if value is not None else None
+        if g is not None:
+            acc = tir.Var(g.dtype, st.span, g.name)
+            out.append(tir.Assign(st.span, g.name, tir.BinOp(g.dtype, st.span, "add", acc,
+                                                             value)))
+        elif isinstance(st, tir.If):
+            out.append(replace(st, then=_replace_updates(st.then, groups, local),
+                               orelse=_replace_updates(st.orelse, groups, local)))
+        elif isinstance(st, tir.For | tir.While):
+            out.append(replace(st, body=_replace_updates(st.body, groups, local)))
+        else:
+            out.append(st)
+    return tuple(out)
 
 
 # --- device bodies -----------------------------------------------------------------------------

@@ -13,9 +13,11 @@ A nest with scalar reductions is *strided* instead: its function takes one more 
 argument, the number of threads T (a multiple of the warp size, chosen by the launcher), and
 runs a 1-D parallel loop over T in which thread t walks the linearized iteration space
 t, t + T, t + 2T, ... (innermost loop fastest), accumulating each reduction in a register.
-On the device (`device=True`) the 32 lanes of a warp then combine their partial sums with
-`gpu.shuffle xor` and lane 0 adds the warp's sum to the reduction buffer atomically: one
-atomic per warp instead of one per iteration. For the CPU stand-in of the tests
+A nest with element sums (frontend/gpu.py: `total[0] += v`) runs strided too, each sum
+accumulated like a reduction and finally added to its element. On the device
+(`device=True`) the 32 lanes of a warp combine their partial sums with `gpu.shuffle xor`
+and lane 0 adds the warp's sum to the reduction buffer or element atomically: one atomic
+per warp instead of one per iteration. For the CPU stand-in of the tests
 (`device=False`) each thread adds its own partial sum.
 """
 
@@ -52,7 +54,7 @@ def emit_gpu_module(plan: GpuPlan, device: bool = True) -> tuple[ir.Module, list
 
 def is_strided(n: Nest) -> bool:
     """Whether nest `n` is launched as a strided 1-D grid (see the module docstring)."""
-    return bool(n.reductions)
+    return bool(n.reductions or n.sums)
 
 
 class GpuEmitter(Emitter):
@@ -127,29 +129,40 @@ class GpuEmitter(Emitter):
             total = counts[0]  # computed in the kernel: launch operands are arguments
             for c in counts[1:]:
                 total = arith.muli(total, c)
-            walk = scf.ForOp(body.arguments[0], total, threads,
-                             [ops.const(t, 0) for _, t in n.reductions])
+            sums = _sums(n)
+            walk = scf.ForOp(body.arguments[0], total, threads, [ops.const(t, 0) for _, t in sums])
             with ir.InsertionPoint(walk.body):
                 self._loop_vars(n, args, _unflatten(walk.induction_variable, counts))
-                for (name, _), value in zip(n.reductions, walk.inner_iter_args, strict=True):
+                for (name, _), value in zip(sums, walk.inner_iter_args, strict=True):
                     self.env[name] = value
                 self.block(n.body)
-                scf.YieldOp([self.env[name] for name, _ in n.reductions])
+                scf.YieldOp([self.env[name] for name, _ in sums])
             self._accumulate(n, list(walk.results), buffers)
             scf.ReduceOp([], 0)
 
     def _accumulate(self, n: Nest, partials: list[Any], buffers: list[Any]) -> None:
-        """Add each thread's partial sums to the reduction buffers (per warp on the device)."""
+        """Add each thread's partial sums to the reduction buffers and summed elements (per
+        warp on the device)."""
         if self.device:
-            partials = [_warp_sum(v, t) for v, (_, t) in zip(partials, n.reductions, strict=True)]
+            partials = [_warp_sum(v, t) for v, (_, t) in zip(partials, _sums(n), strict=True)]
             lane = gpu.LaneIdOp().result
             first = arith.cmpi(arith.CmpIPredicate.eq, lane, arith.constant(lane.type, 0))
             guard = scf.IfOp(first)
             with ir.InsertionPoint(guard.then_block):
-                _atomic_adds(n, partials, buffers)
+                self._atomic_adds(n, partials, buffers)
                 scf.YieldOp([])
         else:
-            _atomic_adds(n, partials, buffers)
+            self._atomic_adds(n, partials, buffers)
+
+    def _atomic_adds(self, n: Nest, partials: list[Any], buffers: list[Any]) -> None:
+        zero = arith.constant(ir.IndexType.get(), 0)
+        scalars, elements = partials[:len(n.reductions)], partials[len(n.reductions):]
+        for (_, t), value, buffer in zip(n.reductions, scalars, buffers, strict=True):
+            memref.AtomicRMWOp(_kind(t), value, buffer, [zero])
+        for g, value in zip(n.sums, elements, strict=True):
+            array = self.expr(g.array)
+            memref.AtomicRMWOp(_kind(g.dtype), value, array,
+                               indices(self, array, g.indices, g.wrap))
 
 
 def _unflatten(linear: Any, counts: list[Any]) -> list[Any]:
@@ -179,10 +192,10 @@ def _warp_sum(value: Any, t: T.Scalar) -> Any:
     return value
 
 
-def _atomic_adds(n: Nest, partials: list[Any], buffers: list[Any]) -> None:
-    zero = arith.constant(ir.IndexType.get(), 0)
-    for (_, t), value, buffer in zip(n.reductions, partials, buffers, strict=True):
-        memref.AtomicRMWOp(_kind(t), value, buffer, [zero])
+def _sums(n: Nest) -> list[tuple[str, T.Scalar]]:
+    """The register accumulators of a strided nest: its scalar reductions, then its element
+    sums."""
+    return [*n.reductions, *((g.name, g.dtype) for g in n.sums)]
 
 
 def _buffer_type(t: T.Scalar) -> ir.MemRefType:

@@ -57,10 +57,11 @@ CASES = {
     "two_pass": (lambda: (_rng(10).random(100), np.zeros(100), 3), 1e-12),
     "powers": (lambda: (np.arange(-300, 300, dtype=np.int64), np.zeros(600, np.int64)), 0),
     "gradient_stats": (lambda: (_rng(11).random((29, 61)), 3), 1e-12),
+    "masked_sums": (lambda: (_rng(12).random((37, 41)), np.array([1.0, 0.0, 2.0]), 0.3), 1e-12),
 }
 
 
-RACY_ON_CPU = frozenset({"histogram"})
+RACY_ON_CPU = frozenset({"histogram", "masked_sums"})
 
 
 def compare(gpu_fn, cpu_fn, name):

@@ -125,3 +125,14 @@ def gradient_stats(u: f64[:, :], step: int) -> tuple[float, int]:
             if d > 0.0:
                 n += 1
     return e, n
+
+
+@kernel(target="gpu")
+def masked_sums(x: f64[:, :], out: f64[:], limit: float) -> None:
+    for i in prange(x.shape[0]):
+        for j in prange(x.shape[1]):
+            v = x[i, j]
+            if v > limit:
+                out[0] += v
+            else:
+                out[-1] -= 1.0

@@ -28,13 +28,13 @@ def built(tmp_path_factory):
                            "--target", "gpu"], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "wrote" in proc.stdout and "15 PTX file(s)" in proc.stdout
+    assert "wrote" in proc.stdout and "16 PTX file(s)" in proc.stdout
     return out
 
 
 def test_files(built):
     ptx = sorted(p.name for p in built.glob("*.ptx"))
-    assert len(ptx) == 15 and "gpu_kernels.two_pass.1.ptx" in ptx
+    assert len(ptx) == 16 and "gpu_kernels.two_pass.1.ptx" in ptx
     assert ".visible .entry heat_step_kernel(" in (built / "gpu_kernels.heat_step.0.ptx").read_text()
     loader = (built / "gpu_kernels.py").read_text()
     assert "import ember" not in loader and "mlir" not in loader.split("_SOURCE =")[0]

@@ -32,7 +32,7 @@ def test_bundle_files(bundle):
     with open(bundle / "cases.pkl", "rb") as f:
         data = pickle.load(f)
     assert sorted(data) == sorted(CASES)
-    assert len(list(bundle.glob("*.ptx"))) == 15
+    assert len(list(bundle.glob("*.ptx"))) == 16
 
 
 def test_checks_pass_on_the_stand_in(bundle, monkeypatch):

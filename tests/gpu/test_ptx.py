@@ -41,7 +41,8 @@ EXPECTED = {
     # reduction (strided): count, start, step + x + its one-element buffer (5) + threads
     "total": {"total_kernel": "u64*14"},
     "count_above": {"count_above_kernel": "u64*15"},
-    "histogram": {"histogram_kernel": "u64*19"},
+    # bins[b] += 1 stays atomic per iteration; sums[0] += x[i] is an element sum (strided)
+    "histogram": {"histogram_kernel": "u64*20"},
     "row_sums": {"row_sums_kernel": "u64*18"},
     "branchy": {"branchy_kernel": "u64*15"},
     "matmul": {"matmul_kernel": "u64*27"},
@@ -51,6 +52,8 @@ EXPECTED = {
                  "two_pass_1_kernel": "u64*20"},
     # 2-D, two reductions (f64, i64): 6 + u (7) + two buffers (10) + threads
     "gradient_stats": {"gradient_stats_kernel": "u64*24"},
+    # 2-D, two element sums (out[0], out[-1]): 6 + x (7) + threads, limit, out (5)
+    "masked_sums": {"masked_sums_kernel": "u64*14 f64 u64*5"},
 }
 
 
@@ -85,11 +88,12 @@ def test_reductions_combine_per_warp(ptx):
     """A scalar reduction: one atomic per warp, after a butterfly of 5 shuffles (64-bit
     values as two 32-bit halves), done by lane 0."""
     for name, halves in (("total", 2), ("count_above", 2), ("two_pass", 2),
-                         ("gradient_stats", 4)):
+                         ("gradient_stats", 4), ("histogram", 2), ("masked_sums", 4)):
         assert ptx[name].count("shfl.sync.bfly.b32") == 5 * halves, name
         assert "%laneid" in ptx[name]
     assert ptx["total"].count("atom.global.add.f64") == 1
-    assert "shfl." not in ptx["saxpy"] + ptx["histogram"] + ptx["row_sums"]
+    assert ptx["masked_sums"].count("atom.global.add.f64") == 2  # out[0], out[-1]: per warp
+    assert "shfl." not in ptx["saxpy"] + ptx["row_sums"]
 
 
 def test_sequential_loop_and_branch_inside(ptx):
@@ -146,3 +150,27 @@ def test_disk_cache():
     second.compile()
     assert second.cache_hit is True
     assert second.compile().manifest == first.compile().manifest
+
+
+def test_element_sum_only_where_the_array_is_not_otherwise_touched():
+    """`acc[0] += v` becomes a per-warp sum unless the nest also reads or writes `acc`
+    elsewhere, or the subscript varies: then it stays one atomic per iteration."""
+    def summed(x: f64[:], acc: f64[:], k: int) -> None:
+        for i in prange(len(x)):
+            acc[k] += x[i]
+
+    def read_too(x: f64[:], acc: f64[:]) -> None:
+        for i in prange(len(x)):
+            acc[0] += x[i]
+            x[i] = acc[1]
+
+    def varying(x: f64[:], acc: f64[:]) -> None:
+        for i in prange(len(x)):
+            acc[i % 2] += x[i]
+
+    ptx = {f.__name__: ember.kernel(f, target="gpu").inspect("ptx")
+           for f in (summed, read_too, varying)}
+    assert "shfl.sync.bfly" in ptx["summed"]
+    assert "shfl." not in ptx["read_too"] + ptx["varying"]
+    for text in ptx.values():
+        assert text.count("atom.global.add.f64") == 1
