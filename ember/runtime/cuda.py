@@ -1,4 +1,5 @@
-"""GPU runtime: CUDA context, PTX modules, device memory and the launcher of GPU kernels.
+"""GPU runtime: CUDA context, PTX modules, device memory (with a small pool of freed
+buffers) and the launcher of GPU kernels.
 
 Self-contained (numpy, ctypes and cuda-python's driver bindings only; no mlir, no other Ember
 module), so the AOT loader of a GPU build embeds this file's source verbatim. The driver is
@@ -38,6 +39,13 @@ _SCALAR_CTYPES = {"index": ctypes.c_uint64, "i64": ctypes.c_uint64, "i32": ctype
                   "i16": ctypes.c_uint16, "i8": ctypes.c_uint8, "i1": ctypes.c_uint8,
                   "f32": ctypes.c_float, "f64": ctypes.c_double}
 _MAX_GRID = (2**31 - 1, 65535, 65535)
+_GRAIN = 512
+"""Device buffers are allocated in multiples of this many bytes (the pool's size classes)."""
+POOL_BYTES = 256 << 20
+POOL_BLOCK = 32 << 20
+"""Freed buffers of at most POOL_BLOCK bytes are kept for reuse, up to POOL_BYTES in all:
+a call with small numpy arguments then costs no cuMemAlloc/cuMemFree (a free synchronizes
+the device); big buffers go back to the driver at once."""
 _lock = threading.RLock()
 _device: Device | None = None
 _failure: str | None = None
@@ -86,6 +94,9 @@ class Device:
         self.functions: dict[tuple[str, str], Any] = {}
         self.modules: list[Any] = []
         self._resident: int | None = None
+        self._sizes: dict[int, int] = {}
+        self._kept: dict[int, list[int]] = {}
+        self._kept_bytes = 0
 
     def activate(self) -> None:
         _check(self.drv.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
@@ -100,10 +111,39 @@ class Device:
         return self.functions[key]
 
     def alloc(self, nbytes: int) -> int:
-        return int(_check(self.drv.cuMemAlloc(max(nbytes, 1)), "cuMemAlloc"))
+        """A device buffer of at least `nbytes`, reused from the pool when one of that size
+        class was freed (no driver call, no implicit synchronization)."""
+        size = -(-max(nbytes, 1) // _GRAIN) * _GRAIN
+        kept = self._kept.get(size)
+        if kept:
+            self._kept_bytes -= size
+            return kept.pop()
+        result = self.drv.cuMemAlloc(size)
+        if int(result[0]) != 0 and self._kept_bytes:  # out of memory: give the pool back
+            self.release_pool()
+            result = self.drv.cuMemAlloc(size)
+        ptr = int(_check(result, "cuMemAlloc"))
+        self._sizes[ptr] = size
+        return ptr
 
     def free(self, ptr: int) -> None:
+        """Return a buffer: kept for reuse while the pool stays small, else freed."""
+        size = self._sizes[ptr]
+        if size <= POOL_BLOCK and self._kept_bytes + size <= POOL_BYTES:
+            self._kept.setdefault(size, []).append(ptr)
+            self._kept_bytes += size
+            return
+        del self._sizes[ptr]
         _check(self.drv.cuMemFree(ptr), "cuMemFree")
+
+    def release_pool(self) -> None:
+        """Free every buffer the pool keeps."""
+        for ptrs in self._kept.values():
+            for ptr in ptrs:
+                del self._sizes[ptr]
+                _check(self.drv.cuMemFree(ptr), "cuMemFree")
+        self._kept.clear()
+        self._kept_bytes = 0
 
     def to_device(self, ptr: int, host: np.ndarray) -> None:
         if host.nbytes:
