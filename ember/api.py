@@ -11,10 +11,10 @@ from .errors import CompileError
 from .options import CompileOptions, debug
 
 try:
-    from ._dispatch import Dispatcher as _CallPath
+    from ._dispatch import Dispatcher as CallPath
 except ImportError:  # built without the C extension: the pure-Python call path
 
-    class _CallPath:  # type: ignore[no-redef]
+    class CallPath:  # type: ignore[no-redef]
         _slow: Any = None
 
         def _set_fast(self, address: int, spec: str, result: str, slow: Any,
@@ -28,7 +28,7 @@ except ImportError:  # built without the C extension: the pure-Python call path
             return self._slow(*args, **kwargs)
 
 
-def connect(path: _CallPath, compiled: Any) -> _CallPath:
+def connect(path: CallPath, compiled: Any) -> CallPath:
     """Make `path` call `compiled` (a compiler.Compiled): through its packed thunk where it
     has one, else through its Python entry."""
     if compiled.packed is not None:
@@ -40,7 +40,7 @@ def connect(path: _CallPath, compiled: Any) -> _CallPath:
     return path
 
 
-class Kernel(_CallPath):
+class Kernel(CallPath):
     """A function compiled to native code on its first call (or from the disk cache).
 
     Call it like the original function; `py_func` is the original, `inspect(stage)` shows the

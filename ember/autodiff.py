@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .api import Kernel, _CallPath, _user_facing, connect, kernel
+from .api import CallPath, Kernel, _user_facing, connect, kernel
 from .derivatives import Request, describe
 from .runtime.derivcall import DerivativeCall, DerivativeInfo
 
@@ -81,7 +81,7 @@ class Derivative:
 
     def _make_call(self) -> DerivativeCall:
         compiled = self._compiled or self.compile()
-        self._call = DerivativeCall(self.info(), connect(_CallPath(), compiled.main),
+        self._call = DerivativeCall(self.info(), connect(CallPath(), compiled.main),
                                     compiled.count.entry if compiled.count else None)
         return self._call
 

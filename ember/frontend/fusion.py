@@ -130,8 +130,7 @@ def _independent(s: tir.Stmt, loops: list[tir.For], types: dict[str, T.Type]) ->
     value they assign, and they do not use the name it assigns."""
     if not isinstance(s, tir.Assign) or not isinstance(types[s.name], T.Scalar):
         return False
-    if reads_memory(s.value) or any(isinstance(n, tir.Call) and n.op == "disjoint"
-                                    for n in tir.walk(s.value)):
+    if reads_memory(s.value):
         return False
     for loop in loops:
         changed = dataflow.assigned(loop.body) | {loop.var}
