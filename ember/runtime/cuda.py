@@ -18,8 +18,8 @@ A call binds the arguments, copies numpy arrays to the device (objects with
 `__cuda_array_interface__` are used in place), runs the host steps (expressions are nested
 lists, evaluated with Python's semantics), launches each nest on a grid of
 ceil(trips / block) blocks (the innermost loop on x; a "strided" nest, one with scalar
-reductions, on a 1-D grid of at most as many threads as the GPU keeps resident, each walking
-the iterations with that stride), copies back the numpy arrays the
+reductions or element sums, on a 1-D grid of at most as many threads as the GPU keeps
+resident, each walking the iterations with that stride), copies back the numpy arrays the
 kernel writes and returns the result. Kernel parameters are the function arguments the
 kernel uses, with each array expanded to its memref descriptor fields
 (allocated, aligned, offset, sizes..., strides...; in elements).
@@ -114,36 +114,39 @@ class Device:
         """A device buffer of at least `nbytes`, reused from the pool when one of that size
         class was freed (no driver call, no implicit synchronization)."""
         size = -(-max(nbytes, 1) // _GRAIN) * _GRAIN
-        kept = self._kept.get(size)
-        if kept:
-            self._kept_bytes -= size
-            return kept.pop()
-        result = self.drv.cuMemAlloc(size)
-        if int(result[0]) != 0 and self._kept_bytes:  # out of memory: give the pool back
-            self.release_pool()
+        with _lock:  # DeviceArrays are freed by the garbage collector, on any thread
+            kept = self._kept.get(size)
+            if kept:
+                self._kept_bytes -= size
+                return kept.pop()
             result = self.drv.cuMemAlloc(size)
-        ptr = int(_check(result, "cuMemAlloc"))
-        self._sizes[ptr] = size
-        return ptr
+            if int(result[0]) != 0 and self._kept_bytes:  # out of memory: empty the pool
+                self.release_pool()
+                result = self.drv.cuMemAlloc(size)
+            ptr = int(_check(result, "cuMemAlloc"))
+            self._sizes[ptr] = size
+            return ptr
 
     def free(self, ptr: int) -> None:
         """Return a buffer: kept for reuse while the pool stays small, else freed."""
-        size = self._sizes[ptr]
-        if size <= POOL_BLOCK and self._kept_bytes + size <= POOL_BYTES:
-            self._kept.setdefault(size, []).append(ptr)
-            self._kept_bytes += size
-            return
-        del self._sizes[ptr]
-        _check(self.drv.cuMemFree(ptr), "cuMemFree")
+        with _lock:
+            size = self._sizes[ptr]
+            if size <= POOL_BLOCK and self._kept_bytes + size <= POOL_BYTES:
+                self._kept.setdefault(size, []).append(ptr)
+                self._kept_bytes += size
+                return
+            del self._sizes[ptr]
+            _check(self.drv.cuMemFree(ptr), "cuMemFree")
 
     def release_pool(self) -> None:
         """Free every buffer the pool keeps."""
-        for ptrs in self._kept.values():
-            for ptr in ptrs:
-                del self._sizes[ptr]
-                _check(self.drv.cuMemFree(ptr), "cuMemFree")
-        self._kept.clear()
-        self._kept_bytes = 0
+        with _lock:
+            for ptrs in self._kept.values():
+                for ptr in ptrs:
+                    del self._sizes[ptr]
+                    _check(self.drv.cuMemFree(ptr), "cuMemFree")
+            self._kept.clear()
+            self._kept_bytes = 0
 
     def to_device(self, ptr: int, host: np.ndarray) -> None:
         if host.nbytes:
