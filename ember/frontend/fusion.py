@@ -134,7 +134,7 @@ def _independent(s: tir.Stmt, loops: list[tir.For], types: dict[str, T.Type]) ->
         return False
     for loop in loops:
         changed = dataflow.assigned(loop.body) | {loop.var}
-        if s.name in changed | _names(loop.body) or dataflow.uses(s.value) & changed:
+        if s.name in changed | tir.names(loop.body) or dataflow.uses(s.value) & changed:
             return False
     return True
 
@@ -170,7 +170,7 @@ def _rename_var(second: tir.For, first: tir.For,
         return None
     if second.var == first.var:
         return second.body
-    if first.var in _names(second.body) or types[first.var] != types[second.var]:
+    if first.var in tir.names(second.body) or types[first.var] != types[second.var]:
         return None
     row = Row(second.var, tir.Var(types[first.var], first.span, first.var), {})
     return tuple(row.stmt(s) for s in second.body)
@@ -191,7 +191,7 @@ def _scalars_apart(first: tir.For, body2: tuple[tir.Stmt, ...],
     (assigned before it is read, dead after the loops)."""
     var = first.var
     set1, set2 = dataflow.assigned(first.body) - {var}, dataflow.assigned(body2) - {var}
-    shared = (set1 & (_names(body2) | set2)) | (set2 & _names(first.body))
+    shared = (set1 & (tir.names(body2) | set2)) | (set2 & tir.names(first.body))
     for name in shared:
         if name not in set1 & set2 or name in live or not isinstance(types[name], T.Scalar):
             return False
@@ -220,7 +220,3 @@ def _arrays_aligned(first: tir.For, body2: tuple[tir.Stmt, ...]) -> bool:
             return False
     shared = {(a, sub) for a, sub, _, _ in acc1} & {(a, sub) for a, sub, _, _ in acc2}
     return bool(written & names1 & names2) or bool(shared)
-
-
-def _names(node: object) -> set[str]:
-    return {n.name for n in tir.walk(node) if isinstance(n, tir.Var)}

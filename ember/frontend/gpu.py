@@ -130,9 +130,8 @@ class _Planner:
         body, sums = _element_sums(loops[-1], names, self.fn.var_types, len(self.nests))
         body = _device_block(body, names)
         targets = tuple((g.array, g.indices) for g in sums)
-        reads = {n.name for n in tir.walk((body, targets)) if isinstance(n, tir.Var)}
-        reads |= {v.name for lp in loops[1:] for e in (lp.start, lp.stop, lp.step)
-                  for v in tir.walk(e) if isinstance(v, tir.Var)}
+        reads = tir.names((body, targets, tuple((lp.start, lp.stop, lp.step)
+                                                for lp in loops[1:])))
         inner = dataflow.assigned(body) | names | {n for n, _ in reductions}
         captured = []
         for name in sorted(reads - inner):
@@ -155,8 +154,7 @@ def _grid_loops(loop: tir.For) -> tuple[tir.For, ...]:
             break
         inner = body[0]
         outer_vars = {lp.var for lp in loops}
-        used = {v.name for e in (inner.start, inner.stop, inner.step) for v in tir.walk(e)
-                if isinstance(v, tir.Var)}
+        used = tir.names((inner.start, inner.stop, inner.step))
         if used & outer_vars or inner.carried != loops[-1].carried:
             break
         loops.append(inner)
@@ -198,7 +196,7 @@ def _element_sums(loop: tir.For, grid: set[str], types: dict[str, T.Type],
     for st in tir.walk(loop.body):
         update = _update(st, local) if isinstance(st, tir.Store) else None
         if update is not None:
-            key = (st.array.name, _key(st.indices))
+            key = (st.array.name, shape_of(st.indices))
             if key not in groups:
                 groups[key] = ElementSum(f"__sum{nest}_{len(groups)}", st.array, st.indices,
                                          st.wrap)
@@ -234,10 +232,6 @@ def _update(st: tir.Store, local: set[str]) -> tir.Expr | None:
     return None
 
 
-def _key(indices: tuple[tir.Expr, ...]) -> object:
-    return shape_of(indices)
-
-
 def _only_summed(body: tuple[tir.Stmt, ...], g: ElementSum, local: set[str]) -> bool:
     """The nest touches `g.array` only in `+=` updates of fixed elements."""
     own = [st for st in tir.walk(body) if isinstance(st, tir.Store)
@@ -251,7 +245,7 @@ def _replace_updates(body: tuple[tir.Stmt, ...], groups: dict, local: set[str]) 
     out = []
     for st in body:
         value = _update(st, local) if isinstance(st, tir.Store) else None
-        g = groups.get((st.array.name, _key(st.indices))) if value is not None else None
+        g = groups.get((st.array.name, shape_of(st.indices))) if value is not None else None
         if g is not None:
             acc = tir.Var(g.dtype, st.span, g.name)
             out.append(tir.Assign(st.span, g.name, tir.BinOp(g.dtype, st.span, "add", acc,

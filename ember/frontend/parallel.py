@@ -52,7 +52,7 @@ class _Outliner:
 
     def outline(self, loop: tir.For) -> tir.Stmt:
         reductions = [(name, _reduction_op(loop, name), t) for name, t in loop.carried]
-        reads = {n.name for n in tir.walk(loop.body) if isinstance(n, tir.Var)}
+        reads = tir.names(loop.body)
         captured = sorted(reads - dataflow.assigned(loop.body) - {loop.var})
         worker = self.worker(loop, reductions, captured)
         self.workers.append(worker)

@@ -286,3 +286,8 @@ def walk(node: object) -> Iterator[object]:
             yield item
             stack.extend(reversed([getattr(item, f.name) for f in fields(item)
                                    if f.name not in ("span", "type")]))
+
+
+def names(node: object) -> set[str]:
+    """The names of every variable referenced under `node` (read, or an array written)."""
+    return {n.name for n in walk(node) if isinstance(n, Var)}

@@ -73,7 +73,7 @@ def test_clashing_names_build_and_run(tmp_path, case):
     got = getattr(_load(out / f"{name}.py", name), func)(*aot_args)
     if want is None:  # a kernel writing its result into an array argument
         assert got is None
-        for j, a in zip(jit_args, aot_args):
+        for j, a in zip(jit_args, aot_args, strict=True):
             np.testing.assert_allclose(a, j, rtol=1e-12)
     else:
         np.testing.assert_allclose(got, want, rtol=1e-12)

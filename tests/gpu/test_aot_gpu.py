@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import gpu_kernels
-import numpy as np
 import pytest
 from cases import CASES, compare
 from emulator import EmulatedDevice
+from isolated import CUDA_PACKAGES, package_site, run_isolated
 
 import ember
 
@@ -40,28 +40,7 @@ def test_files(built):
     assert "import ember" not in loader and "mlir" not in loader.split("_SOURCE =")[0]
 
 
-def _numpy_and_cuda_site(dest: Path) -> Path:
-    """A directory holding only numpy and cuda-python (symlinks into this venv)."""
-    real = Path(np.__file__).resolve().parent.parent
-    dest.mkdir(parents=True, exist_ok=True)
-    for entry in real.iterdir():
-        if entry.name.split("-")[0].split(".")[0] in ("numpy", "cuda", "cuda_bindings",
-                                                       "cuda_pathfinder", "cuda_python"):
-            (dest / entry.name).symlink_to(entry)
-    return dest
-
-
 _ISOLATED = """
-import sys
-sys.path[:0] = [{out!r}]
-sys.path.append({site!r})
-for blocked in ("ember", "mlir"):
-    try:
-        __import__(blocked)
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("the isolated interpreter can import " + blocked)
 import numpy as np
 import gpu_kernels as m
 print(sorted(n for n in m.__all__))
@@ -69,23 +48,15 @@ try:
     m.heat_step(np.zeros((4, 4)), np.zeros((4, 4)), 0.1)
 except RuntimeError as err:
     print("RuntimeError |", err)
-leaked = sorted(n for n in sys.modules if n.split(".")[0] in ("ember", "mlir"))
-print("leaked:", leaked)
 """
+NO_GPU = {"CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"}
 
 
 def test_loader_in_an_isolated_interpreter(built, tmp_path):
-    site = _numpy_and_cuda_site(tmp_path / "site")
-    script = tmp_path / "main.py"
-    script.write_text(_ISOLATED.format(out=str(built), site=str(site)))
-    proc = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path,
-                          env={"CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    names, error, leaked = proc.stdout.splitlines()
+    site = package_site(tmp_path / "site", CUDA_PACKAGES)
+    names, error = run_isolated(_ISOLATED, [built], site, tmp_path, NO_GPU).splitlines()
     assert eval(names) == sorted([*CASES, "from_device", "is_available", "to_device"])
     assert error.startswith("RuntimeError | no CUDA driver/GPU found: ")
-    assert leaked == "leaked: []"
 
 
 def _import_loader(built):

@@ -12,7 +12,8 @@ import gpu_kernels
 import pytest
 from cases import CASES
 from emulator import EmulatedDevice
-from test_aot_gpu import _numpy_and_cuda_site
+from isolated import CUDA_PACKAGES, package_site, run_isolated
+from test_aot_gpu import NO_GPU
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,13 +63,10 @@ def test_a_wrong_result_is_reported(bundle, monkeypatch):
 
 
 def test_without_a_gpu(bundle, tmp_path):
-    site = _numpy_and_cuda_site(tmp_path / "site")
-    runner = tmp_path / "runner.py"
-    runner.write_text(f"import runpy, sys\nsys.path.append({str(site)!r})\n"
-                      f"sys.argv = ['check_gpu.py']\n"
-                      f"runpy.run_path({str(bundle / 'check_gpu.py')!r}, run_name='__main__')\n")
-    proc = subprocess.run([sys.executable, "-I", "-S", str(runner)], cwd=tmp_path,
-                          env={"CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2, proc.stderr
-    assert "no CUDA driver/GPU found" in proc.stdout and "nothing checked" in proc.stdout
+    site = package_site(tmp_path / "site", CUDA_PACKAGES)
+    script = (f"import runpy\nsys.argv = ['check_gpu.py']\ntry:\n"
+              f"    runpy.run_path({str(bundle / 'check_gpu.py')!r}, run_name='__main__')\n"
+              f"except SystemExit as done:\n    print('exit', done.code)\n")
+    out = run_isolated(script, [], site, tmp_path, NO_GPU)
+    assert "no CUDA driver/GPU found" in out and "nothing checked" in out
+    assert out.splitlines()[-1] == "exit 2"
