@@ -60,7 +60,15 @@ EMBER_IMPORT_SECONDS = time.perf_counter() - _start
 LOAD_AT_START = os.getloadavg()
 
 import core_kernels as K  # noqa: E402  (after load_ember: it imports ember too)
-from bench_report import INTRO, Report, machine_info, median_times, render  # noqa: E402
+from bench_report import (  # noqa: E402
+    INTRO,
+    Report,
+    assert_same,
+    machine_info,
+    median_times,
+    outcome,
+    render,
+)
 
 
 @dataclass
@@ -83,21 +91,6 @@ def bound(fn: Callable, args: tuple) -> Callable[[], object]:
 def fresh(args: tuple) -> tuple:
     """A private copy of the arguments, so each implementation writes its own outputs."""
     return copy.deepcopy(args)
-
-
-def outcome(case: K.Case, fn: Callable, args: tuple) -> list:
-    """What a kernel produced: its return value followed by the arrays it writes."""
-    return [fn(*args), *(args[i] for i in case.outputs)]
-
-
-def assert_same(got: list, want: list, what: str) -> None:
-    for g, w in zip(got, want, strict=True):
-        if w is None:
-            assert g is None, f"{what}: returned {g!r}, expected None"
-        elif np.asarray(w).dtype.kind in "biu":
-            np.testing.assert_array_equal(g, w, err_msg=what)
-        else:
-            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=what)
 
 
 def short_error(exc: BaseException) -> str:

@@ -304,3 +304,19 @@ busy the machine was.
 Aims from issue #2: steady state within **1.2x** of Numba on each kernel, and a per-call overhead
 under **1 µs** for scalar arguments. Every miss is listed at the end of the results.
 """
+
+
+def outcome(case: Any, fn: Callable, args: tuple) -> list:
+    """What a kernel produced: its return value followed by the arrays it writes."""
+    return [fn(*args), *(args[i] for i in case.outputs)]
+
+
+def assert_same(got: list, want: list, what: str) -> None:
+    """Integer results equal, float results within rtol 1e-9 (one compiler against another)."""
+    for g, w in zip(got, want, strict=True):
+        if w is None:
+            assert g is None, f"{what}: returned {g!r}, expected None"
+        elif np.asarray(w).dtype.kind in "biu":
+            np.testing.assert_array_equal(g, w, err_msg=what)
+        else:
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=what)

@@ -7,7 +7,8 @@
    or a tuple of scalars (result spec "t" + one letter per item, each in an 8-byte slot, as
    derivative entries return the value and the scalar gradients). Anything else
    (keyword arguments, numpy scalars, bools for ints, a rejected array) goes to the `slow`
-   Python callable, which gives the same results and the precise errors. */
+   Python callable, which gives the same results and the precise errors. A kernel that raised
+   (status 2) is not run again: `raise_error` raises its exception. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -27,6 +28,7 @@ typedef struct {
     char result[MAX_RESULTS + 2];
     PyObject *slow;
     PyObject *ndarray;
+    PyObject *raise_error;  /* called when the kernel raised (status 2); may be NULL */
 } Dispatcher;
 
 typedef union {
@@ -133,6 +135,13 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     status = self->fn((void **)slots, results);
     Py_END_ALLOW_THREADS
+    if (status == 2 && self->raise_error != NULL) {  /* the kernel raised: never run again */
+        PyObject *r = PyObject_CallNoArgs(self->raise_error);
+        if (r == NULL) return NULL;
+        Py_DECREF(r);
+        PyErr_SetString(PyExc_SystemError, "ember: a kernel error was not raised");
+        return NULL;
+    }
     if (status != 0)  /* rejected before running: the slow path explains or converts */
         return slow_call(self, args, kwargs);
     return box_all(self->result, results);
@@ -142,8 +151,9 @@ static PyObject *set_fast(PyObject *op, PyObject *args) {
     Dispatcher *self = (Dispatcher *)op;
     unsigned long long address;
     const char *spec, *result;
-    PyObject *slow, *ndarray;
-    if (!PyArg_ParseTuple(args, "KssOO", &address, &spec, &result, &slow, &ndarray))
+    PyObject *slow, *ndarray, *raise_error = Py_None;
+    if (!PyArg_ParseTuple(args, "KssOO|O", &address, &spec, &result, &slow, &ndarray,
+                          &raise_error))
         return NULL;
     size_t nres = strlen(result);
     if (strlen(spec) > MAX_ARGS || nres < 1 || nres > MAX_RESULTS + 1
@@ -153,6 +163,7 @@ static PyObject *set_fast(PyObject *op, PyObject *args) {
     }
     Py_XSETREF(self->slow, Py_NewRef(slow));
     Py_XSETREF(self->ndarray, Py_NewRef(ndarray));
+    Py_XSETREF(self->raise_error, raise_error == Py_None ? NULL : Py_NewRef(raise_error));
     strcpy(self->spec, spec);
     self->nargs = (int)strlen(spec);
     strcpy(self->result, result);
@@ -171,6 +182,7 @@ static int dispatcher_traverse(PyObject *op, visitproc visit, void *arg) {
     Dispatcher *self = (Dispatcher *)op;
     Py_VISIT(self->slow);
     Py_VISIT(self->ndarray);
+    Py_VISIT(self->raise_error);
     Py_VISIT(Py_TYPE(op));
     return 0;
 }
@@ -179,6 +191,7 @@ static int dispatcher_clear(PyObject *op) {
     Dispatcher *self = (Dispatcher *)op;
     Py_CLEAR(self->slow);
     Py_CLEAR(self->ndarray);
+    Py_CLEAR(self->raise_error);
     return 0;
 }
 
@@ -191,7 +204,7 @@ static void dispatcher_dealloc(PyObject *op) {
 }
 
 static PyMethodDef dispatcher_methods[] = {
-    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray)."},
+    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error])."},
     {"_set_slow", set_slow, METH_O, "Call this Python callable for every call."},
     {NULL, NULL, 0, NULL},
 };

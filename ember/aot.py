@@ -3,7 +3,9 @@
 `build(source, out_dir)` writes lib<name>.so (C functions, and `ember_py_*` entries for the
 loader), <name>.h (the C interface, documented in the header itself) and <name>.py (a loader
 needing only numpy and ctypes, with the JIT's call signatures and argument checks). Each
-function's object code is cached on disk, so rebuilding an unchanged module only links.
+function's object code is cached on disk, so rebuilding an unchanged module only links. Ember
+never reads back from `out_dir` (it may be shared): the C interface compiles against a private
+copy of the header, and cached objects obey the disk cache's private-folder rule.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .errors import CompileError
 from .runtime import cache, native
 from .runtime.abi import Signature, encode_signature
 from .runtime.parallel import parallel_ir
+from .runtime.raising import program_ir, runtime_object
 from .runtime.thunk import entry_thunk
 
 
@@ -61,10 +64,12 @@ def build(source: Any, out_dir: str, target_cpu: str | None = None, target: str 
     parts = [_part(export, obj, target_cpu, lib, adapters) for export, obj in exports]
     libs = ["-lgomp"] if any(p.manifest.get("parallel") for p in parts) else []
     header = os.path.join(out_dir, f"{name}.h")
+    header_text = aot_c.header_text(lib)
     with open(header, "w") as f:
-        f.write(aot_c.header_text(lib))
+        f.write(header_text)
     library = os.path.join(out_dir, f"lib{name}.so")
-    _link([p.obj for p in parts], aot_c.source_text(lib, adapters), out_dir, library, libs)
+    _link([p.obj for p in parts], aot_c.source_text(lib, adapters), (f"{name}.h", header_text),
+          library, libs)
     loader = os.path.join(out_dir, f"{name}.py")
     with open(loader, "w") as f:
         f.write(aot_loader.loader_text(name, [p.manifest for p in parts]))
@@ -150,24 +155,25 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                  adapters: list[str]) -> _Part:
     from .frontend import build_program
 
-    program = build_program(k.py_func, optimize=k.options.optimize_loops)
+    program = build_program(k.py_func, optimize=k.options.optimize_loops, checks=k.options)
     fn, sig = signature_of(program)
     variant = contiguous_variant(fn)
+    raises = bool(program.sites)
 
     def make_ir() -> str:
-        thunks = [entry_thunk(f"py_{export}", fn.symbol, sig, variant),
-                  aot_c.adapter(export, fn.symbol, sig.params, sig.ret)]
+        thunks = [entry_thunk(f"py_{export}", fn.symbol, sig, variant, raises=raises),
+                  aot_c.adapter(export, fn.symbol, sig.params, sig.ret, raises)]
         if variant:
-            thunks.append(aot_c.adapter(f"{export}_c", variant, sig.params, sig.ret))
+            thunks.append(aot_c.adapter(f"{export}_c", variant, sig.params, sig.ret, raises))
         return native.prepare_ir(lowered_kernel(program, k.options),
-                                 thunks + parallel_ir(program))
+                                 thunks + parallel_ir(program) + program_ir(program, True))
 
     obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu,
                           k.options.fastmath)
-    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))
+    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if variant:
-        adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret))
-    lib.kernel(export, sig, variant is not None)
+        adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret, raises))
+    lib.kernel(export, sig, variant is not None, raises)
     parallel = bool(parallel_ir(program))
     return _Part(export, obj, {"kind": "kernel", "name": export, "parallel": parallel,
                                "signature": encode_signature(sig)}, reused)
@@ -178,7 +184,8 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
     from .frontend import build_program
     from .frontend.adprep import COUNTS, Prepared, prepare_reverse
 
-    program = build_program(d.kernel.py_func, ad=True)
+    program = build_program(d.kernel.py_func, ad=True, checks=d.kernel.options)
+    raises = bool(program.sites)
     reverse = d.request.mode == "reverse"
     prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
     fn = prep.replay.functions[prep.replay.entry]
@@ -188,39 +195,43 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
 
     def make_ir() -> str:
         thunks = derivative_thunks(prep, export, sig, count_sig, prefix="py_")
-        thunks.append(aot_c.adapter(export, f"ek_{export}", sig.params, sig.ret))
+        thunks.append(aot_c.adapter(export, f"ek_{export}", sig.params, sig.ret, raises, True))
         if count_sig is not None:
             thunks.append(aot_c.adapter(f"{export}_count", prep.count.entry, count_sig.params,
-                                        count_sig.ret))
+                                        count_sig.ret, raises, True))
         lowered = lowered_derivative(prep, p, export, d.kernel.options.optimize_loops)
         return native.prepare_ir(lowered, thunks)
 
     what = f"derivative:{export}:{d.kind}:{d.request.key()}"
     obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), make_ir, cpu)
-    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret))
+    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if count_sig is not None:
         adapters.append(aot_c.adapter_declaration(f"{export}_count", count_sig.params,
-                                                  count_sig.ret))
+                                                  count_sig.ret, raises))
     info = describe(p, export, d.kind, d.single, prep.loops,
                     count_sig.written if count_sig else frozenset(), sig.written)
     primal = tuple((n, t) for n, t in fn.params if n != COUNTS)
-    lib.derivative(export, info, sig, primal, count_sig, p.result_type)
+    lib.derivative(export, info, sig, primal, count_sig, p.result_type, raises)
     manifest = {"kind": "derivative", "name": export, "signature": encode_signature(sig),
                 "count_signature": encode_signature(count_sig) if count_sig else None,
                 "info": info.to_json()}
     return _Part(export, obj, manifest, reused)
 
 
-def _link(objects: list[bytes], c_source: str, out_dir: str, library: str,
+def _link(objects: list[bytes], c_source: str, header: tuple[str, str], library: str,
           libs: list[str]) -> None:
+    """Compile the C interface and link it with `objects`. Everything the compiler reads (the
+    source and the (name, text) of the header it includes) is written to a private temporary
+    folder, never read back from the output folder, which other users might be able to write."""
     with tempfile.TemporaryDirectory(prefix="ember-aot-") as tmp:
+        for file_name, text in (("capi.c", c_source), header):
+            with open(os.path.join(tmp, file_name), "w") as f:
+                f.write(text)
         c_path = os.path.join(tmp, "capi.c")
-        with open(c_path, "w") as f:
-            f.write(c_source)
         c_obj = os.path.join(tmp, "capi.o")
-        cmd = [native.compiler(), "-O2", "-fPIC", "-w", "-I", out_dir, "-c", c_path, "-o", c_obj]
+        cmd = [native.compiler(), "-O2", "-fPIC", "-w", "-I", tmp, "-c", c_path, "-o", c_obj]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise CompileError(f"compiling the C interface failed:\n{proc.stderr}")
         with open(c_obj, "rb") as f:
-            native.link_shared([*objects, f.read()], library, libs)
+            native.link_shared([*objects, f.read(), runtime_object()], library, libs)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import types as T
-from .runtime import abi
+from .runtime import abi, raising
 from .runtime.derivcall import RETURN, DerivativeInfo
 
 _C_SCALAR = {("b", 1): "bool", ("i", 8): "int8_t", ("i", 16): "int16_t", ("i", 32): "int32_t",
@@ -57,18 +57,26 @@ def _expanded(sig_params: tuple[tuple[str, T.Type], ...]) -> tuple[list[str], li
 
 
 def adapter(export: str, symbol: str, params: tuple[tuple[str, T.Type], ...],
-            ret: T.Type) -> str:
-    """`ember_x_<export>`: calls `symbol`, storing any result through `%out`."""
+            ret: T.Type, raises: bool = False, arena: bool = False) -> str:
+    """`ember_x_<export>`: calls `symbol`, storing any result through `%out`. With `raises`,
+    the call runs in an error frame (runtime/raising.py) and the adapter returns the status
+    (0, or 2 when the kernel raised; `arena`: the arena is released then)."""
     args, operands, body = _expanded(params)
     ty = abi.llvm_result(ret)
     call = f"call {ty} @{symbol}({', '.join(operands)})"
-    if ty == "void":
-        body += [f"  {call}", "  ret void"]
-    else:
+    body += [f"  {call}" if ty == "void" else f"  %r = {call}"]
+    if ty != "void":
         args = [*args, "ptr %out"]
-        body += [f"  %r = {call}", f"  store {ty} %r, ptr %out", "  ret void"]
-    return "\n".join([f"define hidden void @ember_x_{export}({', '.join(args)}) {{", *body,
-                      "}", ""])
+        body.append(f"  store {ty} %r, ptr %out")
+    body.append("  ret void")
+    name = f"ember_x_{export}"
+    if not raises:
+        return "\n".join([f"define hidden void @{name}({', '.join(args)}) {{", *body, "}", ""])
+    release = ["  call void @ember_arena_release()"] if arena else []
+    framed = raising.framed(name, args, f"{name}.guarded", "ok",
+                            [*release, f"  ret i32 {abi.STATUS_RAISED}"])
+    return "\n".join([f"define internal void @{name}.guarded({', '.join(args)}) noinline {{",
+                      *body, "}", framed.replace("define i32", "define hidden i32", 1)])
 
 
 # --- C declarations ---------------------------------------------------------------------------
@@ -125,35 +133,44 @@ class CLibrary:
                               f"typedef struct {export}_result {{ {fields} }} {export}_result;")
         return f"{export}_result"
 
-    def kernel(self, export: str, sig: abi.Signature, has_contiguous: bool) -> None:
+    def kernel(self, export: str, sig: abi.Signature, has_contiguous: bool,
+               raises: bool = False) -> None:
         ret = sig.ret
         if isinstance(ret, T.Array):
             self.need_array(ret)
         if isinstance(ret, T.Tuple):
             self.need_tuple(export, ret)
-        head = f"{_c_result(ret, export)} {export}"
-        shown = _primal_params(_renamed(sig.params, _header_name))
-        self.header.append(_doc_kernel(export, sig) + f"{head}({', '.join(shown) or 'void'});")
+        result = _c_result(ret, export)
+        tail = [f"{result}* result"] if raises and result != "void" else []
+        head = f"{'int32_t' if raises else result} {export}"
+        shown = _primal_params(_renamed(sig.params, _header_name)) + tail
+        self.header.append(_doc_kernel(export, sig, raises) +
+                           f"{head}({', '.join(shown) or 'void'});")
         inner = _signature(sig, _source_name)
-        params = ", ".join(_primal_params(inner.params)) or "void"
-        self.source.append(f"{head}({params}) {{\n{_kernel_body(export, inner, has_contiguous)}}}\n")
+        params = ", ".join(_primal_params(inner.params) + tail) or "void"
+        body = _kernel_body(export, inner, has_contiguous, raises)
+        self.source.append(f"{head}({params}) {{\n{body}}}\n")
 
     def derivative(self, export: str, info: DerivativeInfo, sig: abi.Signature,
                    primal: tuple[tuple[str, T.Type], ...], count: abi.Signature | None,
-                   result: T.Scalar | None) -> None:
+                   result: T.Scalar | None, raises: bool = False) -> None:
         ret = c_scalar(result) if result is not None else "void"
+        tail = [f"{ret}* result"] if raises and result is not None else []
+        head = f"{'int32_t' if raises else ret} {export}"
         shown_info = _renamed_info(info, _header_name)
         shown = _renamed(primal, _header_name)
-        shown_params = _primal_params(shown) + _derivative_params(shown_info, dict(shown), result)
-        self.header.append(_doc_derivative(export, info) +
-                           f"{ret} {export}({', '.join(shown_params) or 'void'});")
+        shown_params = (_primal_params(shown) + _derivative_params(shown_info, dict(shown), result)
+                        + tail)
+        self.header.append(_doc_derivative(export, info, raises) +
+                           f"{head}({', '.join(shown_params) or 'void'});")
         inner_info = _renamed_info(info, _source_name)
         inner = _renamed(primal, _source_name)
-        params = _primal_params(inner) + _derivative_params(inner_info, dict(inner), result)
+        params = (_primal_params(inner) + _derivative_params(inner_info, dict(inner), result)
+                  + tail)
         body = _DerivativeBody(export, inner_info, _signature(sig, _source_name), dict(inner),
                                _signature(count, _source_name) if count else None,
-                               result).render()
-        self.source.append(f"{ret} {export}({', '.join(params) or 'void'}) {{\n{body}}}\n")
+                               result, raises).render()
+        self.source.append(f"{head}({', '.join(params) or 'void'}) {{\n{body}}}\n")
 
 
 _C_KEYWORDS = frozenset(["auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "_Bool", "_Complex", "_Imaginary", "alignas", "alignof", "asm"])
@@ -192,14 +209,19 @@ def _renamed_info(info: DerivativeInfo, rename: Any) -> DerivativeInfo:
                    count_written=r(info.count_written), written=r(info.written))
 
 
-def _doc_kernel(export: str, sig: abi.Signature) -> str:
+_RAISES_DOC = ("\n   Can raise: returns 0, or 2 when the kernel raised an exception (the message is in "
+               "<lib>_last_error()); any result is stored through `result`.")
+
+
+def _doc_kernel(export: str, sig: abi.Signature, raises: bool = False) -> str:
     params = ", ".join(f"{n}: {t}" for n, t in sig.params)
-    return f"/* {export}({params}) -> {sig.ret} */\n"
+    return f"/* {export}({params}) -> {sig.ret}{_RAISES_DOC if raises else ''} */\n"
 
 
-def _doc_derivative(export: str, info: DerivativeInfo) -> str:
+def _doc_derivative(export: str, info: DerivativeInfo, raises: bool = False) -> str:
     extra = f", outputs={list(info.outputs)}" if info.outputs else ""
-    return f"/* {export}: {info.kind} with respect to {list(info.wrt)}{extra} */\n"
+    return (f"/* {export}: {info.kind} with respect to {list(info.wrt)}{extra}"
+            f"{_RAISES_DOC if raises else ''} */\n")
 
 
 def _derivative_params(info: DerivativeInfo, primal: dict[str, T.Type],
@@ -241,14 +263,18 @@ def _strides(name: str, t: T.Array) -> str:
             f"  ember_strides({t.ndim}, {name}_shape, {name}_strides, st_{name});\n")
 
 
-def _convert_result(ret: T.Type) -> str:
+def _convert_result(ret: T.Type, ctype: str, give: str) -> str:
+    """Lines converting `out` into the C result `r` (of C type `ctype`), then `give`
+    (returning or storing it)."""
     if isinstance(ret, T.Array):
         n = ret.ndim
         return ("  { " + array_struct(ret) + " r; r.data = (void*)((char*)out.aligned + "
                 f"out.offset * sizeof(*r.data)); for (int k = 0; k < {n}; k++) {{ "
                 "r.shape[k] = out.sizes[k]; r.strides[k] = out.strides[k]; } "
-                "r.owner = out.allocated; return r; }\n")
-    return "  return out;\n"
+                f"r.owner = out.allocated; {give}; }}\n")
+    if isinstance(ret, T.Tuple):
+        return f"  {{ {ctype} r; memcpy(&r, &out, sizeof r); {give}; }}\n"
+    return f"  {{ {ctype} r = out; {give}; }}\n"
 
 
 def _out_decl(ret: T.Type) -> str:
@@ -263,7 +289,8 @@ def _out_decl(ret: T.Type) -> str:
     return f"  {c_scalar(ret)} out;\n"
 
 
-def _kernel_body(export: str, sig: abi.Signature, has_contiguous: bool) -> str:
+def _kernel_body(export: str, sig: abi.Signature, has_contiguous: bool,
+                 raises: bool = False) -> str:
     body, args, checks = "", [], []
     for name, t in sig.params:
         if isinstance(t, T.Array):
@@ -277,15 +304,19 @@ def _kernel_body(export: str, sig: abi.Signature, has_contiguous: bool) -> str:
         body += _out_decl(sig.ret)
         args.append("&out")
     call = ", ".join(args)
+    status = "int32_t status = " if raises else ""
     if has_contiguous and checks:
-        body += (f"  if ({' && '.join(checks)}) ember_x_{export}_c({call});\n"
-                 f"  else ember_x_{export}({call});\n")
+        body += (f"  {'int32_t status; ' if raises else ''}if ({' && '.join(checks)}) "
+                 f"{'status = ' if raises else ''}ember_x_{export}_c({call});\n"
+                 f"  else {'status = ' if raises else ''}ember_x_{export}({call});\n")
     else:
-        body += f"  ember_x_{export}({call});\n"
+        body += f"  {status}ember_x_{export}({call});\n"
+    if raises:
+        body += "  if (status) return status;\n"
     if has_out:
-        body += (f"  {{ {_c_result(sig.ret, export)} r; memcpy(&r, &out, sizeof r); return r; }}\n"
-                 if isinstance(sig.ret, T.Tuple) else _convert_result(sig.ret))
-    return body
+        body += _convert_result(sig.ret, _c_result(sig.ret, export),
+                                "*result = r" if raises else "return r")
+    return body + ("  return 0;\n" if raises else "")
 
 
 class _DerivativeBody:
@@ -293,11 +324,11 @@ class _DerivativeBody:
 
     def __init__(self, export: str, info: DerivativeInfo, sig: abi.Signature,
                  primal: dict[str, T.Type], count: abi.Signature | None,
-                 result: T.Scalar | None) -> None:
+                 result: T.Scalar | None, raises: bool = False) -> None:
         self.export, self.info, self.sig, self.primal = export, info, sig, primal
-        self.count, self.result = count, result
-        self.lines: list[str] = []
-        self.cleanup: list[str] = []
+        self.count, self.result, self.raises = count, result, raises
+        self.lines: list[str] = ["  int32_t status = 0;"] if raises else []
+        self.cleanup: list[str] = ["done:"] if raises else []
 
     def emit(self, line: str) -> None:
         self.lines.append("  " + line)
@@ -351,10 +382,18 @@ class _DerivativeBody:
         if not isinstance(self.count.ret, T.NoneType):
             self.emit(_out_decl(self.count.ret).strip().replace(" out;", " count_out;"))
             args.append("&count_out")
-        self.emit(f"ember_x_{self.export}_count({', '.join(args)});")
+        self.emit(f"{self._status()}ember_x_{self.export}_count({', '.join(args)});")
         for name in self.info.count_written:
             if isinstance(self.primal.get(name), T.Array):
                 self.emit(f"free(k_{name});")
+        self._stop_if_raised()
+
+    def _status(self) -> str:
+        return "status = " if self.raises else ""
+
+    def _stop_if_raised(self) -> None:
+        if self.raises:
+            self.emit("if (status) goto done;")
 
     def _contiguous_memref(self, name: str, t: T.Array, data: str) -> list[str]:
         sizes = [f"{name}_shape[{k}]" for k in range(t.ndim)]
@@ -413,7 +452,8 @@ class _DerivativeBody:
         if not isinstance(self.sig.ret, T.NoneType):
             self.emit(_out_decl(self.sig.ret).strip())
             args.append("&out")
-        self.emit(f"ember_x_{self.export}({', '.join(args)});")
+        self.emit(f"{self._status()}ember_x_{self.export}({', '.join(args)});")
+        self._stop_if_raised()
         self._scalar_results()
 
     def _scalar_results(self) -> None:
@@ -430,6 +470,9 @@ class _DerivativeBody:
                 k += 1
 
     def _return(self) -> str:
+        if self.raises:
+            give = "  if (!status) *result = out.v0;\n" if self.result is not None else ""
+            return give + "  return status;\n"
         return "  return out.v0;\n" if self.result is not None else ""
 
 
@@ -510,16 +553,24 @@ def header_text(lib: CLibrary) -> str:
         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
         *lib.types.values(), "",
         "/* Frees an array returned by a kernel. */", "void ember_release(void* owner);", "",
+        "/* After a function returned a nonzero status (it raised, see its comment): the",
+        "   error as \"Kind: message (file, line N, in kernel)\" for this thread, valid until",
+        "   this thread's next call into the library; NULL if it did not raise. */",
+        f"const char* {lib.module}_last_error(void);", "",
         *lib.header, "",
         "#ifdef __cplusplus", "}", "#endif", f"#endif /* {guard} */", ""])
 
 
 def source_text(lib: CLibrary, adapters: list[str]) -> str:
     """The C file: declarations of the adapters, helpers, and the wrappers."""
-    return "\n".join([f'#include "{lib.module}.h"', PRELUDE_C, *adapters, *lib.source])
+    last_error = (f"const char* ember_err_text(void);\n"
+                  f"const char* {lib.module}_last_error(void) {{ return ember_err_text(); }}\n")
+    return "\n".join([f'#include "{lib.module}.h"', PRELUDE_C, last_error, *adapters,
+                      *lib.source])
 
 
-def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret: T.Type) -> str:
+def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret: T.Type,
+                        raises: bool = False) -> str:
     """The C prototype of an LLVM adapter (pointers and scalars only)."""
     args = []
     for _, t in params:
@@ -530,4 +581,4 @@ def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret
             args.append(c_scalar(t))
     if not isinstance(ret, T.NoneType):
         args.append("void*")
-    return f"void ember_x_{export}({', '.join(args) or 'void'});"
+    return f"{'int32_t' if raises else 'void'} ember_x_{export}({', '.join(args) or 'void'});"

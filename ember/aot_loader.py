@@ -48,6 +48,7 @@ def _load():
     lib = _ctypes.CDLL(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), _LIBRARY))
     rt.abi.verify_numpy_layout()
     _ctypes.c_void_p.in_dll(lib, "ember_py_ndarray_type").value = id(_np.ndarray)
+    raise_error = rt.call.error_raiser(lib)
 
     def entry(name, data):
         sig = rt.abi.decode_signature(data)
@@ -55,7 +56,7 @@ def _load():
         cfunc.argtypes = sig.argtypes()
         cfunc.restype = sig.restype()
         checker = rt.checks.Checker(name, sig)
-        return rt.call.make_entry(name, cfunc, sig, checker.recheck, checker.rejected)
+        return rt.call.make_entry(name, cfunc, sig, checker.recheck, raise_error)
 
     exported = {}
     for item in _MANIFEST:

@@ -18,7 +18,7 @@ except ImportError:  # built without the C extension: the pure-Python call path
         _slow: Any = None
 
         def _set_fast(self, address: int, spec: str, result: str, slow: Any,
-                      ndarray: Any) -> None:
+                      ndarray: Any, raise_error: Any = None) -> None:
             self._slow = slow
 
         def _set_slow(self, slow: Any) -> None:
@@ -34,7 +34,8 @@ def connect(path: CallPath, compiled: Any) -> CallPath:
     if compiled.packed is not None:
         import numpy as np
 
-        path._set_fast(compiled.packed, *compiled.fast_spec, compiled.entry, np.ndarray)
+        path._set_fast(compiled.packed, *compiled.fast_spec, compiled.entry, np.ndarray,
+                       compiled.raise_error)
     else:
         path._set_slow(compiled.entry)
     return path
@@ -110,13 +111,17 @@ def _user_facing(err: Exception, name: str) -> Exception:
 
 def kernel(func: Callable[..., Any] | None = None, *, cache: bool = True,
            opt_level: int = 3, fastmath: bool = False, target: str = "cpu",
-           gpu_arch: str | None = None) -> Any:
+           gpu_arch: str | None = None, boundscheck: bool | None = None,
+           error_model: str = "numpy") -> Any:
     """Compile `func` to native code on first call: `@kernel`, `@kernel(cache=False)`,
     `@kernel(fastmath=True)` (reassociated, vectorized float reductions and math),
     `@kernel(target="gpu")` (prange nests as CUDA kernels; `gpu_arch="sm_80"` or
-    $EMBER_GPU_ARCH picks the chip, default sm_90)."""
+    $EMBER_GPU_ARCH picks the chip, default sm_90), `@kernel(boundscheck=True)` (every
+    array index checked: IndexError; default $EMBER_BOUNDSCHECK), `@kernel(error_model=
+    "python")` (division by zero raises ZeroDivisionError instead of giving 0/inf)."""
     options = CompileOptions(opt_level=opt_level, cache=cache, fastmath=fastmath,
-                             target=target, gpu_arch=gpu_arch)
+                             target=target, gpu_arch=gpu_arch, boundscheck=boundscheck,
+                             error_model=error_model)
     if func is None:
         return lambda f: Kernel(f, options)
     return Kernel(func, options)

@@ -28,8 +28,9 @@ from .frontend.deps import dependencies
 from .options import CompileOptions, host_cpu
 from .runtime import cache
 from .runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
-from .runtime.call import make_entry
+from .runtime.call import error_raiser, make_entry
 from .runtime.checks import Checker
+from .runtime.raising import program_ir, runtime_objects
 from .runtime.thunk import NDARRAY_TYPE_GLOBAL
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class Compiled:
     cache_hit: bool
     packed: int | None = None
     fast_spec: tuple[str, str] = ("", "v")
+    raise_error: Any = None
+    """Raises the error a kernel of `library` raised in this thread (status 2)."""
 
 
 _CODES = {("f", 64): "d", ("f", 32): "f", ("b", 1): "?", ("i", 64): "q", ("i", 32): "i",
@@ -143,7 +146,7 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
             return _load(meta["kernel"], decode_signature(meta["signature"]), path, True)
         from .frontend import build_program  # typing runs only on a cache miss
 
-        program = build_program(func, optimize=options.optimize_loops)
+        program = build_program(func, optimize=options.optimize_loops, checks=options)
         fn, sig = signature_of(program)
         with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
             path = os.path.join(tmp, f"{fn.name}.so")
@@ -159,7 +162,8 @@ def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
 
     text = _llvm_ir(program, options)
     mod = native.optimize(text, speed=options.opt_level, vector_math=options.fastmath)
-    native.link_shared([native.emit_object(mod)], path, native.libraries(text))
+    native.link_shared([native.emit_object(mod), *runtime_objects(text)], path,
+                       native.libraries(text))
 
 
 def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) -> str:
@@ -168,7 +172,7 @@ def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) 
     from .lowering import lower_to_llvm_ir, primal_stages
 
     options = options or CompileOptions()
-    stages = primal_stages(options.optimize_loops, options.fastmath)
+    stages = primal_stages(options.optimize_loops, options.fastmath, bool(program.sites))
     with mlir_context():
         module = emit_module(program)
         return lower_to_llvm_ir(module, program.functions[program.entry].name, stages)
@@ -187,10 +191,12 @@ def _llvm_ir(program: tir.Program, options: CompileOptions | None = None) -> str
     from .runtime.thunk import entry_thunk, packed_thunk
 
     fn, sig = signature_of(program)
-    thunks = [entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn))]
+    raises = bool(program.sites)
+    thunks = [entry_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn), raises=raises)]
     if fast_spec(sig) is not None:
-        thunks.append(packed_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn)))
-    return native.prepare_ir(lowered_kernel(program, options), thunks + parallel_ir(program))
+        thunks.append(packed_thunk(fn.name, fn.symbol, sig, contiguous_variant(fn), raises))
+    return native.prepare_ir(lowered_kernel(program, options),
+                             thunks + parallel_ir(program) + program_ir(program, tracked=True))
 
 
 _layout_checked = False
@@ -207,11 +213,12 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
     cfunc.argtypes = sig.argtypes()
     cfunc.restype = sig.restype()
     checker = Checker(name, sig)
-    entry = make_entry(name, cfunc, sig, checker.recheck, checker.rejected)
+    raise_error = error_raiser(lib)
+    entry = make_entry(name, cfunc, sig, checker.recheck, raise_error)
     spec = fast_spec(sig)
     packed = getattr(lib, f"ember_pk_{name}", None) if spec else None
     address = ctypes.cast(packed, ctypes.c_void_p).value if packed is not None else None
-    return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"))
+    return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"), raise_error)
 
 
 def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
@@ -229,13 +236,13 @@ def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     from .runtime import native
 
     with _lock:
-        program = build_program(func, optimize=options.optimize_loops)
+        program = build_program(func, optimize=options.optimize_loops, checks=options)
         if stage in ("mlir", "lowered"):
             with mlir_context():
                 module = emit_module(program)
                 if stage == "lowered":
-                    run_stages(module, primal_stages(options.optimize_loops, options.fastmath),
-                               program.entry)
+                    run_stages(module, primal_stages(options.optimize_loops, options.fastmath,
+                                                     bool(program.sites)), program.entry)
                 return str(module)
         mod = native.optimize(_llvm_ir(program, options), speed=options.opt_level,
                               vector_math=options.fastmath)
@@ -260,7 +267,7 @@ def compile_derivative(func: Any, request: Any, options: CompileOptions) -> Comp
     from .frontend.adprep import Prepared, prepare_reverse
 
     with _lock:
-        program = build_program(func, ad=True)
+        program = build_program(func, ad=True, checks=options)
         reverse = request.mode == "reverse"
         prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
         fn = prep.replay.functions[prep.replay.entry]
@@ -296,7 +303,7 @@ def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> s
     from .ir import emit_module, mlir_context
     from .ir.types import contiguous_arrays, to_mlir_type
     from .lowering import gradient_stages, lower_to_llvm_ir
-    from .lowering.enzyme import ADSpec, differentiate, prepare_for_enzyme
+    from .lowering.enzyme import ADSpec, differentiate, explain_crash, prepare_for_enzyme
 
     fn = prep.replay.functions[prep.replay.entry]
     with mlir_context(), contiguous_arrays():
@@ -311,7 +318,7 @@ def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> s
         try:
             derived = differentiate(text, [spec])
         except CompileError as err:
-            raise _locate(err, prep.replay) from None
+            raise _locate(explain_crash(err, module), prep.replay) from None
     with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
@@ -322,15 +329,16 @@ def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
                       prefix: str = "", packed: bool = False) -> list[str]:
     from .runtime.thunk import ARENA, entry_thunk
 
+    raises = bool(prep.replay.sites)
     thunks = [ARENA, entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
-                                 arena=True)]
+                                 arena=True, raises=raises)]
     if packed and fast_spec(sig) is not None:  # for the C dispatcher
         thunks.append(entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
-                                  arena=True, packed=True))
+                                  arena=True, packed=True, raises=raises))
     if count_sig is not None:
         thunks.append(entry_thunk(f"{prefix}{name}_count", prep.count.entry, count_sig,
-                                  arena=True))
-    return thunks
+                                  arena=True, raises=raises))
+    return thunks + program_ir(prep.replay, tracked=False)
 
 
 def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
@@ -340,7 +348,7 @@ def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: A
     ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops),
                                 derivative_thunks(prep, name, sig, count_sig, packed=True))
     mod = native.optimize(ir_text, speed=options.opt_level)
-    native.link_shared([native.emit_object(mod)], path)
+    native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path)
 
 
 def _locate(err: CompileError, program: tir.Program) -> CompileError:

@@ -1,8 +1,13 @@
 """Compile options (frozen, part of the cache key) and environment knobs.
 
 EMBER_CACHE_DIR: disk cache folder (default ~/.cache/ember). EMBER_DUMP_IR=dir: write every
-stage's IR. EMBER_DEBUG=1: keep Ember-internal tracebacks on compile errors. EMBER_GPU_ARCH:
-the chip of target 'gpu' kernels (default sm_90; EMBER_GPU_FEATURES overrides the PTX ISA).
+stage's IR. Both must be private to this user: Ember creates them (and missing parents)
+owner-only (0o700), and refuses with an `UnsafePathWarning` (once per folder and process) a
+folder or cache entry that is group- or world-writable or owned by another user (root aside),
+then compiles without the cache or dumps nothing (ember/safedir.py). EMBER_DEBUG=1: keep
+Ember-internal tracebacks on compile errors. EMBER_GPU_ARCH: the chip of target 'gpu' kernels
+(default sm_90; EMBER_GPU_FEATURES overrides the PTX ISA). EMBER_BOUNDSCHECK=1: check array
+indices in every CPU kernel that does not set `boundscheck` (read when it is decorated).
 """
 
 from __future__ import annotations
@@ -26,10 +31,25 @@ class CompileOptions:
     """'cpu', or 'gpu': prange nests run as CUDA kernels (ember/gpu_driver.py)."""
     gpu_arch: str | None = None
     """GPU chip for target 'gpu' (default $EMBER_GPU_ARCH, else sm_90)."""
+    boundscheck: bool | None = None
+    """Check every array index (IndexError naming the array, axis, index and extent); None:
+    $EMBER_BOUNDSCHECK (like NUMBA_BOUNDSCHECK), else off. CPU only."""
+    error_model: str = "numpy"
+    """'numpy': integer division by zero gives 0, float division inf/nan; 'python': division
+    and modulo by zero raise ZeroDivisionError, and int ** negative raises (Numba's option)."""
 
     def __post_init__(self) -> None:
         if self.target not in ("cpu", "gpu"):
             raise ValueError(f"unknown target {self.target!r}; choose 'cpu' or 'gpu'")
+        if self.error_model not in ("numpy", "python"):
+            raise ValueError(f"unknown error_model {self.error_model!r}; choose 'numpy' or "
+                             "'python'")
+        if self.target == "gpu" and (self.boundscheck or self.error_model == "python"):
+            raise ValueError("boundscheck=True and error_model='python' are CPU-only: GPU "
+                             "kernels cannot raise")
+        if self.boundscheck is None:
+            object.__setattr__(self, "boundscheck", self.target == "cpu" and
+                               os.environ.get("EMBER_BOUNDSCHECK", "") not in ("", "0"))
         if self.gpu_arch is not None and not re.fullmatch(r"sm_\d{2,3}a?", self.gpu_arch):
             raise ValueError(f"unknown GPU architecture {self.gpu_arch!r}; expected e.g. "
                              "sm_80 or sm_90")
@@ -41,7 +61,8 @@ class CompileOptions:
         return self.opt_level >= 2
 
     def key(self) -> str:
-        base = f"opt={self.opt_level}|fastmath={self.fastmath}"
+        base = (f"opt={self.opt_level}|fastmath={self.fastmath}|bounds={self.boundscheck}"
+                f"|errors={self.error_model}")
         if self.target == "cpu":
             return base
         arch = self.gpu_arch or os.environ.get("EMBER_GPU_ARCH") or "sm_90"

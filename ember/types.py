@@ -21,6 +21,26 @@ class Type:
 
     __slots__ = ()
 
+    def __or__(self, other: object) -> UnionAnnotation:
+        return UnionAnnotation((self, other))
+
+    def __ror__(self, other: object) -> UnionAnnotation:
+        return UnionAnnotation((other, self))
+
+
+@dataclass(frozen=True, slots=True)
+class UnionAnnotation:
+    """What `f64[:] | None` denotes in an annotation. Not an Ember type: it exists so that
+    defining such a function works and the frontend can refuse the annotation by name."""
+
+    items: tuple[object, ...]
+
+    def __or__(self, other: object) -> UnionAnnotation:
+        return UnionAnnotation((*self.items, other))
+
+    def __ror__(self, other: object) -> UnionAnnotation:
+        return UnionAnnotation((other, *self.items))
+
 
 @dataclass(frozen=True, slots=True)
 class Scalar(Type):

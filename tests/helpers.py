@@ -16,7 +16,7 @@ import ember
 def _same(got, want, rtol, what):
     if isinstance(want, tuple):
         assert isinstance(got, tuple) and len(got) == len(want), f"{what}: {got!r} != {want!r}"
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
             _same(g, w, rtol, f"{what}[{i}]")
         return
     if isinstance(want, np.ndarray):
@@ -41,7 +41,7 @@ def assert_same(fn, *args, rtol=0.0, kernel=None):
     want = py_fn(*py_args)
     got = compiled(*em_args)
     _same(got, want, rtol, "result")
-    for i, (g, w) in enumerate(zip(em_args, py_args)):
+    for i, (g, w) in enumerate(zip(em_args, py_args, strict=True)):
         if isinstance(w, np.ndarray):
             _same(g, w, rtol, f"argument {i} after the call")
     return got

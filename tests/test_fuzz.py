@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,6 +19,7 @@ if ROOT not in sys.path:
 
 from tests.fuzz.__main__ import run_seeds  # noqa: E402
 from tests.fuzz.generator import generate  # noqa: E402
+from tests.fuzz.runner import Outcome, call, compare, load, own_raise  # noqa: E402
 from tests.fuzz.selfcheck import check_python  # noqa: E402
 
 DEFAULT_COUNT = 200
@@ -49,9 +51,10 @@ def test_ember_matches_cpython(seeds):
 
 
 def test_programs_run_in_cpython(seeds):
-    """The generator's own invariant: no CPython exception, ints inside i64, fast."""
+    """The generator's own invariant: no CPython exception but the program's own raise and
+    assert statements, ints inside i64, fast."""
     for seed in seeds:
-        failures, seconds = check_python(seed)
+        failures, seconds, _ = check_python(seed)
         if failures:
             pytest.fail(_report(failures), pytrace=False)
         assert seconds < 2.0, f"seed {seed}: CPython took {seconds:.1f}s"
@@ -77,3 +80,43 @@ def test_generator_is_deterministic_across_processes():
 
 def test_seeds_differ():
     assert len({generate(s).body for s in range(20)}) == 20
+
+
+def test_programs_raise_now_and_then():
+    """A share of the programs has assert/raise statements, and some of them do raise."""
+    seeds = range(300)
+    with_raise = sum("raise " in generate(s).body or "assert " in generate(s).body
+                     for s in seeds)
+    raised = sum(check_python(s, trace=False)[2] > 0 for s in seeds)
+    assert with_raise >= 90 and 30 <= raised <= 120, (with_raise, raised)
+
+
+RAISING = """
+def f(n: int, x: float) -> int:
+    assert n != 1
+    assert n != 2, f"n={n:03d}"
+    if n == 3:
+        raise KeyError
+    if n == 4:
+        raise ValueError(x)
+    return 10 // (n - 5)
+"""
+
+
+def test_own_raise_tells_program_raises_from_other_exceptions():
+    fn = load(RAISING, "own").f
+    for n in (1, 2, 3, 4):
+        assert own_raise(call(fn, [n, 0.5]).error), n
+    assert not own_raise(call(fn, [5, 0.5]).error)  # ZeroDivisionError: a generator bug
+    assert not own_raise(call(fn, [6, 0.5]).error)  # returned
+
+
+def test_compare_checks_exception_type_message_and_arrays():
+    a, b = np.zeros(2), np.ones(2)
+    want = Outcome(None, [a], ValueError("x=1"))
+    assert compare(want, Outcome(None, [a.copy()], ValueError("x=1")), ["a"]) is None
+    assert "exception" in compare(want, Outcome(None, [a], ValueError("x=2")), ["a"])
+    assert "exception" in compare(want, Outcome(None, [a], KeyError("x=1")), ["a"])
+    assert "exception" in compare(want, Outcome(1, [a]), ["a"])
+    assert "argument a" in compare(want, Outcome(None, [b], ValueError("x=1")), ["a"])
+    assert "result" in compare(Outcome(1, [a]), Outcome(2, [a]), ["a"])

@@ -9,12 +9,12 @@ if TYPE_CHECKING:
 
 
 def build_program(func: Any, ad: bool = False, optimize: bool = False,
-                  outline: bool = True) -> Program:
+                  outline: bool = True, checks: Any = None) -> Program:
     """Type `func` and every kernel it calls (see infer.py); imported lazily, so that loading
     a kernel from the disk cache never pays for the typer's import."""
     from .infer import build_program as build
 
-    return build(func, ad, optimize, outline)
+    return build(func, ad, optimize, outline, checks)
 
 
 __all__ = ["build_program"]

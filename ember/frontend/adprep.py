@@ -56,8 +56,8 @@ def prepare_reverse(program: tir.Program) -> Prepared:
         replay[symbol] = _variant(fn, _Replay(numbers), symbol, lambda s: s)
         count[symbol + COUNT_SUFFIX] = _variant(fn, _Count(numbers), symbol + COUNT_SUFFIX,
                                                 lambda s: s + COUNT_SUFFIX)
-    return Prepared(tir.Program(program.entry, replay),
-                    tir.Program(program.entry + COUNT_SUFFIX, count), ids.next)
+    return Prepared(tir.Program(program.entry, replay, program.sites),
+                    tir.Program(program.entry + COUNT_SUFFIX, count, program.sites), ids.next)
 
 
 class _Numbering:

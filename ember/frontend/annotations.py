@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import ast
 import types as pytypes
-from typing import Any
+import typing
+from typing import Any, Final
 
 import numpy as np
 
 from ..errors import CompileError
-from ..types import PYTHON_ANNOTATIONS, Array, Scalar, Tuple, Type, from_dtype, none
+from ..types import (
+    PYTHON_ANNOTATIONS,
+    Array,
+    NoneType,
+    Scalar,
+    Tuple,
+    Type,
+    UnionAnnotation,
+    from_dtype,
+    none,
+)
 from .source import Source
 
 
@@ -24,12 +35,12 @@ def type_of_annotation(value: Any) -> Type | None:
         return value
     if value is None or value is type(None):
         return none
-    if value in PYTHON_ANNOTATIONS:
+    if isinstance(value, type) and value in PYTHON_ANNOTATIONS:
         return PYTHON_ANNOTATIONS[value]
     if isinstance(value, type) and issubclass(value, np.generic):
         return from_dtype(value)
-    if isinstance(value, pytypes.GenericAlias) and value.__origin__ is tuple:
-        items = [type_of_annotation(a) for a in value.__args__]
+    if typing.get_origin(value) is tuple:
+        items = [type_of_annotation(a) for a in typing.get_args(value)]
         if items and all(isinstance(t, Scalar) for t in items):
             return Tuple(tuple(t for t in items if t is not None))
     return None
@@ -45,18 +56,66 @@ def describe(value: Any) -> str:
     return str(value) if isinstance(value, pytypes.GenericAlias) else type(value).__name__
 
 
+_ONE_TYPE = ("kernels give every value a single type and no value can be None; "
+             "annotate one type, e.g. 'f64[:]'")
+_REFUSALS: Final[dict[object, str]] = {
+    list: "kernels take numpy arrays, not lists; annotate the array's dtype and dimensions, "
+    "e.g. 'f64[:]'",
+    dict: "dicts are not supported in kernels; pass numpy arrays and scalars",
+    set: "sets are not supported in kernels; pass numpy arrays and scalars",
+    str: "strings are not supported in kernels; pass numbers and numpy arrays",
+    bytes: "bytes are not supported in kernels; pass numbers and numpy arrays",
+    complex: "complex numbers are not supported in kernels; pass the real and imaginary "
+    "parts as two float parameters",
+    np.ndarray: "annotate arrays with their dtype and number of dimensions, e.g. 'f64[:]' or "
+    "'f32[:, :]'",
+    tuple: "tuples hold scalars only, e.g. 'tuple[float, int]'",
+    typing.Union: _ONE_TYPE,
+    pytypes.UnionType: _ONE_TYPE,
+    UnionAnnotation: _ONE_TYPE,
+    typing.Any: "kernels need a concrete type; use a scalar type (int, float, f32, i64, ...) "
+    "or an array type (f64[:], ...)",
+}
+
+
 def eval_annotation(src: Source, node: ast.expr) -> Type:
-    """Evaluate an annotation expression in the kernel's globals and convert it."""
-    try:
-        code = compile(ast.Expression(node), src.file, "eval")
-        value = eval(code, dict(src.func.__globals__), _closure_values(src))
-    except Exception as exc:
-        raise src.error(node, f"cannot evaluate annotation: {exc}") from None
+    """Evaluate an annotation expression in the kernel's globals and convert it. A string
+    annotation (`"f64[:]"`) is evaluated from its text, as typing resolves forward references."""
+    value = _evaluate(src, node, node)
+    if isinstance(value, str):
+        try:
+            text = ast.parse(value.strip(), mode="eval").body
+        except SyntaxError:
+            raise src.error(node, f"cannot read annotation {value!r}") from None
+        value = _evaluate(src, text, node)
     result = type_of_annotation(value)
     if result is None:
-        raise src.error(node, f"unsupported annotation '{describe(value)}'; use a scalar type "
-                        "(int, float, bool, f32, i64, ...) or an array type (f64[:], ...)")
+        raise src.error(node, f"unsupported annotation '{_spelling(node)}': {_refusal(value)}")
     return result
+
+
+def _evaluate(src: Source, expr: ast.expr, node: ast.expr) -> Any:
+    try:
+        code = compile(ast.fix_missing_locations(ast.Expression(expr)), src.file, "eval")
+        return eval(code, dict(src.func.__globals__), _closure_values(src))
+    except Exception as exc:
+        raise src.error(node, f"cannot evaluate annotation '{_spelling(node)}': {exc}") from None
+
+
+def _spelling(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return ast.unparse(node)
+
+
+def _refusal(value: Any) -> str:
+    origin = typing.get_origin(value) or value
+    try:
+        found = _REFUSALS.get(origin) or _REFUSALS.get(type(origin))
+    except TypeError:  # unhashable annotation values
+        found = None
+    return found or ("use a scalar type (int, float, bool, f32, i64, ...) or an array type "
+                     "(f64[:], ...)")
 
 
 def _closure_values(src: Source) -> dict[str, Any]:
@@ -72,8 +131,20 @@ def _closure_values(src: Source) -> dict[str, Any]:
 
 def param_types(src: Source) -> list[tuple[str, Type]]:
     """The annotated parameter types of the kernel, in order."""
-    return [(a.arg, eval_annotation(src, a.annotation)) for a in src.tree.args.args
+    return [(a.arg, _param_type(src, a.arg, a.annotation)) for a in src.tree.args.args
             if a.annotation is not None]
+
+
+def _param_type(src: Source, name: str, node: ast.expr) -> Type:
+    t = eval_annotation(src, node)
+    if isinstance(t, Tuple):
+        items = ", ".join(f"{name}{k}: {item}" for k, item in enumerate(t.items))
+        raise src.error(node, f"tuple parameters are not supported yet; pass the items as "
+                        f"separate parameters ({items})")
+    if isinstance(t, NoneType):
+        raise src.error(node, f"parameter '{name}' cannot be annotated None; "
+                        "annotate the type of the value it receives")
+    return t
 
 
 def return_type(src: Source) -> Type | None:

@@ -116,11 +116,15 @@ class _Internal:
 
 
 INTERNAL: Final = {"__ember_range_len": _Internal("range_len"),
-                   "__ember_unpack": _Internal("unpack")}
+                   "__ember_unpack": _Internal("unpack"),
+                   "__ember_iter_len": _Internal("iter_len"),
+                   "__ember_item": _Internal("item")}
 
 FUNCTIONS: Final = _rows()
 FUNCTIONS[INTERNAL["__ember_range_len"]] = Builtin("len(range)", "range_len", "range_len", (3, 3))
 FUNCTIONS[INTERNAL["__ember_unpack"]] = Builtin("unpacking", "unpack", "unpack", (2, 2))
+FUNCTIONS[INTERNAL["__ember_iter_len"]] = Builtin("iteration", "iter_len", "iter_len")
+FUNCTIONS[INTERNAL["__ember_item"]] = Builtin("iteration", "item", "item", (2, 2))
 
 CAST_TARGETS: Final[dict[str, T.Scalar]] = {
     "int": T.py_int, "float": T.py_float, "bool": T.py_bool,

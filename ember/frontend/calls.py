@@ -16,22 +16,31 @@ import numpy as np
 from .. import types as T
 from . import builtins, tir
 from .annotations import describe
-from .exprs import ExprTyper, _is_local, binary, cast, truth
+from .exprs import (
+    ExprTyper,
+    _is_local,
+    array_attribute,
+    binary,
+    cast,
+    is_dotted,
+    narrowing,
+    truth,
+)
+from .unsupported import function_message, method_message, module_function_message, node_kind
 
 Rule = Callable[[ExprTyper, ast.Call, builtins.Builtin, list[tir.Expr]], tir.Expr]
 
 
 def call(typer: ExprTyper, node: ast.Call) -> tir.Expr:
-    if _is_local(typer.scope, node.func):
-        raise typer.error(node, f"'{ast.unparse(node.func)}' is not callable in kernels "
-                          "(array methods are not supported; use loops or builtins)")
+    if _is_local(typer.scope, node.func) or not is_dotted(node.func):
+        raise typer.error(node, _value_call(typer, node.func))
     target = typer.resolve(node.func)
     inner = getattr(target, "__ember_kernel__", None)
     if inner is not None:
         return kernel_call(typer, node, inner)
     row = builtins.lookup(target)
     if row is None:
-        raise typer.error(node.func, _not_callable(node.func, target))
+        raise typer.error(node.func, _not_callable(typer, node.func, target))
     special = _SPECIAL_FORMS.get(row.rule)
     if special is not None:
         return special(typer, node, row)
@@ -59,10 +68,27 @@ def _unpack(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr
     return value
 
 
-def _not_callable(func: ast.expr, target: Any) -> str:
+def _value_call(typer: ExprTyper, func: ast.expr) -> str:
+    """Calling a method of a value (`n.bit_length()`, `a.sum()`) or any other value."""
+    if isinstance(func, ast.Attribute):
+        base = typer.expr(func.value)
+        return method_message(func.attr, str(base.type), isinstance(base.type, T.Array))
+    if isinstance(func, ast.Name):
+        t = typer.expr(func).type
+        return f"'{func.id}' is a local variable of type {t}; it cannot be called"
+    return (f"calling {node_kind(func)} ('{ast.unparse(func)}') is not supported in kernels; "
+            "kernels call functions and other kernels by name")
+
+
+def _not_callable(typer: ExprTyper, func: ast.expr, target: Any) -> str:
     name = ast.unparse(func)
-    if target is range:
-        return "range() can only be used as the iterable of a for loop"
+    found = function_message(name, target) or module_function_message(name, target)
+    if found is not None:
+        return found
+    if isinstance(func, ast.Attribute):
+        owner = typer.resolve(func.value)
+        if isinstance(owner, bool | int | float | np.generic):
+            return method_message(func.attr, describe(owner), False)
     if callable(target) and hasattr(target, "__code__"):
         return (f"cannot call Python function '{name}' from a kernel; "
                 "decorate it with @ember.kernel")
@@ -77,20 +103,25 @@ def kernel_call(typer: ExprTyper, node: ast.Call, func: Any) -> tir.Expr:
     if len(node.args) != len(callee.params):
         raise typer.error(node, f"kernel '{callee.name}' takes {len(callee.params)} "
                           f"argument(s), got {len(node.args)}")
-    args = []
-    for (pname, ptype), a in zip(callee.params, node.args, strict=True):
-        arg = typer.expr(a)
-        if isinstance(ptype, T.Array) or isinstance(arg.type, T.Array):
-            if arg.type != ptype:
-                raise typer.error(a, f"argument '{pname}' of kernel '{callee.name}' must be "
-                                  f"{ptype}, got {arg.type}")
-            if pname in callee.written:
-                _mark_written(typer, a)
-        elif not isinstance(arg.type, T.Scalar):
-            raise typer.error(a, f"argument '{pname}' of kernel '{callee.name}' must be "
-                              f"{ptype}, got {arg.type}")
-        args.append(cast(arg, ptype))
+    args = [_kernel_arg(typer, callee, pname, ptype, a)
+            for (pname, ptype), a in zip(callee.params, node.args, strict=True)]
     return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
+
+
+def _kernel_arg(typer: ExprTyper, callee: tir.Function, pname: str, ptype: T.Type,
+                node: ast.expr) -> tir.Expr:
+    arg = typer.expr(node)
+    what = f"argument '{pname}' of kernel '{callee.name}'"
+    if isinstance(ptype, T.Array) or not isinstance(arg.type, T.Scalar):
+        if arg.type != ptype:
+            raise typer.error(node, f"{what} must be {ptype}, got {arg.type}")
+        if pname in callee.written:
+            _mark_written(typer, node)
+    fix = narrowing(arg.type, ptype)
+    if fix is not None:
+        raise typer.error(node, f"{what} is declared {ptype}, but this value has type "
+                          f"{arg.type}; write {fix}(...) to convert it explicitly")
+    return cast(arg, ptype)
 
 
 def _mark_written(typer: ExprTyper, node: ast.expr) -> None:
@@ -275,6 +306,11 @@ def _default_dtype(fill: tir.Expr | None) -> T.Scalar:
 
 
 def _dtype(typer: ExprTyper, node: ast.expr) -> T.Scalar:
+    if _is_local(typer.scope, node):
+        return _dtype_of(typer, node)
+    if not (is_dotted(node) or isinstance(node, ast.Constant)):
+        raise typer.error(node, f"unsupported dtype '{ast.unparse(node)}'; write np.float64, "
+                          "'f8' or a.dtype")
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         try:
             found = T.from_dtype(np.dtype(node.value))
@@ -289,6 +325,16 @@ def _dtype(typer: ExprTyper, node: ast.expr) -> T.Scalar:
     return found
 
 
+def _dtype_of(typer: ExprTyper, node: ast.expr) -> T.Scalar:
+    """`dtype=a.dtype`: the dtype of a local array."""
+    if isinstance(node, ast.Attribute) and node.attr == "dtype":
+        base = typer.expr(node.value)
+        if isinstance(base.type, T.Array):
+            return base.type.dtype
+    raise typer.error(node, f"dtype must be a dtype (np.float64, 'f8', a.dtype, ...), "
+                      f"not the value '{ast.unparse(node)}'")
+
+
 def _hashable(obj: Any) -> bool:
     try:
         hash(obj)
@@ -297,6 +343,76 @@ def _hashable(obj: Any) -> bool:
         return False
 
 
+# --- element loops (iteration.py) ------------------------------------------------------------
+def _iterated(typer: ExprTyper, node: ast.expr) -> tir.Expr:
+    """The array a `for` loop iterates over (directly, or inside enumerate/zip)."""
+    value = typer.expr(node)
+    t = value.type
+    if isinstance(t, T.Array) and t.ndim == 1:
+        return value
+    name = ast.unparse(node)
+    internal = name.startswith("__ember")
+    what = "this value" if internal else f"'{name}'"
+    if isinstance(t, T.Array):
+        rows = "range(len(...))" if internal else f"range({name}.shape[0])"
+        raise typer.error(node, f"cannot iterate over the {t.ndim}-D array {what}: its items "
+                          f"would be rows, which kernels do not support; loop over {rows} "
+                          "and index every dimension")
+    raise typer.error(node, f"cannot iterate over {what} of type {t}; for loops iterate over "
+                      "range(...), 1-D arrays, enumerate(...) and zip(...)")
+
+
+def _iter_len(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+    array = _iterated(typer, node.args[0])
+    return tir.Dim(T.py_int, array.span, array, 0)
+
+
+def _item(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+    array = _iterated(typer, node.args[0])
+    assert isinstance(array.type, T.Array)
+    index = cast(typer.expr(node.args[1]), T.i64)  # in [0, len): no wrap-around
+    return tir.Load(array.type.dtype, typer.src.span(node), array, (index,), (False,))
+
+
 _SPECIAL_FORMS: dict[str, Callable[[ExprTyper, ast.Call, builtins.Builtin], tir.Expr]] = {
-    "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack,
+    "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack, "iter_len": _iter_len,
+    "item": _item,
 }
+
+
+# --- attributes of calls ---------------------------------------------------------------------
+def attribute_of_call(typer: ExprTyper, node: ast.Attribute) -> tir.Expr:
+    """`f(...).attr`: np.finfo/np.iinfo constants, or an attribute of the call's value."""
+    call_node = node.value
+    assert isinstance(call_node, ast.Call)
+    func = call_node.func
+    if is_dotted(func) and not _is_local(typer.scope, func):
+        target = typer.resolve(func)
+        if target is np.finfo or target is np.iinfo:
+            return _type_info(typer, node, call_node, target)
+    return array_attribute(typer, node, typer.expr(call_node))
+
+
+def _type_info(typer: ExprTyper, node: ast.Attribute, call_node: ast.Call,
+               info: Any) -> tir.Expr:
+    """`np.finfo(dtype).eps`, `np.iinfo(dtype).max`, ...: a constant of the dtype (an
+    integer that fits int64 stays a Python int, as NumPy returns one)."""
+    name = ast.unparse(call_node.func)
+    if len(call_node.args) != 1 or call_node.keywords:
+        raise typer.error(call_node, f"{name}() takes one dtype argument in kernels")
+    dtype = _dtype(typer, call_node.args[0])
+    try:
+        value = getattr(info(dtype.np_dtype), node.attr, None)
+    except ValueError:
+        kind = "a float" if info is np.finfo else "an integer"
+        raise typer.error(call_node.args[0], f"{name}() needs {kind} dtype, not {dtype}") \
+            from None
+    span = typer.src.span(node)
+    if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+        return tir.Const(dtype, span, value.item())
+    if isinstance(value, int) and not isinstance(value, bool):
+        fits = -(1 << 63) <= value < 1 << 63
+        return tir.Const(T.py_int if fits else dtype, span, value)
+    raise typer.error(node, f"'{node.attr}' of {name}(...) is not supported in kernels; use "
+                      "a numeric attribute such as .max, .min" + (", .eps or .tiny" if info
+                                                                 is np.finfo else ""))

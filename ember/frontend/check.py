@@ -26,8 +26,6 @@ UNSUPPORTED: Final[dict[type, str]] = {
     ast.YieldFrom: "generators ('yield from') are not supported in kernels",
     ast.Global: "'global' declarations are not supported in kernels",
     ast.Nonlocal: "'nonlocal' declarations are not supported in kernels",
-    ast.Raise: "'raise' is not supported in kernels",
-    ast.Assert: "'assert' is not supported in kernels",
     ast.Delete: "'del' is not supported in kernels",
     ast.Import: "imports inside kernels are not supported; import at module level",
     ast.ImportFrom: "imports inside kernels are not supported; import at module level",
@@ -51,12 +49,26 @@ def check_subset(src: Source) -> None:
     """Raise CompileError at the first node of `src` outside the subset."""
     fdef = src.tree
     _check_signature(src, fdef)
+    messages = _exception_messages(fdef)
     for stmt in fdef.body:
         for node in ast.walk(stmt):
             message = UNSUPPORTED.get(type(node))
-            if message is not None:
+            if message is not None and id(node) not in messages:
                 raise src.error(node, message)
             _check_node(src, node)
+
+
+def _exception_messages(fdef: ast.FunctionDef) -> set[int]:
+    """The f-strings that are exception messages (`raise E(f"...")`, `assert c, f"..."`),
+    the one place kernels accept them (frontend/raises.py)."""
+    found: set[int] = set()
+    for node in ast.walk(fdef):
+        message = node.msg if isinstance(node, ast.Assert) else (
+            node.exc.args[0] if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+            and node.exc.args else None)
+        if isinstance(message, ast.JoinedStr):
+            found |= {id(n) for n in ast.walk(message) if isinstance(n, ast.JoinedStr)}
+    return found
 
 
 def _check_signature(src: Source, fdef: ast.FunctionDef) -> None:

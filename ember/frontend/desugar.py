@@ -1,9 +1,10 @@
 """Frontend step 2: small single-purpose AST rewrites that shrink the subset.
 
 Input: a checked `ast.FunctionDef`. Output: the same function using fewer constructs:
-`x op= y` becomes `x = x op y` (an index with calls in it is evaluated once, into a
-temporary), and tuple assignment `a, b = e` becomes single assignments through temporaries. Early exits are handled next, in
-`exits.py`. Every new node copies the location of the node it replaces.
+`assert` becomes `if not c: raise AssertionError(msg)`, `x op= y` becomes `x = x op y` (an index with calls in it is evaluated once, into a
+temporary), and tuple assignment `a, b = e` becomes single assignments through temporaries. Loops
+over arrays, `enumerate` and `zip` first become index loops (iteration.py). Early exits are
+handled next, in `exits.py`. Every new node copies the location of the node it replaces.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
+
+from .iteration import lower_element_loops
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -24,6 +27,15 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(node.value, ast.Constant) and node.value.value is None:
             node.value = None  # `return None` is a bare `return`
         return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        """`assert c, msg` -> `if not c: raise AssertionError(msg)` (always checked)."""
+        exc: ast.expr = _name("AssertionError", node)
+        if node.msg is not None:
+            exc = ast.copy_location(ast.Call(exc, [node.msg], []), node)
+        test = ast.copy_location(ast.UnaryOp(ast.Not(), node.test), node.test)
+        raise_ = ast.copy_location(ast.Raise(exc, None), node)
+        return ast.copy_location(ast.If(test, [raise_], []), node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | list[ast.stmt]:
         node = self.generic_visit(node)  # type: ignore[assignment]
@@ -92,6 +104,6 @@ def _assign_to(target: ast.expr, value: ast.expr, at: ast.AST) -> ast.stmt:
 
 def desugar(fdef: ast.FunctionDef) -> ast.FunctionDef:
     """Apply the rewrites above to a copy of `fdef`."""
-    out = _Rewriter().visit(copy.deepcopy(fdef))
+    out = _Rewriter().visit(lower_element_loops(copy.deepcopy(fdef)))
     ast.fix_missing_locations(out)
     return out

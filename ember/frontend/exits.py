@@ -27,6 +27,9 @@ RANGE_LEN = "__ember_range_len"
 """Internal builtin: len(range(a, b, s)) (see builtins.INTERNAL)."""
 RETFLAG = "__ember_ret"
 _JUMPS = (ast.Return, ast.Break, ast.Continue)
+_ENDS = (*_JUMPS, ast.Raise)
+"""Statements after which a block never goes on (a `raise` leaves the whole kernel at run
+time, runtime/kernel_errors.c, so it needs no flags: only exit lifting treats it as an end)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def _always_exits(stmts: list[ast.stmt]) -> bool:
     if not stmts:
         return False
     last = stmts[-1]
-    if isinstance(last, _JUMPS):
+    if isinstance(last, _ENDS):
         return True
     return isinstance(last, ast.If) and _always_exits(last.body) and _always_exits(last.orelse)
 
@@ -81,7 +84,7 @@ def _lift(stmts: list[ast.stmt]) -> list[ast.stmt]:
         elif isinstance(stmt, ast.For | ast.While):
             stmt.body = _lift(stmt.body)
         out.append(stmt)
-        if isinstance(stmt, _JUMPS) or (isinstance(stmt, ast.If) and _always_exits([stmt])):
+        if isinstance(stmt, _ENDS) or (isinstance(stmt, ast.If) and _always_exits([stmt])):
             return out
     return out
 

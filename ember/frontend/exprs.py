@@ -19,7 +19,9 @@ from ..errors import CompileError, Span
 from . import builtins, tir
 from .annotations import describe
 from .bounds import lower_bound
+from .raises import bounds_site, checked_binop
 from .scope import Pending, Scope
+from .unsupported import attribute_message, node_kind
 
 ARITH: Final = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
                 ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow",
@@ -42,6 +44,21 @@ def cast(expr: tir.Expr, to: T.Type) -> tir.Expr:
     if isinstance(expr, tir.Const) and isinstance(to, T.Scalar):
         return tir.Const(to, expr.span, _convert(expr.value, to))
     return tir.Cast(to, expr.span, expr)
+
+
+_CATEGORY: Final = {"b": 0, "i": 1, "u": 1, "f": 2}
+"""Value categories bool < int < float: a conversion down this order loses the value."""
+
+
+def narrowing(have: T.Type, want: T.Type) -> str | None:
+    """The explicit conversion (`int`, `np.int32`, ...) a user must write to turn a `have`
+    value into a `want` one, or None when the implicit conversion is fine. As a type checker
+    does, float -> int and int/float -> bool are refused; int -> float is allowed."""
+    if not (isinstance(have, T.Scalar) and isinstance(want, T.Scalar)):
+        return None
+    if _CATEGORY[have.kind] <= _CATEGORY[want.kind]:
+        return None
+    return str(want) if want.weak else f"np.{want.np_dtype.name}"
 
 
 def _convert(value: bool | int | float, to: T.Scalar) -> bool | int | float:
@@ -67,7 +84,8 @@ class ExprTyper:
     def expr(self, node: ast.expr) -> tir.Expr:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
-            raise self.src.error(node, f"unsupported expression ({type(node).__name__}) in kernel")
+            raise self.src.error(node, f"{node_kind(node)} ('{ast.unparse(node)}') is not "
+                                 "supported in kernels")
         return method(node)
 
     def error(self, node: ast.AST, message: str) -> CompileError:
@@ -120,7 +138,8 @@ class ExprTyper:
             if not hasattr(base, node.attr):
                 raise self.error(node, f"'{_dotted(node.value)}' has no attribute '{node.attr}'")
             return getattr(base, node.attr)
-        raise self.error(node, "unsupported expression in kernel")
+        raise self.error(node, f"{node_kind(node)} ('{ast.unparse(node)}') cannot be used here; "
+                         "name a global function, module or dtype (np.sin, np.float64, ...)")
 
     def global_value(self, node: ast.expr, value: Any) -> tir.Expr:
         span = self.src.span(node)
@@ -205,7 +224,11 @@ class ExprTyper:
 
     # --- arrays, attributes, tuples ------------------------------------------------------
     def visit_Attribute(self, node: ast.Attribute) -> tir.Expr:
-        if _is_local(self.scope, node.value):
+        if isinstance(node.value, ast.Call):
+            from .calls import attribute_of_call  # calls.py builds on this module
+
+            return attribute_of_call(self, node)
+        if _is_local(self.scope, node.value) or not is_dotted(node.value):
             base = self.expr(node.value)
             return array_attribute(self, node, base)
         return self.global_value(node, self.resolve(node))
@@ -216,7 +239,8 @@ class ExprTyper:
             return tuple_item(self, node, base)
         indices, wrap = self.indices(node, base)
         assert isinstance(base.type, T.Array)
-        return tir.Load(base.type.dtype, self.src.span(node), base, indices, wrap)
+        return tir.Load(base.type.dtype, self.src.span(node), base, indices, wrap,
+                        bounds_site(self, node, node.value))
 
     def subscript_base(self, node: ast.Subscript) -> tir.Expr:
         if not _is_local(self.scope, node.value) and isinstance(node.value, ast.Name):
@@ -312,7 +336,8 @@ def binary(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
     t = T.promote(T.arith_operand(lt), T.arith_operand(rt))
     if op == "truediv":
         t = T.float_of(t)
-    return tir.BinOp(t, span, op, cast(left, t), cast(right, t))
+    e = tir.BinOp(t, span, op, cast(left, t), cast(right, t))
+    return checked_binop(typer, node, e, lt.is_float or rt.is_float)
 
 
 def _bitwise(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
@@ -330,8 +355,7 @@ def _bitwise(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
 def array_attribute(typer: ExprTyper, node: ast.Attribute, base: tir.Expr) -> tir.Expr:
     span = typer.src.span(node)
     if not isinstance(base.type, T.Array):
-        raise typer.error(node, f"'{ast.unparse(node.value)}' of type {base.type} "
-                          f"has no attribute '{node.attr}'")
+        raise typer.error(node, attribute_message(node.attr, str(base.type), False))
     ndim = base.type.ndim
     dims = tuple(tir.Dim(T.py_int, span, base, k) for k in range(ndim))
     if node.attr == "shape":
@@ -343,8 +367,7 @@ def array_attribute(typer: ExprTyper, node: ast.Attribute, base: tir.Expr) -> ti
         for d in dims:
             size = tir.BinOp(T.py_int, span, "mul", size, d)
         return size
-    raise typer.error(node, f"unsupported array attribute '{node.attr}' "
-                      "(kernels support .shape, .size and .ndim)")
+    raise typer.error(node, attribute_message(node.attr, str(base.type), True))
 
 
 def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
@@ -375,6 +398,13 @@ def _dynamic_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.
         raise typer.error(node.slice, f"tuple index must be an integer, not {t}")
     array = dims[0].array  # type: ignore[attr-defined]
     return tir.DynDim(T.py_int, typer.src.span(node), array, cast(axis, T.i64))
+
+
+def is_dotted(node: ast.expr) -> bool:
+    """`name` or `name.attr.attr`: something `ExprTyper.resolve` can look up."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
 
 
 def _is_local(scope: Scope, node: ast.expr) -> bool:

@@ -36,6 +36,7 @@ _DEVICE_FORBIDDEN = {
     tir.KernelCall: "calling another kernel",
     tir.Return: "return",
     tir.ParallelLaunch: "parallel launches",
+    tir.Raise: "raise/assert (GPU kernels cannot raise; check inputs before the launch)",
 }
 
 

@@ -33,7 +33,7 @@ _MAX_ROUNDS = 32
 
 
 def build_program(func: Any, ad: bool = False, optimize: bool = False,
-                  outline: bool = True) -> tir.Program:
+                  outline: bool = True, checks: Any = None) -> tir.Program:
     """Type `func` and, transitively, every kernel it calls. With `ad`, loops that can exit
     early stay counted loops (see exits.py), as reverse-mode differentiation needs; with
     `optimize`, loop nests are optimized for the contiguous variant (matmul.py, interchange.py,
@@ -41,8 +41,9 @@ def build_program(func: Any, ad: bool = False, optimize: bool = False,
     them itself)."""
     builder = _ProgramBuilder(ad, optimize and not ad)
     builder.outline = outline
+    builder.checks = checks
     entry = builder.signature(func, None)
-    return tir.Program(entry.symbol, builder.functions)
+    return tir.Program(entry.symbol, builder.functions, tuple(builder.sites))
 
 
 class _ProgramBuilder:
@@ -54,6 +55,15 @@ class _ProgramBuilder:
         self.by_func: dict[Any, str] = {}
         self.in_progress: dict[Any, tir.Function] = {}
         self.outline = True
+        self.sites: list[tir.Site] = []
+        self.checks: Any = None
+        """Run-time checks to insert (CompileOptions: boundscheck, error_model), or None."""
+
+    def site(self, site: tir.Site) -> int:
+        """The index of `site` in the program's site table (tir.Program.sites)."""
+        if site not in self.sites:
+            self.sites.append(site)
+        return self.sites.index(site)
 
     def signature(self, func: Any, span: Span | None) -> tir.Function:
         if func in self.by_func:
@@ -115,7 +125,7 @@ def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
     for worker in workers:
         callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
     fast = body
-    if optimize:
+    if optimize and not _raises_in_loops(body):  # the nest rewrites reorder iterations
         fast = tile_matmuls(body, types)
         fast = jam_loops(fuse_loops(interchange_loops(fast, types), types), types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
@@ -123,16 +133,39 @@ def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
                         dataflow.annotate(fast, types) if fast != body else None)
 
 
+def _raises_in_loops(body: tuple[tir.Stmt, ...]) -> bool:
+    """Whether a loop can raise (`raise`, `assert`, checks): the loop optimizations would
+    change which iteration raises first and what was written before, so they leave such
+    kernels as written."""
+    return any(isinstance(n, tir.For | tir.While) and tir.raises(n.body) for n in tir.walk(body))
+
+
 def _always_returns(stmts: list[ast.stmt]) -> bool:
     for s in stmts:
-        if isinstance(s, ast.Return):
+        if isinstance(s, ast.Return | ast.Raise):
             return True
         if isinstance(s, ast.If) and _always_returns(s.body) and _always_returns(s.orelse):
             return True
-        if (isinstance(s, ast.While) and isinstance(s.test, ast.Constant) and s.test.value is True
+        if (isinstance(s, ast.While) and _always_true(s.test)
                 and not any(isinstance(n, ast.Break) for n in ast.walk(s))):
             return True
     return False
+
+
+_LITERAL_NODES = (ast.Constant, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.unaryop, ast.boolop,
+                  ast.cmpop)
+
+
+def _always_true(test: ast.expr) -> bool:
+    """`while True`, `while 1`, `while 1 == 1`, ...: a test made of literals only that is true
+    (no arithmetic, so evaluating it is cheap and safe)."""
+    if not all(isinstance(n, _LITERAL_NODES) for n in ast.walk(test)):
+        return False
+    try:
+        code = compile(ast.fix_missing_locations(ast.Expression(test)), "<test>", "eval")
+        return bool(eval(code, {"__builtins__": {}}))
+    except Exception:
+        return False
 
 
 def _check_returns(src: Source, ret: T.Type | None) -> None:

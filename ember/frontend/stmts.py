@@ -13,11 +13,13 @@ from .. import types as T
 from ..parallel import prange
 from . import tir
 from .exits import RETVAL
-from .exprs import ExprTyper, cast
+from .exprs import ExprTyper, cast, narrowing
+from .raises import RaiseBuilder, bounds_site
 from .scope import Scope
+from .unsupported import node_kind
 
 
-class StmtBuilder(ExprTyper):
+class StmtBuilder(ExprTyper, RaiseBuilder):
     """Builds the typed body of one kernel; `Scope.final` must be set."""
 
     def __init__(self, scope: Scope, ret: T.Type | None, ad: bool = False) -> None:
@@ -51,7 +53,9 @@ class StmtBuilder(ExprTyper):
         if isinstance(target, ast.Subscript):
             return [self.store(target, node.value)]
         if not isinstance(target, ast.Name):
-            raise self.error(target, "unsupported assignment target in kernel")
+            raise self.error(target, f"cannot assign to {node_kind(target)} "
+                             f"('{ast.unparse(target)}'); kernels assign to names and array "
+                             "elements (a[i] = ...)")
         return [self.assign(target.id, self.expr(node.value), node)]
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> list[tir.Stmt]:
@@ -70,7 +74,39 @@ class StmtBuilder(ExprTyper):
         elif not isinstance(value.type, T.Scalar):
             raise self.error(node, f"cannot assign {value.type} to '{name}'")
         self._track_ownership(name, value)
-        return tir.Assign(self.src.span(node), name, _cast_value(value, want))
+        value_node = getattr(node, "value", None) or node
+        return tir.Assign(self.src.span(node), name, self.convert(value, want, value_node, name))
+
+    def convert(self, value: tir.Expr, want: T.Type, node: ast.expr | ast.stmt,
+                name: str) -> tir.Expr:
+        """`value` converted to the declared type of variable `name` (RETVAL: the return
+        type); a conversion that loses the value (float -> int) must be written out."""
+        have = value.type
+        if isinstance(have, T.Tuple) and isinstance(want, T.Tuple) and _tuple_fits(have, want):
+            elts = node.elts if isinstance(node, ast.Tuple) else [node] * len(want.items)
+            for k, (h, w, n) in enumerate(zip(have.items, want.items, elts, strict=False)):
+                self._check_narrowing(n, h, w, name, k)
+        else:
+            self._check_narrowing(node, have, want, name)
+        return _cast_value(value, want)
+
+    def _check_narrowing(self, node: ast.AST, have: T.Type, want: T.Type, name: str,
+                         item: int | None = None) -> None:
+        fix = narrowing(have, want)
+        if fix is None:
+            return
+        declared = self.ret if name == RETVAL else self.scope.var_type(name)
+        what = f"item {item} of the {'returned ' if name == RETVAL else ''}tuple has " \
+            if item is not None else ""
+        if name == RETVAL:
+            head = (f"{what or 'this return value has '}type {have}, but kernel "
+                    f"'{self.src.name}' is declared to return {declared}")
+        else:
+            head = (f"{what or 'this value has '}type {have}, but '{name}' is declared "
+                    f"{declared}")
+        other = "" if name == RETVAL else ", or store it in a new variable"
+        raise self.error(node, f"{head}; write {fix}(...) to convert it explicitly{other}"
+                         + _division_hint(node, want))
 
     def _track_ownership(self, name: str, value: tir.Expr) -> None:
         if not isinstance(value.type, T.Array):
@@ -92,7 +128,8 @@ class StmtBuilder(ExprTyper):
         if isinstance(target.value, ast.Name):
             name = target.value.id
             self.scope.written.add(self.scope.aliases.get(name, name))
-        return tir.Store(self.src.span(target), base, indices, wrap, cast(value, base.type.dtype))
+        return tir.Store(self.src.span(target), base, indices, wrap, cast(value, base.type.dtype),
+                         bounds_site(self, target, target.value))
 
     def visit_If(self, node: ast.If) -> list[tir.Stmt]:
         cond = self.condition(node.test)
@@ -155,7 +192,7 @@ class StmtBuilder(ExprTyper):
             raise self.error(node, f"cannot return {value.type} from a kernel "
                              f"declared to return {want}")
         self.returned = want
-        return [tir.Return(span, _cast_value(value, want))]
+        return [tir.Return(span, self.convert(value, want, node.value, RETVAL))]
 
     def _check_owned(self, node: ast.expr, value: tir.Expr) -> None:
         if isinstance(value, tir.Alloc | tir.KernelCall):
@@ -180,6 +217,12 @@ def _cast_value(value: tir.Expr, want: T.Type) -> tir.Expr:
         return tir.TupleExpr(want, value.span,
                              tuple(cast(i, w) for i, w in zip(items, want.items, strict=True)))
     return cast(value, want)
+
+
+def _division_hint(node: ast.AST, want: T.Type) -> str:
+    is_div = isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+    return " (or '//' for floor division)" if is_div and isinstance(want, T.Scalar) \
+        and want.is_int else ""
 
 
 def _sign(step: tir.Expr) -> int:

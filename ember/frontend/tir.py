@@ -38,6 +38,9 @@ class BinOp(Expr):
     op: str
     left: Expr
     right: Expr
+    check: int | None = None
+    """Site raising ZeroDivisionError (or ValueError for int ** negative) under
+    error_model="python"; None: NumPy semantics, no check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,8 @@ class Load(Expr):
     indices: tuple[Expr, ...]
     wrap: tuple[bool, ...]
     """Per index: may be negative, so apply Python's wrap-around."""
+    check: int | None = None
+    """Bounds-check site (boundscheck=True): an index outside the array raises IndexError."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +172,8 @@ class Store(Stmt):
     indices: tuple[Expr, ...]
     wrap: tuple[bool, ...]
     value: Expr
+    check: int | None = None
+    """Bounds-check site, as for Load."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +256,29 @@ class Return(Stmt):
     value: Expr | None
 
 
+@dataclass(frozen=True, slots=True)
+class Raise(Stmt):
+    """Stop the kernel with the exception of `Program.sites[site]`, its message formatted
+    from `args` (scalars) at run time (runtime/kernel_errors.c)."""
+
+    site: int
+    args: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place that can raise: the exception, its message template (`str.format` fields
+    `{k}` / `{k:spec}` over the arguments), one type letter per argument (d f q Q ?) and the
+    user's location."""
+
+    kind: str
+    template: str
+    tags: str
+    file: str
+    line: int
+    func: str
+
+
 @dataclass(frozen=True)
 class Function:
     """One typed kernel."""
@@ -273,6 +303,9 @@ class Program:
 
     entry: str
     functions: dict[str, Function]
+    sites: tuple[Site, ...] = ()
+    """Every `raise`, `assert` and run-time check of the program (tir.Raise, checked Load,
+    Store and BinOp nodes name one by index)."""
 
 
 def walk(node: object) -> Iterator[object]:
@@ -286,6 +319,12 @@ def walk(node: object) -> Iterator[object]:
             yield item
             stack.extend(reversed([getattr(item, f.name) for f in fields(item)
                                    if f.name not in ("span", "type")]))
+
+
+def raises(node: object) -> bool:
+    """Whether anything under `node` can raise (a Raise or a checked operation)."""
+    return any(isinstance(n, Raise) or getattr(n, "check", None) is not None
+               for n in walk(node))
 
 
 def names(node: object) -> set[str]:

@@ -140,7 +140,11 @@ class Emitter:
         return [ops.const(t, 0)]
 
     def extern(self, name: str, inputs: list[ir.Type], results: list[ir.Type]) -> str:
-        """Declare external function `name` once per module; returns its name."""
+        """Declare external function `name` once per module (which may already hold it, from
+        a second program emitted into the same module); returns its name."""
+        if not self.externs:
+            self.externs = {str(op.sym_name.value) for op in self.module.body.operations
+                            if hasattr(op, "sym_name")} | {""}
         if name not in self.externs:
             self.externs.add(name)
             with ir.InsertionPoint.at_block_begin(self.module.body), ir.Location.unknown():

@@ -16,6 +16,7 @@ from mlir.dialects import arith, func, memref, scf
 from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
+from .raising import check_bounds, check_division
 from .types import flat_types, to_mlir_type
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ def _var(em: Emitter, e: tir.Var) -> Any:
 
 
 def _binop(em: Emitter, e: tir.BinOp) -> Any:
-    return ops.BINARY[e.op](_scalar(e.type), em.expr(e.left), em.expr(e.right))
+    t, a, b = _scalar(e.type), em.expr(e.left), em.expr(e.right)
+    if e.check is not None:
+        check_division(em, e.check, e.op, t, a, b)
+    return ops.BINARY[e.op](t, a, b)
 
 
 def _unary(em: Emitter, e: tir.UnaryOp) -> Any:
@@ -152,11 +156,14 @@ def _kernel_call(em: Emitter, e: tir.KernelCall) -> Any:
 
 
 def indices(em: Emitter, array: ir.Value, idx: tuple[tir.Expr, ...],
-            wrap: tuple[bool, ...]) -> list[ir.Value]:
-    """Index values for a load/store, with Python's negative wrap-around where needed."""
+            wrap: tuple[bool, ...], check: int | None = None) -> list[ir.Value]:
+    """Index values for a load/store, with Python's negative wrap-around where needed (and
+    bounds checked against `check`'s site under boundscheck=True)."""
+    raw = [em.index(em.expr(i)) for i in idx]
+    if check is not None:
+        check_bounds(em, check, array, raw)
     out = []
-    for axis, (i, w) in enumerate(zip(idx, wrap, strict=True)):
-        value = em.index(em.expr(i))
+    for axis, (value, w) in enumerate(zip(raw, wrap, strict=True)):
         if w:
             zero = arith.constant(ir.IndexType.get(), 0)
             negative = arith.cmpi(arith.CmpIPredicate.slt, value, zero)
@@ -167,7 +174,7 @@ def indices(em: Emitter, array: ir.Value, idx: tuple[tir.Expr, ...],
 
 def _load(em: Emitter, e: tir.Load) -> Any:
     array = em.expr(e.array)
-    value = memref.load(array, indices(em, array, e.indices, e.wrap))
+    value = memref.load(array, indices(em, array, e.indices, e.wrap, e.check))
     return ops.from_storage(_scalar(e.type), value)
 
 

@@ -19,6 +19,7 @@ from . import ops
 from .exprs import indices
 from .loops import cold_loop
 from .matmul import emit_matmul
+from .raising import raise_at
 from .types import contiguous_memref_type, flat_types, memref_type, storage_type
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def _assign(em: Emitter, s: tir.Assign) -> None:
 def _store(em: Emitter, s: tir.Store) -> None:
     array = em.expr(s.array)
     value = ops.to_storage(_dtype(s.array.type), em.expr(s.value))
-    memref.store(value, array, indices(em, array, s.indices, s.wrap))
+    memref.store(value, array, indices(em, array, s.indices, s.wrap, s.check))
 
 
 def _dtype(t: T.Type) -> T.Scalar:
@@ -193,8 +194,12 @@ def _scalar(t: T.Type) -> T.Scalar:
     return t
 
 
+def _raise(em: Emitter, s: tir.Raise) -> None:
+    raise_at(em, s.site, [(em.expr(a), _scalar(a.type)) for a in s.args])
+
+
 RULES: dict[type, Callable[[Emitter, Any], None]] = {
     tir.Assign: _assign, tir.Store: _store, tir.ExprStmt: _expr_stmt, tir.Return: _return,
     tir.If: _if, tir.For: _for, tir.While: _while, tir.ParallelLaunch: _parallel,
-    tir.MatMul: emit_matmul,
+    tir.MatMul: emit_matmul, tir.Raise: _raise,
 }

@@ -4,6 +4,9 @@ Input: the frontend module (primal functions, user locations) and an `ADSpec` sa
 arguments are active, duplicated (with shadow buffers) or constant. Output: MLIR text, parsed
 back into the MLIR 22 context, in which `@<entry>` calls Enzyme's derivative of the kernel.
 
+Before every Enzyme run (`prepare_for_enzyme`), callees are inlined, dead code is removed
+(`PREPARE`) and the module is guarded against Enzyme 0.0.16's wrong-derivative traps (`GUARDS`,
+described in rewrites.py).
 enzyme_call.so embeds its own MLIR; it is loaded directly (not through jax) in a worker process
 (enzyme_worker.py: an Enzyme crash must not kill the user's process), fed text with the
 wrapper in generic op form, and its output is post-processed:
@@ -28,7 +31,7 @@ from typing import Any, Final
 from mlir import ir
 
 from ..errors import CompileError, Span
-from .rewrites import activate_loop_inits
+from . import rewrites
 
 PIPELINE: Final = ",".join((
     "enzyme",                           # generate the derivative functions
@@ -127,15 +130,47 @@ _FILL_ZERO = re.compile(r"enzyme\.fill_zero\s+(%[\w#]+)\s*:\s*(memref<([^<>]|<[^
 _LOC = re.compile(r'loc\("(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)\)')
 
 
+# Before every Enzyme run, in this order (arrays first: `use_loop_results` follows the
+# selections it leaves to the arrays a loop writes).
+GUARDS: Final = (rewrites.select_carried_arrays, rewrites.activate_stores,
+                 rewrites.activate_loop_inits, rewrites.use_loop_results)
+
+
+PREPARE: Final = ",".join((
+    # Enzyme cannot reverse a call whose callee touches memory. The inliner's clean-up pipeline
+    # is off: canonicalization would fold away the stop-gradients of ir/adrules.py.
+    "inline{default-pipeline=}",
+    # Dead code (a loop whose results nobody reads, e.g. of a variable overwritten after it)
+    # makes the values it reads constant to Enzyme's activity analysis but used to the
+    # guards, which then cannot make both sides of a loop agree.
+    "remove-dead-values",
+))
+
+
 def prepare_for_enzyme(module: ir.Module) -> None:
-    """Inline kernel calls (Enzyme cannot reverse a call whose callee touches memory; the
-    inliner's clean-up pipeline is off, since canonicalization would fold away the
-    stop-gradients of ir/adrules.py), and guard loop initial values against the wrong-gradient
-    trap described in rewrites.activate_loop_inits."""
+    """Run `PREPARE`, then guard against Enzyme's wrong-derivative traps (lowering/rewrites.py)
+    in both modes: arrays carried by loops become indices, stores of constants reach the
+    shadow, loop initial values and loop values unused on one side become active."""
     from mlir.passmanager import PassManager
 
-    PassManager.parse("builtin.module(inline{default-pipeline=})").run(module.operation)
-    activate_loop_inits(module)  # see rewrites.activate_loop_inits: a wrong-gradient trap
+    PassManager.parse(f"builtin.module({PREPARE})").run(module.operation)
+    for guard in GUARDS:
+        guard(module)
+
+
+def explain_crash(error: CompileError, module: ir.Module) -> CompileError:
+    """Point an Enzyme crash at a loop that still carries arrays, the known cause."""
+    where = rewrites.carried_arrays(module)
+    if not error.message.startswith("differentiation failed: Enzyme crashed") or not where:
+        return error
+    found = _LOC.search(str(where[0]))
+    if found and error.span is None:
+        line, col = int(found["line"]), int(found["col"])
+        error.span = Span(found["file"], line, col - 1, line, col, "")
+    return error.with_note(
+        "this loop gives an array variable a new array in each iteration (Enzyme 0.0.16 "
+        "cannot differentiate loops that carry arrays in reverse mode): allocate the arrays "
+        "before the loop and swap them (`a, b = b, a`) or copy into them")
 
 
 def differentiate(module_text: str, specs: list[ADSpec]) -> ir.Module:

@@ -2,7 +2,8 @@
 
 `EMBER_DUMP_IR=dir` writes `<kernel>.<n>.<stage>.mlir` after every stage. When a pass fails,
 the module before that stage is saved and the error names an `mlir-opt` command that
-reproduces the failure.
+reproduces the failure. The dump folder must be private (ember/safedir.py: created owner-only,
+refused with a warning when another user owns or can write it, and then nothing is dumped).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from mlir import ir
 from mlir.passmanager import PassManager
 
+from .. import safedir
 from ..errors import CompileError
 from ..ir.context import ops_where
 from .rewrites import REWRITES
@@ -22,9 +24,9 @@ from .stages import Stage
 
 def dump(name: str, stage: str, index: int, text: str, ext: str = "mlir") -> None:
     folder = os.environ.get("EMBER_DUMP_IR")
-    if not folder:
+    if not folder or not safedir.trusted(folder, "the EMBER_DUMP_IR folder", "no IR is dumped",
+                                         create=True):
         return
-    os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, f"{name}.{index}.{stage}.{ext}"), "w") as f:
         f.write(text)
 

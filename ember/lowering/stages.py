@@ -80,10 +80,11 @@ FAST_MATH: Final = Stage("fast-math", (
 PRIMAL_CPU_FAST: Final = (CLEANUP, FAST_MATH, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 
-def primal_stages(optimize: bool, fastmath: bool) -> tuple[Stage, ...]:
-    """The stages of a primal CPU kernel (`optimize`: CompileOptions.optimize_loops)."""
+def primal_stages(optimize: bool, fastmath: bool, tracked: bool = False) -> tuple[Stage, ...]:
+    """The stages of a primal CPU kernel (`optimize`: CompileOptions.optimize_loops;
+    `tracked`: it can raise, so it allocates through runtime/raising.TRACKED)."""
     head = (CLEANUP, *((OPTIMIZE,) if optimize else ()), *((FAST_MATH,) if fastmath else ()))
-    return (*head, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+    return (*head, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM_GENERIC if tracked else TO_LLVM)
 
 # After Enzyme: its caches already carry their own deallocs, which the ownership-based
 # deallocation pass cannot take as input, so only the placeholders are lowered.
@@ -91,18 +92,19 @@ ENZYME_OUTPUT: Final = Stage("enzyme-output", (
     "canonicalize",
 ), rewrites=("byte-bools",))  # Enzyme's i1 caches as byte buffers (see rewrites.byte_bools)
 
-# Gradient libraries allocate through the runtime's per-call arena (runtime/thunk.ARENA).
-TO_LLVM_ARENA: Final = Stage("to-llvm", tuple(
+# Gradient libraries allocate through the runtime's per-call arena (runtime/thunk.ARENA),
+# primal kernels that can raise through its tracked allocator (runtime/raising.TRACKED).
+TO_LLVM_GENERIC: Final = Stage("to-llvm", tuple(
     "finalize-memref-to-llvm{use-generic-functions=true}" if p == "finalize-memref-to-llvm"
     else p for p in TO_LLVM.passes), TO_LLVM.rewrites)
 
-GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_ARENA)
+GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_GENERIC)
 
 
 def gradient_stages(optimize: bool) -> tuple[Stage, ...]:
     """The stages of Enzyme's output for a derivative library: OPTIMIZE as for primals."""
     return (ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if optimize else ()), LOWER_DEALLOC,
-            CLEANUP, TO_LLVM_ARENA)
+            CLEANUP, TO_LLVM_GENERIC)
 
 # --- GPU (target="gpu"): scf.parallel -> gpu.launch -> outlined gpu.func -> NVVM -> PTX ------
 # Recipe and traps: /work/shared/TOOLCHAIN.md section 3. `{tiles}`, `{chip}` and `{features}`

@@ -4,12 +4,11 @@ For each kernel Ember emits an LLVM IR *entry thunk* `ember_<name>` next to the 
 kernel. Array parameters arrive as `PyObject*`: the thunk itself checks type, rank, dtype,
 byte order, writability and strides against numpy's array struct and builds the memref
 fields from it, so the Python side never builds descriptors (no per-call ctypes structs for
-arrays). Scalars arrive as C values. Results:
-
-* no result: the thunk returns `i32` status (0 = ok, 1 = an array argument was rejected);
-* one scalar: returned directly (ints widened to i64); a rejected argument returns a sentinel
-  (NaN / INT64_MIN) and Python re-checks the arguments to raise the precise error;
-* tuples and arrays: written through a trailing out-pointer; the thunk returns the status.
+arrays). Scalars arrive as C values. Every thunk returns an `i32` status (`STATUS_*`: 0 = ok, 1 = an array
+argument was rejected before the kernel ran, so Python re-checks the arguments to raise the
+precise error; 2 = the kernel raised, its error kept thread-locally in the library, see
+runtime/kernel_errors.c) and writes any result (a scalar, a tuple, an array) through a
+trailing out-pointer.
 """
 
 from __future__ import annotations
@@ -27,7 +26,9 @@ ARRAY_DATA, ARRAY_ND, ARRAY_DIMS, ARRAY_STRIDES, ARRAY_DESCR, ARRAY_FLAGS = 16, 
 DESCR_BYTEORDER, DESCR_TYPE_NUM = 26, 28
 NPY_WRITEABLE: Final = 0x0400
 NPY_C_CONTIGUOUS: Final = 0x0001
-INT_SENTINEL: Final = -(1 << 63)
+STATUS_OK: Final = 0
+STATUS_REJECTED: Final = 1
+STATUS_RAISED: Final = 2
 
 
 def verify_numpy_layout() -> None:
@@ -122,7 +123,7 @@ class Signature:
 
     @property
     def result_kind(self) -> str:
-        """'none', 'scalar' or 'out' (tuple/array results through an out-pointer)."""
+        """'none', 'scalar' or 'out' (a tuple or an array)."""
         if isinstance(self.ret, T.NoneType):
             return "none"
         return "scalar" if isinstance(self.ret, T.Scalar) else "out"
@@ -130,17 +131,10 @@ class Signature:
     def argtypes(self) -> list[type]:
         types: list[type] = [ctypes.py_object if isinstance(t, T.Array) else ctype_of(t)  # type: ignore[arg-type]
                              for _, t in self.params]
-        return types + ([ctypes.c_void_p] if self.result_kind == "out" else [])
+        return types + ([ctypes.c_void_p] if self.result_kind != "none" else [])
 
     def restype(self) -> type:
-        kind = self.result_kind
-        if kind != "scalar":
-            return ctypes.c_int32
-        t = self.ret
-        assert isinstance(t, T.Scalar)
-        if t.is_float:
-            return ctype_of(t)
-        return ctypes.c_uint64 if t.kind == "u" else ctypes.c_int64
+        return ctypes.c_int32
 
 
 def encode_signature(sig: Signature) -> dict:

@@ -1,13 +1,16 @@
 """The per-call path: a generated Python entry function around the ctypes thunk.
 
 `make_entry` writes (once per kernel) a small function with the kernel's own name and
-parameter names that calls the thunk and checks only its status or sentinel, so the common
-call is one ctypes call plus one comparison. Everything slow (precise argument errors,
-ndarray subclasses, arrays returned by the kernel) lives off that path.
+parameter names that calls the thunk and checks only its status, so the common call is one
+ctypes call plus one comparison. Everything slow (precise argument errors, ndarray
+subclasses, arrays returned by the kernel, errors the kernel raised) lives off that path.
+`error_raiser` turns an error a kernel raised (status 2) into the Python exception, with the
+user's file and line as the last frame of its traceback.
 """
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import operator
 from collections.abc import Callable
@@ -16,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from .abi import INT_SENTINEL, Signature, int_range, result_struct
+from .abi import STATUS_RAISED, Signature, int_range, result_struct
 
 _libc = ctypes.CDLL(None)
 _libc.free.argtypes = [ctypes.c_void_p]
@@ -66,35 +69,27 @@ def _converter(ret: T.Type) -> Callable[[Any], Any]:
 
 def make_entry(name: str, cfunc: Any, sig: Signature,
                recheck: Callable[[tuple], tuple | None],
-               rejected: Callable[[tuple], bool]) -> Callable[..., Any]:
+               raise_error: Callable[[], Any]) -> Callable[..., Any]:
     """The Python-callable entry of a compiled kernel."""
     params = [p for p, _ in sig.params]
     args = ", ".join(params)
     tup = f"({args},)" if params else "()"
-    kind = sig.result_kind
     lines = [f"def {name}({args}):", "    try:"]
     for pname, t in sig.params:  # ctypes would wrap out-of-range ints silently
         if isinstance(t, T.Scalar) and t.is_int:
             lo, hi = int_range(t)
             lines.append(f"        if not {lo} <= {pname} <= {hi}: return __ember_retry({tup})")
-    if kind == "out":
+    if sig.result_kind != "none":
         lines += ["        __ember_out = __ember_Result()", f"        __ember_r = __ember_cfunc({args}{', ' if params else ''}__ember_ref(__ember_out))"]
     else:
         lines.append(f"        __ember_r = __ember_cfunc({args})")
-    lines += ["    except (__ember_ArgError, TypeError, ValueError, OverflowError):", f"        return __ember_retry({tup})"]
-    if kind in ("none", "out") and sig.has_arrays:
-        lines += ["    if __ember_r:", f"        return __ember_retry({tup})"]
-    if kind == "scalar" and sig.has_arrays:
-        ret = sig.ret
-        assert isinstance(ret, T.Scalar)
-        test = ("__ember_r != __ember_r" if ret.is_float
-                else f"__ember_r == {INT_SENTINEL if ret.kind != 'u' else 1 << 63}")
-        lines += [f"    if {test} and __ember_rejected({tup}):", f"        return __ember_retry({tup})"]
-    lines.append(_result_line(sig))
+    lines += ["    except (__ember_ArgError, TypeError, ValueError, OverflowError):",
+              f"        return __ember_retry({tup})",
+              "    if __ember_r:", f"        return __ember_fail(__ember_r, {tup})",
+              _result_line(sig)]
     namespace: dict[str, Any] = {"__ember_cfunc": cfunc, "__ember_ArgError": ctypes.ArgumentError,
-                                 "__ember_recheck": recheck, "__ember_rejected": rejected,
                                  "__ember_ref": ctypes.byref}
-    if kind == "out":
+    if sig.result_kind != "none":
         namespace["__ember_Result"] = result_struct(sig.ret)
         namespace["__ember_convert"] = _converter(sig.ret)
 
@@ -104,17 +99,72 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
             raise RuntimeError(f"kernel '{name}' rejected its arguments for an unknown reason")
         return namespace[name](*fixed)
 
+    def fail(status: int, values: tuple) -> Any:
+        if status == STATUS_RAISED:
+            raise_error()
+        return retry(values)
+
     namespace["__ember_retry"] = retry
+    namespace["__ember_fail"] = fail
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from identifiers only
     return namespace[name]
 
 
 def _result_line(sig: Signature) -> str:
-    kind = sig.result_kind
-    if kind == "none":
+    if sig.result_kind == "none":
         return "    return None"
-    if kind == "out":
-        return "    return __ember_convert(__ember_out)"
-    ret = sig.ret
-    assert isinstance(ret, T.Scalar)
-    return "    return __ember_r != 0" if ret.is_bool else "    return __ember_r"
+    if sig.result_kind == "scalar":
+        return "    return __ember_out.f0" if not sig.ret.is_bool else "    return bool(__ember_out.f0)"  # type: ignore[union-attr]
+    return "    return __ember_convert(__ember_out)"
+
+
+# --- errors raised by kernels ----------------------------------------------------------------
+_ACCESSORS = (("ember_error_kind", ctypes.c_char_p), ("ember_error_message", ctypes.c_char_p),
+              ("ember_error_file", ctypes.c_char_p), ("ember_error_func", ctypes.c_char_p),
+              ("ember_error_line", ctypes.c_int32))
+
+
+def error_raiser(lib: Any) -> Callable[[], Any]:
+    """A function raising, in Python, the error a kernel of library `lib` raised in this
+    thread (runtime/kernel_errors.c keeps it until the next call)."""
+    try:
+        readers = [getattr(lib, name) for name, _ in _ACCESSORS]
+    except AttributeError:  # a library whose kernels cannot raise
+        readers = []
+    for reader, (_, restype) in zip(readers, _ACCESSORS, strict=False):
+        reader.argtypes, reader.restype = [], restype
+
+    def raise_error() -> Any:
+        if not readers:
+            raise RuntimeError("a kernel reported an error, but its library has no error state")
+        kind, message, file, func, line = (r() for r in readers)
+        raise_kernel_error((kind or b"RuntimeError").decode(), (message or b"").decode(
+            errors="replace"), (file or b"").decode(), (func or b"kernel").decode(), line)
+
+    return raise_error
+
+
+def _scalar(text: str) -> Any:
+    """The scalar whose str() is `text` (a kernel formatted it)."""
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def raise_kernel_error(kind: str, message: str, file: str, func: str, line: int) -> Any:
+    """Raise `kind(message)` with a last traceback frame at the user's `file`:`line` in
+    `func`, so the traceback shows the line of the kernel that raised."""
+    kind, _, form = kind.partition(":")
+    cls = getattr(builtins, kind, RuntimeError)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = RuntimeError
+    # E(x) of one scalar holds the number, as in Python (str(KeyError(4)) is '4')
+    args = (_scalar(message),) if form == "value" else (message,) if message else ()
+    error = cls(*args)
+    if not file or line <= 0:
+        raise error
+    code = compile("\n" * (line - 1) + "raise __ember_error", file, "exec")
+    exec(code.replace(co_name=func), {"__ember_error": error})  # noqa: S102 - fixed text

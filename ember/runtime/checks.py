@@ -22,20 +22,6 @@ class Checker:
         self.name = name
         self.sig = sig
 
-    def rejected(self, args: tuple) -> bool:
-        """Whether the native thunk refused these arguments (it checks arrays only): a NaN or
-        sentinel result of an accepted call is the kernel's own result, and the kernel has
-        run, so it must not run again."""
-        for (_, t), value in zip(self.sig.params, args, strict=True):
-            if isinstance(t, T.Array) and not self._native_ok(t, value):
-                return True
-        return False
-
-    def _native_ok(self, t: T.Array, value: Any) -> bool:
-        return (type(value) is np.ndarray and value.ndim == t.ndim
-                and value.dtype.num == t.dtype.np_dtype.num and value.dtype.isnative
-                and all(s % value.itemsize == 0 for s in value.strides))
-
     def recheck(self, args: tuple) -> tuple | None:
         fixed = list(args)
         changed = False

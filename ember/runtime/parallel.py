@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import types as T
 from ..frontend import tir
-from . import abi
+from . import abi, raising
 
 DECLARATIONS = """
 declare void @GOMP_parallel(ptr, ptr, i32, i32)
@@ -43,28 +43,42 @@ def _result_type(reds: tuple[T.Scalar, ...]) -> str:
 
 
 def launcher(worker: tir.Function) -> str:
-    """The LLVM IR of `__ember_par_<worker>` and its trampoline."""
+    """The LLVM IR of `__ember_par_<worker>` and its trampoline. A worker that can raise
+    gets an error slot in the context: each thread runs its chunk in its own frame, and the
+    launcher raises the error of the lowest chunk that raised (runtime/kernel_errors.c)."""
     w = worker.symbol
     captured = [ty for _, t in worker.params[4:] for ty in _expanded(t)]
     reds = _reductions(worker)
-    fields = ["i64", "i64", "i64", *captured, *(BUFFER * len(reds)), "i32"]
+    raises = tir.raises(worker.body)
+    fields = ["i64", "i64", "i64", *captured, *(BUFFER * len(reds)), *(["ptr"] if raises else []),
+              "i32"]
     ctx = "{ " + ", ".join(fields) + " }"
     last = len(fields) - 1
     params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:-1]))
+    stored = len(fields) - 1 - raises
+    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:stored]))
     launch = [f"define internal i32 @__ember_par_{w}({params}) {{", f"  %ctx = alloca {ctx}"]
-    for j, ty in enumerate(fields[:-1]):
+    values = [f"%p{j}" for j in range(stored)]
+    if raises:
+        launch += [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
+                   "  call void @ember_err_slot_init(ptr %slot)"]
+        values.append("%slot")
+    for j, (ty, value) in enumerate(zip(fields, values, strict=False)):
         launch += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
-                   f"  store {ty} %p{j}, ptr %f{j}"]
-    launch += [f"  call void @GOMP_parallel(ptr @__ember_tramp_{w}, ptr %ctx, i32 0, i32 0)",
-               f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
+                   f"  store {ty} {value}, ptr %f{j}"]
+    launch += [f"  call void @GOMP_parallel(ptr @__ember_tramp_{w}, ptr %ctx, i32 0, i32 0)"]
+    if raises:
+        launch.append("  call void @ember_err_rethrow(ptr %slot)")
+    launch += [f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
                "  %n = load i32, ptr %nf", "  ret i32 %n", "}"]
-    return "\n".join(launch + _trampoline(w, ctx, fields, len(captured), reds)) + "\n"
+    return "\n".join(launch + _trampoline(w, ctx, fields, len(captured), reds, raises)) + "\n"
 
 
 def _trampoline(w: str, ctx: str, fields: list[str], ncaptured: int,
-                reds: tuple[T.Scalar, ...]) -> list[str]:
+                reds: tuple[T.Scalar, ...], raises: bool) -> list[str]:
     last = len(fields) - 1
-    out = [f"define internal void @__ember_tramp_{w}(ptr %ctx) {{"]
+    name = f"__ember_tramp_{w}" + (".guarded" if raises else "")
+    out = [f"define internal void @{name}(ptr %ctx){' noinline' if raises else ''} {{"]
     for j, ty in enumerate(fields[:-1]):
         out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
                 f"  %v{j} = load {ty}, ptr %f{j}"]
@@ -95,7 +109,19 @@ def _trampoline(w: str, ctx: str, fields: list[str], ncaptured: int,
     out += ["  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
             "count:", f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
             "  store i32 %nt, ptr %nf", "  br label %done", "done:", "  ret void", "}"]
-    return out
+    return out + (_framed_trampoline(w, ctx, last - 1) if raises else [])
+
+
+def _framed_trampoline(w: str, ctx: str, slot: int) -> list[str]:
+    """Each thread runs its chunk in an error frame; a raise publishes the error to the
+    launch's slot (the lowest chunk wins) and skips the partial results."""
+    published = ["  %tid = call i32 @omp_get_thread_num()",
+                 f"  %sp = getelementptr {ctx}, ptr %ctx, i32 0, i32 {slot}",
+                 "  %slot = load ptr, ptr %sp",
+                 "  call void @ember_err_publish(ptr %slot, i32 %tid)", "  ret void"]
+    framed = raising.framed(f"__ember_tramp_{w}", ["ptr %ctx"], f"__ember_tramp_{w}.guarded",
+                            "void", published)
+    return [framed.replace("define void", "define internal void", 1)]
 
 
 def workers(program: tir.Program) -> list[tir.Function]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from .. import types as T
-from . import abi
+from . import abi, raising
 
 NDARRAY_TYPE_GLOBAL = "ember_py_ndarray_type"
 
@@ -19,11 +20,20 @@ ARENA = """
 declare ptr @malloc(i64)
 declare void @free(ptr)
 
+declare ptr @llvm.threadlocal.address.p0(ptr)
+
+define linkonce_odr hidden ptr @ember_arena_slot() noinline {
+entry:
+  %slot = call ptr @llvm.threadlocal.address.p0(ptr @ember_arena_head)
+  ret ptr %slot
+}
+
 define linkonce_odr hidden ptr @_mlir_memref_to_llvm_alloc(i64 %size) {
 entry:
+  %slot = call ptr @ember_arena_slot()
   %total = add i64 %size, 16
   %block = call ptr @malloc(i64 %total)
-  %head = load ptr, ptr @ember_arena_head
+  %head = load ptr, ptr %slot
   store ptr %head, ptr %block
   %prevp = getelementptr i8, ptr %block, i64 8
   store ptr null, ptr %prevp
@@ -34,7 +44,7 @@ link:
   store ptr %block, ptr %hprev
   br label %done
 done:
-  store ptr %block, ptr @ember_arena_head
+  store ptr %block, ptr %slot
   %payload = getelementptr i8, ptr %block, i64 16
   ret ptr %payload
 }
@@ -54,7 +64,8 @@ middle:
   store ptr %next, ptr %prev
   br label %fixnext
 first:
-  store ptr %next, ptr @ember_arena_head
+  %slot = call ptr @ember_arena_slot()
+  store ptr %next, ptr %slot
   br label %fixnext
 fixnext:
   %hasnext = icmp ne ptr %next, null
@@ -72,7 +83,8 @@ out:
 
 define linkonce_odr hidden void @ember_arena_release() {
 entry:
-  %head = load ptr, ptr @ember_arena_head
+  %slot = call ptr @ember_arena_slot()
+  %head = load ptr, ptr %slot
   br label %loop
 loop:
   %cur = phi ptr [ %head, %entry ], [ %next, %body ]
@@ -83,13 +95,22 @@ body:
   call void @free(ptr %cur)
   br label %loop
 exit:
-  store ptr null, ptr @ember_arena_head
+  store ptr null, ptr %slot
   ret void
 }
 """
 """Allocator of gradient libraries: derivative code cannot go through MLIR's buffer
 deallocation (Enzyme's output already frees its caches), so every allocation of a call is
-kept in a per-thread list; frees unlink early, and the thunk frees the rest at the end."""
+kept in a per-thread list; frees unlink early, and the thunk frees the rest at the end.
+The list head is reached only through the `noinline` `ember_arena_slot`: a thread's first
+access to a thread-local of a dlopen'ed library may grow its TLS vector inside
+`__tls_get_addr` (glibc's realloc/memcpy, which use xmm16-31 on AVX-512 machines), and LLVM's
+x86 backend takes the inline `__tls_get_addr` sequence to preserve xmm16-31, so a derivative's
+first call in a thread could compute with clobbered arguments; a real call makes the caller
+save them."""
+
+
+_RELEASE: Final = "  call void @ember_arena_release()"
 
 
 def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str]:
@@ -157,24 +178,18 @@ def _scalar_param(k: int, t: T.Scalar) -> tuple[str, str, list[str]]:
     return f"{ty} %a{k}", f"{ty} %a{k}", []
 
 
+_REJECTED: Final = [f"  ret i32 {abi.STATUS_REJECTED}"]
+_RAISED: Final = [f"  ret i32 {abi.STATUS_RAISED}"]
+
+
 def _ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
-    """(thunk return type, lines returning the kernel result %<name>, failure lines)."""
-    kind = sig.result_kind
-    if kind == "none":
-        return "i32", lambda r: ["  ret i32 0"], ["  ret i32 1"]
-    if kind == "out":
-        ty = abi.llvm_result(sig.ret)
-        return "i32", lambda r: [f"  store {ty} %{r}, ptr %out", "  ret i32 0"], ["  ret i32 1"]
-    t = sig.ret
-    assert isinstance(t, T.Scalar)
-    if t.is_float:
-        ty = abi.llvm_scalar(t)
-        return ty, lambda r: [f"  ret {ty} %{r}"], [f"  ret {ty} 0x7FF8000000000000"]
-    ext = "sext" if t.kind == "i" else "zext"
-    if t.bits == 64:
-        return "i64", lambda r: [f"  ret i64 %{r}"], [f"  ret i64 {abi.INT_SENTINEL}"]
-    return "i64", lambda r: [f"  %{r}.w = {ext} {abi.llvm_scalar(t)} %{r} to i64",
-                             f"  ret i64 %{r}.w"], [f"  ret i64 {abi.INT_SENTINEL}"]
+    """(thunk return type, lines returning the kernel result %<name>, failure lines): the
+    status, any result stored through %out."""
+    if sig.result_kind == "none":
+        return "i32", lambda r: [f"  ret i32 {abi.STATUS_OK}"], _REJECTED
+    ty = abi.llvm_result(sig.ret)
+    return "i32", lambda r: [f"  store {ty} %{r}, ptr %out", f"  ret i32 {abi.STATUS_OK}"], \
+        _REJECTED
 
 
 def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], result: str,
@@ -182,7 +197,7 @@ def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], re
     call = f"call {kernel_ret} @{symbol}({', '.join(operands)})"
     body.append(f"  {call}" if kernel_ret == "void" else f"  %{result} = {call}")
     if arena:
-        body.append("  call void @ember_arena_release()")
+        body.append(_RELEASE)
     body.extend(after(result))
 
 
@@ -190,10 +205,11 @@ def _packed_ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], li
     """Packed thunks: results stored through %res (a tuple's items in 8-byte slots), the
     status returned."""
     if sig.result_kind == "none":
-        return "i32", lambda r: ["  ret i32 0"], ["  ret i32 1"]
+        return "i32", lambda r: [f"  ret i32 {abi.STATUS_OK}"], _REJECTED
     ty = abi.llvm_result(sig.ret)
     if not isinstance(sig.ret, T.Tuple):
-        return "i32", lambda r: [f"  store {ty} %{r}, ptr %res", "  ret i32 0"], ["  ret i32 1"]
+        return "i32", lambda r: [f"  store {ty} %{r}, ptr %res", f"  ret i32 {abi.STATUS_OK}"], \
+            _REJECTED
     items = sig.ret.items
 
     def store(r: str) -> list[str]:
@@ -202,9 +218,9 @@ def _packed_ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], li
             lines += [f"  %{r}.v{k} = extractvalue {ty} %{r}, {k}",
                       f"  %{r}.p{k} = getelementptr i8, ptr %res, i64 {8 * k}",
                       f"  store {abi.llvm_result(item)} %{r}.v{k}, ptr %{r}.p{k}"]
-        return [*lines, "  ret i32 0"]
+        return [*lines, f"  ret i32 {abi.STATUS_OK}"]
 
-    return "i32", store, ["  ret i32 1"]
+    return "i32", store, _REJECTED
 
 
 def _load_slot(body: list[str], k: int, ty: str) -> str:
@@ -213,12 +229,12 @@ def _load_slot(body: list[str], k: int, ty: str) -> str:
     return f"%a{k}"
 
 
-def packed_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None) -> str:
+def packed_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None,
+                 raises: bool = False) -> str:
     """`i32 ember_pk_<name>(ptr slots, ptr res)`: arguments in 8-byte slots (PyObject* for
     arrays, the C value for scalars), for the C dispatcher (runtime/_dispatch.c); the same
-    checks as the ctypes thunk, with a status instead of sentinels. None, scalar or
-    tuple-of-scalar results."""
-    return entry_thunk(name, symbol, sig, contiguous, packed=True)
+    checks and status as the ctypes thunk. None, scalar or tuple-of-scalar results."""
+    return entry_thunk(name, symbol, sig, contiguous, packed=True, raises=raises)
 
 
 def _arguments(sig: abi.Signature, body: list[str],
@@ -244,7 +260,7 @@ def _arguments(sig: abi.Signature, body: list[str],
         body += lines
     if packed:
         return ["ptr %slots", "ptr %res"], operands, flags
-    if sig.result_kind == "out":
+    if sig.result_kind != "none":
         params.append("ptr %out")
     return params, operands, flags
 
@@ -259,12 +275,14 @@ def _all(body: list[str], flags: list[str]) -> str:
 
 def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None = None,
                 contiguous_only: bool = False, arena: bool = False,
-                packed: bool = False) -> str:
+                packed: bool = False, raises: bool = False) -> str:
     """The thunk `ember_<name>` calling the lowered kernel `symbol`; with `contiguous`, the
     symbol of a variant taking identity-layout memrefs, called when all arrays are
     C-contiguous. With `contiguous_only`, `symbol` itself takes identity layouts and any
     other array is rejected. With `arena`, the call's allocations are freed at its end.
-    With `packed`, see `packed_thunk`."""
+    With `packed`, see `packed_thunk`. With `raises`, the kernel runs in an error frame
+    (runtime/raising.py): a raise returns status 2, the error kept for the caller."""
+    prefix = "ember_pk_" if packed else "ember_"
     body = ["entry:"]
     params, operands, flags = _arguments(sig, body, packed)
     ret_ty, after, fail = _packed_ret(sig) if packed else _ret(sig)
@@ -279,7 +297,10 @@ def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | No
     _call(body, kernel_ret, symbol, operands, "r", after, arena)
     if sig.has_arrays:
         body += ["fail:", *fail]
-    prefix = "ember_pk_" if packed else "ember_"
-    return "\n".join([
-        f"define {ret_ty} @{prefix}{name}({', '.join(params)}) {{",
-        *body, "}", ""])
+    if not raises:
+        return "\n".join([f"define {ret_ty} @{prefix}{name}({', '.join(params)}) {{", *body,
+                          "}", ""])
+    guarded = f"{prefix}{name}.guarded"
+    return "\n".join([f"define internal {ret_ty} @{guarded}({', '.join(params)}) noinline {{",
+                      *body, "}", raising.framed(f"{prefix}{name}", params, guarded, "status",
+                                                 [_RELEASE, *_RAISED] if arena else _RAISED)])

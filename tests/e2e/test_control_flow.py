@@ -274,8 +274,8 @@ def element_truthiness(a: f32[:], b: i8[:]) -> int:
             r += 1
         if not b[i]:
             r += 10
-        r += 2 * (a[i] and b[i])
-    return r
+        r += 2 * (a[i] and b[i])  # a float32 or int8 value: r becomes float32
+    return int(r)
 
 
 def test_truthiness_of_f32_and_i8_elements():

@@ -1,7 +1,9 @@
 """Regression tests for every failure the differential fuzzer (tests/fuzz) has found.
 
 Each test is the minimized program of a failing seed (named in the test's docstring), checked
-with `assert_same` against CPython on the arguments that exposed it. Programs that used to
+with `assert_same` against CPython on the arguments that exposed it (`assert_same_raise` for a
+program that raises: the same exception type and message). A bug not fixed yet is marked
+`xfail(strict=True)` with the reason, so that its fix turns the test red until unmarked. Programs that used to
 crash the compiler process (abort, segfault) run through `isolated`, in a fresh interpreter,
 so that a regression fails one test instead of killing the whole pytest run.
 """
@@ -179,3 +181,114 @@ def atan2_of_folded_zeros(a: f64[:]) -> None:
 def test_atan2_of_constant_zeros():
     """Seed 21164."""
     assert_same(atan2_of_folded_zeros, np.ones(4))
+
+
+# --- raise/assert messages (issue 11): format differences from CPython -------------------------
+# The fuzzer compares `type(exc)` and `str(exc)` of a kernel that raises with CPython's. These
+# are the message-formatting differences it found (all fixed since).
+
+
+def outcome(fn, *args):
+    """('raised', type, str(exc)) or ('returned', result) of fn(*args)."""
+    try:
+        return ("returned", fn(*args))
+    except Exception as exc:  # noqa: BLE001 - the exception is the point
+        return ("raised", type(exc), str(exc))
+
+
+def assert_same_raise(fn, *args):
+    """`fn` under Ember and under CPython raise the same exception with the same message."""
+    want = outcome(fn, *args)
+    assert want[0] == "raised"
+    assert outcome(ember.kernel(fn), *args) == want
+
+
+def f32_in_fstring(s: f32) -> int:
+    raise ZeroDivisionError(f"{s}|{s:>24}|{np.float32(1e-05)}")
+
+
+def f32_as_message(s: f32) -> int:
+    raise ValueError(s)
+
+
+def test_f32_field_without_type_formats_the_double():
+    """Seeds 190, 250, 965, 1726, 3274: f"{np.float32(1e-05)}" is '9.999999747378752e-06'
+    in CPython (NumPy formats a float32 through float), '1e-05' under Ember."""
+    assert_same_raise(f32_in_fstring, np.float32(0.1))
+
+
+def test_f32_single_value_message_is_str_of_float32():
+    """The other half of seed 190: ValueError(s) is str(np.float32) = '0.1' (Ember agrees)."""
+    assert_same_raise(f32_as_message, np.float32(0.1))
+
+
+def key_error_of_len(a: f64[:], n: int) -> int:
+    for i in range(len(a)):
+        if a[i] > 8.0:
+            raise KeyError(len(a))
+        if a[i] < -8.0:
+            raise KeyError(i)
+    raise KeyError(n)
+
+
+def test_key_error_of_an_int():
+    """Seeds 17, 2813, 4715: raise KeyError(len(a)) gave "'4'" instead of '4'."""
+    assert_same_raise(key_error_of_len, np.array([1.0, 2.0, 9.0, 3.0]), 7)
+    assert_same_raise(key_error_of_len, np.array([1.0, -9.0]), 7)
+    assert_same_raise(key_error_of_len, np.zeros(0), 7)
+
+
+def non_ascii_fill(n: int, x: float) -> int:
+    raise OverflowError(f"{n:é>6}|{x:→^9.2f}")
+
+
+def test_non_ascii_fill_character():
+    """Seeds 355, 651, 828, 1189 and ten more of 0..4999: f"{n:é>6}" is 'ééééé7' in
+    CPython, under Ember '7\ufffd>6}' (the spec's bytes leak into the message)."""
+    assert_same_raise(non_ascii_fill, 7, 2.5)
+
+
+def zero_flag_with_align(x: float, n: int) -> int:
+    raise OverflowError(f"{x:<09f}|{n:<05}|{n:^07}|{x:>010.2e}")
+
+
+def test_zero_flag_with_explicit_alignment():
+    """Seeds 1191, 1231, 2686, 2845, 3477: f"{x:<09f}" with x=2.2 is '2.2000000' in CPython,
+    '2.200000 ' under Ember; f"{7:^07}" is '0007000', not '   7   '."""
+    assert_same_raise(zero_flag_with_align, 2.2, 7)
+
+
+def bool_with_bare_flags(b: bool) -> int:
+    raise ValueError(f"{b:-}|{b:#}|{b:0}|{b:+}|{b: }|{True:0}")
+
+
+def test_bool_with_bare_flags_formats_as_int():
+    """Seed 4081: f"{True:0}" is '1' in CPython, 'True' under Ember (also '-', '#')."""
+    assert_same_raise(bool_with_bare_flags, False)
+
+
+def percent_of_non_finite(x: float) -> int:
+    raise ArithmeticError(f"{x:%}|{-x:.1%}|{math.inf:%}")
+
+
+def test_percent_of_infinity_keeps_the_percent_sign():
+    """Seed 1452: f"{math.inf:%}" is 'inf%' in CPython, 'inf' under Ember."""
+    assert_same_raise(percent_of_non_finite, math.nan)
+
+
+def precision_without_type(x: float) -> int:
+    raise TypeError(f"{x:.1}|{x:*<9.0}|{12.0:.2}|{123.0:.3}|{0.5:.1}")
+
+
+def test_precision_without_type_uses_exponent_like_cpython():
+    """Seeds 4068, 4115: f"{0.0:*<9.0}" is '0e+00****' in CPython, '0.0******' under Ember."""
+    assert_same_raise(precision_without_type, 2.0)
+
+
+def alternate_form_without_type(x: float) -> int:
+    raise LookupError(f"{x:#}|{1e+22:#4}|{x:#12}")
+
+
+def test_alternate_form_without_type():
+    """Seed 4712: f"{1e+22:#4}" is '1.e+22' in CPython, '1e+22' under Ember."""
+    assert_same_raise(alternate_form_without_type, 1e16)

@@ -12,5 +12,5 @@ _ERRORS = """
 File "store_shape.py", line 8, in f:
     a.shape = (3,)
     ^^^^^^^
-error: unsupported assignment target in kernel
+error: cannot assign to an attribute ('a.shape'); kernels assign to names and array elements (a[i] = ...)
 """

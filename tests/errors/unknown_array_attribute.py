@@ -12,5 +12,5 @@ _ERRORS = """
 File "unknown_array_attribute.py", line 8, in f:
     return a.sum()
            ^^^^^^^
-error: 'a.sum' is not callable in kernels (array methods are not supported; use loops or builtins)
+error: array method 'sum' is not supported in kernels; write a loop over the elements
 """

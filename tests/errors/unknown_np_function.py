@@ -14,5 +14,5 @@ _ERRORS = """
 File "unknown_np_function.py", line 10, in f:
     return np.linalg.norm(a)
            ^^^^^^^^^^^^^^
-error: 'np.linalg.norm' (_ArrayFunctionDispatcher) cannot be called in a kernel
+error: whole-array function np.linalg.norm is not supported in kernels; write a loop over the elements
 """

@@ -12,5 +12,5 @@ _ERRORS = """
 File "unsupported_annotation.py", line 7, in f:
     def f(names: list[str]) -> int:
                  ^^^^^^^^^
-error: unsupported annotation 'list[str]'; use a scalar type (int, float, bool, f32, i64, ...) or an array type (f64[:], ...)
+error: unsupported annotation 'list[str]': kernels take numpy arrays, not lists; annotate the array's dtype and dimensions, e.g. 'f64[:]'
 """

@@ -31,21 +31,23 @@ def worker(seed: int, count: int, python_only: bool, exclude: str | None = None)
     Programs whose source matches the regex `exclude` are skipped (to look past a known bug).
     """
     from tests.fuzz.generator import generate
-    if python_only:
-        from tests.fuzz.selfcheck import check_python as check
-    else:
-        from tests.fuzz.runner import check_seed as check
+    from tests.fuzz.runner import check_program
+    from tests.fuzz.selfcheck import check_python
     for s in range(seed, seed + count):
         print(json.dumps({"start": s}), flush=True)
         if exclude and re.search(exclude, generate(s).body):
             print(json.dumps({"done": s, "failures": [], "skipped": True}), flush=True)
             continue
+        stats: dict = {}
         try:
-            result = check(s)
-            failures = result[0] if python_only else result
+            if python_only:
+                failures, _, stats["raised"] = check_python(s)
+            else:
+                failures = check_program(generate(s), stats=stats)
         except Exception as e:  # noqa: BLE001 - a bug in the fuzzer itself
             failures = [Failure(s, "fuzzer-error", "?", 0, f"{type(e).__name__}: {e}")]
-        print(json.dumps({"done": s, "failures": [asdict(f) for f in failures]}), flush=True)
+        print(json.dumps({"done": s, "failures": [asdict(f) for f in failures],
+                          "raised": stats.get("raised", 0)}), flush=True)
 
 
 class Worker:
@@ -102,7 +104,7 @@ def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: in
                 failures += [Failure(**f) for f in msg["failures"]]
                 if progress:
                     progress(msg["done"], [Failure(**f) for f in msg["failures"]],
-                             msg.get("skipped", False))
+                             msg.get("skipped", False), msg.get("raised", 0))
         elif w is not None:  # the worker exited
             running.remove(w)
             _finish(w, failures, pending, "crash", progress)
@@ -127,7 +129,7 @@ def _finish(w: Worker, failures: list[Failure], pending: list, kind: str, progre
                     + generate(w.current).ember_source)
         failures.append(f)
         if progress:
-            progress(w.current, [f], False)
+            progress(w.current, [f], False, 0)
     rest = [s for s in w.seeds if s not in w.done and s != w.current]
     if rest:
         pending.insert(0, rest)
@@ -139,7 +141,8 @@ def signature(f: Failure) -> str:
     telling = [ln for ln in lines if "error:" in ln and "internal compiler error" not in ln]
     raised = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Assertion)\b", ln)]
     if f.kind == "mismatch":
-        key = "result" if lines and lines[0].startswith("result") else "array argument"
+        key = lines[0].split(":")[0].split()[0] if lines else ""
+        key = {"result": "result", "exception": "exception"}.get(key, "array argument")
     elif telling:
         key = re.sub(r'"[^"]*":\d+:\d+: ', "", telling[0])
     elif raised:
@@ -201,12 +204,13 @@ def campaign(args) -> int:
     out = args.out or tempfile.mkdtemp(prefix="ember-fuzz-reports-")
     os.makedirs(out, exist_ok=True)
     seen: collections.Counter = collections.Counter()
-    done, skipped = [0], [0]
+    done, skipped, raised = [0], [0], [0]
     start = time.time()
 
-    def progress(seed: int, fails: list[Failure], skip: bool) -> None:
+    def progress(seed: int, fails: list[Failure], skip: bool, n_raised: int) -> None:
         done[0] += 1
         skipped[0] += skip
+        raised[0] += n_raised > 0
         for f in fails:
             path = os.path.join(out, f"seed_{f.seed}_{f.function}.txt")
             with open(path, "w") as fh:
@@ -224,8 +228,8 @@ def campaign(args) -> int:
                          exclude=args.exclude)
     n_seeds = len({f.seed for f in failures})
     print(f"\n{args.count} programs (seeds {args.seed}..{args.seed + args.count - 1}, "
-          f"{skipped[0]} skipped by --exclude) in {time.time() - start:.0f}s: {n_seeds} failing "
-          f"seeds, {len(failures)} failures; reports in {out}")
+          f"{skipped[0]} skipped by --exclude) in {time.time() - start:.0f}s: {raised[0]} raised "
+          f"in CPython; {n_seeds} failing seeds, {len(failures)} failures; reports in {out}")
     for sig, n in seen.most_common():
         seeds = sorted({f.seed for f in failures if signature(f) == sig})
         print(f"  {n:5d}  {sig}   seeds {seeds[:8]}")

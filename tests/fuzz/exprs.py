@@ -52,6 +52,7 @@ class Var:
     budget: float = 0.0  # int: growth left for `+=`-like statements (per call)
     mutable: bool = True
     weak: bool = False
+    exact: bool = False  # float/f32: equal bit for bit under CPython and Ember (raises.py)
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Callee:
     dims: tuple[tuple[str, ...] | None, ...]  # per param: dim symbols of arrays
     ret: str
     cost: int
+    exact: tuple[bool, ...] = ()  # per param: takes an exact value (raises.py)
 
 
 class ExprGen:
@@ -592,9 +594,10 @@ class ExprGen:
             return None
         mapping: dict[str, str] = {}
         args = []
-        for (_, kind), dims in zip(c.params, c.dims, strict=False):
+        exact = c.exact or (False,) * len(c.params)
+        for (_, kind), dims, ex in zip(c.params, c.dims, exact, strict=False):
             if dims is None:
-                args.append(self.scalar_arg(kind))
+                args.append(self.exact_expr(kind).text if ex else self.scalar_arg(kind))
                 continue
             fits = [a for a in self.scope.arrays.values()
                     if f"{a.dtype}[{', '.join(':' * len(a.dims))}]" == kind

@@ -5,14 +5,19 @@ ones may call the earlier ones) plus their signatures, from which `inputs.py` dr
 The programs use for-range loops (constant, negative and run-time steps), nested loops, bounded
 `while` loops, if/elif/else, break/continue, early returns, augmented and tuple assignment,
 in-place array mutation, local arrays, int/float/f32/bool arithmetic, `math`/`np` functions on
-safe domains, min/max/abs/round, conditional expressions and kernel-to-kernel calls.
+safe domains, min/max/abs/round, conditional expressions and kernel-to-kernel calls. In
+`RAISING` (60%) of the programs, `assert` and guarded `raise` statements may appear at every
+depth (raises.py), with literal, scalar and f-string messages; about one program in six raises
+on its inputs.
 
 Invariants (checked by `python -m tests.fuzz --python-only`): every program runs in CPython on its
-inputs without raising, without an int ever leaving the signed 64-bit range, and in well under a
-second (at most `COST_MAX` statement executions per call). Indices are always in bounds,
-divisors never zero. The same seed always gives the same program. Functions whose CPython
-result is not libm's (math.gamma, math.lgamma, np.tanh differ by an ulp) only produce a
-function's final result, where the comparison tolerance (rtol 1e-9) absorbs the ulp.
+inputs without raising anything but its own `raise`/`assert` statements, without an int ever
+leaving the signed 64-bit range, and in well under a second (at most `COST_MAX` statement
+executions per call). Indices are always in bounds, divisors never zero; a message formats only
+values that are bit-identical in both runs (see raises.py). The same seed always gives the
+same program. Functions whose CPython result is not libm's (math.gamma, math.lgamma, np.tanh
+differ by an ulp) only produce a function's final result, where the comparison tolerance
+(rtol 1e-9) absorbs the ulp.
 
 Run the fuzzer (Ember vs CPython), from the repository root:
 
@@ -43,8 +48,10 @@ from tests.fuzz.exprs import (
     lit_int,
 )
 from tests.fuzz.loops import LoopMixin
+from tests.fuzz.raises import RaiseMixin
 
 EMBER_HEADER = "import math\n\nimport numpy as np\n\nfrom ember import f32, f64, i64, kernel\n"
+RAISING = 0.6  # share of programs with assert/raise statements
 PYTHON_HEADER = ("import math\n\nimport numpy as np\n\nfrom ember.types import f32, f64, i64\n\n"
                  "def kernel(fn):\n    return fn\n")
 
@@ -98,6 +105,7 @@ class FunctionGen(ExprGen):
         self.out: str | None = None  # the local array returned by array-returning functions
         self.params: list[Param] = []
         self.last = False  # the program's last function: nothing calls it
+        self.raising = False  # may contain assert and raise statements (raises.py)
 
     # --- plumbing ------------------------------------------------------------------------
     def emit(self, text: str) -> None:
@@ -157,6 +165,13 @@ class FunctionGen(ExprGen):
                                             weak=False)
             else:
                 self.scope.vars[name] = Var(name, ty)
+                if self.raising and ty in ("float", "f32") and self.chance(0.5):
+                    self.freeze(self.scope.vars[name])
+
+    def exact_param(self, name: str) -> bool:
+        """Whether callers must pass parameter `name` an exact value (raises.py)."""
+        var = self.scope.vars.get(name)
+        return var is not None and var.exact
 
     def header(self) -> str:
         args = ", ".join(f"{p.name}: {p.kind}" for p in self.params)
@@ -169,9 +184,11 @@ class FunctionGen(ExprGen):
         in_loop = self.scope.loop is not None
         kinds = {"new": 10, "assign": 4, "aug": 6, "store": 6, "astore": 3, "if": 5,
                  "for": 5 if self.depth < 3 else 0, "while": 2 if self.depth < 3 else 0,
-                 "jump": 3 if in_loop else 0, "guard": 1.5 if self.scope.arrays else 0, "ret": 2 if in_loop or self.indent > 1 else 0.3,
-                 "call": 2 if self.callees else 0, "tuple": 1, "local": 1 if self.depth == 0
-                 else 0, "pass": 0.1}
+                 "jump": 3 if in_loop else 0, "guard": 1.5 if self.scope.arrays else 0,
+                 "ret": 2 if in_loop or self.indent > 1 else 0.3,
+                 "call": 2 if self.callees else 0, "tuple": 1,
+                 "local": 1 if self.depth == 0 else 0, "pass": 0.1,
+                 "raise": 3 * self.raising, "assert": 2 * self.raising}
         return bool(getattr(self, "st_" + self.pick(kinds))())
 
     def st_pass(self) -> None:
@@ -419,8 +436,8 @@ class FunctionGen(ExprGen):
         return f"np.{fn}({shape}, dtype={np_dtype})", ArrayVar(name, dtype, tuple(dims))
 
 
-class Generator(LoopMixin, FunctionGen):
-    """A FunctionGen with loop statements (kept in loops.py to keep modules short)."""
+class Generator(LoopMixin, RaiseMixin, FunctionGen):
+    """A FunctionGen with loop and raising statements (loops.py, raises.py: short modules)."""
 
     def function(self) -> Function:
         self.signature()
@@ -445,6 +462,7 @@ class Generator(LoopMixin, FunctionGen):
 def generate(seed: int) -> Program:
     """The program of `seed`: deterministic, always valid Python inside Ember's subset."""
     rng = random.Random(seed)
+    raising = rng.random() < RAISING
     n_funcs = rng.choice([1, 1, 2, 2, 2, 3])
     functions: list[Function] = []
     callees: list[Callee] = []
@@ -452,9 +470,11 @@ def generate(seed: int) -> Program:
     for i in range(n_funcs):
         g = Generator(rng, f"f{i}", list(callees), max_lines=rng.randint(5, 36 // n_funcs + 2))
         g.last = i == n_funcs - 1
+        g.raising = raising
         fn = g.function()
         chunks.append("@kernel\n" + g.header() + "\n" + "\n".join(g.lines) + "\n")
         functions.append(fn)
         callees.append(Callee(fn.name, tuple((p.name, p.kind) for p in fn.params),
-                              tuple(p.dims for p in fn.params), fn.ret, max(fn.cost, 1)))
+                              tuple(p.dims for p in fn.params), fn.ret, max(fn.cost, 1),
+                              tuple(g.exact_param(p.name) for p in fn.params)))
     return Program(seed, "\n\n".join(chunks), tuple(functions))

@@ -2,16 +2,19 @@
 
 `reduce_seed(seed)` finds the first failure of the program of `seed` and then repeatedly tries
 smaller variants: delete a function or a statement, replace an if/for/while by one of its
-bodies, replace an expression by one of its operands or by a constant. A variant is kept when
-CPython still runs it without error and Ember still fails the same way on the same arguments.
+bodies, replace an expression by one of its operands or by a constant, drop a piece of an
+f-string message. A variant is kept when CPython still runs it without error (other than the
+program's own raise/assert) and Ember still fails the same way on the same arguments.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +25,7 @@ from tests.fuzz.generator import Program, generate
 from tests.fuzz.runner import Failure, check_call, load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CANDIDATE_SECONDS = 10.0
 _SIMPLE = [ast.Constant(0), ast.Constant(1), ast.Constant(0.0), ast.Constant(1.0),
            ast.Constant(True)]
 
@@ -72,15 +76,22 @@ def _body_exprs(tree: ast.Module) -> list[ast.expr]:
         elif isinstance(node, ast.Call):
             skip.update(id(n) for n in ast.walk(node.func))
             skip.update(id(n) for k in node.keywords for n in ast.walk(k))
+        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+            skip.update(id(n) for n in ast.walk(node.format_spec))
     return [n for n in ast.walk(tree) if isinstance(n, ast.expr) and id(n) not in skip
-            and not isinstance(n, ast.Name | ast.Constant | ast.Slice)
+            and not isinstance(n, ast.Name | ast.Constant | ast.Slice | ast.FormattedValue)
             and not isinstance(getattr(n, "ctx", None), ast.Store)]
 
 
 def _expr_variants(tree: ast.Module, keep: str) -> Iterator[ast.Module]:
     for k, node in enumerate(_body_exprs(tree)):
-        options: list[ast.expr] = [c for c in ast.iter_child_nodes(node)
-                                   if isinstance(c, ast.expr)] + _SIMPLE
+        if isinstance(node, ast.JoinedStr):  # drop one piece of an f-string
+            for i in range(len(node.values)):
+                new = copy.deepcopy(tree)
+                del _body_exprs(new)[k].values[i]  # type: ignore[attr-defined]
+                yield new
+        options: list[ast.expr] = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)
+                                   and not isinstance(c, ast.FormattedValue)] + _SIMPLE
         for option in options:
             new = copy.deepcopy(tree)
             target = _body_exprs(new)[k]
@@ -105,8 +116,8 @@ def _replace(tree: ast.AST, target: ast.expr, replacement: ast.expr) -> bool:
 def same_failure(a: Failure, b: Failure | None) -> bool:
     if b is None or a.kind != b.kind:
         return False
-    if a.kind == "mismatch":
-        return True
+    if a.kind == "mismatch":  # of the result, an argument or the exception
+        return a.message.split()[:1] == b.message.split()[:1]
     last = lambda f: f.message.strip().splitlines()[-1].split(":")[0]  # noqa: E731
     return last(a) == last(b)
 
@@ -153,11 +164,27 @@ def reduce(program: Program, failure: Failure, log: Callable[[str], None] = prin
             return False
         if not hasattr(py_mod, fn.name):
             return False
-        result = check_call(candidate, fn, failure.trial, getattr(py_mod, fn.name),
-                            getattr(em_mod, fn.name))
+        with _time_limit(CANDIDATE_SECONDS):  # a deleted `w += 1` loops forever
+            result = check_call(candidate, fn, failure.trial, getattr(py_mod, fn.name),
+                                getattr(em_mod, fn.name))
         return same_failure(failure, result)
 
     return _greedy(program, fn.name, fails, log)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the Python code of a candidate that runs longer than `seconds` (its CPython
+    run then raises TimeoutError, a python-error, so the candidate is dropped)."""
+    def expired(signum, frame):
+        raise TimeoutError(f"candidate ran over {seconds}s")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _greedy(program: Program, keep: str, fails: Callable[[str], bool],

@@ -4,8 +4,11 @@ The program is written to two real files (Ember needs `inspect.getsource`): one 
 `@kernel` from Ember, one where `kernel` is the identity. Every function is called on
 `TRIALS` argument sets, each side on its own fresh copies; results and every array argument
 afterwards must agree (exactly for ints and bools, to `RTOL` for floats, nan equal to nan).
-A disagreement, an Ember exception or a CPython exception (a generator bug) is a `Failure`
-whose `report` is a self-contained reproducer.
+When CPython raises through one of the program's own `raise`/`assert` statements, Ember must
+raise the same exception type with the same `str(exc)`, and the arrays must agree after the
+exception too (writes done before it are kept on both sides). A disagreement, an Ember
+exception where CPython returned, or any other CPython exception (a generator bug) is a
+`Failure` whose `report` is a self-contained reproducer.
 """
 
 from __future__ import annotations
@@ -67,6 +70,19 @@ def load(source: str, tag: str) -> ModuleType:
     return module
 
 
+def own_raise(error: BaseException | None) -> bool:
+    """Whether `error` comes from a `raise`/`assert` statement of a generated program."""
+    if error is None:
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames or "ember_fuzz_" not in frames[-1].filename:
+        return False
+    line, name = (frames[-1].line or "").strip(), type(error).__name__
+    if name == "AssertionError" and line.startswith("assert "):
+        return True
+    return line == f"raise {name}" or line.startswith(f"raise {name}(")
+
+
 def call(fn, recipes: list) -> Outcome:
     args = [make(r) for r in recipes]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -125,8 +141,11 @@ def _scalar_difference(got, want, what: str) -> str | None:
 
 
 # --- one program -----------------------------------------------------------------------------
-def check_program(program: Program, trials: int = TRIALS) -> list[Failure]:
-    """Run every function of `program` on its argument sets under both; all failures."""
+def check_program(program: Program, trials: int = TRIALS,
+                  stats: dict | None = None) -> list[Failure]:
+    """Run every function of `program` on its argument sets under both; all failures.
+
+    `stats` (if given) counts the calls made and those that raised in CPython."""
     failures: list[Failure] = []
     try:
         py_mod = load(program.python_source, f"py{program.seed}")
@@ -139,29 +158,72 @@ def check_program(program: Program, trials: int = TRIALS) -> list[Failure]:
     for fn in program.functions:
         for trial in range(trials):
             failure = check_call(program, fn, trial, getattr(py_mod, fn.name),
-                                 getattr(em_mod, fn.name))
+                                 getattr(em_mod, fn.name), stats)
             if failure is not None:
                 failures.append(failure)
                 break  # one failure per function is enough
     return failures
 
 
-def check_call(program: Program, fn: Function, trial: int, py_fn, em_fn) -> Failure | None:
+def check_call(program: Program, fn: Function, trial: int, py_fn, em_fn,
+               stats: dict | None = None) -> Failure | None:
     recipes = make_args(program.seed, fn, trial)
     want = call(py_fn, recipes)
-    if want.error is not None:
+    if stats is not None:
+        stats["calls"] = stats.get("calls", 0) + 1
+        stats["raised"] = stats.get("raised", 0) + own_raise(want.error)
+    if want.error is not None and not own_raise(want.error):
         return _failure(program, fn, trial, "python-error", want.trace, recipes, want, None)
     got = call(em_fn, recipes)
-    if got.error is not None:
-        kind = "compile-error" if type(got.error).__name__ == "CompileError" else "ember-error"
-        return _failure(program, fn, trial, kind, got.trace, recipes, want, got)
-    problem = difference(got.value, want.value)
-    for i, (g, w) in enumerate(zip(got.args, want.args, strict=False)):
-        if problem is None and isinstance(w, np.ndarray):
-            problem = difference(g, w, f"argument {fn.params[i].name} after the call")
+    if type(got.error).__name__ == "CompileError":
+        return _failure(program, fn, trial, "compile-error", got.trace, recipes, want, got)
+    if got.error is not None and want.error is None:
+        return _failure(program, fn, trial, "ember-error", got.trace, recipes, want, got)
+    problem = compare(want, got, [p.name for p in fn.params])
     if problem is None:
         return None
     return _failure(program, fn, trial, "mismatch", problem, recipes, want, got)
+
+
+def compare(want: Outcome, got: Outcome, names: list[str]) -> str | None:
+    """The first difference of `got` (Ember) from `want` (CPython): the exception or the
+    result, then every array argument after the call; None if they agree."""
+    if want.error is not None:
+        w, g = want.error, got.error
+        problem = None if g is not None and type(g) is type(w) and str(g) == str(w) else (
+            f"exception: Ember {_raised(g)} != CPython {_raised(w)}"
+            + (f"\n{got.trace}" if g is not None and type(g) is not type(w) else ""))
+    else:
+        problem = difference(got.value, want.value)
+    for name, g, w in zip(names, got.args, want.args, strict=False):
+        if problem is None and isinstance(w, np.ndarray):
+            problem = difference(g, w, f"argument {name} after the call")
+    return problem
+
+
+def _raised(error: BaseException | None) -> str:
+    return "returned" if error is None else f"raised {type(error).__name__}({str(error)!r})"
+
+
+def assert_same_outcome(kernel_fn, *args) -> None:
+    """For reproducers: `kernel_fn` (an Ember kernel) and its Python function, each on fresh
+    copies of `args` (same strides), return the same result or raise the same exception, and
+    leave the same arrays behind."""
+    def fresh() -> list:
+        return [_fresh(a) if isinstance(a, np.ndarray) else a for a in args]
+    want, got = call(kernel_fn.py_func, fresh()), call(kernel_fn, fresh())
+    problem = compare(want, got, [f"#{i}" for i in range(len(args))])
+    assert problem is None, problem
+
+
+def _fresh(a: np.ndarray) -> np.ndarray:
+    """A copy of the view `a`: the same view of a copy of the array it views."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root.copy(order="K"), offset=offset,
+                      strides=a.strides)
 
 
 def _failure(program, fn, trial, kind, message, recipes, want, got) -> Failure:
@@ -195,8 +257,8 @@ def reproducer(program: Program, fn: Function, recipes: list, failure: Failure,
         params_code(fn.params, recipes),
         f"# CPython: {_show(want, fn.params)}",
         f"# Ember:   {_show(got, fn.params)}",
-        "from tests.helpers import assert_same",
-        f"assert_same({fn.name}, {names}, rtol={RTOL})",
+        "from tests.fuzz.runner import assert_same_outcome",
+        f"assert_same_outcome({fn.name}, {names})",
     ])
 
 
