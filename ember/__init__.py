@@ -1,17 +1,19 @@
 """Ember: compile type-annotated Python loops to native code through MLIR.
 
 Public API only; the stages live in ember.frontend -> ember.ir -> ember.lowering ->
-ember.runtime.
+ember.runtime. `import ember` loads only the light modules: the derivative API, the AOT build
+and the CUDA helpers are imported on first use (PEP 562 `__getattr__`), and the toolchain
+(llvmlite, MLIR, Enzyme) only by the first compile or build.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from . import cuda
-from .aot import build
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
 from .api import Kernel, kernel
-from .autodiff import Derivative, grad, jvp, value_and_grad, vjp
 from .errors import CompileError
-from .gradcheck import GradientCheckError, check_grad
 from .parallel import prange
 from .types import (
     Array,
@@ -28,7 +30,35 @@ from .types import (
     u64,
 )
 
+if TYPE_CHECKING:
+    from . import cuda
+    from .aot import build
+    from .autodiff import Derivative, grad, jvp, value_and_grad, vjp
+    from .gradcheck import GradientCheckError, check_grad
+
+_LAZY = {
+    "build": "aot", "cuda": None, "Derivative": "autodiff", "grad": "autodiff",
+    "jvp": "autodiff", "value_and_grad": "autodiff", "vjp": "autodiff",
+    "GradientCheckError": "gradcheck", "check_grad": "gradcheck",
+}
+"""Public name -> the module defining it (None: the name is a submodule), imported on first use."""
+
 __all__ = [
     "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
     "kernel", "u8", "u16", "u32", "u64", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ember' has no attribute '{name}'")
+    module = _LAZY[name]
+    value = importlib.import_module(f".{module or name}", __name__)
+    if module is not None:
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

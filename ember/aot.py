@@ -11,19 +11,18 @@ copy of the header, and cached objects obey the disk cache's private-folder rule
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from . import aot_c, aot_loader
+from .aot_collect import collect
 from .api import Kernel
 from .autodiff import Derivative
+from .cachekey import cache_key
 from .compiler import (
-    cache_key,
     contiguous_variant,
     derivative_thunks,
     lowered_derivative,
@@ -57,7 +56,7 @@ def build(source: Any, out_dir: str, target_cpu: str | None = None, target: str 
         from .aot_gpu import build_gpu
 
         return build_gpu(source, out_dir, gpu_arch)
-    name, exports = _collect(source)
+    name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
     lib = aot_c.CLibrary(name)
     adapters: list[str] = []
@@ -76,50 +75,6 @@ def build(source: Any, out_dir: str, target_cpu: str | None = None, target: str 
     return {"library": library, "header": header, "loader": loader,
             "reused": [p.export for p in parts if p.reused],
             "compiled": [p.export for p in parts if not p.reused]}
-
-
-def _collect(source: Any) -> tuple[str, list[tuple[str, Any]]]:
-    if isinstance(source, str | os.PathLike):
-        path = os.fspath(source)
-        name = os.path.splitext(os.path.basename(path))[0]
-        module = _import(path, name)
-        items = [(k, v) for k, v in vars(module).items() if isinstance(v, Kernel | Derivative)]
-    else:
-        name = "kernels"
-        items = [(getattr(obj, "__name__", f"f{k}"), obj) for k, obj in enumerate(source)]
-    seen: set[int] = set()
-    exports = []
-    for export, obj in items:
-        if id(obj) not in seen and export.isidentifier():
-            seen.add(id(obj))
-            _check_export_name(export)
-            exports.append((export, obj))
-    if not exports:
-        raise CompileError(f"no kernels found in {source}: decorate functions with @ember.kernel"
-                           " (derivatives: module-level grad(...)/vjp(...) objects)")
-    return name, exports
-
-
-_C_LIBRARY_NAMES = frozenset(["abs", "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign", "cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod", "frexp", "hypot", "ilogb", "ldexp", "lgamma", "log", "log10", "log1p", "log2", "logb", "lrint", "lround", "modf", "nan", "nearbyint", "nextafter", "pow", "remainder", "remquo", "rint", "round", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc", "malloc", "calloc", "realloc", "free", "memcpy", "memmove", "memset", "memcmp", "strlen", "printf", "exit", "abort", "qsort"])
-
-
-def _check_export_name(name: str) -> None:
-    """An exported C function named like a C library function would capture the library's own
-    calls to it (the static linker binds them to the export)."""
-    if name in _C_LIBRARY_NAMES or name.startswith(("ember_", "_mlir")):
-        raise CompileError(f"cannot export '{name}' from a C library: the name is taken by "
-                           "the C library or by Ember; rename the kernel")
-
-
-def _import(path: str, name: str) -> Any:
-    if not os.path.exists(path):
-        raise CompileError(f"cannot build {path}: no such file")
-    spec = importlib.util.spec_from_file_location(f"_ember_build_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,

@@ -12,21 +12,22 @@ Each exported function `f` gets
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import types as T
 from .runtime import abi, raising
+from .runtime.call import ERROR_ACCESSORS
 from .runtime.derivcall import RETURN, DerivativeInfo
+from .runtime.thunk import NDARRAY_TYPE_GLOBAL
 
-_C_SCALAR = {("b", 1): "bool", ("i", 8): "int8_t", ("i", 16): "int16_t", ("i", 32): "int32_t",
-             ("i", 64): "int64_t", ("u", 8): "uint8_t", ("u", 16): "uint16_t",
-             ("u", 32): "uint32_t", ("u", 64): "uint64_t", ("f", 32): "float",
-             ("f", 64): "double"}
+_C_FIELD = {"ptr": "void*", "i64": T.i64.info.c}
+"""The C type of each LLVM type in a memref descriptor (abi.MEMREF_LAYOUT)."""
 
 
 def c_scalar(t: T.Scalar) -> str:
-    return _C_SCALAR[(t.kind, t.bits)]
+    return t.info.c
 
 
 def array_struct(t: T.Array) -> str:
@@ -40,9 +41,7 @@ def _expanded(sig_params: tuple[tuple[str, T.Type], ...]) -> tuple[list[str], li
     params, operands, lines = [], [], []
     for k, (_, t) in enumerate(sig_params):
         if isinstance(t, T.Array):
-            names = [f"ptr %a{k}", f"ptr %b{k}", f"i64 %o{k}"]
-            names += [f"i64 %s{k}_{d}" for d in range(t.ndim)]
-            names += [f"i64 %t{k}_{d}" for d in range(t.ndim)]
+            names = [f"{ty} %m{k}.{j}" for j, (_, ty) in enumerate(abi.memref_fields(t.ndim))]
             params += names
             operands += names
         elif isinstance(t, T.Scalar) and t.is_bool:
@@ -116,6 +115,8 @@ class CLibrary:
     header: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)
+    loader: list[str] = field(default_factory=list)
+    """Declarations of the Python loader's entry thunks (`ember_py_*`)."""
 
     def need_array(self, t: T.Array) -> str:
         name = array_struct(t)
@@ -140,6 +141,7 @@ class CLibrary:
             self.need_array(ret)
         if isinstance(ret, T.Tuple):
             self.need_tuple(export, ret)
+        self.loader.append(loader_declaration(export, sig))
         result = _c_result(ret, export)
         tail = [f"{result}* result"] if raises and result != "void" else []
         head = f"{'int32_t' if raises else result} {export}"
@@ -154,6 +156,9 @@ class CLibrary:
     def derivative(self, export: str, info: DerivativeInfo, sig: abi.Signature,
                    primal: tuple[tuple[str, T.Type], ...], count: abi.Signature | None,
                    result: T.Scalar | None, raises: bool = False) -> None:
+        self.loader.append(loader_declaration(export, sig))
+        if count is not None:
+            self.loader.append(loader_declaration(f"{export}_count", count))
         ret = c_scalar(result) if result is not None else "void"
         tail = [f"{ret}* result"] if raises and result is not None else []
         head = f"{'int32_t' if raises else ret} {export}"
@@ -254,8 +259,8 @@ def _outputs(info: DerivativeInfo) -> tuple[str, ...]:
 # --- C bodies ---------------------------------------------------------------------------------
 def _memref_args(name: str, t: T.Array, data: str | None = None) -> list[str]:
     d = data or name
-    return ([f"(void*){d}", f"(void*){d}", "0"] + [f"{name}_shape[{k}]" for k in range(t.ndim)]
-            + [f"st_{name}[{k}]" for k in range(t.ndim)])
+    return abi.memref_operands(f"(void*){d}", "0", [f"{name}_shape[{k}]" for k in range(t.ndim)],
+                               [f"st_{name}[{k}]" for k in range(t.ndim)])
 
 
 def _strides(name: str, t: T.Array) -> str:
@@ -279,9 +284,9 @@ def _convert_result(ret: T.Type, ctype: str, give: str) -> str:
 
 def _out_decl(ret: T.Type) -> str:
     if isinstance(ret, T.Array):
-        n = ret.ndim
-        return (f"  struct {{ void* allocated; void* aligned; int64_t offset; int64_t sizes[{n}];"
-                f" int64_t strides[{n}]; }} out;\n")
+        fields = " ".join(f"{_C_FIELD[ty]} {name}{f'[{ret.ndim}]' if per_dim else ''};"
+                          for name, ty, per_dim in abi.MEMREF_LAYOUT)
+        return f"  struct {{ {fields} }} out;\n"
     if isinstance(ret, T.Tuple):
         fields = " ".join(f"{c_scalar(i)} v{k};" for k, i in enumerate(ret.items))  # type: ignore[arg-type]
         return f"  struct {{ {fields} }} out;\n"
@@ -367,7 +372,7 @@ class _DerivativeBody:
         args: list[str] = []
         for name, t in self.count.params:
             if name == "__ember_counts":
-                args += ["(void*)counts", "(void*)counts", "0", "counts_shape[0]", "1"]
+                args += abi.memref_operands("(void*)counts", "0", ["counts_shape[0]"], ["1"])
             elif isinstance(t, T.Array):
                 data = f"c_{name}"
                 if name in self.info.count_written:
@@ -398,7 +403,7 @@ class _DerivativeBody:
     def _contiguous_memref(self, name: str, t: T.Array, data: str) -> list[str]:
         sizes = [f"{name}_shape[{k}]" for k in range(t.ndim)]
         strides = [f"ember_cstride({t.ndim}, {name}_shape, {k})" for k in range(t.ndim)]
-        return [f"(void*){data}", f"(void*){data}", "0", *sizes, *strides]
+        return abi.memref_operands(f"(void*){data}", "0", sizes, strides)
 
     def _shadows(self) -> None:
         info = self.info
@@ -444,7 +449,7 @@ class _DerivativeBody:
                 else:
                     args.append(f"tan_{base}" if forward else "0.0")
             elif name == "__ember_counts":
-                args += ["(void*)counts", "(void*)counts", "0", "counts_shape[0]", "1"]
+                args += abi.memref_operands("(void*)counts", "0", ["counts_shape[0]"], ["1"])
             elif isinstance(t, T.Array):
                 args += self._contiguous_memref(name, t, f"c_{name}")
             else:
@@ -558,7 +563,28 @@ def header_text(lib: CLibrary) -> str:
         "   this thread's next call into the library; NULL if it did not raise. */",
         f"const char* {lib.module}_last_error(void);", "",
         *lib.header, "",
+        *(line.replace("<module>", lib.module) for line in LOADER_SECTION), *lib.loader, "",
         "#ifdef __cplusplus", "}", "#endif", f"#endif /* {guard} */", ""])
+
+
+_C_ACCESSOR = {ctypes.c_char_p: "const char*", ctypes.c_int32: T.i32.info.c}
+LOADER_SECTION = [
+    "/* ---- Entry points of the Python loader (<module>.py); not for C callers. ----",
+    "   ember_py_<f>(...) takes numpy arrays as PyObject*, checks them and returns a status",
+    "   (0 ok, 1 an argument was rejected, 2 the kernel raised), storing any result through",
+    "   the trailing pointer; ember_error_* read the error of the last raise on this thread;",
+    "   the loader stores the address of numpy.ndarray in ember_py_ndarray_type. */",
+    f"extern void* {NDARRAY_TYPE_GLOBAL};",
+    *(f"{_C_ACCESSOR[ctype]} {name}(void);" for name, ctype in ERROR_ACCESSORS),
+]
+
+
+def loader_declaration(export: str, sig: abi.Signature) -> str:
+    """The C prototype of the loader's entry thunk `ember_py_<export>` (runtime/thunk.py)."""
+    args = ["void*" if isinstance(t, T.Array) else c_scalar(t)  # type: ignore[arg-type]
+            for _, t in sig.params]
+    args += ["void*"] if sig.result_kind != "none" else []
+    return f"int32_t ember_py_{export}({', '.join(args) or 'void'});"
 
 
 def source_text(lib: CLibrary, adapters: list[str]) -> str:
@@ -575,7 +601,7 @@ def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret
     args = []
     for _, t in params:
         if isinstance(t, T.Array):
-            args += ["void*", "void*", "int64_t"] + ["int64_t"] * (2 * t.ndim)
+            args += [_C_FIELD[ty] for _, ty in abi.memref_fields(t.ndim)]
         else:
             assert isinstance(t, T.Scalar)
             args.append(c_scalar(t))

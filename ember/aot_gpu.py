@@ -17,8 +17,8 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from . import __version__
-from .aot import _collect
+from ._version import __version__
+from .aot_collect import collect
 from .api import Kernel
 from .gpu_driver import gpu_manifest
 
@@ -50,7 +50,7 @@ __all__ = sorted(_exported) + ["from_device", "is_available", "to_device"]
 
 def build_gpu(source: Any, out_dir: str, gpu_arch: str | None = None) -> dict:
     """Build the kernels of `source` (a .py path or a list of kernels) for the GPU."""
-    name, exports = _collect(source)
+    name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
     manifests, files, skipped = [], [], []
     for export, obj in exports:

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Final
 
-from . import __version__
+from ._version import __version__
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.call", "runtime.checks",

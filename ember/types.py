@@ -84,12 +84,17 @@ class Scalar(Type):
 
     @property
     def np_dtype(self) -> np.dtype:
-        return np.dtype(_NP_NAMES[(self.kind, self.bits)])
+        return np.dtype(self.info.numpy)
+
+    @property
+    def info(self) -> ScalarKind:
+        """This kind's row of `SCALAR_KINDS` (numpy, ctypes, LLVM and C names)."""
+        return SCALAR_KINDS[(self.kind, self.bits)]
 
     def __str__(self) -> str:
         if self.weak:
             return {"b": "bool", "i": "int", "f": "float"}[self.kind]
-        return _NP_NAMES[(self.kind, self.bits)].replace("bool", "boolean")
+        return self.info.numpy.replace("bool", "boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +126,42 @@ class NoneType(Type):
         return "None"
 
 
-_NP_NAMES: Final = {
-    ("b", 1): "bool", ("i", 8): "int8", ("i", 16): "int16", ("i", 32): "int32",
-    ("i", 64): "int64", ("u", 8): "uint8", ("u", 16): "uint16", ("u", 32): "uint32",
-    ("u", 64): "uint64", ("f", 32): "float32", ("f", 64): "float64",
-}
+@dataclass(frozen=True, slots=True)
+class ScalarKind:
+    """Everything the compiler and its runtimes say about one scalar kind, in one row."""
+
+    kind: str
+    bits: int
+    numpy: str
+    """The numpy dtype name."""
+    ctype: str
+    """The ctypes type (a name in the `ctypes` module) of a C argument or result."""
+    llvm: str
+    """The LLVM IR type of a kernel's parameter or result."""
+    c: str
+    """The C type in the AOT header and wrappers."""
+    code: str
+    """The C dispatcher's format code (ember/_dispatch.c)."""
+    mlir: str
+    """The MLIR (signless) type name, as the GPU launch plan names parameters."""
+    launch_ctype: str
+    """The ctypes type of a CUDA launch parameter: integers as unsigned bit patterns."""
+
+
+SCALAR_KINDS: Final = {(r.kind, r.bits): r for r in (
+    ScalarKind("b", 1, "bool", "c_bool", "i1", "bool", "?", "i1", "c_uint8"),
+    ScalarKind("i", 8, "int8", "c_int8", "i8", "int8_t", "b", "i8", "c_uint8"),
+    ScalarKind("i", 16, "int16", "c_int16", "i16", "int16_t", "h", "i16", "c_uint16"),
+    ScalarKind("i", 32, "int32", "c_int32", "i32", "int32_t", "i", "i32", "c_uint32"),
+    ScalarKind("i", 64, "int64", "c_int64", "i64", "int64_t", "q", "i64", "c_uint64"),
+    ScalarKind("u", 8, "uint8", "c_uint8", "i8", "uint8_t", "B", "i8", "c_uint8"),
+    ScalarKind("u", 16, "uint16", "c_uint16", "i16", "uint16_t", "H", "i16", "c_uint16"),
+    ScalarKind("u", 32, "uint32", "c_uint32", "i32", "uint32_t", "I", "i32", "c_uint32"),
+    ScalarKind("u", 64, "uint64", "c_uint64", "i64", "uint64_t", "Q", "i64", "c_uint64"),
+    ScalarKind("f", 32, "float32", "c_float", "float", "float", "f", "f32", "c_float"),
+    ScalarKind("f", 64, "float64", "c_double", "double", "double", "d", "f64", "c_double"),
+)}
+"""The one table of scalar kinds, keyed by (kind, bits); read it through `Scalar.info`."""
 
 boolean: Final = Scalar("b", 1)
 i8: Final = Scalar("i", 8)
@@ -146,7 +182,7 @@ py_float: Final = f64.as_weak()
 
 PYTHON_ANNOTATIONS: Final[dict[object, Scalar]] = {bool: py_bool, int: py_int, float: py_float}
 
-_BY_DTYPE: Final = {np.dtype(name): Scalar(k, b) for (k, b), name in _NP_NAMES.items()}
+_BY_DTYPE: Final = {np.dtype(r.numpy): Scalar(r.kind, r.bits) for r in SCALAR_KINDS.values()}
 
 
 def from_dtype(dtype: object) -> Scalar | None:

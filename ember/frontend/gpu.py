@@ -21,7 +21,7 @@ a register accumulator like a scalar reduction, added to the element once per wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from .. import types as T
 from ..errors import CompileError
@@ -48,6 +48,9 @@ class AtomicAdd(tir.Stmt):
     indices: tuple[tir.Expr, ...]
     wrap: tuple[bool, ...]
     value: tir.Expr
+
+
+tir.EFFECTS[AtomicAdd] = tir.Effects(reads=True, writes=True)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,10 @@ def _adds_to(value: tir.Expr, name: str) -> bool:
 # --- element sums ------------------------------------------------------------------------------
 def _element_sums(loop: tir.For, grid: set[str], types: dict[str, T.Type],
                   nest: int) -> tuple[tuple[tir.Stmt, ...], tuple[ElementSum, ...]]:
-    """The body of `loop` with its fixed-subscript `+=` stores turned into local sums."""
+    """The body of `loop` with its fixed-subscript `+=` stores turned into local sums (none
+    where some node's effects are unknown: it might touch the summed elements)."""
+    if tir.effects_under(loop.body).unknown:
+        return loop.body, ()
     local = dataflow.assigned(loop.body) | grid
     groups: dict[tuple[str, object], ElementSum] = {}
     for st in tir.walk(loop.body):
@@ -206,7 +212,7 @@ def _element_sums(loop: tir.For, grid: set[str], types: dict[str, T.Type],
         return loop.body, ()
     for g in groups.values():
         types[g.name] = g.dtype
-    body = _replace_updates(loop.body, groups, local)
+    body = _SumUpdates(groups, local).block(loop.body)
     annotated = dataflow.annotate((replace(loop, body=body, carried=()),), types)[0]
     assert isinstance(annotated, tir.For)
     return annotated.body, tuple(groups.values())
@@ -225,8 +231,8 @@ def _update(st: tir.Store, local: set[str]) -> tir.Expr | None:
                                            if value.op == "add" else [])
     for mine, other in pairs:
         mine = _unwrap(mine)
-        if isinstance(mine, tir.Load) and _same(mine.array, st.array) and \
-                _same(mine.indices, st.indices) and st.array.name not in dataflow.uses(other):
+        if isinstance(mine, tir.Load) and tir.same(mine.array, st.array) and \
+                tir.same(mine.indices, st.indices) and st.array.name not in dataflow.uses(other):
             if value.op == "sub":
                 other = tir.UnaryOp(other.type, other.span, "neg", other)
             return other if other.type == t.dtype else tir.Cast(t.dtype, other.span, other)
@@ -242,23 +248,19 @@ def _only_summed(body: tuple[tir.Stmt, ...], g: ElementSum, local: set[str]) -> 
     return uses == 2 * len(own)  # the store and its load of the element, nothing else
 
 
-def _replace_updates(body: tuple[tir.Stmt, ...], groups: dict, local: set[str]) -> tuple:
-    out = []
-    for st in body:
-        value = _update(st, local) if isinstance(st, tir.Store) else None
-        g = groups.get((st.array.name, shape_of(st.indices))) if value is not None else None
-        if g is not None:
-            acc = tir.Var(g.dtype, st.span, g.name)
-            out.append(tir.Assign(st.span, g.name, tir.BinOp(g.dtype, st.span, "add", acc,
-                                                             value)))
-        elif isinstance(st, tir.If):
-            out.append(replace(st, then=_replace_updates(st.then, groups, local),
-                               orelse=_replace_updates(st.orelse, groups, local)))
-        elif isinstance(st, tir.For | tir.While):
-            out.append(replace(st, body=_replace_updates(st.body, groups, local)))
-        else:
-            out.append(st)
-    return tuple(out)
+class _SumUpdates(tir.Transformer):
+    """Turns the `+=` updates of element sums into additions to their accumulators."""
+
+    def __init__(self, groups: dict, local: set[str]) -> None:
+        self.groups, self.local = groups, local
+
+    def visit_Store(self, st: tir.Store) -> tir.Stmt:
+        value = _update(st, self.local)
+        g = self.groups.get((st.array.name, shape_of(st.indices))) if value is not None else None
+        if g is None:
+            return st
+        acc = tir.Var(g.dtype, st.span, g.name)
+        return tir.Assign(st.span, g.name, tir.BinOp(g.dtype, st.span, "add", acc, value))
 
 
 # --- device bodies -----------------------------------------------------------------------------
@@ -266,6 +268,8 @@ def _device_block(body: tuple[tir.Stmt, ...], grid: set[str]) -> tuple[tir.Stmt,
     """`body` with racing `+=` stores made atomic; unsupported constructs rejected."""
     for node in tir.walk(body):
         what = _DEVICE_FORBIDDEN.get(type(node))
+        if what is None and tir.effects(node).unknown:  # type: ignore[arg-type]
+            what = f"{type(node).__name__} (a construct of unknown effects)"
         if what is not None:
             raise CompileError(f"{what} is not supported inside a GPU prange loop",
                                node.span)  # type: ignore[attr-defined]
@@ -295,8 +299,8 @@ def _store(s: tir.Store, grid: set[str]) -> tir.Stmt:
                                            if value.op == "add" else [])
     for mine, other in pairs:
         mine = mine.value if isinstance(mine, tir.Cast) else mine
-        if isinstance(mine, tir.Load) and _same(mine.array, s.array) and \
-                _same(mine.indices, s.indices):
+        if isinstance(mine, tir.Load) and tir.same(mine.array, s.array) and \
+                tir.same(mine.indices, s.indices):
             return _atomic(s, value.op, other)
     return s
 
@@ -317,16 +321,6 @@ def _atomic(s: tir.Store, op: str, value: tir.Expr) -> AtomicAdd:
     if value.type != t.dtype:
         value = tir.Cast(t.dtype, value.span, value)
     return AtomicAdd(s.span, s.array, s.indices, s.wrap, value)
-
-
-def _same(a: object, b: object) -> bool:
-    """Structural equality of typed-tree values, ignoring spans."""
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, tir.Expr) and type(a) is type(b):
-        return all(f.name == "span" or _same(getattr(a, f.name), getattr(b, f.name))
-                   for f in fields(a))
-    return a == b
 
 
 # --- host expressions ----------------------------------------------------------------------------

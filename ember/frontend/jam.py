@@ -51,26 +51,19 @@ class _Plan:
     """All arrays of the nest, if some must be checked for overlap at run time."""
 
 
-class LoopRewriter:
+class LoopRewriter(tir.Transformer):
     """Walks a body and offers every serial `for` to `rewrite` (None: keep the loop and look
-    inside it); new locals go into `types`."""
+    inside it); prange loops are left alone. New locals go into `types`."""
 
     def __init__(self, types: dict[str, T.Type]) -> None:
         self.types = types
         self.count = 0
 
-    def block(self, body: tuple[tir.Stmt, ...]) -> tuple[tir.Stmt, ...]:
-        return tuple(out for s in body for out in self.stmt(s))
-
-    def stmt(self, s: tir.Stmt) -> tuple[tir.Stmt, ...]:
-        if isinstance(s, tir.For) and not s.parallel:
-            out = self.rewrite(s)
-            return out if out is not None else (replace(s, body=self.block(s.body)),)
-        if isinstance(s, tir.If):
-            return (replace(s, then=self.block(s.then), orelse=self.block(s.orelse)),)
-        if isinstance(s, tir.While):
-            return (replace(s, body=self.block(s.body)),)
-        return (s,)
+    def visit_For(self, s: tir.For) -> object:
+        if s.parallel:
+            return s
+        out = self.rewrite(s)
+        return out if out is not None else self.generic_visit(s)
 
     def rewrite(self, loop: tir.For) -> tuple[tir.Stmt, ...] | None:
         raise NotImplementedError
@@ -121,14 +114,14 @@ class _Jammer(LoopRewriter):
 
 def cold(s: tir.Stmt) -> tir.Stmt:
     """`s` with every loop in it marked cold (see tir.For.cold)."""
-    if isinstance(s, tir.For):
-        return replace(s, cold=True, body=tuple(cold(t) for t in s.body))
-    if isinstance(s, tir.If):
-        return replace(s, then=tuple(cold(t) for t in s.then),
-                       orelse=tuple(cold(t) for t in s.orelse))
-    if isinstance(s, tir.While):
-        return replace(s, body=tuple(cold(t) for t in s.body))
-    return s
+    out = _Cold().visit(s)
+    assert isinstance(out, tir.Stmt)
+    return out
+
+
+class _Cold(tir.Transformer):
+    def visit_For(self, s: tir.For) -> tir.For:
+        return replace(self.generic_visit(s), cold=True)  # type: ignore[arg-type]
 
 
 def _jammed_body(body: tuple[tir.Stmt, ...], rows: list[Row]) -> tuple[tir.Stmt, ...]:
@@ -163,33 +156,28 @@ def disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
     return result
 
 
-@dataclass
-class Row:
+class Row(tir.Transformer):
     """Rewrites one row's copy of a statement: the loop variable becomes `index`, locals
     are renamed."""
 
-    var: str
-    index: tir.Expr
-    renames: dict[str, str]
+    def __init__(self, var: str, index: tir.Expr, renames: dict[str, str]) -> None:
+        self.var, self.index, self.renames = var, index, renames
 
     def stmt(self, s: tir.Stmt) -> tir.Stmt:
-        s = self.node(s)
-        if isinstance(s, tir.Assign):
-            s = replace(s, name=self.renames.get(s.name, s.name))
-        return s
+        out = self.visit(s)
+        assert isinstance(out, tir.Stmt)
+        return out
 
-    def node(self, n: object) -> object:
-        if isinstance(n, tuple):
-            return tuple(self.node(x) for x in n)
-        if isinstance(n, tir.Var):
-            if n.name == self.var:
-                return self.index
-            return replace(n, name=self.renames.get(n.name, n.name))
-        if isinstance(n, tir.Expr | tir.Stmt):
-            changes = {f.name: self.node(getattr(n, f.name)) for f in fields(n)
-                       if f.name not in ("span", "type")}
-            return replace(n, **changes)
-        return n
+    def visit_Var(self, n: tir.Var) -> tir.Expr:
+        if n.name == self.var:
+            return self.index
+        name = self.renames.get(n.name, n.name)
+        return n if name == n.name else replace(n, name=name)
+
+    def visit_Assign(self, s: tir.Assign) -> tir.Stmt:
+        s = self.generic_visit(s)  # type: ignore[assignment]
+        name = self.renames.get(s.name, s.name)
+        return s if name == s.name else replace(s, name=name)
 
 
 # --- legality ---------------------------------------------------------------------------------
@@ -228,8 +216,8 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
 
 
 def reads_memory(node: object) -> bool:
-    """Loads, kernel calls or allocations anywhere in `node`."""
-    return any(isinstance(n, tir.Load | tir.KernelCall | tir.Alloc) for n in tir.walk(node))
+    """Anything in `node` that reads, writes or allocates memory, or may (tir.effects)."""
+    return tir.effects_under(node).memory
 
 
 def _assigns(body: tuple[tir.Stmt, ...]) -> set[str]:
@@ -241,8 +229,8 @@ def is_one(e: tir.Expr) -> bool:
 
 
 def straight_nest(body: tuple[tir.Stmt, ...], loop: tir.For) -> bool:
-    """Straight-line statements and inner loops of straight-line statements, no calls of
-    kernels, no allocations, small enough."""
+    """Straight-line statements and inner loops of straight-line statements, no node of
+    unknown effects (kernel calls), no allocations, small enough."""
     for s in body:
         if isinstance(s, tir.For):
             if s.parallel or not all(isinstance(t, tir.Assign | tir.Store) for t in s.body):
@@ -250,8 +238,13 @@ def straight_nest(body: tuple[tir.Stmt, ...], loop: tir.For) -> bool:
         elif not isinstance(s, tir.Assign | tir.Store):
             return False
     nodes = list(tir.walk(body))
-    return len(nodes) <= MAX_NODES and not any(
-        isinstance(n, tir.KernelCall | tir.Alloc) for n in nodes)
+    return len(nodes) <= MAX_NODES and not any(_opaque(n) for n in nodes)
+
+
+def _opaque(n: object) -> bool:
+    """A node whose memory effects the nest checks cannot account for."""
+    e = tir.effects(n)  # type: ignore[arg-type]
+    return e.unknown or e.allocates
 
 
 _CHEAP_CALLS = frozenset({"abs", "min", "max", "minimum", "maximum", "sqrt", "fabs",
@@ -306,11 +299,16 @@ may be negative (Python's wrap-around makes two subscripts name one element)."""
 
 
 def accesses_of(body: tuple[tir.Stmt, ...]) -> list[Access] | None:
+    """Every element access of `body`, or None where some memory effect is not an access
+    of a named array (a node of unknown effects, a matmul, a load from a call's result)."""
     found: list[Access] = []
     for group, s in enumerate(body):
         for n in tir.walk(s):
-            if isinstance(n, tir.Load | tir.Store):
-                if not isinstance(n.array, tir.Var):
+            e = tir.effects(n)  # type: ignore[arg-type]
+            if e.unknown:
+                return None
+            if e.reads or e.writes:
+                if not isinstance(n, tir.Load | tir.Store) or not isinstance(n.array, tir.Var):
                     return None
                 sub = None if any(n.wrap) else shape_of(n.indices)
                 found.append((n.array.name, sub, isinstance(n, tir.Store), group))

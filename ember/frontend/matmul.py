@@ -269,7 +269,7 @@ def _bounds_free(nest: _Nest, loop: tir.For) -> bool:
 
 def _operands_ok(nest: _Nest, row: str) -> bool:
     """Float c and b of one dtype, b not c, leading indices fixed in the nest; u reads no c,
-    no j, no kernel call or allocation."""
+    no j, and nothing in it has unknown effects (kernel calls), allocates or writes."""
     c_t, b_t = nest.c.type, nest.b.type
     if nest.b.name == nest.c.name:
         return False
@@ -282,8 +282,8 @@ def _operands_ok(nest: _Nest, row: str) -> bool:
     leads = (nest.c_lead, nest.b_lead)
     if dataflow.uses(leads) & moving or reads_memory(leads):
         return False
-    if nest.c.name in _arrays(nest.u) or any(
-            isinstance(n, tir.KernelCall | tir.Alloc) for n in tir.walk(nest.u)):
+    u = tir.effects_under(nest.u)  # u is evaluated once per (i, k), not per element
+    if nest.c.name in _arrays(nest.u) or u.unknown or u.allocates or u.writes:
         return False
     reads = dataflow.uses(nest.u)
     return not (reads & ({nest.j} | ({nest.local} if nest.local else set())

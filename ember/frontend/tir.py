@@ -4,12 +4,17 @@ Frozen dataclass nodes; every node has a `span` (for locations and errors) and e
 expression a `type`. Control flow is structured (no break/continue, one final return), and
 each `If`/`For`/`While` lists the variables it merges or carries (`carried`), computed by
 `dataflow.py`, so the emitter never has to discover them.
+
+Passes ask the tree, not isinstance lists: `walk` visits every node, `Transformer` rebuilds a
+tree from `visit_<Class>` rules, `same` compares trees ignoring spans, and `effects` says what
+a node does to memory (`EFFECTS`, one row per node class; a class without a row has unknown
+effects, and the loop optimizations then leave its nest as written).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from ..errors import Span
 from ..types import Scalar, Type
@@ -323,10 +328,138 @@ def walk(node: object) -> Iterator[object]:
 
 def raises(node: object) -> bool:
     """Whether anything under `node` can raise (a Raise or a checked operation)."""
-    return any(isinstance(n, Raise) or getattr(n, "check", None) is not None
-               for n in walk(node))
+    return any(effects(n).raises for n in walk(node))
 
 
 def names(node: object) -> set[str]:
     """The names of every variable referenced under `node` (read, or an array written)."""
     return {n.name for n in walk(node) if isinstance(n, Var)}
+
+
+_NOT_CHILDREN = frozenset({"span", "type"})
+
+
+def same(a: object, b: object) -> bool:
+    """Structural equality of typed-tree values, ignoring spans."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Expr | Stmt) and type(a) is type(b):
+        return all(f.name == "span" or same(getattr(a, f.name), getattr(b, f.name))
+                   for f in fields(a))
+    return a == b
+
+
+class Transformer:
+    """Rebuilds a tree bottom-up. A `visit_<Class>(node)` method rewrites the nodes of one
+    class (a statement's may return a tuple of statements, spliced into its block); any
+    other node is rebuilt from its transformed children with `dataclasses.replace`, and
+    returned itself where no child changed, so an identity transformer returns the very
+    same tree. A `visit_` method that wants its node's children transformed too calls
+    `generic_visit`."""
+
+    def visit(self, node: Expr | Stmt) -> object:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        return method(node) if method is not None else self.generic_visit(node)
+
+    def generic_visit(self, node: Expr | Stmt) -> Expr | Stmt:
+        changes = {}
+        for f in fields(node):
+            if f.name not in _NOT_CHILDREN:
+                old = getattr(node, f.name)
+                new = self.value(old)
+                if new is not old:
+                    changes[f.name] = new
+        return replace(node, **changes) if changes else node
+
+    def value(self, value: object) -> object:
+        """`value` (a node, a tuple of them or anything else) with its nodes transformed."""
+        if isinstance(value, Expr | Stmt):
+            return self.visit(value)
+        if not isinstance(value, tuple):
+            return value
+        out: list[object] = []
+        for item in value:
+            new = self.value(item)
+            if isinstance(item, Stmt) and isinstance(new, tuple):
+                out.extend(new)
+            else:
+                out.append(new)
+        unchanged = len(out) == len(value) and all(x is y for x, y in zip(out, value, strict=True))
+        return value if unchanged else tuple(out)
+
+    def block(self, body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+        """A statement list, transformed."""
+        out = self.value(body)
+        assert isinstance(out, tuple)
+        return out
+
+    def expr(self, e: Expr) -> Expr:
+        """An expression, transformed."""
+        out = self.visit(e)
+        assert isinstance(out, Expr)
+        return out
+
+
+# --- memory effects ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """What evaluating one node does besides computing its value, its children not counted
+    (after MLIR's MemoryEffectOpInterface)."""
+
+    reads: bool = False
+    """Reads array elements."""
+    writes: bool = False
+    """Writes array elements."""
+    allocates: bool = False
+    """Creates an array."""
+    raises: bool = False
+    """May stop the kernel with an exception."""
+    unknown: bool = False
+    """Anything at all: a transformation that needs to know must leave the code as written."""
+
+    def __or__(self, other: Effects) -> Effects:
+        return Effects(*(x or y for x, y in zip(self._flags(), other._flags(), strict=True)))
+
+    def _flags(self) -> tuple[bool, bool, bool, bool, bool]:
+        return (self.reads, self.writes, self.allocates, self.raises, self.unknown)
+
+    @property
+    def memory(self) -> bool:
+        """Touches memory (reads, writes or allocates), or may."""
+        return self.reads or self.writes or self.allocates or self.unknown
+
+
+PURE: Effects = Effects()
+UNKNOWN: Effects = Effects(unknown=True)
+_CHECKED = Effects(raises=True)
+
+EFFECTS: dict[type, Effects] = {
+    Const: PURE, Var: PURE, BinOp: PURE, UnaryOp: PURE, Compare: PURE, CompareChain: PURE,
+    BoolOp: PURE, Truth: PURE, IfExp: PURE, Cast: PURE,
+    Call: PURE,  # builtins compute on scalars (and array shapes: len, disjoint)
+    KernelCall: UNKNOWN,  # the callee may read, write, allocate or raise
+    Load: Effects(reads=True),
+    Dim: PURE, DynDim: PURE, TupleExpr: PURE, TupleGet: PURE,
+    Alloc: Effects(allocates=True),
+    Assign: PURE, ExprStmt: PURE, If: PURE, For: PURE, While: PURE, Return: PURE,
+    Store: Effects(writes=True),
+    ParallelLaunch: UNKNOWN,  # a worker kernel runs the outlined loop body
+    MatMul: Effects(reads=True, writes=True),
+    Raise: Effects(raises=True),
+}
+"""The effects of each node class (statements: of the statement itself, not of its
+expressions or nested statements). A class defined elsewhere adds its row here."""
+
+
+def effects(node: Expr | Stmt) -> Effects:
+    """The effects of `node` itself (a checked Load, Store or BinOp also raises)."""
+    own = EFFECTS.get(type(node), UNKNOWN)
+    return own | _CHECKED if getattr(node, "check", None) is not None else own
+
+
+def effects_under(node: object) -> Effects:
+    """The effects of everything under `node` together."""
+    total = PURE
+    for n in walk(node):
+        total = total | effects(n)  # type: ignore[arg-type]
+    return total

@@ -16,7 +16,7 @@ from mlir.dialects import arith, func, memref
 
 from .. import types as T
 from ..frontend import tir
-from . import exprs, ops, stmts
+from . import exprs, loops, ops, stmts
 from .context import location
 from .types import contiguous_arrays, contiguous_memref_type, flat_types, to_mlir_type
 
@@ -135,7 +135,7 @@ class Emitter:
             return [v for item in t.items for v in self.zeros(item)]
         if isinstance(t, T.Array):
             zero = arith.constant(ir.IndexType.get(), 0)
-            return [stmts.allocate(t, [zero] * t.ndim)]
+            return [loops.allocate(t, [zero] * t.ndim)]
         assert isinstance(t, T.Scalar)
         return [ops.const(t, 0)]
 

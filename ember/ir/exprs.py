@@ -16,6 +16,7 @@ from mlir.dialects import arith, func, memref, scf
 from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
+from .loops import allocate, fill
 from .raising import check_bounds, check_division
 from .types import flat_types, to_mlir_type
 
@@ -206,8 +207,6 @@ def _tuple_get(em: Emitter, e: tir.TupleGet) -> Any:
 
 
 def _alloc(em: Emitter, e: tir.Alloc) -> Any:
-    from .stmts import allocate, fill
-
     assert isinstance(e.type, T.Array)
     sizes = [em.index(em.expr(s)) for s in e.shape]
     zero = arith.constant(ir.IndexType.get(), 0)

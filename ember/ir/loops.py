@@ -1,8 +1,15 @@
-"""Loop attributes shared by the statement rules."""
+"""Loops, loop attributes and new arrays shared by the statement and expression rules (and
+the rewrites of lowering/)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mlir import ir
+from mlir.dialects import arith, memref, scf
+
+from .. import types as T
+from .types import contiguous_memref_type, memref_type
 
 
 def cold_loop() -> ir.Attribute:
@@ -10,3 +17,33 @@ def cold_loop() -> ir.Attribute:
     stays small and compiles fast). Survives scf-to-cf as the latch's `llvm.loop`."""
     return ir.Attribute.parse(
         "#llvm.loop_annotation<vectorize = <disable = true>, unroll = <disable = true>>")
+
+
+def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
+    """A new contiguous array, seen through the generic strided memref type."""
+    raw = memref.alloc(contiguous_memref_type(t), sizes, [])
+    want = memref_type(t)
+    return raw if raw.type == want else memref.cast(want, raw)
+
+
+def loop_nest(sizes: list[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
+    """`body(indices)` inside scf.for loops over [0, size) for each size (a plain nest)."""
+    index = ir.IndexType.get()
+    zero, one = arith.constant(index, 0), arith.constant(index, 1)
+    ivs: list[ir.Value] = []
+    points: list[ir.InsertionPoint] = []
+    for size in sizes:
+        loop = scf.ForOp(zero, size, one)
+        ivs.append(loop.induction_variable)
+        point = ir.InsertionPoint(loop.body)
+        point.__enter__()
+        points.append(point)
+    body(ivs)
+    for point in reversed(points):
+        scf.YieldOp([])
+        point.__exit__(None, None, None)
+
+
+def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:
+    """Store `value` (already in storage form) into every element."""
+    loop_nest(sizes, lambda ivs: memref.store(value, array, ivs))

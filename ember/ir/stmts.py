@@ -20,40 +20,10 @@ from .exprs import indices
 from .loops import cold_loop
 from .matmul import emit_matmul
 from .raising import raise_at
-from .types import contiguous_memref_type, flat_types, memref_type, storage_type
+from .types import flat_types, storage_type
 
 if TYPE_CHECKING:
     from .emitter import Emitter
-
-
-def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
-    """A new contiguous array, seen through the generic strided memref type."""
-    raw = memref.alloc(contiguous_memref_type(t), sizes, [])
-    want = memref_type(t)
-    return raw if raw.type == want else memref.cast(want, raw)
-
-
-def loop_nest(sizes: list[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
-    """`body(indices)` inside scf.for loops over [0, size) for each size (a plain nest)."""
-    index = ir.IndexType.get()
-    zero, one = arith.constant(index, 0), arith.constant(index, 1)
-    ivs: list[ir.Value] = []
-    points: list[ir.InsertionPoint] = []
-    for size in sizes:
-        loop = scf.ForOp(zero, size, one)
-        ivs.append(loop.induction_variable)
-        point = ir.InsertionPoint(loop.body)
-        point.__enter__()
-        points.append(point)
-    body(ivs)
-    for point in reversed(points):
-        scf.YieldOp([])
-        point.__exit__(None, None, None)
-
-
-def fill(array: ir.Value, sizes: list[ir.Value], value: ir.Value) -> None:
-    """Store `value` (already in storage form) into every element."""
-    loop_nest(sizes, lambda ivs: memref.store(value, array, ivs))
 
 
 def _assign(em: Emitter, s: tir.Assign) -> None:

@@ -19,19 +19,17 @@ wrapper in generic op form, and its output is post-processed:
 from __future__ import annotations
 
 import functools
-import importlib.machinery
-import importlib.util
 import os
 import re
-import sysconfig
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from mlir import ir
 
 from ..errors import CompileError, Span
 from . import rewrites
+from .enzyme_worker import Worker
 
 PIPELINE: Final = ",".join((
     "enzyme",                           # generate the derivative functions
@@ -49,24 +47,8 @@ _ACTIVITY: Final = {
 
 
 @functools.cache
-def enzyme_call() -> Any:
-    """enzyme_ad's pass-pipeline module, loaded without importing jax."""
-    base = sysconfig.get_paths()["purelib"]
-    path = os.path.join(base, "enzyme_ad", "jax", "enzyme_call.so")
-    if not os.path.exists(path):
-        raise RuntimeError("gradients need the enzyme-ad package (pip install enzyme-ad==0.0.16)")
-    loader = importlib.machinery.ExtensionFileLoader("enzyme_call", path)
-    spec = importlib.util.spec_from_file_location("enzyme_call", path, loader=loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
 @functools.cache
-def _worker() -> Any:
-    from .enzyme_worker import Worker
-
+def _worker() -> Worker:
     return Worker()
 
 

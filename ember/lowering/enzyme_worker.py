@@ -7,11 +7,14 @@ Protocol over stdin/stdout, one request at a time: a length-prefixed UTF-8 JSON 
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import struct
 import subprocess
 import sys
+import sysconfig
 import threading
 from typing import IO, Any
 
@@ -68,9 +71,21 @@ class Worker:
         return str(answer["ok"])
 
 
-def main() -> None:
-    from .enzyme import enzyme_call
+def enzyme_call() -> Any:
+    """enzyme_ad's pass-pipeline module, loaded without importing jax."""
+    base = sysconfig.get_paths()["purelib"]
+    path = os.path.join(base, "enzyme_ad", "jax", "enzyme_call.so")
+    if not os.path.exists(path):
+        raise RuntimeError("gradients need the enzyme-ad package (pip install enzyme-ad==0.0.16)")
+    loader = importlib.machinery.ExtensionFileLoader("enzyme_call", path)
+    spec = importlib.util.spec_from_file_location("enzyme_call", path, loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
+
+def main() -> None:
     module = enzyme_call()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:

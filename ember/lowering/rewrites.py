@@ -66,7 +66,7 @@ from mlir.dialects import arith, func, memref, scf
 from mlir.dialects import bufferization as bz
 
 from ..ir.context import ops_where
-from ..ir.stmts import loop_nest
+from ..ir.loops import loop_nest
 
 LIBM_CALLS: Final = {"math.expm1": "expm1"}
 

@@ -49,15 +49,36 @@ def verify_numpy_layout() -> None:
         raise RuntimeError(f"numpy {np.__version__} has an array layout Ember does not know")
 
 
-_LLVM_SCALAR: Final = {("f", 64): "double", ("f", 32): "float", ("b", 1): "i1"}
-
-
 def llvm_scalar(t: T.Scalar) -> str:
-    return _LLVM_SCALAR.get((t.kind, t.bits), f"i{t.bits}")
+    return t.info.llvm
+
+
+# --- the memref descriptor ----------------------------------------------------------------
+MEMREF_LAYOUT: Final = (("allocated", "ptr", False), ("aligned", "ptr", False),
+                        ("offset", "i64", False), ("sizes", "i64", True),
+                        ("strides", "i64", True))
+"""The fields of MLIR's memref descriptor, in order, as (name, LLVM type, one per dimension).
+Sizes and strides count elements. A lowered kernel takes each array as these fields."""
+MEMREF_ALIGNED: Final = 1
+"""The position of `aligned` (the data pointer) among a descriptor's expanded fields."""
+
+
+def memref_fields(ndim: int) -> list[tuple[str, str]]:
+    """The expanded fields of a rank-`ndim` descriptor: (name, LLVM type), `sizes[d]` and
+    `strides[d]` one per dimension."""
+    return [(f"{name}[{d}]" if per_dim else name, ty)
+            for name, ty, per_dim in MEMREF_LAYOUT for d in (range(ndim) if per_dim else [0])]
+
+
+def memref_operands(data: object, offset: object, sizes: list, strides: list) -> list:
+    """The expanded field values of a descriptor of the array at `data` (allocated and
+    aligned are both `data`), in MEMREF_LAYOUT order."""
+    return [data, data, offset, *sizes, *strides]
 
 
 def llvm_memref(ndim: int) -> str:
-    return f"{{ ptr, ptr, i64, [{ndim} x i64], [{ndim} x i64] }}"
+    items = [f"[{ndim} x {ty}]" if per_dim else ty for _, ty, per_dim in MEMREF_LAYOUT]
+    return "{ " + ", ".join(items) + " }"
 
 
 def llvm_result(t: T.Type) -> str:
@@ -73,14 +94,6 @@ def llvm_result(t: T.Type) -> str:
 
 
 # --- ctypes side ------------------------------------------------------------------------------
-_CTYPE: Final = {
-    ("b", 1): ctypes.c_bool, ("i", 8): ctypes.c_int8, ("i", 16): ctypes.c_int16,
-    ("i", 32): ctypes.c_int32, ("i", 64): ctypes.c_int64, ("u", 8): ctypes.c_uint8,
-    ("u", 16): ctypes.c_uint16, ("u", 32): ctypes.c_uint32, ("u", 64): ctypes.c_uint64,
-    ("f", 32): ctypes.c_float, ("f", 64): ctypes.c_double,
-}
-
-
 def int_range(t: T.Scalar) -> tuple[int, int]:
     """The values an integer parameter of type `t` accepts."""
     if t.kind == "u":
@@ -89,14 +102,16 @@ def int_range(t: T.Scalar) -> tuple[int, int]:
 
 
 def ctype_of(t: T.Scalar) -> type:
-    return _CTYPE[(t.kind, t.bits)]
+    return getattr(ctypes, t.info.ctype)
+
+
+_MEMREF_CTYPES: Final = {"ptr": ctypes.c_void_p, "i64": ctype_of(T.i64)}
 
 
 def memref_struct(ndim: int) -> type:
-    return type(f"MemRef{ndim}D", (ctypes.Structure,), {"_fields_": [
-        ("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
-        ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * ndim),
-        ("strides", ctypes.c_int64 * ndim)]})
+    fields = [(name, _MEMREF_CTYPES[ty] * ndim if per_dim else _MEMREF_CTYPES[ty])
+              for name, ty, per_dim in MEMREF_LAYOUT]
+    return type(f"MemRef{ndim}D", (ctypes.Structure,), {"_fields_": fields})
 
 
 def result_struct(t: T.Type) -> type:

@@ -119,19 +119,21 @@ def _result_line(sig: Signature) -> str:
 
 
 # --- errors raised by kernels ----------------------------------------------------------------
-_ACCESSORS = (("ember_error_kind", ctypes.c_char_p), ("ember_error_message", ctypes.c_char_p),
-              ("ember_error_file", ctypes.c_char_p), ("ember_error_func", ctypes.c_char_p),
-              ("ember_error_line", ctypes.c_int32))
+ERROR_ACCESSORS = (("ember_error_kind", ctypes.c_char_p),
+                   ("ember_error_message", ctypes.c_char_p),
+                   ("ember_error_file", ctypes.c_char_p), ("ember_error_func", ctypes.c_char_p),
+                   ("ember_error_line", ctypes.c_int32))
+"""The library's error accessors (runtime/kernel_errors.c) and their result types."""
 
 
 def error_raiser(lib: Any) -> Callable[[], Any]:
     """A function raising, in Python, the error a kernel of library `lib` raised in this
     thread (runtime/kernel_errors.c keeps it until the next call)."""
     try:
-        readers = [getattr(lib, name) for name, _ in _ACCESSORS]
+        readers = [getattr(lib, name) for name, _ in ERROR_ACCESSORS]
     except AttributeError:  # a library whose kernels cannot raise
         readers = []
-    for reader, (_, restype) in zip(readers, _ACCESSORS, strict=False):
+    for reader, (_, restype) in zip(readers, ERROR_ACCESSORS, strict=False):
         reader.argtypes, reader.restype = [], restype
 
     def raise_error() -> Any:

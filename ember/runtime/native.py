@@ -17,6 +17,8 @@ import tempfile
 import llvmlite.binding as llvm
 
 from . import vecmath
+from .cc import compiler
+from .thunk import PRELUDE
 
 _NUW = re.compile(r"\bnuw ")
 _SYMBOL = re.compile(r"^(?:define|declare) [^@]*@([\w.$]+)\(", re.MULTILINE)
@@ -51,8 +53,6 @@ def host_id() -> str:
 def prepare_ir(kernel_ir: str, thunks: list[str]) -> str:
     """Join kernel and thunk IR. Kernel functions become internal, and `nuw` flags go: MLIR's
     memref lowering marks stride products `nuw`, which is poison for negative numpy strides."""
-    from .thunk import PRELUDE
-
     body = _DEFINE.sub("define internal ", _NUW.sub("", kernel_ir))
     provided = set(_SYMBOL.findall("\n".join(thunks)))
     body = "\n".join(line for line in body.splitlines()
@@ -95,13 +95,6 @@ def emit_object(mod: llvm.ModuleRef, cpu: str | None = None) -> bytes:
 
 def emit_assembly(mod: llvm.ModuleRef, cpu: str | None = None) -> str:
     return target_machine(cpu).emit_assembly(mod)
-
-
-def compiler() -> str:
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    raise RuntimeError("Ember needs a C compiler driver (cc, gcc or clang) to link kernels")
 
 
 def libraries(ir_text: str) -> list[str]:

@@ -20,12 +20,13 @@ declare i32 @omp_get_thread_num()
 declare i32 @omp_get_num_threads()
 declare i64 @llvm.smin.i64(i64, i64)
 """
-BUFFER = ["ptr", "ptr", "i64", "i64", "i64"]
+BUFFER = [ty for _, ty in abi.memref_fields(1)]
+"""The expanded descriptor of a buffer of partial results (one slot per thread)."""
 
 
 def _expanded(t: T.Type) -> list[str]:
     if isinstance(t, T.Array):
-        return ["ptr", "ptr", "i64"] + ["i64"] * (2 * t.ndim)
+        return [ty for _, ty in abi.memref_fields(t.ndim)]
     assert isinstance(t, T.Scalar)
     return [abi.llvm_scalar(t)]
 
@@ -96,7 +97,7 @@ def _trampoline(w: str, ctx: str, fields: list[str], ncaptured: int,
     call = f"call {ret} @{w}({', '.join(args)})"
     out.append(f"  {call}" if ret == "void" else f"  %r = {call}")
     for k, t in enumerate(reds):
-        aligned = 3 + ncaptured + 5 * k + 1
+        aligned = 3 + ncaptured + len(BUFFER) * k + abi.MEMREF_ALIGNED
         value = "%r" if len(reds) == 1 else f"%r{k}"
         if len(reds) > 1:
             out.append(f"  %r{k} = extractvalue {ret} %r, {k}")

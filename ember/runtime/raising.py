@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from typing import TYPE_CHECKING, Final
 
+from .cc import compiler
+
 if TYPE_CHECKING:
     from ..frontend import tir
 
@@ -127,8 +129,6 @@ def framed(name: str, params: list[str], guarded: str, returns: str,
 @functools.cache
 def runtime_object() -> bytes:
     """kernel_errors.c compiled for this machine (once per process)."""
-    from .native import compiler
-
     with open(_SOURCE, "rb") as f:
         source = f.read()
     with tempfile.TemporaryDirectory(prefix="ember-rt-") as tmp:

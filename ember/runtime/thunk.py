@@ -167,7 +167,7 @@ def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str
         out.append(f"  %ok{k}.{j} = and i1 {acc}, {c}")
         acc = f"%ok{k}.{j}"
     out += [f"  br i1 {acc}, label %next{k}, label %fail", f"next{k}:"]
-    return [f"ptr {data}", f"ptr {data}", "i64 0", *sizes, *steps]
+    return abi.memref_operands(f"ptr {data}", "i64 0", sizes, steps)
 
 
 def _scalar_param(k: int, t: T.Scalar) -> tuple[str, str, list[str]]:

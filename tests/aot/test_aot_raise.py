@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 import raising_mod as m
-from aot_support import HERE, run_isolated
+from aot_support import HERE, artifacts, declared_symbols, exported_symbols, run_isolated
 
 import ember
 
@@ -35,6 +35,13 @@ def test_header_declares_status_functions(built):
     assert "int32_t dsum(" in header and "double* grad_x, double* result);" in header
     assert "void halve(double* x, const int64_t* x_shape, const int64_t* x_strides);" in header
     assert f"const char* {NAME}_last_error(void);" in header
+
+
+def test_library_exports_exactly_the_header(built):
+    lib, header, _ = artifacts(built, NAME)
+    declared = declared_symbols(header.read_text())
+    assert {"checked_sum", "ember_error_kind", "ember_py_checked_sum"} <= declared
+    assert exported_symbols(lib) == declared
 
 
 def test_from_c(built, tmp_path):
