@@ -1,7 +1,7 @@
 """Ember: compile type-annotated Python loops to native code through MLIR.
 
-Public API only; the stages live in ember.frontend -> ember.ir -> ember.lowering ->
-ember.runtime. `import ember` loads only the light modules: the derivative API, the AOT build
+Public API only; the user objects live in ember.api, the drivers in ember.driver, the stages
+in ember.frontend -> ember.ir -> ember.lowering -> ember.runtime, AOT builds in ember.aot. `import ember` loads only the light modules: the derivative API, the AOT build
 and the CUDA helpers are imported on first use (PEP 562 `__getattr__`), and the toolchain
 (llvmlite, MLIR, Enzyme) only by the first compile or build.
 """
@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .api import Kernel, kernel
+from .api.kernel import Kernel, kernel
 from .errors import CompileError
 from .parallel import prange
 from .types import (
@@ -31,17 +31,18 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from . import cuda
-    from .aot import build
-    from .autodiff import Derivative, grad, jvp, value_and_grad, vjp
-    from .gradcheck import GradientCheckError, check_grad
+    from .aot.build import build
+    from .api import cuda
+    from .api.autodiff import Derivative, grad, jvp, value_and_grad, vjp
+    from .api.gradcheck import GradientCheckError, check_grad
 
 _LAZY = {
-    "build": "aot", "cuda": None, "Derivative": "autodiff", "grad": "autodiff",
-    "jvp": "autodiff", "value_and_grad": "autodiff", "vjp": "autodiff",
-    "GradientCheckError": "gradcheck", "check_grad": "gradcheck",
+    "build": "aot.build", "cuda": None, "Derivative": "api.autodiff", "grad": "api.autodiff",
+    "jvp": "api.autodiff", "value_and_grad": "api.autodiff", "vjp": "api.autodiff",
+    "GradientCheckError": "api.gradcheck", "check_grad": "api.gradcheck",
 }
-"""Public name -> the module defining it (None: the name is a submodule), imported on first use."""
+"""Public name -> the module defining it (None: the name is the module api.<name>), imported
+on first use."""
 
 __all__ = [
     "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
@@ -53,7 +54,7 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'ember' has no attribute '{name}'")
     module = _LAZY[name]
-    value = importlib.import_module(f".{module or name}", __name__)
+    value = importlib.import_module(f".{module or 'api.' + name}", __name__)
     if module is not None:
         value = getattr(value, name)
     globals()[name] = value

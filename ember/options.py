@@ -28,7 +28,8 @@ class CompileOptions:
     """Allow float reassociation, contraction and polynomial math (like Numba's fastmath):
     reductions vectorize, results may differ in the last bits."""
     target: str = "cpu"
-    """'cpu', or 'gpu': prange nests run as CUDA kernels (ember/gpu_driver.py)."""
+    """'cpu', or 'gpu': prange nests run as CUDA kernels (ember/driver/gpu.py); the names are
+    the keys of ember/driver/targets.py."""
     gpu_arch: str | None = None
     """GPU chip for target 'gpu' (default $EMBER_GPU_ARCH, else sm_90)."""
     boundscheck: bool | None = None
@@ -39,16 +40,19 @@ class CompileOptions:
     and modulo by zero raise ZeroDivisionError, and int ** negative raises (Numba's option)."""
 
     def __post_init__(self) -> None:
-        if self.target not in ("cpu", "gpu"):
-            raise ValueError(f"unknown target {self.target!r}; choose 'cpu' or 'gpu'")
+        from .driver.targets import TARGETS, names  # a table only: loads no driver
+
+        if self.target not in TARGETS:
+            raise ValueError(f"unknown target {self.target!r}; choose {names()}")
+        target = TARGETS[self.target]
         if self.error_model not in ("numpy", "python"):
             raise ValueError(f"unknown error_model {self.error_model!r}; choose 'numpy' or "
                              "'python'")
-        if self.target == "gpu" and (self.boundscheck or self.error_model == "python"):
+        if not target.raises and (self.boundscheck or self.error_model == "python"):
             raise ValueError("boundscheck=True and error_model='python' are CPU-only: GPU "
                              "kernels cannot raise")
         if self.boundscheck is None:
-            object.__setattr__(self, "boundscheck", self.target == "cpu" and
+            object.__setattr__(self, "boundscheck", target.raises and
                                os.environ.get("EMBER_BOUNDSCHECK", "") not in ("", "0"))
         if self.gpu_arch is not None and not re.fullmatch(r"sm_\d{2,3}a?", self.gpu_arch):
             raise ValueError(f"unknown GPU architecture {self.gpu_arch!r}; expected e.g. "
@@ -56,16 +60,19 @@ class CompileOptions:
 
     @property
     def optimize_loops(self) -> bool:
-        """opt_level 2-3: the loop-nest transformations (frontend/jam.py, matmul.py,
+        """opt_level 2-3: the loop-nest transformations (frontend/opt/: jam.py, matmul.py,
         interchange.py) and the lowering's OPTIMIZE stage."""
         return self.opt_level >= 2
 
     def key(self) -> str:
         base = (f"opt={self.opt_level}|fastmath={self.fastmath}|bounds={self.boundscheck}"
                 f"|errors={self.error_model}")
-        if self.target == "cpu":
+        from .driver.targets import TARGETS
+
+        target = TARGETS[self.target]
+        if target.chip_env is None:
             return base
-        arch = self.gpu_arch or os.environ.get("EMBER_GPU_ARCH") or "sm_90"
+        arch = self.gpu_arch or os.environ.get(target.chip_env) or target.default_chip
         return f"{base}|target={self.target}|arch={arch}"
 
 

@@ -22,7 +22,7 @@ import pytest
 
 import ember
 from ember import safedir
-from ember.compiler import cache_key
+from ember.driver.cachekey import cache_key
 from ember.runtime import cache
 from ember.safedir import UnsafePathWarning
 

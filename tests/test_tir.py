@@ -11,9 +11,9 @@ from ember import f64
 from ember import types as T
 from ember.errors import Span
 from ember.frontend import build_program, gpu, tir
-from ember.frontend.fusion import fuse_loops
-from ember.frontend.interchange import interchange_loops
-from ember.frontend.jam import jam_loops
+from ember.frontend.opt.fusion import fuse_loops
+from ember.frontend.opt.interchange import interchange_loops
+from ember.frontend.opt.jam import jam_loops
 
 S = Span("k.py", 1, 0, 1, 4)
 S2 = Span("other.py", 7, 2, 7, 9)

@@ -1,4 +1,10 @@
-"""Frontend stage: Python function -> checked, desugared, typed tree. Never imports mlir."""
+"""Frontend stage: Python function -> checked, desugared, typed tree. Never imports mlir.
+
+infer.py drives the typing (source, check, desugar, exits, exprs/calls/stmts, dataflow);
+opt/ holds the loop-nest optimizations applied to the typed tree at opt_level >= 2; adprep.py,
+on its own, prepares a typed program for reverse-mode differentiation (the count and replay
+variants of `while` loops), for the driver to call after `build_program`.
+"""
 
 from __future__ import annotations
 

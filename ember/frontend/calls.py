@@ -16,23 +16,23 @@ import numpy as np
 from .. import types as T
 from . import builtins, tir
 from .annotations import describe
-from .exprs import (
-    ExprTyper,
-    _is_local,
+from .operators import (
+    Typer,
     array_attribute,
     binary,
     cast,
     is_dotted,
+    is_local,
     narrowing,
     truth,
 )
 from .unsupported import function_message, method_message, module_function_message, node_kind
 
-Rule = Callable[[ExprTyper, ast.Call, builtins.Builtin, list[tir.Expr]], tir.Expr]
+Rule = Callable[[Typer, ast.Call, builtins.Builtin, list[tir.Expr]], tir.Expr]
 
 
-def call(typer: ExprTyper, node: ast.Call) -> tir.Expr:
-    if _is_local(typer.scope, node.func) or not is_dotted(node.func):
+def call(typer: Typer, node: ast.Call) -> tir.Expr:
+    if is_local(typer.scope, node.func) or not is_dotted(node.func):
         raise typer.error(node, _value_call(typer, node.func))
     target = typer.resolve(node.func)
     inner = getattr(target, "__ember_kernel__", None)
@@ -58,7 +58,7 @@ def call(typer: ExprTyper, node: ast.Call) -> tir.Expr:
     return RULES[row.rule](typer, node, row, args)
 
 
-def _unpack(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+def _unpack(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     value = typer.expr(node.args[0])
     want = node.args[1].value  # type: ignore[attr-defined]
     have = len(value.type.items) if isinstance(value.type, T.Tuple) else None
@@ -68,7 +68,7 @@ def _unpack(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr
     return value
 
 
-def _value_call(typer: ExprTyper, func: ast.expr) -> str:
+def _value_call(typer: Typer, func: ast.expr) -> str:
     """Calling a method of a value (`n.bit_length()`, `a.sum()`) or any other value."""
     if isinstance(func, ast.Attribute):
         base = typer.expr(func.value)
@@ -80,7 +80,7 @@ def _value_call(typer: ExprTyper, func: ast.expr) -> str:
             "kernels call functions and other kernels by name")
 
 
-def _not_callable(typer: ExprTyper, func: ast.expr, target: Any) -> str:
+def _not_callable(typer: Typer, func: ast.expr, target: Any) -> str:
     name = ast.unparse(func)
     found = function_message(name, target) or module_function_message(name, target)
     if found is not None:
@@ -95,7 +95,7 @@ def _not_callable(typer: ExprTyper, func: ast.expr, target: Any) -> str:
     return f"'{name}' ({describe(target)}) cannot be called in a kernel"
 
 
-def kernel_call(typer: ExprTyper, node: ast.Call, func: Any) -> tir.Expr:
+def kernel_call(typer: Typer, node: ast.Call, func: Any) -> tir.Expr:
     span = typer.src.span(node)
     callee = typer.scope.callees.signature(func, span)
     if node.keywords:
@@ -108,7 +108,7 @@ def kernel_call(typer: ExprTyper, node: ast.Call, func: Any) -> tir.Expr:
     return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
 
 
-def _kernel_arg(typer: ExprTyper, callee: tir.Function, pname: str, ptype: T.Type,
+def _kernel_arg(typer: Typer, callee: tir.Function, pname: str, ptype: T.Type,
                 node: ast.expr) -> tir.Expr:
     arg = typer.expr(node)
     what = f"argument '{pname}' of kernel '{callee.name}'"
@@ -124,14 +124,14 @@ def _kernel_arg(typer: ExprTyper, callee: tir.Function, pname: str, ptype: T.Typ
     return cast(arg, ptype)
 
 
-def _mark_written(typer: ExprTyper, node: ast.expr) -> None:
+def _mark_written(typer: Typer, node: ast.expr) -> None:
     if isinstance(node, ast.Name):
         scope = typer.scope
         scope.written.add(scope.aliases.get(node.id, node.id))
 
 
 # --- rules ------------------------------------------------------------------------------------
-def _call(t: T.Scalar, node: ast.Call, typer: ExprTyper, op: str, *args: tir.Expr) -> tir.Expr:
+def _call(t: T.Scalar, node: ast.Call, typer: Typer, op: str, *args: tir.Expr) -> tir.Expr:
     return tir.Call(t, typer.src.span(node), op, tuple(cast(a, t) for a in args))
 
 
@@ -257,7 +257,7 @@ RULES: dict[str, Rule] = {
 
 
 # --- allocation ------------------------------------------------------------------------------
-def _alloc(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+def _alloc(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     like = row.rule == "alloc_like"
     want = 2 if row.op == "full" else 1
     kwargs = {k.arg: k.value for k in node.keywords}
@@ -287,7 +287,7 @@ def _alloc(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     return tir.Alloc(T.Array(dtype, len(shape)), span, shape, filler)
 
 
-def _shape(typer: ExprTyper, node: ast.expr, value: tir.Expr) -> tuple[tir.Expr, ...]:
+def _shape(typer: Typer, node: ast.expr, value: tir.Expr) -> tuple[tir.Expr, ...]:
     items = value.items if isinstance(value, tir.TupleExpr) else (value,)
     if isinstance(value.type, T.Tuple) and not isinstance(value, tir.TupleExpr):
         items = tuple(tir.TupleGet(t, value.span, value, k)
@@ -305,8 +305,8 @@ def _default_dtype(fill: tir.Expr | None) -> T.Scalar:
     return fill.type.strong()
 
 
-def _dtype(typer: ExprTyper, node: ast.expr) -> T.Scalar:
-    if _is_local(typer.scope, node):
+def _dtype(typer: Typer, node: ast.expr) -> T.Scalar:
+    if is_local(typer.scope, node):
         return _dtype_of(typer, node)
     if not (is_dotted(node) or isinstance(node, ast.Constant)):
         raise typer.error(node, f"unsupported dtype '{ast.unparse(node)}'; write np.float64, "
@@ -325,7 +325,7 @@ def _dtype(typer: ExprTyper, node: ast.expr) -> T.Scalar:
     return found
 
 
-def _dtype_of(typer: ExprTyper, node: ast.expr) -> T.Scalar:
+def _dtype_of(typer: Typer, node: ast.expr) -> T.Scalar:
     """`dtype=a.dtype`: the dtype of a local array."""
     if isinstance(node, ast.Attribute) and node.attr == "dtype":
         base = typer.expr(node.value)
@@ -344,7 +344,7 @@ def _hashable(obj: Any) -> bool:
 
 
 # --- element loops (iteration.py) ------------------------------------------------------------
-def _iterated(typer: ExprTyper, node: ast.expr) -> tir.Expr:
+def _iterated(typer: Typer, node: ast.expr) -> tir.Expr:
     """The array a `for` loop iterates over (directly, or inside enumerate/zip)."""
     value = typer.expr(node)
     t = value.type
@@ -362,38 +362,38 @@ def _iterated(typer: ExprTyper, node: ast.expr) -> tir.Expr:
                       "range(...), 1-D arrays, enumerate(...) and zip(...)")
 
 
-def _iter_len(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+def _iter_len(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     array = _iterated(typer, node.args[0])
     return tir.Dim(T.py_int, array.span, array, 0)
 
 
-def _item(typer: ExprTyper, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
+def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     array = _iterated(typer, node.args[0])
     assert isinstance(array.type, T.Array)
     index = cast(typer.expr(node.args[1]), T.i64)  # in [0, len): no wrap-around
     return tir.Load(array.type.dtype, typer.src.span(node), array, (index,), (False,))
 
 
-_SPECIAL_FORMS: dict[str, Callable[[ExprTyper, ast.Call, builtins.Builtin], tir.Expr]] = {
+_SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr]] = {
     "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack, "iter_len": _iter_len,
     "item": _item,
 }
 
 
 # --- attributes of calls ---------------------------------------------------------------------
-def attribute_of_call(typer: ExprTyper, node: ast.Attribute) -> tir.Expr:
+def attribute_of_call(typer: Typer, node: ast.Attribute) -> tir.Expr:
     """`f(...).attr`: np.finfo/np.iinfo constants, or an attribute of the call's value."""
     call_node = node.value
     assert isinstance(call_node, ast.Call)
     func = call_node.func
-    if is_dotted(func) and not _is_local(typer.scope, func):
+    if is_dotted(func) and not is_local(typer.scope, func):
         target = typer.resolve(func)
         if target is np.finfo or target is np.iinfo:
             return _type_info(typer, node, call_node, target)
     return array_attribute(typer, node, typer.expr(call_node))
 
 
-def _type_info(typer: ExprTyper, node: ast.Attribute, call_node: ast.Call,
+def _type_info(typer: Typer, node: ast.Attribute, call_node: ast.Call,
                info: Any) -> tir.Expr:
     """`np.finfo(dtype).eps`, `np.iinfo(dtype).max`, ...: a constant of the dtype (an
     integer that fits int64 stays a Python int, as NumPy returns one)."""

@@ -8,7 +8,6 @@ explicit `tir.Cast`, so the IR emitter never decides a type.
 from __future__ import annotations
 
 import ast
-import math
 import types as pytypes
 from typing import Any, Final
 
@@ -19,59 +18,21 @@ from ..errors import CompileError, Span
 from . import builtins, tir
 from .annotations import describe
 from .bounds import lower_bound
-from .raises import bounds_site, checked_binop
+from .calls import attribute_of_call, call
+from .operators import (
+    ARITH,
+    COMPARE,
+    array_attribute,
+    binary,
+    cast,
+    convert,
+    is_dotted,
+    is_local,
+    truth,
+)
+from .raises import bounds_site
 from .scope import Pending, Scope
-from .unsupported import attribute_message, node_kind
-
-ARITH: Final = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
-                ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow",
-                ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor",
-                ast.LShift: "lshift", ast.RShift: "rshift"}
-SYMBOL: Final = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//",
-                 "mod": "%", "pow": "**", "and": "&", "or": "|", "xor": "^",
-                 "lshift": "<<", "rshift": ">>"}
-COMPARE: Final = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
-                  ast.GtE: "ge", ast.Is: "eq", ast.IsNot: "ne"}
-BITWISE: Final = {"and", "or", "xor", "lshift", "rshift"}
-_BOOL_ARITH: Final = {"add": "or", "mul": "and"}
-"""NumPy bools: True + True is True (logical or), True * False is False (logical and)."""
-
-
-def cast(expr: tir.Expr, to: T.Type) -> tir.Expr:
-    """`expr` converted to `to` (constants fold; same-type casts vanish)."""
-    if expr.type == to:
-        return expr
-    if isinstance(expr, tir.Const) and isinstance(to, T.Scalar):
-        return tir.Const(to, expr.span, _convert(expr.value, to))
-    return tir.Cast(to, expr.span, expr)
-
-
-_CATEGORY: Final = {"b": 0, "i": 1, "u": 1, "f": 2}
-"""Value categories bool < int < float: a conversion down this order loses the value."""
-
-
-def narrowing(have: T.Type, want: T.Type) -> str | None:
-    """The explicit conversion (`int`, `np.int32`, ...) a user must write to turn a `have`
-    value into a `want` one, or None when the implicit conversion is fine. As a type checker
-    does, float -> int and int/float -> bool are refused; int -> float is allowed."""
-    if not (isinstance(have, T.Scalar) and isinstance(want, T.Scalar)):
-        return None
-    if _CATEGORY[have.kind] <= _CATEGORY[want.kind]:
-        return None
-    return str(want) if want.weak else f"np.{want.np_dtype.name}"
-
-
-def _convert(value: bool | int | float, to: T.Scalar) -> bool | int | float:
-    if to.is_bool:
-        return bool(value)
-    if to.is_int:
-        if isinstance(value, float) and not math.isfinite(value):
-            return 0
-        wrapped = int(value) & ((1 << to.bits) - 1)
-        if to.kind == "i" and wrapped >= 1 << (to.bits - 1):
-            wrapped -= 1 << to.bits
-        return wrapped
-    return float(np.dtype(to.np_dtype).type(value))
+from .unsupported import node_kind
 
 
 class ExprTyper:
@@ -108,7 +69,7 @@ class ExprTyper:
         if isinstance(value, bool):
             return tir.Const(T.py_bool, self.src.span(node), value)
         if isinstance(value, int):
-            return tir.Const(T.py_int, self.src.span(node), _convert(value, T.i64))
+            return tir.Const(T.py_int, self.src.span(node), convert(value, T.i64))
         if isinstance(value, float):
             return tir.Const(T.py_float, self.src.span(node), value)
         raise self.error(node, f"constant {value!r} is not supported in kernels")
@@ -145,7 +106,7 @@ class ExprTyper:
         span = self.src.span(node)
         if isinstance(value, bool | int | float) and not isinstance(value, np.generic):
             weak = {bool: T.py_bool, int: T.py_int, float: T.py_float}[type(value)]
-            return tir.Const(weak, span, _convert(value, weak))
+            return tir.Const(weak, span, convert(value, weak))
         if isinstance(value, np.generic):
             dtype = T.from_dtype(value.dtype)
             if dtype is not None:
@@ -176,7 +137,7 @@ class ExprTyper:
         if isinstance(node.op, ast.USub):
             t = T.arith_operand(t)
             if isinstance(operand, tir.Const):
-                return tir.Const(t, span, _convert(-operand.value, t))
+                return tir.Const(t, span, convert(-operand.value, t))
             return tir.UnaryOp(t, span, "neg", cast(operand, t))
         if t.is_float:
             raise self.error(node, f"bitwise '~' needs an integer operand, not {t}")
@@ -225,10 +186,8 @@ class ExprTyper:
     # --- arrays, attributes, tuples ------------------------------------------------------
     def visit_Attribute(self, node: ast.Attribute) -> tir.Expr:
         if isinstance(node.value, ast.Call):
-            from .calls import attribute_of_call  # calls.py builds on this module
-
             return attribute_of_call(self, node)
-        if _is_local(self.scope, node.value) or not is_dotted(node.value):
+        if is_local(self.scope, node.value) or not is_dotted(node.value):
             base = self.expr(node.value)
             return array_attribute(self, node, base)
         return self.global_value(node, self.resolve(node))
@@ -243,7 +202,7 @@ class ExprTyper:
                         bounds_site(self, node, node.value))
 
     def subscript_base(self, node: ast.Subscript) -> tir.Expr:
-        if not _is_local(self.scope, node.value) and isinstance(node.value, ast.Name):
+        if not is_local(self.scope, node.value) and isinstance(node.value, ast.Name):
             value = self.resolve(node.value)
             if isinstance(value, np.ndarray):
                 raise self.error(node.value, f"global array '{node.value.id}' cannot be used "
@@ -283,8 +242,6 @@ class ExprTyper:
         return tir.TupleExpr(T.Tuple(tuple(i.type for i in items)), self.src.span(node), items)
 
     def visit_Call(self, node: ast.Call) -> tir.Expr:
-        from .calls import call  # calls.py builds on this module
-
         return call(self, node)
 
 
@@ -309,65 +266,6 @@ def _mixed_compare(result: T.Scalar, span: Span, op: str, left: tir.Expr,
 def _scalar_kind(e: tir.Expr) -> str:
     assert isinstance(e.type, T.Scalar)
     return e.type.kind
-
-
-# --- helpers shared with calls.py and stmts.py -----------------------------------------------
-def truth(value: tir.Expr) -> tir.Expr:
-    t = value.type
-    if isinstance(t, T.Scalar) and t.is_bool:
-        return value
-    return tir.Truth(T.py_bool if isinstance(t, T.Scalar) and t.weak else T.boolean,
-                     value.span, value)
-
-
-def binary(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
-           right: tir.Expr) -> tir.Expr:
-    lt, rt = left.type, right.type
-    if not (isinstance(lt, T.Scalar) and isinstance(rt, T.Scalar)):
-        raise typer.error(node, f"unsupported operand types for {SYMBOL[op]}: {lt} and {rt}"
-                          + ("; whole-array arithmetic is not supported, write a loop"
-                             if isinstance(lt, T.Array) or isinstance(rt, T.Array) else ""))
-    span = typer.src.span(node)
-    if op in BITWISE:
-        return _bitwise(typer, node, op, left, right)
-    if lt.is_bool and rt.is_bool and not (lt.weak and rt.weak) and op in _BOOL_ARITH:
-        return tir.BinOp(T.boolean, span, _BOOL_ARITH[op], cast(left, T.boolean),
-                         cast(right, T.boolean))
-    t = T.promote(T.arith_operand(lt), T.arith_operand(rt))
-    if op == "truediv":
-        t = T.float_of(t)
-    e = tir.BinOp(t, span, op, cast(left, t), cast(right, t))
-    return checked_binop(typer, node, e, lt.is_float or rt.is_float)
-
-
-def _bitwise(typer: ExprTyper, node: ast.AST, op: str, left: tir.Expr,
-             right: tir.Expr) -> tir.Expr:
-    lt, rt = left.type, right.type
-    assert isinstance(lt, T.Scalar) and isinstance(rt, T.Scalar)
-    if lt.is_float or rt.is_float:
-        raise typer.error(node, f"bitwise '{SYMBOL[op]}' needs integer operands, "
-                          f"not {lt} and {rt}")
-    both_bool = lt.is_bool and rt.is_bool and op in ("and", "or", "xor")
-    t = T.promote(lt, rt) if both_bool else T.promote(T.arith_operand(lt), T.arith_operand(rt))
-    return tir.BinOp(t, typer.src.span(node), op, cast(left, t), cast(right, t))
-
-
-def array_attribute(typer: ExprTyper, node: ast.Attribute, base: tir.Expr) -> tir.Expr:
-    span = typer.src.span(node)
-    if not isinstance(base.type, T.Array):
-        raise typer.error(node, attribute_message(node.attr, str(base.type), False))
-    ndim = base.type.ndim
-    dims = tuple(tir.Dim(T.py_int, span, base, k) for k in range(ndim))
-    if node.attr == "shape":
-        return tir.TupleExpr(T.Tuple((T.py_int,) * ndim), span, dims)
-    if node.attr == "ndim":
-        return tir.Const(T.py_int, span, ndim)
-    if node.attr == "size":
-        size: tir.Expr = tir.Const(T.py_int, span, 1)
-        for d in dims:
-            size = tir.BinOp(T.py_int, span, "mul", size, d)
-        return size
-    raise typer.error(node, attribute_message(node.attr, str(base.type), True))
 
 
 def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
@@ -398,19 +296,6 @@ def _dynamic_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.
         raise typer.error(node.slice, f"tuple index must be an integer, not {t}")
     array = dims[0].array  # type: ignore[attr-defined]
     return tir.DynDim(T.py_int, typer.src.span(node), array, cast(axis, T.i64))
-
-
-def is_dotted(node: ast.expr) -> bool:
-    """`name` or `name.attr.attr`: something `ExprTyper.resolve` can look up."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
-
-
-def _is_local(scope: Scope, node: ast.expr) -> bool:
-    while isinstance(node, ast.Attribute | ast.Subscript):
-        node = node.value
-    return isinstance(node, ast.Name) and (node.id in scope.params or node.id in scope.assigned)
 
 
 def _nonnegative(scope: Scope, node: ast.expr) -> bool:

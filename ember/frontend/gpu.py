@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from .. import types as T
 from ..errors import CompileError
 from . import dataflow, tir
-from .jam import shape_of
+from .opt.jam import shape_of
 
 MAX_DEPTH = 3
 _HOST_BINOPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "truediv"})

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import types as T
 from ..errors import CompileError, Span
+from ..options import CompileOptions
 from . import dataflow, tir
 from .annotations import eval_annotation, param_types, return_type
 from .bounds import compute_bounds
@@ -20,10 +21,7 @@ from .check import check_subset
 from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
-from .fusion import fuse_loops
-from .interchange import interchange_loops
-from .jam import jam_loops
-from .matmul import tile_matmuls
+from .opt import optimize_nests
 from .parallel import outline_parallel_loops
 from .scope import Pending, Scope
 from .source import Source, load_source
@@ -36,9 +34,8 @@ def build_program(func: Any, ad: bool = False, optimize: bool = False,
                   outline: bool = True, checks: Any = None) -> tir.Program:
     """Type `func` and, transitively, every kernel it calls. With `ad`, loops that can exit
     early stay counted loops (see exits.py), as reverse-mode differentiation needs; with
-    `optimize`, loop nests are optimized for the contiguous variant (matmul.py, interchange.py,
-    jam.py). Without `outline`, prange loops stay `For(parallel=True)` (the GPU target maps
-    them itself)."""
+    `optimize`, loop nests are optimized for the contiguous variant (opt/). Without
+    `outline`, prange loops stay `For(parallel=True)` (the GPU target maps them itself)."""
     builder = _ProgramBuilder(ad, optimize and not ad)
     builder.outline = outline
     builder.checks = checks
@@ -56,7 +53,7 @@ class _ProgramBuilder:
         self.in_progress: dict[Any, tir.Function] = {}
         self.outline = True
         self.sites: list[tir.Site] = []
-        self.checks: Any = None
+        self.checks: CompileOptions | None = None
         """Run-time checks to insert (CompileOptions: boundscheck, error_model), or None."""
 
     def site(self, site: tir.Site) -> int:
@@ -119,15 +116,13 @@ def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
     types = {**scope.vars, **scope.declared}
     dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(body, types)
-    outline = getattr(callees, "outline", True)
-    body, workers = (outline_parallel_loops(symbol, body, types, dict(params)) if outline
-                     else (body, []))
+    body, workers = (outline_parallel_loops(symbol, body, types, dict(params))
+                     if callees.outline else (body, []))
     for worker in workers:
-        callees.functions[worker.symbol] = worker  # type: ignore[attr-defined]
+        callees.functions[worker.symbol] = worker
     fast = body
     if optimize and not _raises_in_loops(body):  # the nest rewrites reorder iterations
-        fast = tile_matmuls(body, types)
-        fast = jam_loops(fuse_loops(interchange_loops(fast, types), types), types)
+        fast = optimize_nests(body, types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types,
                         dataflow.annotate(fast, types) if fast != body else None)

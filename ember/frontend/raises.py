@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from .. import types as T
 from ..errors import Span
+from ..options import CompileOptions
 from . import tir
 
 RAISABLE: Final = frozenset({
@@ -172,8 +173,8 @@ def _escape(text: str) -> str:
 
 
 # --- run-time checks (CompileOptions.boundscheck, error_model="python") ----------------------
-def _options(typer: Any) -> Any:
-    return getattr(typer.scope.callees, "checks", None)
+def _options(typer: Any) -> CompileOptions | None:
+    return typer.scope.callees.checks
 
 
 def bounds_site(typer: Any, node: ast.AST, array: ast.expr) -> int | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import Span
+from ..options import CompileOptions
 from ..types import Type
 from . import tir
 from .source import Source
@@ -21,7 +22,22 @@ class Pending(Exception):
 
 
 class Callees(Protocol):
-    def signature(self, func: Any, span: Span) -> tir.Function: ...
+    """What the typer uses of the program builder (infer._ProgramBuilder)."""
+
+    functions: dict[str, tir.Function]
+    """Every typed kernel of the program by symbol; outlined parallel workers are added here."""
+    outline: bool
+    """Whether prange loops are outlined into workers (False: the GPU target maps them)."""
+    checks: CompileOptions | None
+    """Run-time checks to insert (boundscheck, error_model), or None."""
+
+    def signature(self, func: Any, span: Span | None) -> tir.Function:
+        """The typed `Function` of kernel `func`, typing it first if needed."""
+        ...
+
+    def site(self, site: tir.Site) -> int:
+        """The index of `site` in the program's site table (tir.Program.sites)."""
+        ...
 
 
 @dataclass

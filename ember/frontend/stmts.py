@@ -13,7 +13,8 @@ from .. import types as T
 from ..parallel import prange
 from . import tir
 from .exits import RETVAL
-from .exprs import ExprTyper, cast, narrowing
+from .exprs import ExprTyper
+from .operators import cast, narrowing
 from .raises import RaiseBuilder, bounds_site
 from .scope import Scope
 from .unsupported import node_kind

@@ -236,7 +236,7 @@ class MatMul(Stmt):
     increasing k for each element (the order of the loops it replaces), computed in register
     tiles of `tile` = (rows, vectors per row, lanes per vector). `u` reads the row as `row`
     and k as `red`; with `init`, each element starts from `init` instead of c[i, j]. `cols`
-    span whole tiles (frontend/matmul.py leaves the edge columns to plain loops); the last
+    span whole tiles (frontend/opt/matmul.py leaves the edge columns to plain loops); the last
     row tile repeats its last row where the rows run out."""
 
     c: Expr

@@ -4,7 +4,8 @@
 typed body with an SSA environment (variable name -> value, or a tuple of values for tuple
 variables). Control flow maps one-to-one onto `scf.if` / `scf.for` / `scf.while`, with the
 frontend's `carried` lists as results and iteration arguments. Every op is built under the
-user's source location. Statement and expression rules live in stmts.py and exprs.py.
+user's source location. Statement and expression rules live in stmts.py and exprs.py; they
+see the emitter through the `protocols.Emitter` protocol and never import this module.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ apply Python's negative-index wrap-around only where the frontend could not rule
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlir import ir
 from mlir.dialects import arith, func, memref, scf
@@ -17,11 +17,9 @@ from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
 from .loops import allocate, fill
+from .protocols import Emitter
 from .raising import check_bounds, check_division
 from .types import flat_types, to_mlir_type
-
-if TYPE_CHECKING:
-    from .emitter import Emitter
 
 
 def _scalar(t: T.Type) -> T.Scalar:

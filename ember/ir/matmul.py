@@ -18,16 +18,13 @@ need unit inner strides). The packing buffers are freed by the deallocation stag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mlir import ir
 from mlir.dialects import arith, memref, scf, vector
 
 from ..frontend import tir
 from .loops import cold_loop
-
-if TYPE_CHECKING:
-    from .emitter import Emitter
+from .protocols import Emitter
 
 
 def emit_matmul(em: Emitter, s: tir.MatMul) -> None:

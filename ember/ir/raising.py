@@ -10,15 +10,13 @@ library over the program's site table).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from mlir import ir
 from mlir.dialects import arith, func, scf
 
 from .. import types as T
-
-if TYPE_CHECKING:
-    from .emitter import Emitter
+from .protocols import Emitter
 
 ARG: Final = "ember_err_arg"
 RAISE: Final = "__ember_raise"

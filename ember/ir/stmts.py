@@ -8,7 +8,7 @@ raising); `while` -> `scf.while` whose before-region evaluates the condition.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlir import ir
 from mlir.dialects import arith, func, memref, scf
@@ -19,11 +19,9 @@ from . import ops
 from .exprs import indices
 from .loops import cold_loop
 from .matmul import emit_matmul
+from .protocols import Emitter
 from .raising import raise_at
 from .types import flat_types, storage_type
-
-if TYPE_CHECKING:
-    from .emitter import Emitter
 
 
 def _assign(em: Emitter, s: tir.Assign) -> None:

@@ -6,7 +6,7 @@ Pipelines are tuples of stages, chosen by `primal_stages` / `gradient_stages`:
   ENZYME_OUTPUT -> CLEANUP -> [OPTIMIZE] -> LOWER_DEALLOC -> CLEANUP -> TO_LLVM_ARENA
   (gradients, after Enzyme ran in enzyme_call)
 The loop-nest transformations that need dependence facts (unroll-and-jam, register tiling of
-matmul-class nests) happen on the typed tree (frontend/jam.py, frontend/matmul.py) and are
+matmul-class nests) happen on the typed tree (frontend/opt/jam.py, frontend/opt/matmul.py) and are
 emitted as scf/vector code by ir/matmul.py; OPTIMIZE then cleans the loops up for LLVM,
 whose O`opt_level` pipeline (vectorizer included) runs last (runtime/native.py).
 """

@@ -1,4 +1,4 @@
-"""Fusion of producer/consumer loops (frontend/fusion.py): fused exactly where iteration i of
+"""Fusion of producer/consumer loops (frontend/opt/fusion.py): fused exactly where iteration i of
 each loop needs only iteration i of the others, and bitwise the same results as CPython and
 as opt_level=0 for every length, with aliasing arguments and strided views."""
 
@@ -8,7 +8,7 @@ import pytest
 import ember
 from ember import f64
 from ember.frontend import build_program, tir
-from ember.frontend.fusion import fuse_loops
+from ember.frontend.opt.fusion import fuse_loops
 
 
 def pipeline(a: f64[:], b: f64[:], t: f64[:], out: f64[:]) -> None:

@@ -1,4 +1,4 @@
-"""Loop interchange (frontend/interchange.py): column-order nests over row-major arrays are
+"""Loop interchange (frontend/opt/interchange.py): column-order nests over row-major arrays are
 swapped only where iteration order cannot matter, with bitwise the same results as CPython
 and opt_level=0, overlapping arguments included."""
 

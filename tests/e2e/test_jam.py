@@ -1,4 +1,4 @@
-"""Unroll-and-jam of row loops (frontend/jam.py): bitwise the same results as CPython and as
+"""Unroll-and-jam of row loops (frontend/opt/jam.py): bitwise the same results as CPython and as
 opt_level=0, for every row count (remainders), aliasing arguments and strided views; and the
 transformation applies exactly where rows are independent."""
 

@@ -1,4 +1,4 @@
-"""Matmul-class nests (frontend/matmul.py -> ir/matmul.py): register-tiled code gives bitwise
+"""Matmul-class nests (frontend/opt/matmul.py -> ir/matmul.py): register-tiled code gives bitwise
 the results of CPython and of opt_level=0 on every shape (edge rows and columns included),
 for every recognized form; overlapping arguments and strided views keep Python semantics;
 forms that are not products stay plain loops."""

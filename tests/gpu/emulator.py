@@ -16,9 +16,9 @@ import tempfile
 
 import numpy as np
 
+from ember.driver.gpu import gpu_manifest
 from ember.frontend import build_program
 from ember.frontend.gpu import plan_gpu
-from ember.gpu_driver import gpu_manifest
 from ember.ir import mlir_context
 from ember.ir.gpu import emit_gpu_module
 from ember.lowering import lower_to_llvm_ir

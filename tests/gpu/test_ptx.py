@@ -127,7 +127,7 @@ def test_other_stages():
 
 
 def test_options_are_part_of_the_cache_key():
-    from ember.compiler import cache_key
+    from ember.driver.cachekey import cache_key
 
     f = gpu_kernels.saxpy.py_func
     keys = {cache_key(f, ember.kernel(f, **kw).options)

@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .api import CallPath, Kernel, _user_facing, connect, kernel
-from .derivatives import Request, describe
-from .runtime.derivcall import DerivativeCall, DerivativeInfo
+from ..driver.derivatives import Request, describe
+from ..runtime.derivcall import DerivativeCall, DerivativeInfo
+from .kernel import CallPath, Kernel, _user_facing, connect, kernel
 
 Wrt = str | int | Sequence[str | int] | None
 
@@ -63,7 +63,7 @@ class Derivative:
     def compile(self) -> Any:
         with self._lock:
             if self._compiled is None:
-                from .compiler import compile_derivative
+                from ..driver.cpu import compile_derivative
 
                 try:
                     self._compiled = compile_derivative(

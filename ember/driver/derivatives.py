@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import types as T
-from .frontend import tir
-from .runtime.derivcall import DerivativeInfo
+from .. import types as T
+from ..frontend import tir
+from ..runtime.derivcall import DerivativeInfo
 
 RETURN = "return"
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .. import types as T
-from ..errors import Span
-from ..options import vector_bytes
-from . import dataflow, tir
+from ... import types as T
+from ...errors import Span
+from ...options import vector_bytes
+from .. import dataflow, tir
 from .jam import (
     LoopRewriter,
     cold,

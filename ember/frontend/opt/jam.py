@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .. import types as T
-from ..errors import Span
-from . import dataflow, tir
+from ... import types as T
+from ...errors import Span
+from .. import dataflow, tir
 
 ROWS = 4
 MAX_NODES = 300

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..driver.derivatives import RETURN
 from .autodiff import Derivative, _as_kernel, _names, grad, vjp
-from .derivatives import RETURN
 
 
 class GradientCheckError(AssertionError):

@@ -1,7 +1,7 @@
 """Compile-cache keys: a kernel's sources (and those of the kernels and constants it uses),
 its options, and the versions of Ember, its ABI, the toolchain and the host CPU -> a SHA-256.
 
-Shared by the JIT (compiler.py), the GPU driver and the AOT build, so none of them imports
+Shared by the JIT (cpu.py), the GPU driver and the AOT build, so none of them imports
 another for it.
 """
 
@@ -14,9 +14,9 @@ import platform
 import sysconfig
 from typing import Any
 
-from ._version import __version__
-from .frontend.deps import dependencies
-from .options import CompileOptions, host_cpu
+from .._version import __version__
+from ..frontend.deps import dependencies
+from ..options import CompileOptions, host_cpu
 
 ABI_VERSION = 3
 """Bumped when the entry points inside cached libraries change."""
@@ -43,7 +43,7 @@ def _ember_sources() -> str:
     """Names, sizes and modification times of Ember's own code: an edited or reinstalled
     compiler never reuses old cache entries."""
     h = hashlib.sha256()
-    root = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the ember package
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):

@@ -15,12 +15,13 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from . import types as T
+from .. import types as T
+from ..errors import CompileError
+from ..options import CompileOptions
+from ..runtime import cache
+from ..runtime.cuda import GpuFunction
+from . import COMPILE_LOCK
 from .cachekey import cache_key
-from .errors import CompileError
-from .options import CompileOptions
-from .runtime import cache
-from .runtime.cuda import GpuFunction
 
 GPU_STAGES = ("mlir", "lowered", "ptx")
 
@@ -37,8 +38,8 @@ class CompiledGpu:
 
 
 def _plan(func: Any) -> Any:
-    from .frontend import build_program
-    from .frontend.gpu import plan_gpu
+    from ..frontend import build_program
+    from ..frontend.gpu import plan_gpu
 
     program = build_program(func, outline=False)
     return plan_gpu(program.functions[program.entry])
@@ -46,9 +47,9 @@ def _plan(func: Any) -> Any:
 
 def gpu_manifest(func: Any, options: CompileOptions) -> dict:
     """Compile `func` for the GPU: the manifest with the PTX of each prange nest."""
-    from .ir import mlir_context
-    from .ir.gpu import emit_gpu_module
-    from .lowering.gpu import gpu_arch, lower_to_ptx
+    from ..ir import mlir_context
+    from ..ir.gpu import emit_gpu_module
+    from ..lowering.gpu import gpu_arch, lower_to_ptx
 
     plan = _plan(func)
     chip = gpu_arch(options.gpu_arch)
@@ -61,7 +62,7 @@ def gpu_manifest(func: Any, options: CompileOptions) -> dict:
 
 
 def _nest(nest: Any, kinds: list, launch: dict) -> dict:
-    from .ir.gpu import is_strided
+    from ..ir.gpu import is_strided
 
     strided = is_strided(nest)
     depth = 1 if strided else len(nest.loops)
@@ -95,6 +96,11 @@ def _ret(ret: T.Type) -> dict | None:
 
 def compile_gpu(func: Any, options: CompileOptions) -> CompiledGpu:
     """The manifest of `func` from the disk cache or compiled, wrapped for calls."""
+    with COMPILE_LOCK:
+        return _compile_gpu(func, options)
+
+
+def _compile_gpu(func: Any, options: CompileOptions) -> CompiledGpu:
     key = cache_key(func, options) if options.cache else None
     hit = cache.lookup(key) if key else None
     if hit is not None:
@@ -113,15 +119,20 @@ def compile_gpu(func: Any, options: CompileOptions) -> CompiledGpu:
 
 def inspect_gpu(func: Any, stage: str, options: CompileOptions) -> str:
     """The text of one stage of a GPU kernel: 'mlir', 'lowered' or 'ptx'."""
+    with COMPILE_LOCK:
+        return _inspect_gpu(func, stage, options)
+
+
+def _inspect_gpu(func: Any, stage: str, options: CompileOptions) -> str:
     if stage not in GPU_STAGES:
         raise ValueError(f"unknown stage {stage!r} for a GPU kernel; choose one of "
                          f"{', '.join(GPU_STAGES)}")
     if stage == "ptx":
         manifest = gpu_manifest(func, options)
         return "\n".join(f"// ----- kernel {n['kernel']}\n{n['ptx']}" for n in manifest["nests"])
-    from .ir import mlir_context
-    from .ir.gpu import emit_gpu_module
-    from .lowering.gpu import gpu_arch, lower_to_ptx
+    from ..ir import mlir_context
+    from ..ir.gpu import emit_gpu_module
+    from ..lowering.gpu import gpu_arch, lower_to_ptx
 
     plan = _plan(func)
     with mlir_context():

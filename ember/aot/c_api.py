@@ -16,11 +16,11 @@ import ctypes
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import types as T
-from .runtime import abi, raising
-from .runtime.call import ERROR_ACCESSORS
-from .runtime.derivcall import RETURN, DerivativeInfo
-from .runtime.thunk import NDARRAY_TYPE_GLOBAL
+from .. import types as T
+from ..runtime import abi, raising
+from ..runtime.call import ERROR_ACCESSORS
+from ..runtime.derivcall import RETURN, DerivativeInfo
+from ..runtime.thunk import NDARRAY_TYPE_GLOBAL
 
 _C_FIELD = {"ptr": "void*", "i64": T.i64.info.c}
 """The C type of each LLVM type in a memref descriptor (abi.MEMREF_LAYOUT)."""

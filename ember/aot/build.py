@@ -17,25 +17,27 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from . import aot_c, aot_loader
-from .aot_collect import collect
-from .api import Kernel
-from .autodiff import Derivative
-from .cachekey import cache_key
-from .compiler import (
+from ..api.autodiff import Derivative
+from ..api.kernel import Kernel
+from ..driver.cachekey import cache_key
+from ..driver.cpu import (
     contiguous_variant,
     derivative_thunks,
     lowered_derivative,
     lowered_kernel,
     signature_of,
 )
-from .derivatives import describe, plan
-from .errors import CompileError
-from .runtime import cache, native
-from .runtime.abi import Signature, encode_signature
-from .runtime.parallel import parallel_ir
-from .runtime.raising import program_ir, runtime_object
-from .runtime.thunk import entry_thunk
+from ..driver.derivatives import describe, plan
+from ..driver.targets import DEFAULT, TARGETS, resolve
+from ..errors import CompileError
+from ..runtime import cache, native
+from ..runtime.abi import Signature, encode_signature
+from ..runtime.parallel import parallel_ir
+from ..runtime.raising import program_ir, runtime_object
+from ..runtime.thunk import entry_thunk
+from . import c_api as aot_c
+from . import loader as aot_loader
+from .collect import collect
 
 
 @dataclass
@@ -50,12 +52,16 @@ class _Part:
 
 def build(source: Any, out_dir: str, target_cpu: str | None = None, target: str = "cpu",
           gpu_arch: str | None = None) -> dict:
-    """Build `source` (a .py path, or a list of kernels/derivatives) into `out_dir`; with
-    target="gpu", PTX files and a numpy + cuda-python loader instead (aot_gpu.py)."""
-    if target == "gpu":
-        from .aot_gpu import build_gpu
+    """Build `source` (a .py path, or a list of kernels/derivatives) into `out_dir` with the
+    AOT writer of `target` (driver/targets.py): for "cpu" a C library (`build_cpu`), for "gpu"
+    PTX files and a numpy + cuda-python loader instead (gpu.py)."""
+    writer = resolve(TARGETS.get(target, TARGETS[DEFAULT]).aot, __package__)  # as before: an
+    return writer(source, out_dir, target_cpu, gpu_arch)  # unknown name builds for the CPU
 
-        return build_gpu(source, out_dir, gpu_arch)
+
+def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
+              gpu_arch: str | None = None) -> dict:
+    """The CPU library of `source` (`gpu_arch` is unused)."""
     name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
     lib = aot_c.CLibrary(name)
@@ -108,7 +114,7 @@ def _object(key: str, make_ir: Any, cpu: str | None,
 
 def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                  adapters: list[str]) -> _Part:
-    from .frontend import build_program
+    from ..frontend import build_program
 
     program = build_program(k.py_func, optimize=k.options.optimize_loops, checks=k.options)
     fn, sig = signature_of(program)
@@ -136,8 +142,8 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
 
 def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLibrary,
                      adapters: list[str]) -> _Part:
-    from .frontend import build_program
-    from .frontend.adprep import COUNTS, Prepared, prepare_reverse
+    from ..frontend import build_program
+    from ..frontend.adprep import COUNTS, Prepared, prepare_reverse
 
     program = build_program(d.kernel.py_func, ad=True, checks=d.kernel.options)
     raises = bool(program.sites)

@@ -13,9 +13,10 @@ import json
 import os
 from typing import Final
 
-from ._version import __version__
+from .._version import __version__
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The ember package folder: RUNTIME_MODULES are read from it."""
 RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.call", "runtime.checks",
                           "runtime.derivcall")
 

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .errors import CompileError
-from .options import CompileOptions, debug
+from ..errors import CompileError
+from ..options import CompileOptions, debug
 
 try:
-    from ._dispatch import Dispatcher as CallPath
+    from .._dispatch import Dispatcher as CallPath
 except ImportError:  # built without the C extension: the pure-Python call path
 
     class CallPath:  # type: ignore[no-redef]
@@ -65,10 +65,10 @@ class Kernel(CallPath):
         """Compile now (or load from the cache) instead of at the first call."""
         with self._lock:
             if self._compiled is None:
-                from .compiler import compile_kernel
+                from ..driver.targets import entry
 
                 try:
-                    compiled = compile_kernel(self.py_func, self.options)
+                    compiled = entry(self.options.target, "compile")(self.py_func, self.options)
                 except Exception as err:
                     raise _user_facing(err, self.__qualname__) from None
                 self._compiled = compiled
@@ -84,10 +84,10 @@ class Kernel(CallPath):
         """The code of one stage: 'mlir' (frontend output), 'lowered' (LLVM dialect),
         'llvm' (optimized LLVM IR with the entry thunk) or 'asm' (host assembly); for
         target="gpu": 'mlir', 'lowered' (gpu.binary) or 'ptx'."""
-        from .compiler import inspect_stage
+        from ..driver.targets import entry
 
         try:
-            return inspect_stage(self.py_func, stage, self.options)
+            return entry(self.options.target, "inspect")(self.py_func, stage, self.options)
         except (CompileError, RecursionError, AssertionError, KeyError, AttributeError) as err:
             raise _user_facing(err, self.__qualname__) from None
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import types as T
-from . import dataflow, tir
+from ... import types as T
+from .. import dataflow, tir
 from .jam import (
     LoopRewriter,
     accesses_of,

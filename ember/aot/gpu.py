@@ -17,12 +17,13 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from ._version import __version__
-from .aot_collect import collect
-from .api import Kernel
-from .gpu_driver import gpu_manifest
+from .._version import __version__
+from ..api.kernel import Kernel
+from ..driver.gpu import gpu_manifest
+from .collect import collect
 
-_RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime", "cuda.py")
+_RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime",
+                        "cuda.py")
 
 _BOOT = '''
 def _load():
@@ -48,8 +49,10 @@ __all__ = sorted(_exported) + ["from_device", "is_available", "to_device"]
 '''
 
 
-def build_gpu(source: Any, out_dir: str, gpu_arch: str | None = None) -> dict:
-    """Build the kernels of `source` (a .py path or a list of kernels) for the GPU."""
+def build_gpu(source: Any, out_dir: str, target_cpu: str | None = None,
+              gpu_arch: str | None = None) -> dict:
+    """Build the kernels of `source` (a .py path or a list of kernels) for the GPU
+    (`target_cpu` is unused)."""
     name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
     manifests, files, skipped = [], [], []

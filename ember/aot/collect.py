@@ -1,7 +1,7 @@
 """What an AOT build exports: a module path or a list of kernels/derivatives -> (library name,
 [(export name, object)]), with export names checked against the C library's.
 
-Shared by the CPU build (aot.py) and the GPU build (aot_gpu.py).
+Shared by the CPU build (build.py) and the GPU build (gpu.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import os
 import sys
 from typing import Any
 
-from .api import Kernel
-from .autodiff import Derivative
-from .errors import CompileError
+from ..api.autodiff import Derivative
+from ..api.kernel import Kernel
+from ..errors import CompileError
 
 
 def collect(source: Any) -> tuple[str, list[tuple[str, Any]]]:

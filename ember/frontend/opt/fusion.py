@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .. import types as T
-from . import dataflow, tir
+from ... import types as T
+from .. import dataflow, tir
 from .jam import (
     MAX_NODES,
     Row,

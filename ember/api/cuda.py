@@ -8,7 +8,7 @@ this lives in ember/runtime/cuda.py; nothing here touches the driver before it i
 
 from __future__ import annotations
 
-from .runtime.cuda import DeviceArray, NoDeviceError, from_device, to_device
-from .runtime.cuda import available as is_available
+from ..runtime.cuda import DeviceArray, NoDeviceError, from_device, to_device
+from ..runtime.cuda import available as is_available
 
 __all__ = ["DeviceArray", "NoDeviceError", "from_device", "is_available", "to_device"]

@@ -12,28 +12,27 @@ import ctypes
 import hashlib
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import types as T
+from .. import types as T
+from ..errors import CompileError
+from ..options import CompileOptions
+from ..runtime import cache
+from ..runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
+from ..runtime.call import error_raiser, make_entry
+from ..runtime.checks import Checker
+from ..runtime.raising import program_ir, runtime_objects
+from ..runtime.thunk import NDARRAY_TYPE_GLOBAL
+from . import COMPILE_LOCK
 from .cachekey import cache_key
-from .errors import CompileError
-from .options import CompileOptions
-from .runtime import cache
-from .runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
-from .runtime.call import error_raiser, make_entry
-from .runtime.checks import Checker
-from .runtime.raising import program_ir, runtime_objects
-from .runtime.thunk import NDARRAY_TYPE_GLOBAL
 
 if TYPE_CHECKING:
-    from .frontend import tir
+    from ..frontend import tir
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
-_lock = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -75,18 +74,13 @@ def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
 
 def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
     """Type, compile (or load from the cache) and wrap one kernel."""
-    if options.target == "gpu":
-        from .gpu_driver import compile_gpu
-
-        with _lock:
-            return compile_gpu(func, options)  # type: ignore[return-value]
-    with _lock:
+    with COMPILE_LOCK:
         key = cache_key(func, options) if options.cache else None
         hit = cache.lookup(key) if key else None
         if hit is not None and "signature" in hit[1]:  # no frontend work on a hit
             path, meta = hit
             return _load(meta["kernel"], decode_signature(meta["signature"]), path, True)
-        from .frontend import build_program  # typing runs only on a cache miss
+        from ..frontend import build_program  # typing runs only on a cache miss
 
         program = build_program(func, optimize=options.optimize_loops, checks=options)
         fn, sig = signature_of(program)
@@ -100,7 +94,7 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
 
 
 def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
-    from .runtime import native
+    from ..runtime import native
 
     text = _llvm_ir(program, options)
     mod = native.optimize(text, speed=options.opt_level, vector_math=options.fastmath)
@@ -110,8 +104,8 @@ def _build(program: tir.Program, options: CompileOptions, path: str) -> None:
 
 def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) -> str:
     """LLVM IR of a kernel and its callees (and of its contiguous variant), without thunks."""
-    from .ir import emit_module, mlir_context
-    from .lowering import lower_to_llvm_ir, primal_stages
+    from ..ir import emit_module, mlir_context
+    from ..lowering import lower_to_llvm_ir, primal_stages
 
     options = options or CompileOptions()
     stages = primal_stages(options.optimize_loops, options.fastmath, bool(program.sites))
@@ -121,16 +115,16 @@ def lowered_kernel(program: tir.Program, options: CompileOptions | None = None) 
 
 
 def contiguous_variant(fn: tir.Function) -> str | None:
-    from .ir.emitter import CONTIGUOUS_SUFFIX
+    from ..ir.emitter import CONTIGUOUS_SUFFIX
 
     has_arrays = any(isinstance(t, T.Array) for _, t in fn.params)
     return fn.symbol + CONTIGUOUS_SUFFIX if has_arrays else None
 
 
 def _llvm_ir(program: tir.Program, options: CompileOptions | None = None) -> str:
-    from .runtime import native
-    from .runtime.parallel import parallel_ir
-    from .runtime.thunk import entry_thunk, packed_thunk
+    from ..runtime import native
+    from ..runtime.parallel import parallel_ir
+    from ..runtime.thunk import entry_thunk, packed_thunk
 
     fn, sig = signature_of(program)
     raises = bool(program.sites)
@@ -165,19 +159,14 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
 
 def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
     """The text of one compilation stage: 'mlir', 'lowered', 'llvm' or 'asm'."""
-    if options.target == "gpu":
-        from .gpu_driver import inspect_gpu
-
-        with _lock:
-            return inspect_gpu(func, stage, options)
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
-    from .frontend import build_program
-    from .ir import emit_module, mlir_context
-    from .lowering import primal_stages, run_stages
-    from .runtime import native
+    from ..frontend import build_program
+    from ..ir import emit_module, mlir_context
+    from ..lowering import primal_stages, run_stages
+    from ..runtime import native
 
-    with _lock:
+    with COMPILE_LOCK:
         program = build_program(func, optimize=options.optimize_loops, checks=options)
         if stage in ("mlir", "lowered"):
             with mlir_context():
@@ -204,11 +193,11 @@ class CompiledDerivative:
 
 def compile_derivative(func: Any, request: Any, options: CompileOptions) -> CompiledDerivative:
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
+    from ..frontend import build_program
+    from ..frontend.adprep import Prepared, prepare_reverse
     from .derivatives import plan
-    from .frontend import build_program
-    from .frontend.adprep import Prepared, prepare_reverse
 
-    with _lock:
+    with COMPILE_LOCK:
         program = build_program(func, ad=True, checks=options)
         reverse = request.mode == "reverse"
         prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
@@ -242,10 +231,10 @@ def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: i
 def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> str:
     """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
     for kernels with while loops), without thunks."""
-    from .ir import emit_module, mlir_context
-    from .ir.types import contiguous_arrays, to_mlir_type
-    from .lowering import gradient_stages, lower_to_llvm_ir
-    from .lowering.enzyme import ADSpec, differentiate, explain_crash, prepare_for_enzyme
+    from ..ir import emit_module, mlir_context
+    from ..ir.types import contiguous_arrays, to_mlir_type
+    from ..lowering import gradient_stages, lower_to_llvm_ir
+    from ..lowering.enzyme import ADSpec, differentiate, explain_crash, prepare_for_enzyme
 
     fn = prep.replay.functions[prep.replay.entry]
     with mlir_context(), contiguous_arrays():
@@ -269,7 +258,7 @@ def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> s
 
 def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
                       prefix: str = "", packed: bool = False) -> list[str]:
-    from .runtime.thunk import ARENA, entry_thunk
+    from ..runtime.thunk import ARENA, entry_thunk
 
     raises = bool(prep.replay.sites)
     thunks = [ARENA, entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
@@ -285,7 +274,7 @@ def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
 
 def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
                       options: CompileOptions, path: str) -> None:
-    from .runtime import native
+    from ..runtime import native
 
     ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops),
                                 derivative_thunks(prep, name, sig, count_sig, packed=True))
@@ -295,8 +284,8 @@ def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: A
 
 def _locate(err: CompileError, program: tir.Program) -> CompileError:
     """Give an Enzyme error about a library call (no location) the span of that call."""
-    from .frontend import tir as t
-    from .ir.ops import LIBM
+    from ..frontend import tir as t
+    from ..ir.ops import LIBM
 
     callee = getattr(err, "callee", None)
     if err.span is not None or callee is None:
