@@ -135,6 +135,8 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     status = self->fn((void **)slots, results);
     Py_END_ALLOW_THREADS
+    if (status == 0)
+        return box_all(self->result, results);
     if (status == 2 && self->raise_error != NULL) {  /* the kernel raised: never run again */
         PyObject *r = PyObject_CallNoArgs(self->raise_error);
         if (r == NULL) return NULL;
@@ -142,9 +144,7 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_SystemError, "ember: a kernel error was not raised");
         return NULL;
     }
-    if (status != 0)  /* rejected before running: the slow path explains or converts */
-        return slow_call(self, args, kwargs);
-    return box_all(self->result, results);
+    return slow_call(self, args, kwargs);  /* rejected before running: explain or convert */
 }
 
 static PyObject *set_fast(PyObject *op, PyObject *args) {

@@ -113,8 +113,8 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
 def _result_line(sig: Signature) -> str:
     if sig.result_kind == "none":
         return "    return None"
-    if sig.result_kind == "scalar":
-        return "    return __ember_out.f0" if not sig.ret.is_bool else "    return bool(__ember_out.f0)"  # type: ignore[union-attr]
+    if sig.result_kind == "scalar":  # a c_bool field reads as a Python bool already
+        return "    return __ember_out.f0"
     return "    return __ember_convert(__ember_out)"
 
 

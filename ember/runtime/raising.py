@@ -8,7 +8,6 @@ any of this; other kernels keep thunks without frames, so they pay nothing per c
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import subprocess
 import tempfile
@@ -129,10 +128,8 @@ def framed(name: str, params: list[str], guarded: str, returns: str,
 @functools.cache
 def runtime_object() -> bytes:
     """kernel_errors.c compiled for this machine (once per process)."""
-    with open(_SOURCE, "rb") as f:
-        source = f.read()
     with tempfile.TemporaryDirectory(prefix="ember-rt-") as tmp:
-        obj = os.path.join(tmp, f"errors-{hashlib.sha256(source).hexdigest()[:12]}.o")
+        obj = os.path.join(tmp, "kernel_errors.o")
         cmd = [compiler(), "-O2", "-fPIC", "-fvisibility=hidden", "-c", _SOURCE, "-o", obj]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

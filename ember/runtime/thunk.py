@@ -182,13 +182,14 @@ _REJECTED: Final = [f"  ret i32 {abi.STATUS_REJECTED}"]
 _RAISED: Final = [f"  ret i32 {abi.STATUS_RAISED}"]
 
 
-def _ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
+def _ret(sig: abi.Signature, out: str = "%out") -> tuple[str, Callable[[str], list[str]],
+                                                       list[str]]:
     """(thunk return type, lines returning the kernel result %<name>, failure lines): the
-    status, any result stored through %out."""
+    status, any result stored through `out`."""
     if sig.result_kind == "none":
         return "i32", lambda r: [f"  ret i32 {abi.STATUS_OK}"], _REJECTED
     ty = abi.llvm_result(sig.ret)
-    return "i32", lambda r: [f"  store {ty} %{r}, ptr %out", f"  ret i32 {abi.STATUS_OK}"], \
+    return "i32", lambda r: [f"  store {ty} %{r}, ptr {out}", f"  ret i32 {abi.STATUS_OK}"], \
         _REJECTED
 
 
@@ -204,12 +205,9 @@ def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], re
 def _packed_ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
     """Packed thunks: results stored through %res (a tuple's items in 8-byte slots), the
     status returned."""
-    if sig.result_kind == "none":
-        return "i32", lambda r: [f"  ret i32 {abi.STATUS_OK}"], _REJECTED
-    ty = abi.llvm_result(sig.ret)
     if not isinstance(sig.ret, T.Tuple):
-        return "i32", lambda r: [f"  store {ty} %{r}, ptr %res", f"  ret i32 {abi.STATUS_OK}"], \
-            _REJECTED
+        return _ret(sig, "%res")
+    ty = abi.llvm_result(sig.ret)
     items = sig.ret.items
 
     def store(r: str) -> list[str]:
