@@ -31,13 +31,13 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .aot.build import build
+    from .aot import build
     from .api import cuda
     from .api.autodiff import Derivative, grad, jvp, value_and_grad, vjp
     from .api.gradcheck import GradientCheckError, check_grad
 
 _LAZY = {
-    "build": "aot.build", "cuda": None, "Derivative": "api.autodiff", "grad": "api.autodiff",
+    "build": "aot", "cuda": None, "Derivative": "api.autodiff", "grad": "api.autodiff",
     "jvp": "api.autodiff", "value_and_grad": "api.autodiff", "vjp": "api.autodiff",
     "GradientCheckError": "api.gradcheck", "check_grad": "api.gradcheck",
 }

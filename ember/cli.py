@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--gpu-arch", default=None,
                        help="GPU chip for --target gpu (default $EMBER_GPU_ARCH or sm_90)")
     args = parser.parse_args(argv)
-    from .aot.build import build as build_library
+    from .aot import build as build_library
     from .errors import CompileError
 
     try:

@@ -74,11 +74,11 @@ def planted(tmp_path, monkeypatch):
     good = _module(tmp_path, "good", "+ 1.0").entry
     evil = _module(tmp_path, "evil", "- 1000.0").entry
     good_path, evil_path = good.compile().path, evil.compile().path
-    meta = json.loads(Path(good_path).with_suffix(".json").read_text())
+    record = json.loads(Path(good_path).with_suffix(".json").read_text())
     key = cache_key(good.py_func, good.options)
     root = tmp_path / "cache"
     monkeypatch.setenv("EMBER_CACHE_DIR", str(root))
-    cache.store(key, evil_path, {"kernel": meta["kernel"], "signature": meta["signature"]})
+    cache.store(key, evil_path, cache.Record.from_json(record).meta)
     return root, key, good.py_func
 
 

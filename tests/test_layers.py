@@ -186,7 +186,7 @@ def test_checker_reports_a_circle_through_a_lazy_import(tmp_path):
     ("ember.frontend.exprs", "frontend"), ("ember.runtime.cuda", "runtime"),
     ("ember.types", "base"), ("ember.driver.cpu", "driver"), ("ember", "top"),
     ("ember.lowering", "lowering"), ("ember.__main__", "top"), ("ember.cli", "top"),
-    ("ember.api.kernel", "api"), ("ember.aot.build", "aot"), ("ember.driver", "driver"),
+    ("ember.api.kernel", "api"), ("ember.aot.library", "aot"), ("ember.driver", "driver"),
     ("ember.driver.targets", "base"),
 ])
 def test_layer_of_a_module(name, expected):

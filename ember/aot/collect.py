@@ -1,15 +1,16 @@
 """What an AOT build exports: a module path or a list of kernels/derivatives -> (library name,
 [(export name, object)]), with export names checked against the C library's.
 
-Shared by the CPU build (build.py) and the GPU build (gpu.py).
+Shared by the CPU library writer (library.py) and the GPU build (gpu.py).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
-from typing import Any
+from typing import Any, Final
 
 from ..api.autodiff import Derivative
 from ..api.kernel import Kernel
@@ -40,13 +41,31 @@ def collect(source: Any) -> tuple[str, list[tuple[str, Any]]]:
     return name, exports
 
 
-_C_LIBRARY_NAMES = frozenset(["abs", "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign", "cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod", "frexp", "hypot", "ilogb", "ldexp", "lgamma", "log", "log10", "log1p", "log2", "logb", "lrint", "lround", "modf", "nan", "nearbyint", "nextafter", "pow", "remainder", "remquo", "rint", "round", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc", "malloc", "calloc", "realloc", "free", "memcpy", "memmove", "memset", "memcmp", "strlen", "printf", "exit", "abort", "qsort"])
+_C_MATH: Final = frozenset([
+    "abs", "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign",
+    "cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma", "fmax",
+    "fmin", "fmod", "frexp", "hypot", "ilogb", "ldexp", "lgamma", "log", "log10", "log1p", "log2",
+    "logb", "lrint", "lround", "modf", "nan", "nearbyint", "nextafter", "pow", "remainder",
+    "remquo", "rint", "round", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc"])
+_C_OTHER: Final = frozenset(["malloc", "calloc", "realloc", "free", "memcpy", "memmove", "memset",
+                             "memcmp", "strlen", "printf", "exit", "abort", "qsort"])
+
+
+@functools.cache
+def c_library_names() -> frozenset[str]:
+    """Names an export may not take: libc's, and libm's in both spellings (`sin`, `sinf`),
+    including every libm call of ir/ops.py and vector-math function of runtime/vecmath.py."""
+    from ..ir.ops import LIBM
+    from ..runtime.vecmath import FUNCTIONS
+
+    math = _C_MATH | set(FUNCTIONS) | {name for row in LIBM.values() for name in row[:2]}
+    return frozenset([*math, *(f"{name}f" for name in math), *_C_OTHER])
 
 
 def _check_export_name(name: str) -> None:
     """An exported C function named like a C library function would capture the library's own
     calls to it (the static linker binds them to the export)."""
-    if name in _C_LIBRARY_NAMES or name.startswith(("ember_", "_mlir")):
+    if name in c_library_names() or name.startswith(("ember_", "_mlir")):
         raise CompileError(f"cannot export '{name}' from a C library: the name is taken by "
                            "the C library or by Ember; rename the kernel")
 

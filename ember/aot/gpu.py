@@ -3,9 +3,11 @@ and cuda-python.
 
 `build_gpu(source, out_dir)` compiles every `@kernel` of `source` for the GPU (whatever its
 own target), writes `<name>.<kernel>.<k>.ptx` per prange nest and `<name>.py`, a loader that
-embeds the source of ember/runtime/cuda.py (the JIT's own launcher, so calls behave the same:
-numpy arrays copied in and, when written, out; `__cuda_array_interface__` arrays used in
-place) and the kernels' manifests. It imports neither mlir nor ember, so a machine that has
+embeds the source of ember/runtime/cuda.py and the modules it imports (GPU_RUNTIME_MODULES,
+as a private package, the CPU loader's mechanism: aot/loader.py) -- the JIT's own launcher,
+so calls behave the same: numpy arrays copied in and, when written, out;
+`__cuda_array_interface__` arrays used in place -- and the kernels' manifests (the JSON form
+of `GpuManifest`, each nest's PTX replaced by the name of its file). It imports neither mlir nor ember, so a machine that has
 a GPU but not Ember's toolchain can run the kernels. Derivative objects are skipped.
 """
 
@@ -14,31 +16,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from .._version import __version__
 from ..api.kernel import Kernel
 from ..driver.gpu import gpu_manifest
+from ..runtime.gpu_manifest import GpuManifest
 from .collect import collect
+from .loader import PACKAGE_BOOT, runtime_sources
 
-_RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime",
-                        "cuda.py")
+GPU_RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.checks", "runtime.gpu_manifest",
+                              "runtime.cuda")
+"""The modules the GPU loader embeds: runtime/cuda.py and what it imports (none imports mlir)."""
 
 _BOOT = '''
 def _load():
-    runtime = _types.ModuleType("_ember_cuda_" + _DIGEST)
-    runtime.__file__ = __file__
-    _sys.modules[runtime.__name__] = runtime
-    exec(compile(_SOURCE, "<ember runtime.cuda>", "exec"), runtime.__dict__)
+    rt = _runtime()
     here = _os.path.dirname(_os.path.abspath(__file__))
     exported = {}
     for item in _json.loads(_MANIFEST):
         for nest in item["nests"]:
             with open(_os.path.join(here, nest.pop("ptx_file"))) as f:
                 nest["ptx"] = f.read()
-        exported[item["name"]] = runtime.GpuFunction(item)
-    return runtime, exported
+        manifest = rt.gpu_manifest.GpuManifest.from_json(item)
+        exported[manifest.name] = rt.cuda.GpuFunction(manifest)
+    return rt.cuda, exported
 
 
 _runtime, _exported = _load()
@@ -55,34 +59,47 @@ def build_gpu(source: Any, out_dir: str, target_cpu: str | None = None,
     (`target_cpu` is unused)."""
     name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
-    manifests, files, skipped = [], [], []
+    manifests: list[GpuManifest] = []
+    files, skipped = [], []
     for export, obj in exports:
         if not isinstance(obj, Kernel):
             skipped.append(export)
             continue
         options = replace(obj.options, target="gpu", gpu_arch=gpu_arch or obj.options.gpu_arch)
-        manifest = {**gpu_manifest(obj.py_func, options), "name": export}
-        for k, nest in enumerate(manifest["nests"]):
-            ptx_file = f"{name}.{export}.{k}.ptx"
-            with open(os.path.join(out_dir, ptx_file), "w") as f:
-                f.write(nest.pop("ptx"))
-            nest["ptx_file"] = ptx_file
-            files.append(os.path.join(out_dir, ptx_file))
+        manifest = replace(gpu_manifest(obj.py_func, options), name=export)
+        for k, nest in enumerate(manifest.nests):
+            files.append(os.path.join(out_dir, ptx_file(name, export, k)))
+            with open(files[-1], "w") as f:
+                f.write(nest.ptx)
         manifests.append(manifest)
     loader = os.path.join(out_dir, f"{name}.py")
     with open(loader, "w") as f:
         f.write(loader_text(name, manifests))
-    return {"loader": loader, "ptx": files, "compiled": [m["name"] for m in manifests],
+    return {"loader": loader, "ptx": files, "compiled": [m.name for m in manifests],
             "skipped": skipped}
 
 
-def loader_text(name: str, manifests: list[dict]) -> str:
-    with open(_RUNTIME) as f:
-        source = f.read()
-    text = json.dumps(manifests)
-    digest = hashlib.sha256((source + text).encode()).hexdigest()[:16]
-    names = ", ".join(m["name"] for m in manifests)
-    arch = ", ".join(sorted({m["arch"] for m in manifests})) or "-"
+def ptx_file(name: str, export: str, k: int) -> str:
+    """The file of the PTX of nest `k` of kernel `export` in the build of module `name`."""
+    return f"{name}.{export}.{k}.ptx"
+
+
+def _loader_json(name: str, manifest: GpuManifest) -> dict:
+    """The JSON form of `manifest` with each nest's PTX replaced by its file's name."""
+    data = manifest.to_json()
+    for k, nest in enumerate(data["nests"]):
+        del nest["ptx"]
+        nest["ptx_file"] = ptx_file(name, manifest.name, k)
+    return data
+
+
+def loader_text(name: str, manifests: Sequence[GpuManifest]) -> str:
+    """The generated loader of the GPU build of module `name`."""
+    sources = runtime_sources(GPU_RUNTIME_MODULES)
+    text = json.dumps([_loader_json(name, m) for m in manifests])
+    digest = hashlib.sha256(json.dumps([sources, text]).encode()).hexdigest()[:16]
+    names = ", ".join(m.name for m in manifests)
+    arch = ", ".join(sorted({m.arch for m in manifests})) or "-"
     return "\n".join([
         f'"""GPU kernels of {name} (built by Ember {__version__} for {arch}): {names}.',
         "",
@@ -97,5 +114,6 @@ def loader_text(name: str, manifests: list[dict]) -> str:
         "",
         f"_DIGEST = {digest!r}",
         f"_MANIFEST = {text!r}",
-        f"_SOURCE = {source!r}",
+        f"_SOURCES = {sources!r}",
+        PACKAGE_BOOT,
         _BOOT])

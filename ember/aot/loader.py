@@ -3,7 +3,8 @@
 It embeds the source of the runtime modules the JIT itself uses on the call path (types,
 runtime.abi, runtime.call, runtime.checks, runtime.derivcall), executed as a private
 in-memory package, so calls, argument checks and derivative calls behave exactly as in the
-JIT. A manifest lists the exported functions and their signatures.
+JIT. A manifest lists the exported functions: one `KernelEntry` or `DerivativeEntry` each,
+embedded as JSON (the generated loader reads that JSON as plain dicts, in `_BOOT`).
 """
 
 from __future__ import annotations
@@ -11,20 +12,82 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Final
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
 from .._version import __version__
+from ..runtime.abi import Signature, decode_signature, encode_signature
+from ..runtime.derivcall import DerivativeInfo
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """The ember package folder: RUNTIME_MODULES are read from it."""
 RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.call", "runtime.checks",
                           "runtime.derivcall")
 
-_BOOT = '''
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """An exported kernel: the loader's entry `ember_py_<name>` has `signature`."""
+
+    name: str
+    signature: Signature
+    parallel: bool = False
+    """The kernel has prange loops (the library links libgomp)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "kernel", "name": self.name, "parallel": self.parallel,
+                "signature": encode_signature(self.signature)}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> KernelEntry:
+        return KernelEntry(data["name"], decode_signature(data["signature"]),
+                           bool(data.get("parallel", False)))
+
+
+@dataclass(frozen=True)
+class DerivativeEntry:
+    """An exported derivative: the entry `ember_py_<name>` has `signature`, the trip-counting
+    entry `ember_py_<name>_count` (kernels with while loops) has `count_signature`."""
+
+    name: str
+    signature: Signature
+    info: DerivativeInfo
+    count_signature: Signature | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        count = self.count_signature
+        return {"kind": "derivative", "name": self.name,
+                "signature": encode_signature(self.signature),
+                "count_signature": encode_signature(count) if count is not None else None,
+                "info": self.info.to_json()}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> DerivativeEntry:
+        count = data.get("count_signature")
+        return DerivativeEntry(data["name"], decode_signature(data["signature"]),
+                               DerivativeInfo.from_json(data["info"]),
+                               decode_signature(count) if count is not None else None)
+
+
+Entry = KernelEntry | DerivativeEntry
+"""One exported function of an AOT library, as its loader's manifest lists it."""
+
+
+def entry_from_json(data: dict[str, Any]) -> Entry:
+    """The manifest entry `data` (from `to_json`) describes."""
+    kinds: dict[str, Any] = {"kernel": KernelEntry, "derivative": DerivativeEntry}
+    if data.get("kind") not in kinds:
+        raise ValueError(f"not an AOT manifest entry: kind {data.get('kind')!r}")
+    entry: Entry = kinds[data["kind"]].from_json(data)
+    return entry
+
+
+PACKAGE_BOOT: Final = '''
 def _runtime():
     """The embedded Ember runtime, as the private package _SOURCES names."""
     base = "_ember_rt_" + _DIGEST
-    if base + ".runtime.derivcall" in _sys.modules:
+    if base + "." + _SOURCES[-1][0] in _sys.modules:
         return _sys.modules[base + ".runtime"]
     package = _types.ModuleType(base)
     package.__path__ = []
@@ -42,8 +105,11 @@ def _runtime():
         exec(compile(source, "<ember " + rel + ">", "exec"), module.__dict__)
         setattr(package if "." not in rel else runtime, rel.rpartition(".")[2], module)
     return runtime
+'''
+"""Loader text defining `_runtime()`: the modules of `_SOURCES` (from `runtime_sources`) as a
+private package named after `_DIGEST`; shared by the CPU loader and the GPU one (aot/gpu.py)."""
 
-
+_BOOT = '''
 def _load():
     rt = _runtime()
     lib = _ctypes.CDLL(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), _LIBRARY))
@@ -79,16 +145,20 @@ __all__ = sorted(_exported)
 '''
 
 
-def _sources() -> list[tuple[str, str]]:
+def runtime_sources(modules: Sequence[str]) -> list[tuple[str, str]]:
+    """(module, source) of each of `modules` ("types", "runtime.abi", ...): a loader's
+    `_SOURCES`, dependencies first."""
     out = []
-    for rel in RUNTIME_MODULES:
+    for rel in modules:
         with open(os.path.join(_HERE, *rel.split(".")) + ".py") as f:
             out.append((rel, f.read()))
     return out
 
 
-def loader_text(name: str, manifest: list[dict]) -> str:
-    sources = _sources()
+def loader_text(name: str, entries: Sequence[Entry]) -> str:
+    """The generated loader of lib<name>.so exporting `entries`."""
+    manifest = [e.to_json() for e in entries]
+    sources = runtime_sources(RUNTIME_MODULES)
     digest = hashlib.sha256(json.dumps([sources, manifest]).encode()).hexdigest()[:16]
     names = ", ".join(item["name"] for item in manifest)
     return "\n".join([
@@ -110,4 +180,5 @@ def loader_text(name: str, manifest: list[dict]) -> str:
         f"_MANIFEST = {json.dumps(manifest)!r}",
         "_MANIFEST = __import__('json').loads(_MANIFEST)",
         f"_SOURCES = {sources!r}",
+        PACKAGE_BOOT,
         _BOOT])

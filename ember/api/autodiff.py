@@ -29,7 +29,8 @@ def _names(k: Kernel, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     if not params:
         raise TypeError(f"'{k.__name__}' has no parameters to differentiate")
     single = wrt is None or isinstance(wrt, str | int)
-    items = [params[0]] if wrt is None else [wrt] if single else list(wrt)  # type: ignore[list-item, arg-type]
+    items: list[str | int] = ([params[0]] if wrt is None else [wrt]
+                              if isinstance(wrt, str | int) else list(wrt))
     names = []
     for item in items:
         if isinstance(item, int):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..driver.derivatives import RETURN
 from .autodiff import Derivative, _as_kernel, _names, grad, vjp
+from .kernel import Kernel
 
 
 class GradientCheckError(AssertionError):
@@ -42,13 +43,14 @@ def check_grad(f: Any, *args: Any, wrt: Any = None, outputs: Any = None,
         _compare(k.__name__, name, np.asarray(value), numeric, r, a)
 
 
-def _signature(k: Any) -> list[str]:
+def _signature(k: Kernel) -> list[str]:
     import inspect
 
     return list(inspect.signature(k.py_func).parameters)
 
 
-def _outputs(k: Any, args: tuple, params: list[str], outputs: Any) -> tuple[str, ...]:
+def _outputs(k: Kernel, args: tuple[Any, ...], params: list[str],
+             outputs: Any) -> tuple[str, ...]:
     if outputs is not None:
         return (outputs,) if isinstance(outputs, str) else tuple(outputs)
     result = k(*copy.deepcopy(args))
@@ -58,13 +60,15 @@ def _outputs(k: Any, args: tuple, params: list[str], outputs: Any) -> tuple[str,
                     "parameters it writes")
 
 
-def _random_like(rng: np.random.Generator, value: Any) -> Any:
+def _random_like(rng: np.random.Generator, value: object) -> np.ndarray | float:
     if isinstance(value, np.ndarray):
-        return rng.standard_normal(value.shape).astype(value.dtype)
+        shape: tuple[int, ...] = value.shape
+        return rng.standard_normal(shape).astype(value.dtype)
     return float(rng.standard_normal())
 
 
-def _analytic(k: Any, names: tuple, outs: tuple, cot: dict, args: tuple) -> list[Any]:
+def _analytic(k: Kernel, names: tuple[str, ...], outs: tuple[str, ...], cot: dict[str, Any],
+              args: tuple[Any, ...]) -> list[Any]:
     fresh = copy.deepcopy(args)
     if not outs:
         result = grad(k, wrt=names)(*fresh)
@@ -77,7 +81,8 @@ def _analytic(k: Any, names: tuple, outs: tuple, cot: dict, args: tuple) -> list
 class _Loss:
     """The scalar whose gradient is checked: the result, or sum(cotangent * outputs)."""
 
-    def __init__(self, k: Any, params: list[str], outs: tuple, cot: dict) -> None:
+    def __init__(self, k: Kernel, params: list[str], outs: tuple[str, ...],
+                 cot: dict[str, Any]) -> None:
         self.k, self.params, self.outs, self.cot = k, params, outs, cot
 
     def __call__(self, args: list[Any]) -> float:
@@ -98,7 +103,7 @@ def _tolerances(x: Any, eps: Any, rtol: Any, atol: Any) -> tuple[float, float, f
     return (eps or e, rtol or r, atol or a)
 
 
-def _finite_differences(loss: _Loss, args: tuple, index: int, eps: float) -> np.ndarray:
+def _finite_differences(loss: _Loss, args: tuple[Any, ...], index: int, eps: float) -> np.ndarray:
     x = args[index]
     shape = x.shape if isinstance(x, np.ndarray) else ()
     out = np.zeros(shape)

@@ -10,6 +10,8 @@ from typing import Any
 from ..errors import CompileError
 from ..options import CompileOptions, debug
 
+__all__ = ["CallPath", "Kernel", "connect", "kernel"]
+
 try:
     from .._dispatch import Dispatcher as CallPath
 except ImportError:  # built without the C extension: the pure-Python call path
@@ -34,7 +36,8 @@ def connect(path: CallPath, compiled: Any) -> CallPath:
     if compiled.packed is not None:
         import numpy as np
 
-        path._set_fast(compiled.packed, *compiled.fast_spec, compiled.entry, np.ndarray,
+        spec, result = compiled.fast_spec
+        path._set_fast(compiled.packed, spec, result, compiled.entry, np.ndarray,
                        compiled.raise_error)
     else:
         path._set_slow(compiled.entry)
@@ -48,6 +51,9 @@ class Kernel(CallPath):
     code of a stage ('mlir', 'lowered', 'llvm', 'asm'). Calls go through the C dispatcher
     (ember/_dispatch.c) when the arguments are plain numpy arrays and Python scalars.
     """
+
+    __name__: str  # copied from the function by functools.update_wrapper
+    __qualname__: str
 
     def __init__(self, func: Callable[..., Any], options: CompileOptions) -> None:
         functools.update_wrapper(self, func)
@@ -87,7 +93,8 @@ class Kernel(CallPath):
         from ..driver.targets import entry
 
         try:
-            return entry(self.options.target, "inspect")(self.py_func, stage, self.options)
+            text: str = entry(self.options.target, "inspect")(self.py_func, stage, self.options)
+            return text
         except (CompileError, RecursionError, AssertionError, KeyError, AttributeError) as err:
             raise _user_facing(err, self.__qualname__) from None
 

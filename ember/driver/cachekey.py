@@ -12,14 +12,15 @@ import hashlib
 import os
 import platform
 import sysconfig
-from typing import Any
+from collections.abc import Callable
 
 from .._version import __version__
 from ..frontend.deps import dependencies
 from ..options import CompileOptions, host_cpu
 
-ABI_VERSION = 3
-"""Bumped when the entry points inside cached libraries change."""
+ABI_VERSION = 5
+"""Bumped when the entry points inside cached libraries, the cache metadata
+(runtime/cache.py `Record`) or the cached GPU manifest (runtime/gpu_manifest.py) change."""
 
 
 @functools.cache
@@ -58,7 +59,8 @@ def _host() -> str:
     return "|".join(host_cpu()) or platform.processor() + platform.machine()
 
 
-def cache_key(func: Any, options: CompileOptions) -> str:
+def cache_key(func: Callable[..., object], options: CompileOptions) -> str:
+    """The SHA-256 naming the compiled code of the Python function `func` under `options`."""
     h = hashlib.sha256()
     for part in [f"ember={__version__}", f"abi={ABI_VERSION}", _ember_sources(), _toolchain(),
                  _host(),

@@ -12,6 +12,7 @@ import ctypes
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from .. import types as T
 from ..errors import CompileError
 from ..options import CompileOptions
 from ..runtime import cache
-from ..runtime.abi import Signature, decode_signature, encode_signature, verify_numpy_layout
+from ..runtime.abi import Signature, verify_numpy_layout
 from ..runtime.call import error_raiser, make_entry
 from ..runtime.checks import Checker
 from ..runtime.raising import program_ir, runtime_objects
@@ -31,6 +32,8 @@ from .cachekey import cache_key
 
 if TYPE_CHECKING:
     from ..frontend import tir
+    from ..frontend.adprep import Prepared
+    from .derivatives import Plan, Request
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
 
@@ -60,9 +63,9 @@ def fast_spec(sig: Signature) -> tuple[str, str] | None:
     scalars = isinstance(ret, T.NoneType) or all(isinstance(t, T.Scalar) for t in items)
     if len(sig.params) > 32 or len(items) > 16 or not scalars:
         return None
-    args = "".join("A" if isinstance(t, T.Array) else t.info.code  # type: ignore[union-attr]
+    args = "".join("A" if isinstance(t, T.Array) else t.info.code  # type: ignore[attr-defined]
                    for _, t in sig.params)
-    codes = "".join("v" if isinstance(t, T.NoneType) else t.info.code  # type: ignore[union-attr]
+    codes = "".join("v" if isinstance(t, T.NoneType) else t.info.code  # type: ignore[attr-defined]
                     for t in items)
     return args, ("t" + codes if isinstance(ret, T.Tuple) else codes)
 
@@ -72,14 +75,14 @@ def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
     return fn, Signature(fn.params, fn.ret, fn.written)
 
 
-def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
+def compile_kernel(func: Callable[..., object], options: CompileOptions) -> Compiled:
     """Type, compile (or load from the cache) and wrap one kernel."""
     with COMPILE_LOCK:
         key = cache_key(func, options) if options.cache else None
         hit = cache.lookup(key) if key else None
-        if hit is not None and "signature" in hit[1]:  # no frontend work on a hit
-            path, meta = hit
-            return _load(meta["kernel"], decode_signature(meta["signature"]), path, True)
+        cached = hit[1].signature if hit is not None else None
+        if hit is not None and cached is not None:  # no frontend work on a hit
+            return _load(hit[1].name, cached, hit[0], True)
         from ..frontend import build_program  # typing runs only on a cache miss
 
         program = build_program(func, optimize=options.optimize_loops, checks=options)
@@ -88,8 +91,7 @@ def compile_kernel(func: Any, options: CompileOptions) -> Compiled:
             path = os.path.join(tmp, f"{fn.name}.so")
             _build(program, options, path)
             if key:
-                meta = {"kernel": fn.name, "signature": encode_signature(sig)}
-                path = cache.store(key, path, meta)
+                path = cache.store(key, path, cache.Meta("kernel", fn.name, sig))
             return _load(fn.name, sig, path, False)
 
 
@@ -157,7 +159,7 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
     return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"), raise_error)
 
 
-def inspect_stage(func: Any, stage: str, options: CompileOptions) -> str:
+def inspect_stage(func: Callable[..., object], stage: str, options: CompileOptions) -> str:
     """The text of one compilation stage: 'mlir', 'lowered', 'llvm' or 'asm'."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
@@ -188,10 +190,11 @@ class CompiledDerivative:
     main: Compiled
     count: Compiled | None
     loops: int
-    plan: Any
+    plan: Plan
 
 
-def compile_derivative(func: Any, request: Any, options: CompileOptions) -> CompiledDerivative:
+def compile_derivative(func: Callable[..., object], request: Request,
+                       options: CompileOptions) -> CompiledDerivative:
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
     from ..frontend import build_program
     from ..frontend.adprep import Prepared, prepare_reverse
@@ -217,18 +220,18 @@ def compile_derivative(func: Any, request: Any, options: CompileOptions) -> Comp
                 path = os.path.join(tmp, f"{name}.so")
                 _build_derivative(prep, p, name, sig, count_sig, options, path)
                 if key:
-                    path = cache.store(key, path, {"kernel": name})
+                    path = cache.store(key, path, cache.Meta("derivative", name))
                 return _derivative(name, sig, count_sig, prep.loops, p, path, False)
         return _derivative(name, sig, count_sig, prep.loops, p, hit[0], True)
 
 
-def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: int, p: Any,
+def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: int, p: Plan,
                 path: str, hit: bool) -> CompiledDerivative:
     count = _load(f"{name}_count", count_sig, path, hit) if count_sig is not None else None
     return CompiledDerivative(_load(name, sig, path, hit), count, loops, p)
 
 
-def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> str:
+def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True) -> str:
     """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
     for kernels with while loops), without thunks."""
     from ..ir import emit_module, mlir_context
@@ -256,7 +259,7 @@ def lowered_derivative(prep: Any, p: Any, name: str, optimize: bool = True) -> s
         return lower_to_llvm_ir(derived, name, gradient_stages(optimize))
 
 
-def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
+def derivative_thunks(prep: Prepared, name: str, sig: Signature, count_sig: Signature | None,
                       prefix: str = "", packed: bool = False) -> list[str]:
     from ..runtime.thunk import ARENA, entry_thunk
 
@@ -266,13 +269,14 @@ def derivative_thunks(prep: Any, name: str, sig: Signature, count_sig: Any,
     if packed and fast_spec(sig) is not None:  # for the C dispatcher
         thunks.append(entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
                                   arena=True, packed=True, raises=raises))
-    if count_sig is not None:
+    if count_sig is not None and prep.count is not None:
         thunks.append(entry_thunk(f"{prefix}{name}_count", prep.count.entry, count_sig,
                                   arena=True, raises=raises))
     return thunks + program_ir(prep.replay, tracked=False)
 
 
-def _build_derivative(prep: Any, p: Any, name: str, sig: Signature, count_sig: Any,
+def _build_derivative(prep: Prepared, p: Plan, name: str, sig: Signature,
+                      count_sig: Signature | None,
                       options: CompileOptions, path: str) -> None:
     from ..runtime import native
 

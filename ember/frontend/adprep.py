@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .. import types as T
+from ..errors import Span
 from . import dataflow, tir
 
 COUNTS = "__ember_counts"
@@ -80,7 +81,7 @@ class _Numbering:
             self._walk(inner, numbers)
 
 
-def _variant(fn: tir.Function, rewrite: Any, symbol: str,
+def _variant(fn: tir.Function, rewrite: _Rewrite, symbol: str,
              callee: Callable[[str], str]) -> tir.Function:
     counts = tir.Var(COUNTS_TYPE, fn.span, COUNTS)
     rewrite.counts, rewrite.callee, rewrite.types = counts, callee, dict(fn.var_types)
@@ -134,11 +135,11 @@ class _Rewrite:
             e = replace(e, callee=self.callee(e.callee), args=(*e.args, self.counts))
         return e
 
-    def var(self, name: str, t: T.Type, span: Any) -> tir.Var:
+    def var(self, name: str, t: T.Type, span: Span) -> tir.Var:
         self.types[name] = t
         return tir.Var(t, span, name)
 
-    def slot(self, j: int, span: Any) -> tir.Load:
+    def slot(self, j: int, span: Span) -> tir.Load:
         return tir.Load(T.i64, span, self.counts, (tir.Const(T.i64, span, j),), (False,))
 
     def loop(self, s: tir.While, cond: tir.Expr, body: tuple[tir.Stmt, ...],
@@ -147,7 +148,8 @@ class _Rewrite:
 
 
 class _Count(_Rewrite):
-    def loop(self, s, cond, body, j):
+    def loop(self, s: tir.While, cond: tir.Expr, body: tuple[tir.Stmt, ...],
+             j: int) -> list[tir.Stmt]:
         span = s.span
         trips = self.var(f"__ember_trips{j}", T.i64, span)
         one = tir.Const(T.i64, span, 1)
@@ -159,7 +161,8 @@ class _Count(_Rewrite):
 
 
 class _Replay(_Rewrite):
-    def loop(self, s, cond, body, j):
+    def loop(self, s: tir.While, cond: tir.Expr, body: tuple[tir.Stmt, ...],
+             j: int) -> list[tir.Stmt]:
         span = s.span
         active = self.var(f"__ember_active{j}", T.boolean, span)
         counter = self.var(f"__ember_k{j}", T.py_int, span)

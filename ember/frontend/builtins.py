@@ -3,7 +3,9 @@
 Keys are the Python objects themselves (`math.sin`, `np.sin`, `abs`, `np.float32`), so every
 spelling that names them (`from math import sin`, `import numpy as np`) resolves the same way.
 Each row names a typing *rule* (implemented in `calls.py`) and an *op* key (lowered in
-`ir/ops.py`). Adding a builtin is one row here, one row in ir/ops.py and one test.
+`ir/ops.py`). Adding a builtin is one row here, its lowering in ir/ops.py, its derivative
+(a rule, or the set it belongs to) in ir/adrules.py, and tests; tests/test_builtin_tables.py
+checks that the three agree.
 """
 
 from __future__ import annotations
@@ -39,14 +41,16 @@ def _add(rows: _Rows, obj: object, name: str, rule: str, op: str,
 
 _MATH_UNARY: Final = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
                       "asinh", "acosh", "atanh", "exp", "exp2", "expm1", "log1p", "log2",
-                      "log10", "sqrt", "cbrt", "erf", "erfc", "gamma", "lgamma", "fabs"]
+                      "log10", "sqrt", "cbrt", "erf", "erfc", "gamma", "lgamma", "fabs",
+                      "radians", "degrees"]
 _NP_UNARY: Final = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
                     "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh",
                     "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
                     "exp": "exp", "exp2": "exp2", "expm1": "expm1", "log": "log",
                     "log1p": "log1p", "log2": "log2", "log10": "log10", "sqrt": "sqrt",
                     "cbrt": "cbrt", "fabs": "fabs", "floor": "floor", "ceil": "ceil",
-                    "trunc": "trunc", "rint": "rint"}
+                    "trunc": "trunc", "rint": "rint", "deg2rad": "radians",
+                    "radians": "radians", "rad2deg": "degrees", "degrees": "degrees"}
 _NP_BINARY: Final = {"arctan2": "atan2", "power": "pow", "hypot": "hypot",
                      "copysign": "copysign", "fmod": "fmod"}
 _SCALARS: Final = [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64, T.f32,

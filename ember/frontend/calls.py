@@ -140,11 +140,13 @@ def _scalar(e: tir.Expr) -> T.Scalar:
     return e.type
 
 
-def _math1(typer, node, row, args):
+def _math1(typer: Typer, node: ast.Call, row: builtins.Builtin,
+           args: list[tir.Expr]) -> tir.Expr:
     return _call(T.py_float, node, typer, row.op, args[0])
 
 
-def _log(typer, node, row, args):
+def _log(typer: Typer, node: ast.Call, row: builtins.Builtin,
+         args: list[tir.Expr]) -> tir.Expr:
     if len(args) == 1:
         return _call(T.py_float, node, typer, "log", args[0])
     num = _call(T.py_float, node, typer, "log", args[0])
@@ -152,11 +154,13 @@ def _log(typer, node, row, args):
     return tir.BinOp(T.py_float, typer.src.span(node), "truediv", num, den)
 
 
-def _math2(typer, node, row, args):
+def _math2(typer: Typer, node: ast.Call, row: builtins.Builtin,
+           args: list[tir.Expr]) -> tir.Expr:
     return _call(T.py_float, node, typer, row.op, *args)
 
 
-def _to_int(typer, node, row, args):
+def _to_int(typer: Typer, node: ast.Call, row: builtins.Builtin,
+            args: list[tir.Expr]) -> tir.Expr:
     arg = args[0]
     if not _scalar(arg).is_float:
         return cast(arg, T.py_int)
@@ -164,29 +168,33 @@ def _to_int(typer, node, row, args):
     return tir.Cast(T.py_int, rounded.span, rounded)
 
 
-def _pred(typer, node, row, args):
+def _pred(typer: Typer, node: ast.Call, row: builtins.Builtin,
+          args: list[tir.Expr]) -> tir.Expr:
     arg = cast(args[0], T.py_float)
     return tir.Call(T.py_bool, typer.src.span(node), row.op, (arg,))
 
 
-def _np_pred(typer, node, row, args):
+def _np_pred(typer: Typer, node: ast.Call, row: builtins.Builtin,
+             args: list[tir.Expr]) -> tir.Expr:
     t = T.float_of(T.arith_operand(_scalar(args[0])))
     return tir.Call(T.boolean, typer.src.span(node), row.op, (cast(args[0], t),))
 
 
-def _ufunc1(typer, node, row, args):
+def _ufunc1(typer: Typer, node: ast.Call, row: builtins.Builtin,
+            args: list[tir.Expr]) -> tir.Expr:
     t = T.float_of(T.arith_operand(_scalar(args[0])))
     return _call(t, node, typer, row.op, args[0])
 
 
-def _ufunc2(typer, node, row, args):
+def _ufunc2(typer: Typer, node: ast.Call, row: builtins.Builtin,
+            args: list[tir.Expr]) -> tir.Expr:
     t = T.promote(T.arith_operand(_scalar(args[0])), T.arith_operand(_scalar(args[1])))
     if row.op == "pow" and t.is_int:
         return binary(typer, node, "pow", args[0], args[1])
     return _call(T.float_of(t), node, typer, row.op, *args)
 
 
-def _fold(typer, node, op, args):
+def _fold(typer: Typer, node: ast.Call, op: str, args: list[tir.Expr]) -> tir.Expr:
     t = _scalar(args[0])
     for a in args[1:]:
         t = T.promote(T.arith_operand(t) if op in ("minimum", "maximum") else t, _scalar(a))
@@ -196,27 +204,32 @@ def _fold(typer, node, op, args):
     return result
 
 
-def _minmax(typer, node, row, args):
+def _minmax(typer: Typer, node: ast.Call, row: builtins.Builtin,
+            args: list[tir.Expr]) -> tir.Expr:
     return _fold(typer, node, row.op, args)
 
 
-def _abs(typer, node, row, args):
+def _abs(typer: Typer, node: ast.Call, row: builtins.Builtin,
+         args: list[tir.Expr]) -> tir.Expr:
     t = T.arith_operand(_scalar(args[0]))
     return _call(t, node, typer, "fabs" if t.is_float else "abs", args[0])
 
 
-def _sign(typer, node, row, args):
+def _sign(typer: Typer, node: ast.Call, row: builtins.Builtin,
+          args: list[tir.Expr]) -> tir.Expr:
     return _call(T.arith_operand(_scalar(args[0])), node, typer, "sign", args[0])
 
 
-def _cast(typer, node, row, args):
+def _cast(typer: Typer, node: ast.Call, row: builtins.Builtin,
+          args: list[tir.Expr]) -> tir.Expr:
     target = builtins.CAST_TARGETS[row.op]
     if target.is_bool:
         return cast(truth(args[0]), target)
     return cast(args[0], target)
 
 
-def _round(typer, node, row, args):
+def _round(typer: Typer, node: ast.Call, row: builtins.Builtin,
+           args: list[tir.Expr]) -> tir.Expr:
     arg = args[0]
     t = _scalar(arg)
     if len(args) == 1 and row.rule == "round":
@@ -231,7 +244,8 @@ def _round(typer, node, row, args):
     return tir.Call(t, typer.src.span(node), op, (arg, digits))
 
 
-def _len(typer, node, row, args):
+def _len(typer: Typer, node: ast.Call, row: builtins.Builtin,
+         args: list[tir.Expr]) -> tir.Expr:
     arg = args[0]
     if isinstance(arg.type, T.Tuple):
         return tir.Const(T.py_int, arg.span, len(arg.type.items))
@@ -240,7 +254,8 @@ def _len(typer, node, row, args):
     return tir.Dim(T.py_int, typer.src.span(node), arg, 0)
 
 
-def _range_len(typer, node, row, args):
+def _range_len(typer: Typer, node: ast.Call, row: builtins.Builtin,
+               args: list[tir.Expr]) -> tir.Expr:
     for a, arg in zip(node.args, args, strict=True):
         t = _scalar(arg)
         if not (t.is_int or t.is_bool):
@@ -271,6 +286,7 @@ def _alloc(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
         kwargs["dtype"] = positional.pop()
     first = typer.expr(positional[0])
     fill = typer.expr(positional[1]) if want == 2 else None
+    shape: tuple[tir.Expr, ...]
     if like:
         if not isinstance(first.type, T.Array):
             raise typer.error(positional[0], f"{row.name}() needs an array, not {first.type}")

@@ -45,7 +45,7 @@ class _Rewriter(ast.NodeTransformer):
             parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
             names = [self.temp() for _ in parts]
             before = [_assign(n, p, node) for n, p in zip(names, parts, strict=True)]
-            index = [_name(n, node) for n in names]
+            index: list[ast.expr] = [_name(n, node) for n in names]
             target.slice = (ast.copy_location(ast.Tuple(index, ast.Load()), node)
                             if len(index) > 1 else index[0])
         load = copy.deepcopy(node.target)
@@ -85,7 +85,7 @@ def _has_call(node: ast.AST) -> bool:
 def _set_ctx(node: ast.AST, ctx: ast.expr_context) -> None:
     for sub in ast.walk(node):
         if hasattr(sub, "ctx"):
-            sub.ctx = ctx  # type: ignore[attr-defined]
+            sub.ctx = ctx
     if isinstance(node, ast.Subscript):
         node.ctx = ctx
 
@@ -104,6 +104,6 @@ def _assign_to(target: ast.expr, value: ast.expr, at: ast.AST) -> ast.stmt:
 
 def desugar(fdef: ast.FunctionDef) -> ast.FunctionDef:
     """Apply the rewrites above to a copy of `fdef`."""
-    out = _Rewriter().visit(lower_element_loops(copy.deepcopy(fdef)))
+    out: ast.FunctionDef = _Rewriter().visit(lower_element_loops(copy.deepcopy(fdef)))
     ast.fix_missing_locations(out)
     return out

@@ -104,9 +104,9 @@ def _not_any(flags: list[str], at: ast.AST) -> ast.expr:
     return ast.copy_location(expr, at)
 
 
-def _loop_jumps(body: list[ast.stmt]) -> set[type]:
+def _loop_jumps(body: list[ast.stmt]) -> set[type[ast.stmt]]:
     """Jump kinds in `body` that leave this loop level (returns from any depth)."""
-    found: set[type] = set()
+    found: set[type[ast.stmt]] = set()
     stack = list(body)
     while stack:
         node = stack.pop()
@@ -146,8 +146,9 @@ class _Lowering:
         return out
 
     def flags_set(self, stmt: ast.stmt, ctx: _Ctx) -> list[str]:
+        kinds: set[type[ast.stmt]]
         if isinstance(stmt, ast.For | ast.While):
-            kinds = {ast.Return} & _loop_jumps(stmt.body)
+            kinds = _loop_jumps(stmt.body) & {ast.Return}
         elif isinstance(stmt, ast.If):
             kinds = _loop_jumps(stmt.body + stmt.orelse)
         else:
@@ -202,6 +203,7 @@ class _Lowering:
         stops = ([RETFLAG] if ast.Return in kinds and not self.single_return else [])
         stops += [brk] if brk and ast.Break in kinds else []
         pre: list[ast.stmt] = [_assign(brk, ast.Constant(False), stmt)] if brk else []
+        loop: ast.For | ast.While
         if isinstance(stmt, ast.For) and stops and self.counted:
             loop = self.guarded_for(stmt, body, stops, next(self._ids))
         elif isinstance(stmt, ast.While) or stops:
@@ -209,7 +211,7 @@ class _Lowering:
         else:
             loop = ast.copy_location(ast.For(stmt.target, stmt.iter, body, []), stmt)
         post = self.block(stmt.orelse, ctx) if stmt.orelse else []
-        if post:
+        if post and brk is not None:  # brk is set whenever the loop has an else
             post = [ast.copy_location(ast.If(_not_any([brk], stmt), post, []), stmt.orelse[0])]
         return pre + [loop] + post
 

@@ -47,7 +47,8 @@ class ExprTyper:
         if method is None:
             raise self.src.error(node, f"{node_kind(node)} ('{ast.unparse(node)}') is not "
                                  "supported in kernels")
-        return method(node)
+        typed: tir.Expr = method(node)
+        return typed
 
     def error(self, node: ast.AST, message: str) -> CompileError:
         return self.src.error(node, message)
@@ -147,22 +148,22 @@ class ExprTyper:
         return tir.UnaryOp(t, span, "invert", cast(operand, t))
 
     def visit_Compare(self, node: ast.Compare) -> tir.Expr:
-        ops = [COMPARE.get(type(o)) for o in node.ops]
-        if None in ops:
+        ops = [op for op in (COMPARE.get(type(o)) for o in node.ops) if op is not None]
+        if len(ops) != len(node.ops):
             raise self.error(node, "'in' / 'not in' are not supported in kernels")
         operands = [self.scalar(node.left)] + [self.scalar(c) for c in node.comparators]
-        types = [o.type for o in operands]
-        assert all(isinstance(t, T.Scalar) for t in types)
-        common = [T.promote(a, b) for a, b in zip(types, types[1:], strict=False)]  # type: ignore[arg-type]
-        weak = all(t.weak for t in types)  # type: ignore[union-attr]
+        types = [o.type for o in operands if isinstance(o.type, T.Scalar)]
+        assert len(types) == len(operands)
+        common = [T.promote(a, b) for a, b in zip(types, types[1:], strict=False)]
+        weak = all(t.weak for t in types)
         result = T.py_bool if weak else T.boolean
         span = self.src.span(node)
         if len(ops) == 1:
             left, right = operands
             if _mixed_sign(left.type, right.type):
                 return _mixed_compare(result, span, ops[0], left, right)
-            return tir.Compare(result, span, ops[0], cast(left, common[0]), cast(right, common[0]))  # type: ignore[arg-type]
-        return tir.CompareChain(result, span, tuple(ops), tuple(operands), tuple(common))  # type: ignore[arg-type]
+            return tir.Compare(result, span, ops[0], cast(left, common[0]), cast(right, common[0]))
+        return tir.CompareChain(result, span, tuple(ops), tuple(operands), tuple(common))
 
     def visit_BoolOp(self, node: ast.BoolOp) -> tir.Expr:
         op = "and" if isinstance(node.op, ast.And) else "or"
@@ -270,13 +271,10 @@ def _scalar_kind(e: tir.Expr) -> str:
 
 def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
     assert isinstance(base.type, T.Tuple)
-    index = node.slice
     n = len(base.type.items)
-    if not (isinstance(index, ast.Constant) and isinstance(index.value, int)) and not (
-            isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub)
-            and isinstance(index.operand, ast.Constant)):
+    k = _constant_index(node.slice)
+    if k is None:
         return _dynamic_item(typer, node, base)
-    k = index.value if isinstance(index, ast.Constant) else -index.operand.value  # type: ignore[attr-defined]
     if not -n <= k < n:
         raise typer.error(node, f"tuple index {k} out of range for {base.type}")
     k %= n
@@ -285,16 +283,27 @@ def tuple_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Exp
     return tir.TupleGet(base.type.items[k], typer.src.span(node), base, k)
 
 
+def _constant_index(index: ast.expr) -> int | None:
+    """The value of a constant integer index (`2`, `-1`), else None."""
+    if isinstance(index, ast.Constant) and isinstance(index.value, int):
+        return index.value
+    if (isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub)
+            and isinstance(index.operand, ast.Constant) and isinstance(index.operand.value, int)):
+        return -index.operand.value
+    return None
+
+
 def _dynamic_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
     """`a.shape[d]` with `d` known only at run time (other tuples need constant indices)."""
-    dims = base.items if isinstance(base, tir.TupleExpr) else ()
-    if not dims or not all(isinstance(d, tir.Dim) and d.array == dims[0].array for d in dims):
+    items = base.items if isinstance(base, tir.TupleExpr) else ()
+    dims = [d for d in items if isinstance(d, tir.Dim)]
+    if not dims or len(dims) != len(items) or not all(d.array == dims[0].array for d in dims):
         raise typer.error(node, "tuples can only be indexed with a constant integer")
     axis = typer.expr(node.slice)
     t = axis.type
     if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):
         raise typer.error(node.slice, f"tuple index must be an integer, not {t}")
-    array = dims[0].array  # type: ignore[attr-defined]
+    array = dims[0].array
     return tir.DynDim(T.py_int, typer.src.span(node), array, cast(axis, T.i64))
 
 

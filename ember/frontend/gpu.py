@@ -21,12 +21,19 @@ a register accumulator like a scalar reduction, added to the element once per wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeAlias
 
 from .. import types as T
 from ..errors import CompileError
 from . import dataflow, tir
 from .opt.jam import shape_of
+
+HostExpr: TypeAlias = list[object]
+"""A host expression: a JSON-able list such as ["bin", "add", ["var", "n"], ["const", 1]]."""
+HostStep: TypeAlias = list[object]
+"""A host step: ["set", name, expr], ["launch", k] or ["return", expr | None]."""
 
 MAX_DEPTH = 3
 _HOST_BINOPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "truediv"})
@@ -82,7 +89,7 @@ class Nest:
     """Values the body reads from outside the nest (parameters and host scalars)."""
     reductions: tuple[tuple[str, T.Scalar], ...]
     """Scalar `+=` reductions carried by the nest."""
-    bounds: tuple[tuple[list, list, list], ...]
+    bounds: tuple[tuple[HostExpr, HostExpr, HostExpr], ...]
     """(start, stop, step) host expressions per grid loop."""
     sums: tuple[ElementSum, ...] = ()
 
@@ -91,7 +98,7 @@ class Nest:
 class GpuPlan:
     fn: tir.Function
     nests: tuple[Nest, ...]
-    steps: tuple[list, ...]
+    steps: tuple[HostStep, ...]
     """Host steps: ["set", name, expr], ["launch", k], ["return", expr | None]."""
 
 
@@ -108,7 +115,7 @@ class _Planner:
         self.fn = fn
         self.host: dict[str, T.Type] = {n: t for n, t in fn.params}
         self.nests: list[Nest] = []
-        self.steps: list[list] = []
+        self.steps: list[HostStep] = []
 
     def top(self, s: tir.Stmt) -> None:
         if isinstance(s, tir.For) and s.parallel:
@@ -201,8 +208,8 @@ def _element_sums(loop: tir.For, grid: set[str], types: dict[str, T.Type],
     local = dataflow.assigned(loop.body) | grid
     groups: dict[tuple[str, object], ElementSum] = {}
     for st in tir.walk(loop.body):
-        update = _update(st, local) if isinstance(st, tir.Store) else None
-        if update is not None:
+        if (isinstance(st, tir.Store) and isinstance(st.array, tir.Var)
+                and _update(st, local) is not None):
             key = (st.array.name, shape_of(st.indices))
             if key not in groups:
                 groups[key] = ElementSum(f"__sum{nest}_{len(groups)}", st.array, st.indices,
@@ -251,12 +258,14 @@ def _only_summed(body: tuple[tir.Stmt, ...], g: ElementSum, local: set[str]) -> 
 class _SumUpdates(tir.Transformer):
     """Turns the `+=` updates of element sums into additions to their accumulators."""
 
-    def __init__(self, groups: dict, local: set[str]) -> None:
+    def __init__(self, groups: dict[tuple[str, object], ElementSum], local: set[str]) -> None:
         self.groups, self.local = groups, local
 
     def visit_Store(self, st: tir.Store) -> tir.Stmt:
         value = _update(st, self.local)
-        g = self.groups.get((st.array.name, shape_of(st.indices))) if value is not None else None
+        if value is None or not isinstance(st.array, tir.Var):
+            return st
+        g = self.groups.get((st.array.name, shape_of(st.indices)))
         if g is None:
             return st
         acc = tir.Var(g.dtype, st.span, g.name)
@@ -268,11 +277,11 @@ def _device_block(body: tuple[tir.Stmt, ...], grid: set[str]) -> tuple[tir.Stmt,
     """`body` with racing `+=` stores made atomic; unsupported constructs rejected."""
     for node in tir.walk(body):
         what = _DEVICE_FORBIDDEN.get(type(node))
-        if what is None and tir.effects(node).unknown:  # type: ignore[arg-type]
+        if what is None and tir.effects(node).unknown:
             what = f"{type(node).__name__} (a construct of unknown effects)"
         if what is not None:
             raise CompileError(f"{what} is not supported inside a GPU prange loop",
-                               node.span)  # type: ignore[attr-defined]
+                               node.span)
     return tuple(_device_stmt(s, grid) for s in body)
 
 
@@ -289,7 +298,7 @@ def _device_stmt(s: tir.Stmt, grid: set[str]) -> tir.Stmt:
 
 def _store(s: tir.Store, grid: set[str]) -> tir.Stmt:
     """An atomic add if `s` is `a[idx] = a[idx] + v` and `idx` may repeat across threads."""
-    direct = {_unwrap(e).name for e in s.indices if isinstance(_unwrap(e), tir.Var)}
+    direct = {u.name for u in map(_unwrap, s.indices) if isinstance(u, tir.Var)}
     if grid <= direct:
         return s  # each thread owns its element
     value = s.value.value if isinstance(s.value, tir.Cast) else s.value
@@ -324,7 +333,7 @@ def _atomic(s: tir.Store, op: str, value: tir.Expr) -> AtomicAdd:
 
 
 # --- host expressions ----------------------------------------------------------------------------
-def host_expr(e: tir.Expr, host: dict[str, T.Type]) -> list:
+def host_expr(e: tir.Expr, host: dict[str, T.Type]) -> HostExpr:
     """`e` as a JSON-able host expression, or a CompileError if the host cannot compute it."""
     rule = _HOST_RULES.get(type(e))
     out = rule(e, host) if rule is not None else None
@@ -335,37 +344,37 @@ def host_expr(e: tir.Expr, host: dict[str, T.Type]) -> list:
     return out
 
 
-def _h_const(e: tir.Const, host: dict) -> list:
+def _h_const(e: tir.Const, host: dict[str, T.Type]) -> HostExpr:
     return ["const", e.value]
 
 
-def _h_var(e: tir.Var, host: dict) -> list | None:
+def _h_var(e: tir.Var, host: dict[str, T.Type]) -> HostExpr | None:
     return ["var", e.name] if e.name in host and isinstance(e.type, T.Scalar) else None
 
 
-def _h_dim(e: tir.Dim, host: dict) -> list | None:
+def _h_dim(e: tir.Dim, host: dict[str, T.Type]) -> HostExpr | None:
     if isinstance(e.array, tir.Var) and e.array.name in host:
         return ["dim", e.array.name, e.axis]
     return None
 
 
-def _h_binop(e: tir.BinOp, host: dict) -> list | None:
+def _h_binop(e: tir.BinOp, host: dict[str, T.Type]) -> HostExpr | None:
     if e.op not in _HOST_BINOPS:
         return None
     return ["bin", e.op, host_expr(e.left, host), host_expr(e.right, host)]
 
 
-def _h_unary(e: tir.UnaryOp, host: dict) -> list | None:
+def _h_unary(e: tir.UnaryOp, host: dict[str, T.Type]) -> HostExpr | None:
     return ["neg", host_expr(e.operand, host)] if e.op == "neg" else None
 
 
-def _h_cast(e: tir.Cast, host: dict) -> list:
+def _h_cast(e: tir.Cast, host: dict[str, T.Type]) -> HostExpr:
     t = e.type
     assert isinstance(t, T.Scalar)
     return ["cast", t.kind, t.bits, host_expr(e.value, host)]
 
 
-def _h_call(e: tir.Call, host: dict) -> list | None:
+def _h_call(e: tir.Call, host: dict[str, T.Type]) -> HostExpr | None:
     if e.op == "len" and isinstance(e.args[0], tir.Var) and e.args[0].name in host:
         return ["dim", e.args[0].name, 0]
     if e.op in _HOST_CALLS:
@@ -373,10 +382,12 @@ def _h_call(e: tir.Call, host: dict) -> list | None:
     return None
 
 
-def _h_tuple(e: tir.TupleExpr, host: dict) -> list:
+def _h_tuple(e: tir.TupleExpr, host: dict[str, T.Type]) -> HostExpr:
     return ["tuple", [host_expr(i, host) for i in e.items]]
 
 
-_HOST_RULES = {tir.Const: _h_const, tir.Var: _h_var, tir.Dim: _h_dim, tir.BinOp: _h_binop,
+_HostRule: TypeAlias = Callable[[Any, dict[str, T.Type]], HostExpr | None]
+"""A host-expression rule; `_HOST_RULES` passes it nodes of its own class only."""
+_HOST_RULES: dict[type[tir.Expr], _HostRule] = {tir.Const: _h_const, tir.Var: _h_var, tir.Dim: _h_dim, tir.BinOp: _h_binop,
                tir.UnaryOp: _h_unary, tir.Cast: _h_cast, tir.Call: _h_call,
                tir.TupleExpr: _h_tuple}

@@ -23,7 +23,7 @@ from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
 from .opt import optimize_nests
 from .parallel import outline_parallel_loops
-from .scope import Pending, Scope
+from .scope import Callees, Pending, Scope
 from .source import Source, load_source
 from .stmts import StmtBuilder
 
@@ -96,8 +96,8 @@ class _ProgramBuilder:
         return symbol
 
 
-def type_function(src, callees, symbol, params, ret, ad=False,  # noqa: ANN001
-                  optimize=False) -> tir.Function:
+def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple[str, T.Type]],
+                  ret: T.Type | None, ad: bool = False, optimize: bool = False) -> tir.Function:
     check_subset(src)
     _check_returns(src, ret)
     fdef = lower_exits(desugar(src.tree), counted=ad)

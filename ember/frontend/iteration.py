@@ -175,4 +175,5 @@ def _add(left: ast.expr, right: ast.expr, at: ast.AST) -> ast.expr:
 
 def lower_element_loops(fdef: ast.FunctionDef) -> ast.FunctionDef:
     """`fdef` with every `for` over an array, `enumerate` or `zip` as an index loop."""
-    return ast.fix_missing_locations(_ElementLoops().visit(fdef))
+    out: ast.FunctionDef = _ElementLoops().visit(fdef)
+    return ast.fix_missing_locations(out)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from .. import types as T
-from ..errors import Span
+from ..errors import CompileError, Span
 from ..options import CompileOptions
 from . import tir
+from .scope import Scope
+from .source import Source
 
 RAISABLE: Final = frozenset({
     "ArithmeticError", "AssertionError", "Exception", "FloatingPointError", "IndexError",
@@ -37,6 +40,17 @@ class Sites(Protocol):
     def site(self, site: tir.Site) -> int: ...
 
 
+class Located(Protocol):
+    """What the run-time check sites use of the typer (operators.Typer, which imports this
+    module, so it is not named here)."""
+
+    @property
+    def src(self) -> Source: ...
+
+    @property
+    def scope(self) -> Scope: ...
+
+
 def tag(t: T.Scalar) -> str:
     """The runtime's type letter of a formatted value."""
     return _TAGS.get((t.kind, t.bits), "Q" if t.kind == "u" else "q")
@@ -51,11 +65,11 @@ class RaiseBuilder:
     """`visit_Raise` for the statement builder (a mixin of StmtBuilder, whose ExprTyper
     provides `error`, `scalar`, `src` and `scope`)."""
 
-    error: Any
-    expr: Any
-    scalar: Any
-    src: Any
-    scope: Any
+    error: Callable[[ast.AST, str], CompileError]
+    expr: Callable[[ast.expr], tir.Expr]
+    scalar: Callable[[ast.expr, str], tir.Expr]
+    src: Source
+    scope: Scope
 
     def visit_Raise(self, node: ast.Raise) -> list[tir.Stmt]:
         if node.exc is None:
@@ -100,7 +114,8 @@ class RaiseBuilder:
         fstring = isinstance(node, ast.JoinedStr)
         parts = node.values if isinstance(node, ast.JoinedStr) else [
             ast.FormattedValue(node, ord("s"), None)]
-        template, args = [], []
+        template: list[str] = []
+        args: list[tir.Expr] = []
         for part in parts:
             if isinstance(part, ast.Constant):
                 template.append(_escape(str(part.value)))
@@ -173,11 +188,11 @@ def _escape(text: str) -> str:
 
 
 # --- run-time checks (CompileOptions.boundscheck, error_model="python") ----------------------
-def _options(typer: Any) -> CompileOptions | None:
+def _options(typer: Located) -> CompileOptions | None:
     return typer.scope.callees.checks
 
 
-def bounds_site(typer: Any, node: ast.AST, array: ast.expr) -> int | None:
+def bounds_site(typer: Located, node: ast.AST, array: ast.expr) -> int | None:
     """The IndexError site of an array access under boundscheck=True (else None)."""
     checks = _options(typer)
     if checks is None or not checks.boundscheck:
@@ -200,7 +215,7 @@ NEGATIVE_POWER: Final = ("0.0 cannot be raised to a negative power",
 base (as CPython), ValueError otherwise (Ember's int ** int is an int, as in NumPy)."""
 
 
-def checked_binop(typer: Any, node: ast.AST, e: tir.BinOp, floats: bool) -> tir.BinOp:
+def checked_binop(typer: Located, node: ast.AST, e: tir.BinOp, floats: bool) -> tir.BinOp:
     """`e` with a ZeroDivisionError site under error_model="python" (division, modulo,
     integer powers); `floats`: the user's operands were floats (CPython's messages differ)."""
     checks = _options(typer)

@@ -159,11 +159,10 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                         parallel=parallel)]
 
     def range_args(self, node: ast.expr) -> tuple[tir.Expr, tir.Expr, tir.Expr]:
-        is_range = isinstance(node, ast.Call) and self.resolve(node.func) in (range, prange)
-        if not is_range or not 1 <= len(node.args) <= 3 or node.keywords:  # type: ignore[union-attr]
+        if not (isinstance(node, ast.Call) and self.resolve(node.func) in (range, prange)
+                and 1 <= len(node.args) <= 3 and not node.keywords):
             raise self.error(node, "kernels loop over range(stop), range(start, stop), "
                              "range(start, stop, step) or prange(...) only")
-        assert isinstance(node, ast.Call)
         args = []
         for a in node.args:
             value = self.expr(a)
@@ -212,7 +211,8 @@ def _tuple_fits(have: T.Type, want: T.Type) -> bool:
 
 def _cast_value(value: tir.Expr, want: T.Type) -> tir.Expr:
     if isinstance(want, T.Tuple) and isinstance(value.type, T.Tuple) and value.type != want:
-        items = [tir.TupleGet(t, value.span, value, k) for k, t in enumerate(value.type.items)]
+        items: list[tir.Expr] = [tir.TupleGet(t, value.span, value, k)
+                                 for k, t in enumerate(value.type.items)]
         if isinstance(value, tir.TupleExpr):
             items = list(value.items)
         return tir.TupleExpr(want, value.span,

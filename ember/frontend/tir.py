@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 from ..errors import Span
 from ..types import Scalar, Type
@@ -313,7 +314,7 @@ class Program:
     Store and BinOp nodes name one by index)."""
 
 
-def walk(node: object) -> Iterator[object]:
+def walk(node: object) -> Iterator[Expr | Stmt]:
     """Every typed-tree node under `node` (statements, expressions), depth first."""
     stack = [node]
     while stack:
@@ -349,6 +350,9 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
+_Node = TypeVar("_Node", bound="Expr | Stmt")
+
+
 class Transformer:
     """Rebuilds a tree bottom-up. A `visit_<Class>(node)` method rewrites the nodes of one
     class (a statement's may return a tuple of statements, spliced into its block); any
@@ -361,8 +365,8 @@ class Transformer:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         return method(node) if method is not None else self.generic_visit(node)
 
-    def generic_visit(self, node: Expr | Stmt) -> Expr | Stmt:
-        changes = {}
+    def generic_visit(self, node: _Node) -> _Node:
+        changes: dict[str, Any] = {}  # field name -> new value (a node, a tuple, ...)
         for f in fields(node):
             if f.name not in _NOT_CHILDREN:
                 old = getattr(node, f.name)
@@ -461,5 +465,5 @@ def effects_under(node: object) -> Effects:
     """The effects of everything under `node` together."""
     total = PURE
     for n in walk(node):
-        total = total | effects(n)  # type: ignore[arg-type]
+        total = total | effects(n)
     return total

@@ -75,6 +75,17 @@ RULES: Final[dict[str, Rule]] = {
     "hypot": _hypot,
 }
 ZERO_DERIVATIVE: Final = {"floor", "ceil", "trunc", "rint", "roundeven", "round_n", "pyround_n"}
+"""Piecewise-constant ops: their arguments are stopped, so the derivative is 0."""
+ENZYME: Final = frozenset({
+    "sin", "cos", "atan", "tanh", "exp", "exp2", "log", "log1p", "log2", "sqrt", "cbrt", "pow",
+    "fabs", "copysign", "fmod", "abs", "sign", "min", "max", "minimum", "maximum",
+    "radians", "degrees"})
+"""Ops whose emitted MLIR (math/arith ops, selects) Enzyme differentiates itself."""
+NOT_DIFFERENTIABLE: Final = frozenset({"gamma", "lgamma"})
+"""libm calls with no derivative here (no digamma): Enzyme rejects them on active values."""
+DISCRETE: Final = frozenset({"isnan", "isinf", "isfinite", "range_len", "disjoint",
+                             *(f"mixed_{op}" for op in ("lt", "le", "gt", "ge", "eq", "ne"))})
+"""Ops with a bool or integer result: nothing to differentiate."""
 
 
 def emit(op: str, args: list[Value], build: Callable[[list[Value]], Value]) -> Value:

@@ -9,6 +9,7 @@ zero (yields 0 rather than trapping), NaN-aware min/max.
 from __future__ import annotations
 
 import math as pymath
+import struct
 from collections.abc import Callable
 from typing import Final
 
@@ -216,15 +217,35 @@ _MATH1: Final = {
     "trunc": m.trunc, "rint": m.roundeven, "roundeven": m.roundeven,
 }
 _MATH2: Final = {"pow": m.powf, "copysign": m.copysign, "fmod": arith.remf}
+# libm calls: op -> (f64 name, f32 name, arity). The GPU calls libdevice's `__nv_<name>` in
+# their place (lowering/gpu.py) and AOT exports may not take these names (aot/collect.py).
 # atan2 is a libm call, not math.atan2: MLIR 22's folder turns atan2(+-0, +-0) into NaN.
 LIBM: Final = {"hypot": ("hypot", "hypotf", 2), "gamma": ("tgamma", "tgammaf", 1),
                "lgamma": ("lgamma", "lgammaf", 1), "atan2": ("atan2", "atan2f", 2)}
+
+
+def _f32(v: float) -> float:
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+# x * c with CPython's c (pi/180 and 180/pi in f64). NumPy's f32 loops divide the f32-rounded
+# pi and 180 in f32 (npy_deg2radf), which gives another 180/pi than rounding the f64 one.
+_SCALE: Final = {"radians": (pymath.pi / 180.0, _f32(_f32(pymath.pi) / 180.0)),
+                 "degrees": (180.0 / pymath.pi, _f32(180.0 / _f32(pymath.pi)))}
+
+
+def _scale(op: str, x: Value) -> Value:
+    f64_c, f32_c = _SCALE[op]
+    c = f32_c if x.type == ir.F32Type.get() else f64_c
+    return arith.mulf(x, arith.constant(x.type, ir.FloatAttr.get(x.type, c)))
 
 
 def call(op: str, t: T.Scalar, args: list[Value], libm: Callable[[str, int, ir.Type], str]) -> Value:
     """Lower builtin `op` on `args`; `libm(name, arity, type)` declares a C math function."""
     if op in _MATH1:
         return _MATH1[op](args[0])
+    if op in _SCALE:
+        return _scale(op, args[0])
     if op in _MATH2:
         return _MATH2[op](args[0], args[1])
     if op in LIBM:
@@ -380,3 +401,6 @@ _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "range_len": lambda t, a: range_len(*a), "disjoint": lambda t, a: disjoint(*a),
     **{f"mixed_{op}": _mixed(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
 }
+
+OPS: Final = frozenset([*_MATH1, *_MATH2, *_SCALE, *LIBM, *_SPECIAL])
+"""Every op key `call` lowers (tests/test_builtin_tables.py checks the frontend against it)."""

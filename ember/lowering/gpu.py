@@ -1,6 +1,6 @@
 """Lowering stage for `target="gpu"`: the host module of ir/gpu.py -> PTX, one per nest.
 
-Steps: the four libm functions without an MLIR math op become libdevice calls (`__nv_*`,
+Steps: the libm calls of ir/ops.py (`LIBM`: no MLIR math op) become libdevice calls (`__nv_*`,
 as `llvm.func` declarations: convert-gpu-to-nvvm would give a `func.func` declaration a C
 interface wrapper, `_mlir_ciface_*`, that PTX cannot resolve) -> stages.GPU with the tile
 sizes and the chip filled in -> for each nest function, the `gpu.launch_func` it now holds
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Final
 
 from mlir import ir
 from mlir.dialects import gpu, llvm
 
 from ..ir.context import ops_where
+from ..ir.ops import LIBM
 from .pipeline import run_stages
 from .stages import GPU, Stage
 
@@ -29,8 +31,8 @@ DEFAULT_ARCH = "sm_90"
 _PTX_FEATURES = {"sm_7": "+ptx70", "sm_8": "+ptx78", "sm_9": "+ptx80", "sm_10": "+ptx86",
                  "sm_12": "+ptx87"}
 """Lowest PTX ISA that LLVM accepts per chip family (sm_90 needs >= 7.8, see TOOLCHAIN.md)."""
-_LIBDEVICE = frozenset({"atan2", "atan2f", "hypot", "hypotf", "tgamma", "tgammaf", "lgamma",
-                        "lgammaf"})
+LIBDEVICE: Final = frozenset(name for f64, f32, _ in LIBM.values() for name in (f64, f32))
+"""The libm calls of ir/ops.py: libdevice has each as `__nv_<name>`."""
 
 
 def gpu_arch(arch: str | None = None) -> str:
@@ -115,7 +117,7 @@ def _assembly(binary: ir.OpView) -> str:
 def libdevice_calls(module: ir.Module) -> None:
     """Calls of libm functions without an MLIR math op -> `llvm.call @__nv_<name>`."""
     decls = {str(op.sym_name.value): op for op in _ops(module, "func.func")
-             if str(op.sym_name.value) in _LIBDEVICE}
+             if str(op.sym_name.value) in LIBDEVICE}
     if not decls:
         return
 

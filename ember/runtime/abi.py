@@ -106,6 +106,15 @@ def ctype_of(t: T.Scalar) -> type:
 
 
 _MEMREF_CTYPES: Final = {"ptr": ctypes.c_void_p, "i64": ctype_of(T.i64)}
+_BY_MLIR: Final = {**{r.mlir: r for r in T.SCALAR_KINDS.values()},
+                   "index": T.u64.info, "ptr": T.u64.info}
+
+
+def mlir_kind(name: str) -> T.ScalarKind:
+    """The scalar kind of a kernel operand of MLIR type `name` (as the GPU launch plan names
+    it; `index` and the descriptor's `ptr` fields are 64-bit words): `launch_ctype` is the
+    ctypes type of the CUDA launch parameter."""
+    return _BY_MLIR[name]
 
 
 def memref_struct(ndim: int) -> type:

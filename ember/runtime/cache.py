@@ -4,6 +4,7 @@ The key (built by the caller) covers sources, types, options and toolchain/CPU. 
 atomic (temporary file + rename, metadata last), and a hit is trusted only if the metadata
 names the same key and the library's size and SHA-256 match: a truncated, corrupt or
 foreign entry is discarded and rebuilt, never loaded blindly. `stats` counts hits and misses.
+The metadata is a `Record`: the integrity facts and the driver's `Meta`.
 
 Only private folders and entries are used (ember/safedir.py): Ember creates the root and its
 subfolders owner-only (0o700), and a root, subfolder or entry that another user owns or can
@@ -17,10 +18,57 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
+from typing import Any
 
 from .. import safedir
+from .abi import Signature, decode_signature, encode_signature
 
 stats = {"hits": 0, "misses": 0, "rejected": 0}
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a cached file is, as the driver that stored it describes it."""
+
+    kind: str
+    """'kernel' (a CPU kernel's library), 'derivative', 'gpu' (a GPU manifest) or
+    'aot-object' (one exported function's object code)."""
+    name: str = ""
+    """The entry's name inside the file (`ember_<name>` in a kernel library)."""
+    signature: Signature | None = None
+    """A CPU kernel's entry signature: a hit loads it without running the frontend."""
+
+    def to_json(self) -> dict[str, Any]:
+        sig = self.signature
+        return {"kind": self.kind, "name": self.name,
+                "signature": encode_signature(sig) if sig is not None else None}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Meta:
+        sig = data.get("signature")
+        return Meta(str(data["kind"]), str(data.get("name", "")),
+                    decode_signature(sig) if sig is not None else None)
+
+
+@dataclass(frozen=True)
+class Record:
+    """The metadata file of an entry: its key, the size and SHA-256 of its library, and the
+    driver's `Meta`. Written last, so a complete record vouches for the library."""
+
+    key: str
+    size: int
+    sha256: str
+    meta: Meta
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "size": self.size, "sha256": self.sha256,
+                "meta": self.meta.to_json()}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Record:
+        return Record(str(data["key"]), int(data["size"]), str(data["sha256"]),
+                      Meta.from_json(data["meta"]))
 
 
 def root() -> str:
@@ -57,7 +105,7 @@ def _digest(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def lookup(key: str) -> tuple[str, dict] | None:
+def lookup(key: str) -> tuple[str, Meta] | None:
     """(library path, metadata) of a valid entry for `key`, or None."""
     folder = _folder(key, create=False)
     if folder is None:
@@ -68,21 +116,26 @@ def lookup(key: str) -> tuple[str, dict] | None:
         stats["rejected"] += 1
         stats["misses"] += 1
         return None
-    try:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        valid = (isinstance(meta, dict) and meta.get("key") == key and os.path.getsize(lib) == meta.get("size")
-                 and _digest(lib) == meta.get("sha256"))
-    except (OSError, ValueError, TypeError):
-        valid = False
-        meta = {}
-    if not valid:
+    record = _valid_record(lib, meta_path, key)
+    if record is None:
         if os.path.exists(meta_path) or os.path.exists(lib):
             stats["rejected"] += 1
         stats["misses"] += 1
         return None
     stats["hits"] += 1
-    return lib, meta
+    return lib, record.meta
+
+
+def _valid_record(lib: str, meta_path: str, key: str) -> Record | None:
+    """The record of the entry, if it is well formed and vouches for `lib` under `key`."""
+    try:
+        with open(meta_path) as f:
+            record = Record.from_json(json.load(f))
+        valid = (record.key == key and os.path.getsize(lib) == record.size
+                 and _digest(lib) == record.sha256)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return record if valid else None
 
 
 def _atomic_write(path: str, data: bytes) -> None:
@@ -97,7 +150,7 @@ def _atomic_write(path: str, data: bytes) -> None:
         raise
 
 
-def store(key: str, library: str, meta: dict) -> str:
+def store(key: str, library: str, meta: Meta) -> str:
     """Copy the built `library` into the cache under `key`; return the cached path, or
     `library` itself where the cache folder is not private."""
     folder = _folder(key, create=True)
@@ -107,6 +160,6 @@ def store(key: str, library: str, meta: dict) -> str:
     with open(library, "rb") as f:
         data = f.read()
     _atomic_write(lib, data)
-    record = {**meta, "key": key, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    _atomic_write(meta_path, json.dumps(record).encode())
+    record = Record(key, len(data), hashlib.sha256(data).hexdigest(), meta)
+    _atomic_write(meta_path, json.dumps(record.to_json()).encode())
     return lib

@@ -68,32 +68,42 @@ class Checker:
         return value
 
     def _scalar(self, pname: str, t: T.Scalar, value: Any) -> Any:
-        ok: tuple[type, ...]
-        if t.is_float:
-            ok = (numbers.Real, np.floating, np.integer, np.bool_)
-        elif t.is_int:
-            ok = (numbers.Integral, np.integer, np.bool_)
-        else:
-            ok = (bool, np.bool_, numbers.Integral, np.integer)
-        if isinstance(value, ok) and not isinstance(value, np.ndarray):
-            return self._convert(pname, t, value)
-        expected = {"f": "a real number", "i": "an integer", "u": "an integer", "b": "a bool"}
-        raise TypeError(f"{self._where(pname)} must be {expected[t.kind]} ({t}), "
-                        f"got {type(value).__name__}")
+        return scalar(self._where(pname), t, value)
 
-    def _convert(self, pname: str, t: T.Scalar, value: Any) -> Any:
-        where = self._where(pname)
-        if t.is_int:
-            number = int(value)
-            lo, hi = int_range(t)
-            if not lo <= number <= hi:
-                raise OverflowError(f"{where} = {number} does not fit in {t} "
-                                    f"(range {lo} to {hi})")
-            return value if isinstance(value, int) else number
-        if t.is_float:
-            try:
-                number = float(value)
-            except OverflowError:
-                raise OverflowError(f"{where} is too large to convert to {t}") from None
-            return value if isinstance(value, float) else number
-        return value
+
+_ACCEPTS: dict[str, tuple[type, ...]] = {
+    "f": (numbers.Real, np.floating, np.integer, np.bool_),
+    "i": (numbers.Integral, np.integer, np.bool_),
+    "u": (numbers.Integral, np.integer, np.bool_),
+    "b": (bool, np.bool_, numbers.Integral, np.integer),
+}
+"""The Python values a scalar parameter of each kind accepts (a bool is a number, as in
+Python); the GPU launcher (runtime/cuda.py) checks its arguments with the same rule."""
+_EXPECTED: dict[str, str] = {"f": "a real number", "i": "an integer", "u": "an integer",
+                             "b": "a bool"}
+
+
+def scalar(where: str, t: T.Scalar, value: Any) -> Any:
+    """`value` as an argument for scalar parameter `t` (ints converted, Python numbers kept),
+    or TypeError/OverflowError naming `where` ("f() argument 'x'")."""
+    if not isinstance(value, _ACCEPTS[t.kind]) or isinstance(value, np.ndarray):
+        raise TypeError(f"{where} must be {_EXPECTED[t.kind]} ({t}), "
+                        f"got {type(value).__name__}")
+    return _convert(where, t, value)
+
+
+def _convert(where: str, t: T.Scalar, value: Any) -> Any:
+    if t.is_int:
+        number = int(value)
+        lo, hi = int_range(t)
+        if not lo <= number <= hi:
+            raise OverflowError(f"{where} = {number} does not fit in {t} "
+                                f"(range {lo} to {hi})")
+        return value if isinstance(value, int) else number
+    if t.is_float:
+        try:
+            real = float(value)
+        except OverflowError:
+            raise OverflowError(f"{where} is too large to convert to {t}") from None
+        return value if isinstance(value, float) else real
+    return value

@@ -1,28 +1,23 @@
 """GPU runtime: CUDA context, PTX modules, device memory (with a small pool of freed
 buffers) and the launcher of GPU kernels.
 
-Self-contained (numpy, ctypes and cuda-python's driver bindings only; no mlir, no other Ember
-module), so the AOT loader of a GPU build embeds this file's source verbatim. The driver is
+Imports numpy, ctypes, cuda-python's driver bindings and, of Ember, only types, runtime.abi,
+runtime.checks and runtime.gpu_manifest (which import nothing else of Ember, and no mlir), so
+the AOT loader of a GPU build embeds these sources (aot/loader.py's private package). The driver is
 touched only on the first call: without cuda-python, a driver or a GPU, calls raise
 `RuntimeError("no CUDA driver/GPU found: ...")`, and importing stays free.
 
-A GPU kernel is described by a JSON-able manifest (made by ember/gpu.py):
-  params   [{"name", "kind": "array"|"scalar", "dtype", "ndim", "written"}]
-  steps    host steps: ["set", name, expr], ["launch", k], ["return", expr | None]
-  nests    per launch: {"kernel", "ptx", "bounds": [[start, stop, step] exprs per loop],
-           "args": kinds of the nest function's arguments, "params": kernel parameter
-           sources (["arg", k, type] | ["const", value, type]), "block": [x, y, z],
-           "strided": bool, "reductions": [[name, dtype]]}
-  ret      None | {"tuple": bool, "kinds": ["f" | "i" | "u" | "b", ...]}
-A call binds the arguments, copies numpy arrays to the device (objects with
+A GPU kernel is described by a `GpuManifest` (runtime/gpu_manifest.py, made by
+driver/gpu.py). A call binds the arguments (scalars checked by the CPU's rule,
+runtime/checks.py), copies numpy arrays to the device (objects with
 `__cuda_array_interface__` are used in place), runs the host steps (expressions are nested
 lists, evaluated with Python's semantics), launches each nest on a grid of
 ceil(trips / block) blocks (the innermost loop on x; a "strided" nest, one with scalar
 reductions or element sums, on a 1-D grid of at most as many threads as the GPU keeps
 resident, each walking the iterations with that stride), copies back the numpy arrays the
 kernel writes and returns the result. Kernel parameters are the function arguments the
-kernel uses, with each array expanded to its memref descriptor fields
-(allocated, aligned, offset, sizes..., strides...; in elements).
+kernel uses, with each array expanded to its memref descriptor fields (runtime/abi.py's
+MEMREF_LAYOUT, in elements) and each scalar as its kind's `launch_ctype` (types.SCALAR_KINDS).
 """
 
 from __future__ import annotations
@@ -35,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-_SCALAR_CTYPES = {"index": ctypes.c_uint64, "i64": ctypes.c_uint64, "i32": ctypes.c_uint32,
-                  "i16": ctypes.c_uint16, "i8": ctypes.c_uint8, "i1": ctypes.c_uint8,
-                  "f32": ctypes.c_float, "f64": ctypes.c_double}
+from .. import types as T
+from . import abi, checks
+from .gpu_manifest import GpuManifest, LaunchStep, Nest, NestArg, Param, Result, SetStep
+
 _MAX_GRID = (2**31 - 1, 65535, 65535)
 _GRAIN = 512
 """Device buffers are allocated in multiples of this many bytes (the pool's size classes)."""
@@ -311,19 +307,20 @@ class _Array:
                                                                      owned)
 
     def fields(self) -> list:
-        u64 = ctypes.c_uint64
-        return [u64(self.ptr), u64(self.ptr), u64(0), *(u64(n) for n in self.shape),
-                *(u64(s & (2**64 - 1)) for s in self.strides)]
+        """The launch parameters of this array: its memref descriptor's fields."""
+        values = abi.memref_operands(self.ptr, 0, list(self.shape), list(self.strides))
+        return [_word(ty, v) for (_, ty), v in zip(abi.memref_fields(len(self.shape)), values,
+                                                   strict=True)]
 
 
 class GpuFunction:
     """The callable of one GPU kernel, built from its manifest."""
 
-    def __init__(self, manifest: dict) -> None:
+    def __init__(self, manifest: GpuManifest) -> None:
         self.manifest = manifest
-        self.__name__ = manifest["name"]
-        self.params = manifest["params"]
-        self.names = [p["name"] for p in self.params]
+        self.__name__ = manifest.name
+        self.params = manifest.params
+        self.names = [p.name for p in self.params]
 
     def __repr__(self) -> str:
         return f"<ember gpu kernel {self.__name__}>"
@@ -335,13 +332,13 @@ class GpuFunction:
             arrays: dict[str, _Array] = {}
             try:
                 for p in self.params:
-                    if p["kind"] == "array":
-                        arrays[p["name"]] = _upload(dev, p, values[p["name"]], arrays, self)
+                    if p.kind == "array":
+                        arrays[p.name] = _upload(dev, p, values[p.name], arrays, self)
                 result = self._run(dev, values, arrays)
                 dev.synchronize()
                 for p in self.params:
-                    if p["kind"] == "array":
-                        _download(dev, p, arrays[p["name"]])
+                    if p.kind == "array":
+                        _download(dev, p, arrays[p.name])
             finally:
                 for a in arrays.values():
                     if a.owned:
@@ -363,53 +360,43 @@ class GpuFunction:
         if missing:
             raise TypeError(f"{self.__name__}() missing argument '{missing[0]}'")
         for p in self.params:
-            if p["kind"] == "scalar":
-                values[p["name"]] = _scalar(self.__name__, p, values[p["name"]])
+            if p.kind == "scalar":
+                values[p.name] = _scalar(self.__name__, p, values[p.name])
         return values
 
     def _run(self, dev: Device, values: dict, arrays: dict[str, _Array]) -> Any:
         env = dict(values)
         shapes = {n: a.shape for n, a in arrays.items()}
-        for step in self.manifest["steps"]:
-            if step[0] == "set":
-                env[step[1]] = evaluate(step[2], env, shapes)
-            elif step[0] == "launch":
-                _launch(dev, self.manifest["nests"][step[1]], env, shapes, arrays)
+        for step in self.manifest.steps:
+            if isinstance(step, SetStep):
+                env[step.name] = evaluate(step.value, env, shapes)
+            elif isinstance(step, LaunchStep):
+                _launch(dev, self.manifest.nests[step.nest], env, shapes, arrays)
             else:
-                return _result(self.manifest["ret"], None if step[1] is None
-                               else evaluate(step[1], env, shapes))
+                return _result(self.manifest.ret, None if step.value is None
+                               else evaluate(step.value, env, shapes))
         return None
 
 
-def _scalar(kernel: str, p: dict, value: Any) -> Any:
-    dtype = np.dtype(p["dtype"])
-    where = f"{kernel}() argument '{p['name']}'"
-    if dtype.kind == "b":
-        if not isinstance(value, bool | np.bool_):
-            raise TypeError(f"{where} must be a bool, not {type(value).__name__}")
-        return bool(value)
-    if dtype.kind in "iu":
-        if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-            raise TypeError(f"{where} must be an int, not {type(value).__name__}")
-        info = np.iinfo(dtype)
-        if not info.min <= int(value) <= info.max:
-            raise OverflowError(f"{where}: {value} does not fit in {dtype}")
-        return int(value)
-    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
-        raise TypeError(f"{where} must be a float, not {type(value).__name__}")
-    return float(dtype.type(value))
+def _scalar(kernel: str, p: Param, value: Any) -> Any:
+    """The Python value of scalar argument `value` as the kernel sees it (a float32 rounded),
+    accepted by the CPU's rule (runtime/checks.py)."""
+    t = T.from_dtype(p.dtype)
+    assert t is not None, p.dtype
+    value = checks.scalar(f"{kernel}() argument '{p.name}'", t, value)
+    return _CAST[t.kind](t.np_dtype.type(value))
 
 
-def _upload(dev: Device, p: dict, value: Any, done: dict, fn: GpuFunction) -> _Array:
+def _upload(dev: Device, p: Param, value: Any, done: dict, fn: GpuFunction) -> _Array:
     """`value` on the device: device arrays in place, numpy arrays copied (once per object)."""
-    where = f"{fn.__name__}() argument '{p['name']}'"
-    dtype = np.dtype(p["dtype"])
+    where = f"{fn.__name__}() argument '{p.name}'"
+    dtype = np.dtype(p.dtype)
     for other in done.values():
         if other.host is value:  # the same numpy array twice: one device copy
             return _Array(other.ptr, other.shape, other.strides, None, False)
     if isinstance(value, np.ndarray):
         _check_array(where, value.dtype, value.ndim, p, dtype)
-        if p["written"] and not value.flags.writeable:
+        if p.written and not value.flags.writeable:
             raise ValueError(f"{where} is read-only but the kernel writes it")
         host = np.ascontiguousarray(value)
         ptr = dev.alloc(host.nbytes)
@@ -430,14 +417,14 @@ def _upload(dev: Device, p: dict, value: Any, done: dict, fn: GpuFunction) -> _A
     return _Array(ptr, shape, tuple(s // dtype.itemsize for s in strides), None, False)
 
 
-def _check_array(where: str, got: np.dtype, ndim: int, p: dict, want: np.dtype) -> None:
-    if got != want or ndim != p["ndim"]:
-        raise TypeError(f"{where} must be a {p['ndim']}-D {want} array, "
+def _check_array(where: str, got: np.dtype, ndim: int, p: Param, want: np.dtype) -> None:
+    if got != want or ndim != p.ndim:
+        raise TypeError(f"{where} must be a {p.ndim}-D {want} array, "
                         f"got a {ndim}-D {got} array")
 
 
-def _download(dev: Device, p: dict, array: _Array) -> None:
-    if not p["written"] or array.host is None:
+def _download(dev: Device, p: Param, array: _Array) -> None:
+    if not p.written or array.host is None:
         return
     host = array.host
     if host.flags.c_contiguous:
@@ -448,9 +435,9 @@ def _download(dev: Device, p: dict, array: _Array) -> None:
     host[...] = tmp
 
 
-def _launch(dev: Device, nest: dict, env: dict, shapes: dict, arrays: dict) -> None:
+def _launch(dev: Device, nest: Nest, env: dict, shapes: dict, arrays: dict) -> None:
     counts = []
-    for bounds in nest["bounds"]:
+    for bounds in nest.bounds:
         start, stop, step = (int(evaluate(b, env, shapes)) for b in bounds)
         if step == 0:
             raise ValueError("range() arg 3 must not be zero")
@@ -458,25 +445,25 @@ def _launch(dev: Device, nest: dict, env: dict, shapes: dict, arrays: dict) -> N
         env[("start", len(counts) - 1)], env[("step", len(counts) - 1)] = start, step
     if 0 in counts:
         return
-    block = tuple(nest["block"])
+    block = nest.block
     grid_counts = list(reversed(counts))
-    if nest.get("strided"):
+    if nest.strided:
         grid_counts = [_threads(dev, math.prod(counts), block[0])]
         env[("threads", 0)] = grid_counts[0]
-    buffers = [_reduction_buffer(dev, name, dtype, env) for name, dtype in nest["reductions"]]
+    buffers = [_reduction_buffer(dev, r.name, r.dtype, env) for r in nest.reductions]
     try:
-        args = [_argument(kind, counts, env, arrays, buffers) for kind in nest["args"]]
-        params = [p for source in nest["params"] for p in _parameter(source, args)]
+        args = [_argument(kind, counts, env, arrays, buffers) for kind in nest.args]
+        params = [p for s in nest.params for p in _parameter(s.source, s.value, s.mtype, args)]
         grid = tuple(-(-c // b) for c, b in zip(grid_counts, block, strict=False))
         grid += (1,) * (3 - len(grid))
         if any(g > most for g, most in zip(grid, _MAX_GRID, strict=True)):
             raise ValueError(f"prange nest too large for one GPU launch: grid {grid}")
-        dev.launch(dev.function(nest["ptx"], nest["kernel"]), grid, block, params)
-        for (name, dtype), buffer in zip(nest["reductions"], buffers, strict=True):
-            out = np.empty(1, dtype)
+        dev.launch(dev.function(nest.ptx, nest.kernel), grid, block, params)
+        for r, buffer in zip(nest.reductions, buffers, strict=True):
+            out = np.empty(1, r.dtype)
             dev.synchronize()
             dev.to_host(out, buffer.ptr)
-            env[name] = out[0].item()
+            env[r.name] = out[0].item()
     finally:
         for buffer in buffers:
             dev.free(buffer.ptr)
@@ -496,33 +483,40 @@ def _reduction_buffer(dev: Device, name: str, dtype: str, env: dict) -> _Array:
     return _Array(ptr, (1,), (1,), None, True)
 
 
-def _argument(kind: list, counts: list, env: dict, arrays: dict, buffers: list) -> Any:
-    what, key = kind[:2]
+def _argument(kind: NestArg, counts: list, env: dict, arrays: dict, buffers: list) -> Any:
+    what, key = kind.what, kind.key
+    if isinstance(key, str):  # 'value': a host variable or an array parameter
+        return arrays[key] if key in arrays else env[key]
     if what == "count":
         return counts[key]
-    if what in ("start", "step", "threads"):
-        return env[(what, key)]
     if what == "reduction":
         return buffers[key]
-    return arrays[key] if key in arrays else env[key]
+    return env[(what, key)]  # 'start', 'step', 'threads'
 
 
-def _parameter(source: list, args: list) -> list:
-    what, value, mtype = source
-    if what == "arg":
+def _parameter(source: str, value: Any, mtype: str, args: list) -> list:
+    """The launch parameters of one kernel operand: a nest argument ('arg', value = its
+    number) or a constant ('const')."""
+    if source == "arg":
         value = args[value]
     if isinstance(value, _Array):
         return value.fields()
-    ctype = _SCALAR_CTYPES[mtype]
-    if mtype in ("f32", "f64"):
-        return [ctype(value)]
-    return [ctype(int(value) & ((1 << (8 * ctypes.sizeof(ctype))) - 1))]
+    return [_word(mtype, value)]
 
 
-def _result(ret: dict | None, value: Any) -> Any:
+def _word(mtype: str, value: Any) -> Any:
+    """`value` as a launch parameter of MLIR type `mtype`: its kind's `launch_ctype`,
+    integers as their bit pattern."""
+    row = abi.mlir_kind(mtype)
+    ctype = getattr(ctypes, row.launch_ctype)
+    if row.kind == "f":
+        return ctype(value)
+    return ctype(int(value) & ((1 << (8 * ctypes.sizeof(ctype))) - 1))
+
+
+def _result(ret: Result | None, value: Any) -> Any:
     if ret is None:
         return None
-    kinds = ret["kinds"]
-    items = value if ret["tuple"] else (value,)
-    out = tuple(_CAST[k](v) for k, v in zip(kinds, items, strict=True))
-    return out if ret["tuple"] else out[0]
+    items = value if ret.is_tuple else (value,)
+    out = tuple(_CAST[k](v) for k, v in zip(ret.kinds, items, strict=True))
+    return out if ret.is_tuple else out[0]

@@ -16,33 +16,51 @@ from typing import Any
 import numpy as np
 
 RETURN = "return"
+KINDS = ("grad", "value_and_grad", "jvp", "vjp")
+ACTIVITIES = ("active", "dup", "const")
 
 
 @dataclass(frozen=True)
 class DerivativeInfo:
+    """What a derivative's call path needs (driver/derivatives.py `describe` writes it; the
+    JIT's `Derivative` and the AOT loader, from its manifest's JSON, read it)."""
+
     name: str
     kind: str
     """'grad', 'value_and_grad', 'jvp' or 'vjp'."""
     wrt: tuple[str, ...]
     single: bool
+    """`wrt` was one name (the gradient is returned alone, not as a tuple)."""
     outputs: tuple[str, ...]
     activities: tuple[tuple[str, str], ...]
     """(parameter, 'active' | 'dup' | 'const'); the last may be the trip-count buffer."""
     has_result: bool
     loops: int
+    """How many while loops have their trips counted (0: no counting entry)."""
     count_written: tuple[str, ...] = ()
     written: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown derivative kind {self.kind!r}")
+        for name, activity in self.activities:
+            if activity not in ACTIVITIES:
+                raise ValueError(f"unknown activity {activity!r} of parameter {name!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "wrt": list(self.wrt),
+                "single": self.single, "outputs": list(self.outputs),
+                "activities": [list(a) for a in self.activities],
+                "has_result": self.has_result, "loops": self.loops,
+                "count_written": list(self.count_written), "written": list(self.written)}
 
     @staticmethod
-    def from_json(data: dict) -> DerivativeInfo:
-        data = dict(data)
-        data["activities"] = tuple(tuple(a) for a in data["activities"])
-        for key in ("wrt", "outputs", "count_written", "written"):
-            data[key] = tuple(data[key])
-        return DerivativeInfo(**data)
+    def from_json(data: dict[str, Any]) -> DerivativeInfo:
+        return DerivativeInfo(
+            str(data["name"]), str(data["kind"]), tuple(data["wrt"]), bool(data["single"]),
+            tuple(data["outputs"]), tuple((str(n), str(a)) for n, a in data["activities"]),
+            bool(data["has_result"]), int(data["loops"]), tuple(data.get("count_written", ())),
+            tuple(data.get("written", ())))
 
 
 class DerivativeCall:

@@ -239,3 +239,16 @@ def test_cli_missing_file_without_traceback(tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode != 0 and "Traceback" not in output, output
     assert "does_not_exist.py" in output, output
+
+
+def test_unknown_target_is_a_value_error(tmp_path):
+    source = _write(tmp_path / "small_tpu.py", SMALL)
+    with pytest.raises(ValueError, match="target='tpu'.*'cpu' or 'gpu'"):
+        ember.build(str(source), str(tmp_path / "out"), target="tpu")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_rejects_an_unknown_target(tmp_path):
+    run = _cli("build", "small.py", "-o", "out", "--target", "tpu", cwd=tmp_path)
+    assert run.returncode == 2 and "invalid choice: 'tpu'" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr

@@ -23,12 +23,10 @@ from ember.ir import mlir_context
 from ember.ir.gpu import emit_gpu_module
 from ember.lowering import lower_to_llvm_ir
 from ember.lowering.stages import CLEANUP, TO_LLVM
-from ember.runtime import native
+from ember.runtime import abi, native
 
 _PTX_BYTES = {"u8": 1, "b8": 1, "u16": 2, "b16": 2, "u32": 4, "b32": 4, "f32": 4, "u64": 8,
               "b64": 8, "f64": 8}
-_FIELD = {"f32": ctypes.c_float, "f64": ctypes.c_double, "i1": ctypes.c_uint8,
-          "i8": ctypes.c_uint8, "i16": ctypes.c_uint16, "i32": ctypes.c_uint32}
 
 
 def ptx_params(ptx: str, entry: str) -> list[str]:
@@ -67,9 +65,8 @@ class EmulatedDevice:
         """Make `kernel` (a target="gpu" Kernel) runnable here."""
         manifest = gpu_manifest(kernel.py_func, kernel.options)
         cpu = _CpuKernel(kernel.py_func, manifest, self._tmp)
-        for nest, fname in zip(manifest["nests"], cpu.functions, strict=True):
-            self.kernels[(nest["ptx"], nest["kernel"])] = (nest, getattr(cpu.library, fname),
-                                                          manifest)
+        for nest, fname in zip(manifest.nests, cpu.functions, strict=True):
+            self.kernels[(nest.ptx, nest.kernel)] = (nest, getattr(cpu.library, fname), manifest)
 
     # --- Device interface ---------------------------------------------------------------
     def activate(self):
@@ -107,8 +104,8 @@ class EmulatedDevice:
         for k, (p, t) in enumerate(zip(params, declared, strict=True)):
             assert ctypes.sizeof(p) == _PTX_BYTES[t], f"{name} param {k}: {type(p)} vs .{t}"
         args = _host_arguments(nest, manifest, params)
-        counts = [a.value for a in args[:len(nest["bounds"])]][::-1]
-        if nest["strided"]:  # whole warps; no more threads than iterations need
+        counts = [a.value for a in args[:len(nest.bounds)]][::-1]
+        if nest.strided:  # whole warps; no more threads than iterations need
             threads = args[-1].value
             assert threads == grid[0] * block[0] and threads % 32 == 0, (grid, threads)
             assert threads <= self.resident_threads() and threads < math.prod(counts) + block[0]
@@ -123,12 +120,12 @@ class EmulatedDevice:
 
 def _host_arguments(nest, manifest, params):
     """The nest function's arguments (memrefs expanded) from the kernel parameters."""
-    widths = [_width(kind, manifest) for kind in nest["args"]]
+    widths = [_width(kind, manifest) for kind in nest.args]
     given = {}
     it = iter(params)
-    for source in nest["params"]:
-        if source[0] == "arg":
-            given[source[1]] = [next(it) for _ in range(len(widths[source[1]]))]
+    for source in nest.params:
+        if source.source == "arg":
+            given[source.value] = [next(it) for _ in range(len(widths[source.value]))]
         else:
             next(it)
     args = []
@@ -140,11 +137,11 @@ def _host_arguments(nest, manifest, params):
 
 def _width(kind, manifest):
     """The ctypes of the fields of one nest-function argument, from its MLIR type."""
-    mtype = kind[2]
+    mtype = kind.mtype
     if mtype.startswith("memref<"):
         rank = len(mtype[len("memref<"):].split(",")[0].split("x")) - 1
-        return [ctypes.c_uint64] * (3 + 2 * rank)
-    return [_FIELD.get(mtype, ctypes.c_uint64)]
+        return [ctypes.c_uint64] * len(abi.memref_fields(rank))
+    return [getattr(ctypes, abi.mlir_kind(mtype).launch_ctype)]
 
 
 class FakeCudaArray:

@@ -37,7 +37,7 @@ def test_files(built):
     assert len(ptx) == 16 and "gpu_kernels.two_pass.1.ptx" in ptx
     assert ".visible .entry heat_step_kernel(" in (built / "gpu_kernels.heat_step.0.ptx").read_text()
     loader = (built / "gpu_kernels.py").read_text()
-    assert "import ember" not in loader and "mlir" not in loader.split("_SOURCE =")[0]
+    assert "import ember" not in loader and "mlir" not in loader.split("_SOURCES =")[0]
 
 
 _ISOLATED = """

@@ -94,16 +94,27 @@ def test_cpu_build_of_the_same_kernel_still_runs():
 
 
 def test_launcher_imports_nothing_of_the_toolchain():
-    """runtime/cuda.py is embedded verbatim in AOT loaders: stdlib, numpy and cuda-python."""
+    """runtime/cuda.py and the Ember modules it imports are embedded verbatim in AOT loaders
+    (GPU_RUNTIME_MODULES): stdlib, numpy, cuda-python and each other only."""
     import ast
 
-    tree = ast.parse((ROOT / "ember" / "runtime" / "cuda.py").read_text())
+    from ember.aot.gpu import GPU_RUNTIME_MODULES
+
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "relative import in runtime/cuda.py"
-            names.add((node.module or "").split(".")[0])
-    assert names <= {"__future__", "contextlib", "ctypes", "math", "threading", "typing",
-                     "numpy", "cuda"}, names
+    for rel in GPU_RUNTIME_MODULES:
+        path = ROOT / "ember" / (rel.replace(".", "/") + ".py")
+        package = ["ember", *rel.split(".")][:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                base = package[:len(package) - node.level + 1]
+                base += node.module.split(".") if node.module else []
+                targets = [[*base, a.name] for a in node.names] if not node.module else [base]
+                for target in targets:
+                    if (ROOT.joinpath(*target).with_suffix(".py")).exists():
+                        assert ".".join(target[1:]) in GPU_RUNTIME_MODULES, (rel, target)
+            elif isinstance(node, ast.ImportFrom):
+                names.add((node.module or "").split(".")[0])
+    assert names <= {"__future__", "contextlib", "ctypes", "dataclasses", "math", "numbers",
+                     "threading", "typing", "numpy", "cuda"}, names

@@ -40,16 +40,16 @@ def assemble(ptx: str, chip: str, tmp_path) -> str:
 
 def _nests(kernel):
     manifest = kernel.compile().manifest
-    return manifest["arch"], manifest["nests"]
+    return manifest.arch, manifest.nests
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_ptxas_accepts_every_nest(name, tmp_path):
     chip, nests = _nests(getattr(gpu_kernels, name))
     for nest in nests:
-        report = assemble(nest["ptx"], chip, tmp_path)
-        assert f"Compiling entry function '{nest['kernel']}' for '{chip}'" in report
-        assert re.search(rf"Function properties for {nest['kernel']}\n\s+\d+ bytes stack frame, "
+        report = assemble(nest.ptx, chip, tmp_path)
+        assert f"Compiling entry function '{nest.kernel}' for '{chip}'" in report
+        assert re.search(rf"Function properties for {nest.kernel}\n\s+\d+ bytes stack frame, "
                          r"0 bytes spill stores, 0 bytes spill loads", report), report
 
 
@@ -58,5 +58,5 @@ def test_other_chips(chip, tmp_path):
     """The PTX ISA version chosen per chip family is one ptxas accepts for that chip."""
     k = ember.kernel(gpu_kernels.math32.py_func, target="gpu", gpu_arch=chip)
     _, nests = _nests(k)
-    assert f".target {chip}" in nests[0]["ptx"]
-    assemble(nests[0]["ptx"], chip, tmp_path)
+    assert f".target {chip}" in nests[0].ptx
+    assemble(nests[0].ptx, chip, tmp_path)

@@ -180,6 +180,14 @@ def test_erf(): check_grad(m_erf, 0.6)
 def test_erfc(): check_grad(m_erfc, 0.3)
 
 
+def m_angles(x: float) -> float:
+    return math.sin(math.radians(x)) * math.degrees(x)
+
+
+def test_radians_degrees(): check_grad(m_angles, 37.0)
+def test_radians_degrees_negative(): check_grad(m_angles, -200.0)
+
+
 # --- np.* scalar spellings (f64) ----------------------------------------------------------
 
 
@@ -250,6 +258,13 @@ def test_np_copysign(): check_grad(np_copysign, 1.2, -0.5, wrt=("x", "y"))
 def test_np_fmod(): check_grad(np_fmod, 7.4, -2.0, wrt=("x", "y"))
 
 
+def np_angles(x: float, y: float) -> float:
+    return np.deg2rad(x) * np.rad2deg(y) + np.radians(x * y) - np.degrees(y)
+
+
+def test_np_angles(): check_grad(np_angles, 30.0, -1.5, wrt=("x", "y"))
+
+
 # --- f32 (np.* keeps f32; check_grad uses f32 tolerances for np.float32 inputs) ----------
 
 
@@ -309,3 +324,10 @@ def test_f32_power(): check_grad(f32_power, F32(1.8), F32(1.4), wrt=("x", "y"))
 def test_f32_hypot(): check_grad(f32_hypot, F32(1.0), F32(2.0), wrt=("x", "y"))
 def test_f32_array_mix(): check_grad(f32_array_mix, np.array([0.3, 1.1, 2.0], dtype=F32))
 def test_f32_math_erf(): check_grad(f32_math_erf, F32(0.4))
+
+
+def f32_angles(x: f32) -> f32:
+    return np.sin(np.deg2rad(x)) + np.rad2deg(x)
+
+
+def test_f32_angles(): check_grad(f32_angles, F32(40.0))

@@ -214,9 +214,8 @@ def _arrays_aligned(first: tir.For, body2: tuple[tir.Stmt, ...]) -> bool:
         return False
     for name in written & names1 & names2:
         subs = {sub for a, sub, _, _ in acc1 + acc2 if a == name}
-        if len(subs) != 1 or None in subs:
-            return False
-        if not names_var(subs.pop(), first.var, banned - {first.var}):
+        sub = subs.pop() if len(subs) == 1 else None
+        if sub is None or not names_var(sub, first.var, banned - {first.var}):
             return False
     shared = {(a, sub) for a, sub, _, _ in acc1} & {(a, sub) for a, sub, _, _ in acc2}
     return bool(written & names1 & names2) or bool(shared)

@@ -27,6 +27,7 @@ overlaps another array of the nest, the plain loop runs instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import TypeAlias, overload
 
 from ... import types as T
 from ...errors import Span
@@ -121,7 +122,7 @@ def cold(s: tir.Stmt) -> tir.Stmt:
 
 class _Cold(tir.Transformer):
     def visit_For(self, s: tir.For) -> tir.For:
-        return replace(self.generic_visit(s), cold=True)  # type: ignore[arg-type]
+        return replace(self.generic_visit(s), cold=True)
 
 
 def _jammed_body(body: tuple[tir.Stmt, ...], rows: list[Row]) -> tuple[tir.Stmt, ...]:
@@ -150,7 +151,7 @@ def disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
     pairs = sorted({tuple(sorted((w, a))) for w in written for a in arrays if a != w})
     conds = [tir.Call(T.boolean, span, "disjoint", tuple(tir.Var(types[n], span, n) for n in p))
              for p in pairs]
-    result = conds[0]
+    result: tir.Expr = conds[0]
     for c in conds[1:]:
         result = tir.BoolOp(T.boolean, span, "and", result, c)
     return result
@@ -175,7 +176,7 @@ class Row(tir.Transformer):
         return n if name == n.name else replace(n, name=name)
 
     def visit_Assign(self, s: tir.Assign) -> tir.Stmt:
-        s = self.generic_visit(s)  # type: ignore[assignment]
+        s = self.generic_visit(s)
         name = self.renames.get(s.name, s.name)
         return s if name == s.name else replace(s, name=name)
 
@@ -293,7 +294,7 @@ def defined_before_use(body: tuple[tir.Stmt, ...], local: set[str]) -> bool:
     return True
 
 
-Access = tuple[str, tuple, bool, int]
+Access = tuple[str, "Shape | None", bool, int]
 """(array, subscript shape, is a store, statement group); the shape is None where an index
 may be negative (Python's wrap-around makes two subscripts name one element)."""
 
@@ -304,7 +305,7 @@ def accesses_of(body: tuple[tir.Stmt, ...]) -> list[Access] | None:
     found: list[Access] = []
     for group, s in enumerate(body):
         for n in tir.walk(s):
-            e = tir.effects(n)  # type: ignore[arg-type]
+            e = tir.effects(n)
             if e.unknown:
                 return None
             if e.reads or e.writes:
@@ -325,9 +326,9 @@ def _check_writes(accesses: list[Access], body: tuple[tir.Stmt, ...], row: str,
     for name in written:
         subs = {sub for a, sub, _, _ in accesses if a == name}
         groups = {g for a, _, _, g in accesses if a == name}
-        if len(subs) != 1 or None in subs:
+        sub = subs.pop() if len(subs) == 1 else None
+        if sub is None:
             return None
-        sub = subs.pop()
         if names_var(sub, row, local):
             continue
         if len(groups) != 1:
@@ -338,15 +339,14 @@ def _check_writes(accesses: list[Access], body: tuple[tir.Stmt, ...], row: str,
     return written
 
 
-def names_var(sub: tuple, var: str, banned: set[str]) -> bool:
+def names_var(sub: Shape, var: str, banned: set[str]) -> bool:
     """Some component is `var` or `var + c` / `c + var` with `c` free of `banned` and `var`."""
     target = ("Var", var)
     for comp in sub:
         if key_var(comp) == target:
             return True
-        while comp[0] == "Cast":
-            comp = comp[1]
-        if comp[0] == "BinOp" and comp[1] == "add":
+        comp = _uncast(comp)
+        if isinstance(comp, tuple) and comp[0] == "BinOp" and comp[1] == "add":
             left, right = comp[2], comp[3]
             for mine, other in ((left, right), (right, left)):
                 if key_var(mine) == target and not (_names_in(other) & (banned | {var})):
@@ -354,10 +354,17 @@ def names_var(sub: tuple, var: str, banned: set[str]) -> bool:
     return False
 
 
-def key_var(comp: tuple) -> tuple | None:
-    while comp[0] == "Cast":  # an index converted to int64
+def _uncast(comp: object) -> object:
+    """The shape `comp` without its conversions (an index converted to int64)."""
+    while isinstance(comp, tuple) and comp[0] == "Cast":
         comp = comp[1]
-    return ("Var", comp[1]) if comp[0] == "Var" else None
+    return comp
+
+
+def key_var(comp: object) -> tuple[str, object] | None:
+    """`("Var", name)` if the shape `comp` is a variable (converted or not), else None."""
+    comp = _uncast(comp)
+    return ("Var", comp[1]) if isinstance(comp, tuple) and comp[0] == "Var" else None
 
 
 def _names_in(key: object) -> set[str]:
@@ -368,6 +375,15 @@ def _names_in(key: object) -> set[str]:
     return set()
 
 
+Shape: TypeAlias = tuple[object, ...]
+"""The picture `shape_of` draws of an expression or a tuple of them: nested tuples whose
+first item names the node class, followed by its fields' pictures (a Var is ("Var", name))."""
+
+
+@overload
+def shape_of(node: tir.Expr | tuple[tir.Expr, ...]) -> Shape: ...
+@overload
+def shape_of(node: object) -> object: ...
 def shape_of(node: object) -> object:
     """A span-free, hashable picture of an expression (to compare subscripts)."""
     if isinstance(node, tuple):

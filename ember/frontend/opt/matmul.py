@@ -23,7 +23,9 @@ which `jam.row_plan` proves legal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeAlias
 
 from ... import types as T
 from ...errors import Span
@@ -187,18 +189,24 @@ def _ijk_local(loop: tir.For, cols: tir.For) -> _Nest | None:
         return None
     b, b_lead, u, bt = terms
     c = store.array
-    init: tir.Expr | None = start.value
-    if _is_cell(init, c, loop.var, cols.var, c_lead):
-        init = None
-    elif dataflow.uses(init) & {loop.var, cols.var, depth.var, acc} or reads_memory(init):
+    init = None if _is_cell(start.value, c, loop.var, cols.var, c_lead) else start.value
+    if init is not None and (dataflow.uses(init) & {loop.var, cols.var, depth.var, acc}
+                             or reads_memory(init)):
         return None
-    if init is not None and init.type != c.type.dtype:  # type: ignore[attr-defined]
+    if init is not None and not (isinstance(c.type, T.Array) and init.type == c.type.dtype):
         return None
     return _Nest(c, b, u, cols.var, depth.var, init, (), cols, cols, depth, acc, bt, c_lead,
                  b_lead)
 
 
-def _update(s: tir.Stmt, i: str, j: str, k: str):  # noqa: ANN202
+_Product: TypeAlias = tuple[tir.Var, tuple[tir.Expr, ...], tir.Expr, bool]
+"""(b, b_lead, u, transposed): the `u * b[..., k, j]` term of an update."""
+_Update: TypeAlias = tuple[tir.Var, tuple[tir.Expr, ...], tir.Var, tuple[tir.Expr, ...],
+                           tir.Expr, bool]
+"""(c, c_lead, b, b_lead, u, transposed): a `c[..., i, j] += u * b[..., k, j]` statement."""
+
+
+def _update(s: tir.Stmt, i: str, j: str, k: str) -> _Update | None:
     """(c, c_lead, b, b_lead, u, transposed) if `s` is c[..., i, j] = c[..., i, j] +
     u * b[..., k, j] (operands in either order, or b[..., j, k])."""
     if not (isinstance(s, tir.Store) and isinstance(s.array, tir.Var) and not any(s.wrap)):
@@ -210,7 +218,8 @@ def _update(s: tir.Stmt, i: str, j: str, k: str):  # noqa: ANN202
     return None if terms is None else (c, c_lead, *terms)
 
 
-def _sum_of_product(value: tir.Expr, is_acc, j: str, k: str):  # noqa: ANN001, ANN202
+def _sum_of_product(value: tir.Expr, is_acc: Callable[[tir.Expr], bool], j: str,
+                    k: str) -> _Product | None:
     """(b, b_lead, u, transposed) if `value` is acc + u * b[..., k, j] or u * b[..., k, j] +
     acc (or b[..., j, k]), with u free of j."""
     if not (isinstance(value, tir.BinOp) and value.op == "add"):

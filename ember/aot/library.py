@@ -1,8 +1,9 @@
-"""Ahead-of-time build: a module of kernels and derivative objects -> a C library.
+"""The CPU library writer (the AOT writer of target "cpu"): kernels and derivative objects ->
+a C library.
 
-`build(source, out_dir)` writes lib<name>.so (C functions, and `ember_py_*` entries for the
-loader), <name>.h (the C interface, documented in the header itself) and <name>.py (a loader
-needing only numpy and ctypes, with the JIT's call signatures and argument checks). Each
+`build_cpu(source, out_dir)` writes lib<name>.so (C functions, and `ember_py_*` entries for
+the loader), <name>.h (the C interface, documented in the header itself) and <name>.py (a
+loader needing only numpy and ctypes, with the JIT's call signatures and argument checks). Each
 function's object code is cached on disk, so rebuilding an unchanged module only links. Ember
 never reads back from `out_dir` (it may be shared): the C interface compiles against a private
 copy of the header, and cached objects obey the disk cache's private-folder rule.
@@ -28,35 +29,26 @@ from ..driver.cpu import (
     signature_of,
 )
 from ..driver.derivatives import describe, plan
-from ..driver.targets import DEFAULT, TARGETS, resolve
 from ..errors import CompileError
 from ..runtime import cache, native
-from ..runtime.abi import Signature, encode_signature
+from ..runtime.abi import Signature
 from ..runtime.parallel import parallel_ir
 from ..runtime.raising import program_ir, runtime_object
 from ..runtime.thunk import entry_thunk
 from . import c_api as aot_c
 from . import loader as aot_loader
 from .collect import collect
+from .loader import DerivativeEntry, Entry, KernelEntry
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Part:
-    """One exported function: its object code and what the header, wrappers and loader need."""
+    """One exported function: its object code and its entry in the loader's manifest."""
 
     export: str
     obj: bytes
-    manifest: dict
+    entry: Entry
     reused: bool
-
-
-def build(source: Any, out_dir: str, target_cpu: str | None = None, target: str = "cpu",
-          gpu_arch: str | None = None) -> dict:
-    """Build `source` (a .py path, or a list of kernels/derivatives) into `out_dir` with the
-    AOT writer of `target` (driver/targets.py): for "cpu" a C library (`build_cpu`), for "gpu"
-    PTX files and a numpy + cuda-python loader instead (gpu.py)."""
-    writer = resolve(TARGETS.get(target, TARGETS[DEFAULT]).aot, __package__)  # as before: an
-    return writer(source, out_dir, target_cpu, gpu_arch)  # unknown name builds for the CPU
 
 
 def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
@@ -67,7 +59,8 @@ def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
     lib = aot_c.CLibrary(name)
     adapters: list[str] = []
     parts = [_part(export, obj, target_cpu, lib, adapters) for export, obj in exports]
-    libs = ["-lgomp"] if any(p.manifest.get("parallel") for p in parts) else []
+    parallel = any(isinstance(p.entry, KernelEntry) and p.entry.parallel for p in parts)
+    libs = ["-lgomp"] if parallel else []
     header = os.path.join(out_dir, f"{name}.h")
     header_text = aot_c.header_text(lib)
     with open(header, "w") as f:
@@ -77,7 +70,7 @@ def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
           library, libs)
     loader = os.path.join(out_dir, f"{name}.py")
     with open(loader, "w") as f:
-        f.write(aot_loader.loader_text(name, [p.manifest for p in parts]))
+        f.write(aot_loader.loader_text(name, [p.entry for p in parts]))
     return {"library": library, "header": header, "loader": loader,
             "reused": [p.export for p in parts if p.reused],
             "compiled": [p.export for p in parts if not p.reused]}
@@ -95,7 +88,7 @@ def _key(func: Any, options: Any, what: str, cpu: str | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _object(key: str, make_ir: Any, cpu: str | None,
+def _object(key: str, export: str, make_ir: Any, cpu: str | None,
             vector_math: bool = False) -> tuple[bytes, bool]:
     """Object code for `key` from the cache, or compiled from `make_ir()` and cached."""
     hit = cache.lookup(key)
@@ -103,12 +96,12 @@ def _object(key: str, make_ir: Any, cpu: str | None,
         with open(hit[0], "rb") as f:
             return f.read(), True
     obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math), cpu)
-    with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as f:
-        f.write(obj)
+    with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as tmp:
+        tmp.write(obj)
     try:
-        cache.store(key, f.name, {"kind": "aot-object"})
+        cache.store(key, tmp.name, cache.Meta("aot-object", export))
     finally:
-        os.unlink(f.name)
+        os.unlink(tmp.name)
     return obj, False
 
 
@@ -129,15 +122,14 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
         return native.prepare_ir(lowered_kernel(program, k.options),
                                  thunks + parallel_ir(program) + program_ir(program, True))
 
-    obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), make_ir, cpu,
-                          k.options.fastmath)
+    obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), export, make_ir,
+                          cpu, k.options.fastmath)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if variant:
         adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret, raises))
     lib.kernel(export, sig, variant is not None, raises)
     parallel = bool(parallel_ir(program))
-    return _Part(export, obj, {"kind": "kernel", "name": export, "parallel": parallel,
-                               "signature": encode_signature(sig)}, reused)
+    return _Part(export, obj, KernelEntry(export, sig, parallel), reused)
 
 
 def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLibrary,
@@ -157,14 +149,15 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
     def make_ir() -> str:
         thunks = derivative_thunks(prep, export, sig, count_sig, prefix="py_")
         thunks.append(aot_c.adapter(export, f"ek_{export}", sig.params, sig.ret, raises, True))
-        if count_sig is not None:
+        if count_sig is not None and prep.count is not None:
             thunks.append(aot_c.adapter(f"{export}_count", prep.count.entry, count_sig.params,
                                         count_sig.ret, raises, True))
         lowered = lowered_derivative(prep, p, export, d.kernel.options.optimize_loops)
         return native.prepare_ir(lowered, thunks)
 
     what = f"derivative:{export}:{d.kind}:{d.request.key()}"
-    obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), make_ir, cpu)
+    obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), export, make_ir,
+                          cpu)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if count_sig is not None:
         adapters.append(aot_c.adapter_declaration(f"{export}_count", count_sig.params,
@@ -173,10 +166,7 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
                     count_sig.written if count_sig else frozenset(), sig.written)
     primal = tuple((n, t) for n, t in fn.params if n != COUNTS)
     lib.derivative(export, info, sig, primal, count_sig, p.result_type, raises)
-    manifest = {"kind": "derivative", "name": export, "signature": encode_signature(sig),
-                "count_signature": encode_signature(count_sig) if count_sig else None,
-                "info": info.to_json()}
-    return _Part(export, obj, manifest, reused)
+    return _Part(export, obj, DerivativeEntry(export, sig, info, count_sig), reused)
 
 
 def _link(objects: list[bytes], c_source: str, header: tuple[str, str], library: str,
