@@ -86,7 +86,9 @@ def _cast(em: Emitter, e: tir.Cast) -> Any:
 
 
 def _is_cheap(e: tir.Expr) -> bool:
-    """Safe and cheap to evaluate eagerly (no loads, calls or division)."""
+    """Safe and cheap to evaluate eagerly (no loads, calls, division or checks that raise)."""
+    if tir.effects(e).raises:
+        return False
     if isinstance(e, tir.Const | tir.Var):
         return True
     if isinstance(e, tir.Compare | tir.BinOp):
@@ -98,9 +100,10 @@ def _is_cheap(e: tir.Expr) -> bool:
 
 
 def _is_safe(e: tir.Expr) -> bool:
-    """No loads, kernel calls or allocations: evaluating it cannot fail or have effects
-    (Ember's arithmetic never traps), so short-circuiting it only saves time."""
-    return not any(isinstance(n, tir.Load | tir.KernelCall | tir.Alloc) for n in tir.walk(e))
+    """Touches no memory and cannot raise (tir's effects table): evaluating it cannot fail or
+    have effects, so short-circuiting it only saves time."""
+    effects = tir.effects_under(e)
+    return not (effects.memory or effects.raises)
 
 
 def _boolop(em: Emitter, e: tir.BoolOp) -> Any:

@@ -232,3 +232,29 @@ def test_options_are_validated():
         kernel(int_div, error_model="c")
     with pytest.raises(ValueError, match="CPU-only"):
         kernel(int_div, target="gpu", boundscheck=True)
+
+
+def guarded_division(x: float, d: float) -> float:
+    if x > 0.0 and 1.0 / d > 0.5:
+        return x * x
+    return 3.0 * x
+
+
+def test_short_circuit_keeps_a_checked_division_lazy():
+    # derivative builds evaluate a safe right operand eagerly; a division that can raise is not
+    # safe, so `x > 0.0 and 1.0 / d > 0.5` must not divide when x <= 0 (as in CPython)
+    assert kernel(guarded_division, error_model="python")(-1.0, 0.0) == -3.0
+    g = grad(kernel(guarded_division, error_model="python"), wrt="x")
+    assert g(-1.0, 0.0) == pytest.approx(3.0)
+    assert g(2.0, 1.0) == pytest.approx(4.0)
+    with pytest.raises(ZeroDivisionError, match="^float division by zero$"):
+        g(2.0, 0.0)
+
+
+def guarded_ifexp(x: float, d: float) -> float:
+    return x if d == 0.0 else x / d
+
+
+def test_conditional_expression_keeps_a_checked_division_lazy():
+    assert kernel(guarded_ifexp, error_model="python")(5.0, 0.0) == 5.0
+    assert kernel(guarded_ifexp, error_model="python")(5.0, 2.0) == 2.5
