@@ -313,12 +313,14 @@ def run_overhead(opts: Options, report: Report) -> None:
             ref_touch3,
             "f(pa, pb, pc)",
         ),
+        ("array result `zeros(n) -> f64[:]`", "f(10)", K.zeros_n, None, None),
     ]
     env = {"a": a, "b": b, "c": c, "pa": pa, "pb": pb, "pc": pc}
     for label, stmt, fn, ref, ref_stmt in rows:
         row = {"call": label, "python": ns_per_call(stmt, {**env, "f": fn}, opts)}
         row["numba"] = ns_per_call(stmt, {**env, "f": numba.njit(fn)}, opts)
-        row["ctypes"] = ns_per_call(ref_stmt, {**env, "f": ref}, opts)
+        if ref is not None:  # no ctypes reference builds an array
+            row["ctypes"] = ns_per_call(ref_stmt, {**env, "f": ref}, opts)
         if EMBER is not None:
             try:
                 row["ember"] = ns_per_call(stmt, {**env, "f": EMBER.kernel(fn)}, opts)

@@ -228,7 +228,7 @@ def overhead_table(report: Report) -> list[str]:
     header = ["call", "Ember", "Numba", "ctypes (reference)", "pure Python"]
     ns = lambda v: "—" if v is None else f"{v:,.0f} ns"  # noqa: E731
     rows = [
-        [r["call"], ns(r.get("ember")), ns(r["numba"]), ns(r["ctypes"]), ns(r["python"])]
+        [r["call"], ns(r.get("ember")), ns(r["numba"]), ns(r.get("ctypes")), ns(r["python"])]
         for r in report.overhead
     ]
     return table(header, rows)
@@ -293,8 +293,9 @@ each written once as a plain annotated Python function and compiled by `ember.ke
   processes, of the first call in a process that points at the cache directory an earlier
   process filled (`EMBER_CACHE_DIR`, `NUMBA_CACHE_DIR`). One-time process costs (first compile
   in a process, `import ember`) are reported separately below the table.
-- **Per-call overhead**: `timeit` on a trivial scalar kernel and a trivial kernel of three 1-D
-  float64 arrays. The ctypes reference calls the same two functions JIT-compiled by llvmlite
+- **Per-call overhead**: `timeit` on a trivial scalar kernel, a trivial kernel of three 1-D
+  float64 arrays and one returning a new array (`np.zeros(10)`; pure Python is that numpy
+  call). The ctypes reference calls the same two functions JIT-compiled by llvmlite
   through a bare `ctypes.CFUNCTYPE`, with the array pointers precomputed (Numba's dispatcher is
   C code and beats a ctypes call).
 

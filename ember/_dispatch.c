@@ -3,9 +3,12 @@
    A Dispatcher holds the address of a kernel's packed thunk (ember_pk_<name>, see
    runtime/thunk.py) and one letter per parameter. A call converts the arguments straight into
    8-byte slots (numpy arrays as PyObject*, checked natively by the thunk; Python floats and ints
-   as C values), releases the GIL, calls the thunk and boxes the result: nothing, one scalar,
-   or a tuple of scalars (result spec "t" + one letter per item, each in an 8-byte slot, as
-   derivative entries return the value and the scalar gradients). Anything else
+   as C values), releases the GIL, calls the thunk and boxes the result: nothing, one item or a
+   tuple of items (result spec "t" + the items, stored one after the other in 8-byte slots, as
+   derivative entries return the value and the scalar gradients). An item is a scalar (its
+   letter, one slot) or an array (its rank as a digit and its element's letter: the memref
+   descriptor's 3 + 2 * rank fields, runtime/abi.py MEMREF_LAYOUT), made into an ndarray here
+   (see box_array: who owns its memory). Anything else
    (keyword arguments, numpy scalars, bools for ints, a rejected array) goes to the `slow`
    Python callable, which gives the same results and the precise errors. A kernel that raised
    (status 2) is not run again: `raise_error` raises its exception. */
@@ -16,7 +19,8 @@
 #include <string.h>
 
 #define MAX_ARGS 32
-#define MAX_RESULTS 16
+#define MAX_RESULTS 16       /* items of a tuple result */
+#define MAX_RESULT_SLOTS 64  /* driver/cpu.py MAX_RESULT_SLOTS */
 
 typedef int32_t (*packed_fn)(void **slots, void *result);
 
@@ -25,15 +29,17 @@ typedef struct {
     packed_fn fn;
     int nargs;
     char spec[MAX_ARGS + 1];
-    char result[MAX_RESULTS + 2];
+    char result[2 * MAX_RESULTS + 2];
     PyObject *slow;
     PyObject *ndarray;
     PyObject *raise_error;  /* called when the kernel raised (status 2); may be NULL */
+    PyObject *dtypes;       /* tuple: the dtype of each array of the result */
+    Py_ssize_t nitems;      /* items of a tuple result */
 } Dispatcher;
 
 typedef union {
     double d; float f; int64_t q; uint64_t Q; int32_t i; uint32_t I; int16_t h; uint16_t H;
-    int8_t b; uint8_t B;
+    int8_t b; uint8_t B; void *p; PyObject *o;
 } Value;
 
 static int to_double(PyObject *o, double *out) {
@@ -101,6 +107,133 @@ static PyObject *box(char c, Value *r) {
     }
 }
 
+/* --- array results ------------------------------------------------------------------------ */
+/* numpy's C API, reached through its capsule as numpy's own import_array() does, so that the
+   extension builds without numpy's headers: slots of the numpy 2 ABI table, which numpy keeps
+   stable (tests/test_array_results.py checks them against the installed headers). */
+#define NPY_ABI_2 0x02000000u
+#define API_GET_NDARRAY_C_VERSION 0
+#define API_DESCR_TYPE 3
+#define API_NEW_FROM_DESCR 94
+#define API_SET_BASE_OBJECT 282
+#define NPY_WRITEABLE 0x0400
+#define MAX_NDIM 9
+
+typedef PyObject *(*new_from_descr_fn)(PyTypeObject *, PyObject *descr, int nd,
+                                       const Py_ssize_t *dims, const Py_ssize_t *strides,
+                                       void *data, int flags, PyObject *obj);
+static new_from_descr_fn new_from_descr;
+static int (*set_base_object)(PyObject *array, PyObject *base);  /* steals base */
+static PyTypeObject *descr_type;
+
+typedef struct {  /* the head of numpy 2's PyArrayObject_fields (runtime/abi.py) */
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_ssize_t *dims, *strides;
+    PyObject *base, *descr;
+    int flags;
+} ArrayHead;
+
+static int load_numpy(void) {
+    if (new_from_descr != NULL) return 1;
+    PyObject *module = PyImport_ImportModule("numpy._core._multiarray_umath");
+    PyObject *capsule = module ? PyObject_GetAttrString(module, "_ARRAY_API") : NULL;
+    Py_XDECREF(module);
+    void **api = capsule && PyCapsule_CheckExact(capsule) ? PyCapsule_GetPointer(capsule, NULL)
+                                                          : NULL;
+    Py_XDECREF(capsule);  /* the table lives as long as numpy, which is never unloaded */
+    PyErr_Clear();
+    if (api == NULL || ((unsigned (*)(void))api[API_GET_NDARRAY_C_VERSION])() != NPY_ABI_2)
+        return 0;
+    descr_type = (PyTypeObject *)api[API_DESCR_TYPE];
+    set_base_object = (int (*)(PyObject *, PyObject *))api[API_SET_BASE_OBJECT];
+    new_from_descr = (new_from_descr_fn)api[API_NEW_FROM_DESCR];
+    return 1;
+}
+
+/* The owner of a buffer a kernel allocated: the base of the ndarray made of it, freeing the
+   buffer when the array dies (with libc's free, as runtime/call.py's _Owner). */
+typedef struct {
+    PyObject_HEAD
+    void *allocated;
+} Buffer;
+
+static PyTypeObject *buffer_type;
+static Py_ssize_t live_buffers;  /* for tests: owners alive (under the GIL) */
+
+static PyObject *buffer_new(void *allocated) {
+    Buffer *b = PyObject_New(Buffer, buffer_type);
+    if (b == NULL) { free(allocated); return NULL; }
+    b->allocated = allocated;
+    live_buffers++;
+    return (PyObject *)b;
+}
+
+static void buffer_dealloc(PyObject *op) {
+    PyTypeObject *tp = Py_TYPE(op);
+    free(((Buffer *)op)->allocated);
+    live_buffers--;
+    PyObject_Free(op);
+    Py_DECREF(tp);
+}
+
+/* The array argument whose buffer a result with this `allocated` pointer lies in: the thunks
+   pass a numpy array's data pointer as both `allocated` and `aligned`, and views keep it. */
+static PyObject *borrowed_from(Dispatcher *self, void *allocated, Value *args) {
+    if (allocated == NULL) return NULL;
+    for (int k = 0; k < self->nargs; k++)
+        if (self->spec[k] == 'A' && ((ArrayHead *)args[k].o)->data == allocated) return args[k].o;
+    return NULL;
+}
+
+static Py_ssize_t item_size(char c) {
+    switch (c) {
+    case 'd': case 'q': case 'Q': return 8;
+    case 'f': case 'i': case 'I': return 4;
+    case 'h': case 'H': return 2;
+    default: return 1;
+    }
+}
+
+/* The ndarray of descriptor r (rank nd, element letter c). Its base keeps the memory alive:
+   the argument it was borrowed from (it shares its writability; numpy collapses a view's
+   base to the array owning the memory, as slicing does), else a Buffer owning what the
+   kernel allocated. */
+static PyObject *box_array(Dispatcher *self, int nd, char c, PyObject *descr, Value *r,
+                           Value *args) {
+    static int64_t empty;  /* data of an empty result without memory (NULL makes numpy allocate) */
+    PyObject *arg = borrowed_from(self, r[0].p, args), *base;
+    int flags = NPY_WRITEABLE;
+    if (arg != NULL) {
+        base = Py_NewRef(arg);
+        flags = ((ArrayHead *)arg)->flags & NPY_WRITEABLE;
+    } else if ((base = buffer_new(r[0].p)) == NULL) {
+        return NULL;
+    }
+    Py_ssize_t size = item_size(c), dims[MAX_NDIM], strides[MAX_NDIM];
+    for (int d = 0; d < nd; d++) {
+        dims[d] = r[3 + d].q;
+        strides[d] = r[3 + nd + d].q * size;
+    }
+    char *data = r[1].p ? (char *)r[1].p + r[2].q * size : (char *)&empty;
+    PyObject *out = new_from_descr((PyTypeObject *)self->ndarray, Py_NewRef(descr), nd, dims,
+                                   strides, data, flags, NULL);
+    if (out == NULL) { Py_DECREF(base); return NULL; }
+    if (set_base_object(out, base) < 0) { Py_DECREF(out); return NULL; }
+    return out;
+}
+
+/* Free what the array items of result spec `code` on (slots from r) own: they are not boxed. */
+static void discard(Dispatcher *self, const char *code, Value *r, Value *args) {
+    for (; *code; code++, r++)
+        if (*code >= '0' && *code <= '9') {
+            if (borrowed_from(self, r[0].p, args) == NULL) free(r[0].p);
+            r += 2 + 2 * (*code - '0');
+            code++;
+        }
+}
+
 static PyObject *slow_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
     if (self->slow == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "ember: kernel has no call path");
@@ -109,14 +242,36 @@ static PyObject *slow_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
     return PyObject_Call(self->slow, args, kwargs);
 }
 
-static PyObject *box_all(const char *codes, Value *results) {
-    if (codes[0] != 't') return box(codes[0], results);
-    Py_ssize_t n = (Py_ssize_t)strlen(codes + 1);
-    PyObject *out = PyTuple_New(n);
-    if (out == NULL) return NULL;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *item = box(codes[k + 1], &results[k]);
-        if (item == NULL) { Py_DECREF(out); return NULL; }
+/* Box the item of result spec *code in the slots from *r; advance both past it. */
+static PyObject *box_item(Dispatcher *self, const char **code, Value **r, Py_ssize_t *array,
+                          Value *args) {
+    const char *c = *code;
+    Value *slots = *r;
+    if (c[0] < '0' || c[0] > '9') {
+        *code += 1;
+        *r += 1;
+        return box(c[0], slots);
+    }
+    int nd = c[0] - '0';
+    *code += 2;
+    *r += 3 + 2 * nd;
+    return box_array(self, nd, c[1], PyTuple_GET_ITEM(self->dtypes, (*array)++), slots, args);
+}
+
+static PyObject *box_all(Dispatcher *self, Value *results, Value *args) {
+    const char *code = self->result;
+    Py_ssize_t array = 0;
+    if (code[0] != 't') return box_item(self, &code, &results, &array, args);
+    code++;
+    PyObject *out = PyTuple_New(self->nitems);
+    if (out == NULL) { discard(self, code, results, args); return NULL; }
+    for (Py_ssize_t k = 0; *code; k++) {
+        PyObject *item = box_item(self, &code, &results, &array, args);
+        if (item == NULL) {
+            discard(self, code, results, args);
+            Py_DECREF(out);
+            return NULL;
+        }
         PyTuple_SET_ITEM(out, k, item);
     }
     return out;
@@ -125,7 +280,7 @@ static PyObject *box_all(const char *codes, Value *results) {
 static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs) {
     Dispatcher *self = (Dispatcher *)op;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    Value slots[MAX_ARGS], results[MAX_RESULTS];
+    Value slots[MAX_ARGS], results[MAX_RESULT_SLOTS];
     int32_t status;
     if (self->fn == NULL || n != self->nargs || (kwargs && PyDict_GET_SIZE(kwargs)))
         return slow_call(self, args, kwargs);
@@ -136,7 +291,7 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
     status = self->fn((void **)slots, results);
     Py_END_ALLOW_THREADS
     if (status == 0)
-        return box_all(self->result, results);
+        return box_all(self, results, slots);
     if (status == 2 && self->raise_error != NULL) {  /* the kernel raised: never run again */
         PyObject *r = PyObject_CallNoArgs(self->raise_error);
         if (r == NULL) return NULL;
@@ -147,26 +302,54 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
     return slow_call(self, args, kwargs);  /* rejected before running: explain or convert */
 }
 
+/* Check result spec `spec` (see the top of this file); count its items and arrays. */
+static int parse_result(const char *spec, Py_ssize_t *items, Py_ssize_t *arrays) {
+    static const char scalars[] = "dfqihbQIHB?";
+    const char *c = spec + (spec[0] == 't');
+    int slots = 0;
+    *items = *arrays = 0;
+    if (spec[0] == 'v') return spec[1] == 0;
+    for (; *c; (*items)++) {
+        int nd = *c >= '0' && *c <= '9' ? *c++ - '0' : -1;
+        if (*c == 0 || strchr(scalars, *c++) == NULL) return 0;
+        slots += nd < 0 ? 1 : 3 + 2 * nd;
+        *arrays += nd >= 0;
+    }
+    return slots <= MAX_RESULT_SLOTS && (spec[0] == 't' ? *items <= MAX_RESULTS : *items == 1);
+}
+
 static PyObject *set_fast(PyObject *op, PyObject *args) {
     Dispatcher *self = (Dispatcher *)op;
     unsigned long long address;
     const char *spec, *result;
-    PyObject *slow, *ndarray, *raise_error = Py_None;
-    if (!PyArg_ParseTuple(args, "KssOO|O", &address, &spec, &result, &slow, &ndarray,
-                          &raise_error))
+    PyObject *slow, *ndarray, *raise_error = Py_None, *dtypes = NULL;
+    Py_ssize_t nitems, arrays;
+    if (!PyArg_ParseTuple(args, "KssOO|OO!", &address, &spec, &result, &slow, &ndarray,
+                          &raise_error, &PyTuple_Type, &dtypes))
         return NULL;
-    size_t nres = strlen(result);
-    if (strlen(spec) > MAX_ARGS || nres < 1 || nres > MAX_RESULTS + 1
-            || (nres > 1 && result[0] != 't')) {
+    if (strlen(spec) > MAX_ARGS || !parse_result(result, &nitems, &arrays)
+            || arrays != (dtypes ? PyTuple_GET_SIZE(dtypes) : 0)) {
         PyErr_SetString(PyExc_ValueError, "ember: unsupported dispatcher spec");
         return NULL;
     }
+    if (arrays && !load_numpy()) {  /* a numpy of another ABI: the Python call path */
+        Py_XSETREF(self->slow, Py_NewRef(slow));
+        self->fn = NULL;
+        Py_RETURN_NONE;
+    }
+    for (Py_ssize_t k = 0; k < arrays; k++)
+        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(dtypes, k), descr_type)) {
+            PyErr_SetString(PyExc_TypeError, "ember: dtypes must be numpy dtypes");
+            return NULL;
+        }
     Py_XSETREF(self->slow, Py_NewRef(slow));
     Py_XSETREF(self->ndarray, Py_NewRef(ndarray));
     Py_XSETREF(self->raise_error, raise_error == Py_None ? NULL : Py_NewRef(raise_error));
+    Py_XSETREF(self->dtypes, dtypes ? Py_NewRef(dtypes) : NULL);
     strcpy(self->spec, spec);
     self->nargs = (int)strlen(spec);
     strcpy(self->result, result);
+    self->nitems = nitems;
     self->fn = (packed_fn)(uintptr_t)address;
     Py_RETURN_NONE;
 }
@@ -183,6 +366,7 @@ static int dispatcher_traverse(PyObject *op, visitproc visit, void *arg) {
     Py_VISIT(self->slow);
     Py_VISIT(self->ndarray);
     Py_VISIT(self->raise_error);
+    Py_VISIT(self->dtypes);
     Py_VISIT(Py_TYPE(op));
     return 0;
 }
@@ -192,6 +376,7 @@ static int dispatcher_clear(PyObject *op) {
     Py_CLEAR(self->slow);
     Py_CLEAR(self->ndarray);
     Py_CLEAR(self->raise_error);
+    Py_CLEAR(self->dtypes);
     return 0;
 }
 
@@ -204,7 +389,7 @@ static void dispatcher_dealloc(PyObject *op) {
 }
 
 static PyMethodDef dispatcher_methods[] = {
-    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error])."},
+    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error[, dtypes]])."},
     {"_set_slow", set_slow, METH_O, "Call this Python callable for every call."},
     {NULL, NULL, 0, NULL},
 };
@@ -224,18 +409,41 @@ static PyType_Spec dispatcher_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, dispatcher_slots,
 };
 
+static PyType_Slot buffer_slots[] = {
+    {Py_tp_dealloc, buffer_dealloc},
+    {Py_tp_doc, "Owns a buffer a kernel allocated: the base of the array made of it."},
+    {0, NULL},
+};
+
+static PyType_Spec buffer_spec = {
+    "ember._dispatch.Buffer", sizeof(Buffer), 0, Py_TPFLAGS_DEFAULT, buffer_slots,
+};
+
+static PyObject *live(PyObject *module, PyObject *unused) {
+    return PyLong_FromSsize_t(live_buffers);
+}
+
+static PyMethodDef module_methods[] = {
+    {"_live_buffers", live, METH_NOARGS, "How many kernel-allocated buffers arrays still hold."},
+    {NULL, NULL, 0, NULL},
+};
+
 static int module_exec(PyObject *module) {
     PyObject *type = PyType_FromModuleAndSpec(module, &dispatcher_spec, NULL);
     if (type == NULL) return -1;
     if (PyModule_AddObject(module, "Dispatcher", type) < 0) { Py_DECREF(type); return -1; }
+    if (buffer_type == NULL) {  /* one per process: arrays may outlive the module object */
+        buffer_type = (PyTypeObject *)PyType_FromSpec(&buffer_spec);
+        if (buffer_type == NULL) return -1;
+    }
     return 0;
 }
 
 static PyModuleDef_Slot module_slots[] = {{Py_mod_exec, module_exec}, {0, NULL}};
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "ember._dispatch", "The native call path of Ember kernels.", 0, NULL,
-    module_slots, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "ember._dispatch", "The native call path of Ember kernels.", 0,
+    module_methods, module_slots, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__dispatch(void) { return PyModuleDef_Init(&module_def); }

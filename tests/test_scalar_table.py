@@ -40,6 +40,15 @@ def test_dispatcher_decodes_every_code(function):
     assert codes <= _cases(function)
 
 
+def test_dispatcher_item_sizes():
+    body = re.search(r"item_size\(char c\) \{(.*?)\n\}", DISPATCH, re.S).group(1)
+    sizes = {c: int(n) for cases, n in re.findall(r"((?:case '.': )+)return (\d+);", body)
+             for c in re.findall(r"'(.)'", cases)}
+    default = int(re.search(r"default: return (\d+);", body).group(1))
+    for row in ROWS:
+        assert sizes.get(row.code, default) == struct.calcsize(row.code), row.numpy
+
+
 def test_one_row_per_dtype():
     assert len({row.numpy for row in ROWS}) == len(ROWS)
     assert {T.from_dtype(row.numpy).info for row in ROWS} == set(ROWS)

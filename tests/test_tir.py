@@ -41,6 +41,8 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
         tir.Dim(T.i64, S, a, 0), tir.DynDim(T.i64, S, a, i),
         tir.TupleGet(T.i64, S, tir.TupleExpr(T.Tuple((T.i64, T.i64)), S, (i, n)), 1),
         tir.Alloc(A2, S, (n, n), x),
+        tir.View(T.Array(T.f64, 2), S, a, (i, (one, None, n), None), check=0, step_check=1),
+        tir.Transpose(A2, S, a, (1, 0)),
     ]
     loop = tir.For(S, "i", one, n, one, 1, (store, tir.Assign(S, "x", load)), (("x", T.f64),))
     stmts: list[tir.Expr | tir.Stmt] = [
@@ -51,7 +53,7 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
         tir.MatMul(S, a, a, x, "i", "k", (one, n), (one, n), (one, n), (6, 2, 4), init=x,
                    c_lead=(i,)),
         tir.Return(S, x), tir.Raise(S, 0, (i, n)),
-        gpu.AtomicAdd(S, a, (i, one), (False, False), x),
+        gpu.AtomicAdd(S, a, (i, one), (False, False), x), tir.Fill(S, a, x),
     ]
     return exprs + stmts
 

@@ -20,7 +20,7 @@ except ImportError:  # built without the C extension: the pure-Python call path
         _slow: Any = None
 
         def _set_fast(self, address: int, spec: str, result: str, slow: Any,
-                      ndarray: Any, raise_error: Any = None) -> None:
+                      ndarray: Any, raise_error: Any = None, dtypes: Any = ()) -> None:
             self._slow = slow
 
         def _set_slow(self, slow: Any) -> None:
@@ -38,7 +38,7 @@ def connect(path: CallPath, compiled: Any) -> CallPath:
 
         spec, result = compiled.fast_spec
         path._set_fast(compiled.packed, spec, result, compiled.entry, np.ndarray,
-                       compiled.raise_error)
+                       compiled.raise_error, compiled.result_dtypes)
     else:
         path._set_slow(compiled.entry)
     return path

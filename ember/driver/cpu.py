@@ -22,7 +22,7 @@ from .. import types as T
 from ..errors import CompileError
 from ..options import CompileOptions
 from ..runtime import cache
-from ..runtime.abi import Signature, verify_numpy_layout
+from ..runtime.abi import Signature, result_slots, verify_numpy_layout
 from ..runtime.call import error_raiser, make_entry
 from ..runtime.checks import Checker
 from ..runtime.raising import program_ir, runtime_objects
@@ -53,21 +53,40 @@ class Compiled:
     fast_spec: tuple[str, str] = ("", "v")
     raise_error: Any = None
     """Raises the error a kernel of `library` raised in this thread (status 2)."""
+    result_dtypes: tuple[np.dtype, ...] = ()
+    """The dtype of each array in the result (the C dispatcher builds them)."""
+
+
+MAX_RESULT_SLOTS = 64
+"""The 8-byte result slots of the C dispatcher (ember/_dispatch.c MAX_RESULT_SLOTS)."""
 
 
 def fast_spec(sig: Signature) -> tuple[str, str] | None:
     """(argument codes, result codes) for the C dispatcher, or None if it cannot call `sig`:
-    result "v" (None), one code (a scalar) or "t" + one code per item (a tuple of scalars)."""
+    result "v" (None), one item (a scalar or an array) or "t" + one item per tuple item. A
+    scalar item is its code; an array item its rank as a digit and its element's code
+    ("2d" is f64[:, :]), whose descriptor the dispatcher turns into an ndarray."""
     ret = sig.ret
     items = ret.items if isinstance(ret, T.Tuple) else (ret,)
-    scalars = isinstance(ret, T.NoneType) or all(isinstance(t, T.Scalar) for t in items)
-    if len(sig.params) > 32 or len(items) > 16 or not scalars:
+    if isinstance(ret, T.NoneType):
+        items = ()
+    elif not all(isinstance(t, T.Scalar) or (isinstance(t, T.Array) and t.ndim <= 9)
+                 for t in items):
+        return None
+    slots = sum(result_slots(t) for t in items if isinstance(t, T.Scalar | T.Array))
+    if len(sig.params) > 32 or len(items) > 16 or slots > MAX_RESULT_SLOTS:
         return None
     args = "".join("A" if isinstance(t, T.Array) else t.info.code  # type: ignore[attr-defined]
                    for _, t in sig.params)
-    codes = "".join("v" if isinstance(t, T.NoneType) else t.info.code  # type: ignore[attr-defined]
-                    for t in items)
-    return args, ("t" + codes if isinstance(ret, T.Tuple) else codes)
+    codes = "".join(f"{t.ndim}{t.dtype.info.code}" if isinstance(t, T.Array)
+                    else t.info.code for t in items)  # type: ignore[attr-defined]
+    return args, ("t" + codes if isinstance(ret, T.Tuple) else codes or "v")
+
+
+def result_dtypes(sig: Signature) -> tuple[np.dtype, ...]:
+    """The numpy dtype of each array in the result, in order (for the C dispatcher)."""
+    items = sig.ret.items if isinstance(sig.ret, T.Tuple) else (sig.ret,)
+    return tuple(t.dtype.np_dtype for t in items if isinstance(t, T.Array))
 
 
 def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
@@ -156,7 +175,8 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
     spec = fast_spec(sig)
     packed = getattr(lib, f"ember_pk_{name}", None) if spec else None
     address = ctypes.cast(packed, ctypes.c_void_p).value if packed is not None else None
-    return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"), raise_error)
+    return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"), raise_error,
+                    result_dtypes(sig))
 
 
 def inspect_stage(func: Callable[..., object], stage: str, options: CompileOptions) -> str:

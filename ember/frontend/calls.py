@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from . import builtins, tir
+from . import builtins, tir, views
 from .annotations import describe
 from .operators import (
     Typer,
@@ -33,7 +33,7 @@ Rule = Callable[[Typer, ast.Call, builtins.Builtin, list[tir.Expr]], tir.Expr]
 
 def call(typer: Typer, node: ast.Call) -> tir.Expr:
     if is_local(typer.scope, node.func) or not is_dotted(node.func):
-        raise typer.error(node, _value_call(typer, node.func))
+        return _method_call(typer, node)
     target = typer.resolve(node.func)
     inner = getattr(target, "__ember_kernel__", None)
     if inner is not None:
@@ -66,6 +66,16 @@ def _unpack(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
         what = f"{have} values" if have is not None else f"a value of type {value.type}"
         raise typer.error(node.args[0], f"cannot unpack {what} into {want} names")
     return value
+
+
+def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
+    """`a.transpose(...)` of an array; any other call of a value is refused."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "transpose" and not node.keywords:
+        base = typer.expr(func.value)
+        if isinstance(base.type, T.Array):
+            return views.transpose(typer, node, base, list(node.args))
+    raise typer.error(node, _value_call(typer, func))
 
 
 def _value_call(typer: Typer, func: ast.expr) -> str:
@@ -125,9 +135,10 @@ def _kernel_arg(typer: Typer, callee: tir.Function, pname: str, ptype: T.Type,
 
 
 def _mark_written(typer: Typer, node: ast.expr) -> None:
-    if isinstance(node, ast.Name):
+    name = views.root_name(node)  # a view passed on: its base is written
+    if name is not None:
         scope = typer.scope
-        scope.written.add(scope.aliases.get(node.id, node.id))
+        scope.written.add(scope.aliases.get(name, name))
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -364,18 +375,12 @@ def _iterated(typer: Typer, node: ast.expr) -> tir.Expr:
     """The array a `for` loop iterates over (directly, or inside enumerate/zip)."""
     value = typer.expr(node)
     t = value.type
-    if isinstance(t, T.Array) and t.ndim == 1:
+    if isinstance(t, T.Array):
         return value
     name = ast.unparse(node)
-    internal = name.startswith("__ember")
-    what = "this value" if internal else f"'{name}'"
-    if isinstance(t, T.Array):
-        rows = "range(len(...))" if internal else f"range({name}.shape[0])"
-        raise typer.error(node, f"cannot iterate over the {t.ndim}-D array {what}: its items "
-                          f"would be rows, which kernels do not support; loop over {rows} "
-                          "and index every dimension")
+    what = "this value" if name.startswith("__ember") else f"'{name}'"
     raise typer.error(node, f"cannot iterate over {what} of type {t}; for loops iterate over "
-                      "range(...), 1-D arrays, enumerate(...) and zip(...)")
+                      "range(...), arrays, enumerate(...) and zip(...)")
 
 
 def _iter_len(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
@@ -387,6 +392,13 @@ def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     array = _iterated(typer, node.args[0])
     assert isinstance(array.type, T.Array)
     index = cast(typer.expr(node.args[1]), T.i64)  # in [0, len): no wrap-around
+    if array.type.ndim > 1:  # the items of an n-D array are its rows (views)
+        if typer.ad:
+            raise typer.error(node.args[0], "iterating over the rows of an array makes views, "
+                              "which are not supported in derivative builds yet; loop over "
+                              "range(a.shape[0]) and index every dimension")
+        return tir.View(T.Array(array.type.dtype, array.type.ndim - 1), typer.src.span(node),
+                        array, (index,))
     return tir.Load(array.type.dtype, typer.src.span(node), array, (index,), (False,))
 
 

@@ -39,7 +39,6 @@ UNSUPPORTED: Final[dict[type, str]] = {
     ast.JoinedStr: "f-strings are not supported in kernels",
     ast.NamedExpr: "assignment expressions (':=') are not supported in kernels",
     ast.Starred: "starred expressions are not supported in kernels",
-    ast.Slice: "slicing is not supported in kernels; index one element at a time",
     ast.Match: "'match' statements are not supported in kernels",
     ast.TryStar: "try/except* statements are not supported in kernels",
 }
@@ -85,7 +84,8 @@ def _check_signature(src: Source, fdef: ast.FunctionDef) -> None:
 
 def _check_node(src: Source, node: ast.AST) -> None:
     if (isinstance(node, ast.Constant) and not isinstance(node.value, bool | int | float)
-            and node.value is not None and not isinstance(node.value, str)):
+            and node.value is not None and node.value is not Ellipsis
+            and not isinstance(node.value, str)):
             raise src.error(node, f"constants of type {type(node.value).__name__} "
                             "are not supported in kernels")
     if isinstance(node, ast.For) and _is_prange(node.iter):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError, Span
-from . import builtins, tir
+from . import builtins, tir, views
 from .annotations import describe
 from .bounds import lower_bound
 from .calls import attribute_of_call, call
@@ -37,6 +37,9 @@ from .unsupported import node_kind
 
 class ExprTyper:
     """Types expressions of one kernel against the current `Scope`."""
+
+    ad: bool = False
+    """Typing code for differentiation (set by the statement builder)."""
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -190,6 +193,8 @@ class ExprTyper:
             return attribute_of_call(self, node)
         if is_local(self.scope, node.value) or not is_dotted(node.value):
             base = self.expr(node.value)
+            if node.attr == "T" and isinstance(base.type, T.Array):
+                return views.transpose(self, node, base, [])
             return array_attribute(self, node, base)
         return self.global_value(node, self.resolve(node))
 
@@ -197,8 +202,11 @@ class ExprTyper:
         base = self.subscript_base(node)
         if isinstance(base.type, T.Tuple):
             return tuple_item(self, node, base)
-        indices, wrap = self.indices(node, base)
         assert isinstance(base.type, T.Array)
+        parts = views.expand(self, node, base.type.ndim)
+        if not views.is_element(self, parts, base.type.ndim):
+            return views.view(self, node, base, parts)
+        indices, wrap = self.indices(node, base, parts)
         return tir.Load(base.type.dtype, self.src.span(node), base, indices, wrap,
                         bounds_site(self, node, node.value))
 
@@ -216,18 +224,12 @@ class ExprTyper:
                              f"{base.type}; kernels accept numpy arrays and scalars")
         return base
 
-    def indices(self, node: ast.Subscript, base: tir.Expr) -> tuple[tuple[tir.Expr, ...],
-                                                                    tuple[bool, ...]]:
-        assert isinstance(base.type, T.Array)
-        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if len(parts) != base.type.ndim:
-            raise self.error(node, f"wrong number of indices for '{ast.unparse(node.value)}': "
-                             f"it has {base.type.ndim} dimension(s), got {len(parts)} index(es)")
+    def indices(self, node: ast.Subscript, base: tir.Expr,
+                parts: list[ast.expr]) -> tuple[tuple[tir.Expr, ...], tuple[bool, ...]]:
+        """The element subscript `parts` (one integer per axis: `views.is_element`)."""
+        assert isinstance(base.type, T.Array) and len(parts) == base.type.ndim
         out = []
         for part in parts:
-            if isinstance(part, ast.Slice):
-                raise self.error(part, "slicing is not supported in kernels; "
-                                 "index one element at a time")
             index = self.expr(part)
             t = index.type
             if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):

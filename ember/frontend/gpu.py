@@ -44,6 +44,8 @@ _DEVICE_FORBIDDEN = {
     tir.Return: "return",
     tir.ParallelLaunch: "parallel launches",
     tir.Raise: "raise/assert (GPU kernels cannot raise; check inputs before the launch)",
+    tir.View: "making a view (a slice or row)", tir.Transpose: "transposing (a view)",
+    tir.Fill: "assigning to a slice",
 }
 
 

@@ -26,6 +26,7 @@ from .parallel import outline_parallel_loops
 from .scope import Callees, Pending, Scope
 from .source import Source, load_source
 from .stmts import StmtBuilder
+from .views import makes_views
 
 _MAX_ROUNDS = 32
 
@@ -121,7 +122,9 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
     for worker in workers:
         callees.functions[worker.symbol] = worker
     fast = body
-    if optimize and not _raises_in_loops(body):  # the nest rewrites reorder iterations
+    # The nest rewrites reorder iterations, and tell arrays apart by name (a view aliases
+    # its base under another name): kernels whose loops raise or that make views keep theirs.
+    if optimize and not _raises_in_loops(body) and not makes_views(body):
         fast = optimize_nests(body, types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types,

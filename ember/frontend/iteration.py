@@ -6,7 +6,8 @@ over `range(...)` or `prange(...)`: `for i, v in enumerate(a)` becomes
 `for k in range(min(len(a), len(b))): x = a[k]; y = b[k]`. The iterables are evaluated once,
 before the loop, as Python does (into temporaries unless they are names the loop leaves
 alone). Element reads use the internal builtins `__ember_iter_len` / `__ember_item`
-(calls.py), which accept 1-D arrays only and say so by name otherwise. `enumerate`, `zip`
+(calls.py): the items of a 1-D array are its elements, those of an n-D array its rows
+(views). `enumerate`, `zip`
 and `range` are recognized by name, as exits.py recognizes `range`.
 """
 
@@ -106,10 +107,11 @@ class _ElementLoops(ast.NodeTransformer):
             k, ast.Mult(), copy.deepcopy(step)), node), node))
 
     def once(self, node: ast.expr) -> ast.expr:
-        """`node` evaluated once before the loop: itself if it has no calls and reads no
-        name the loop assigns, else a temporary."""
+        """`node` evaluated once before the loop: itself if it has no calls or subscripts
+        (a slice is a view, made once) and reads no name the loop assigns, else a temporary."""
         reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        if not (reads & self.assigned or any(isinstance(n, ast.Call) for n in ast.walk(node))):
+        if not (reads & self.assigned or any(isinstance(n, ast.Call | ast.Subscript)
+                                             for n in ast.walk(node))):
             return node
         temp = f"__ember_it{next(self._ids)}"
         self.before.append(ast.copy_location(

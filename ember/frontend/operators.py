@@ -27,6 +27,8 @@ class Typer(Protocol):
 
     src: Source
     scope: Scope
+    ad: bool
+    """Typing code for differentiation (derivative builds)."""
 
     def expr(self, node: ast.expr) -> tir.Expr: ...
 

@@ -11,7 +11,7 @@ import ast
 
 from .. import types as T
 from ..parallel import prange
-from . import tir
+from . import tir, views
 from .exits import RETVAL
 from .exprs import ExprTyper
 from .operators import cast, narrowing
@@ -116,19 +116,23 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
             self.owned.add(name)
             return
         self.unowned.add(name)
-        if isinstance(value, tir.Var):
-            self.scope.aliases[name] = self.scope.aliases.get(value.name, value.name)
+        root = views.root_var(value)
+        if root is not None:
+            self.scope.aliases[name] = self.scope.aliases.get(root.name, root.name)
 
     def store(self, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt:
         base = self.expr(target.value)
         if not isinstance(base.type, T.Array):
             raise self.error(target, f"cannot store into '{ast.unparse(target.value)}': "
                              f"it is a {base.type}, not an array")
-        indices, wrap = self.indices(target, base)
-        value = self.scalar(value_node, "stored value")
-        if isinstance(target.value, ast.Name):
-            name = target.value.id
+        name = views.root_name(target.value)
+        if name is not None:
             self.scope.written.add(self.scope.aliases.get(name, name))
+        parts = views.expand(self, target, base.type.ndim)
+        if not views.is_element(self, parts, base.type.ndim):
+            return views.fill(self, target, views.view(self, target, base, parts), value_node)
+        indices, wrap = self.indices(target, base, parts)
+        value = self.scalar(value_node, "stored value")
         return tir.Store(self.src.span(target), base, indices, wrap, cast(value, base.type.dtype),
                          bounds_site(self, target, target.value))
 
@@ -200,6 +204,10 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         name = node.id if isinstance(node, ast.Name) else None
         if name == RETVAL or (name in self.owned and name not in self.unowned):
             return
+        if isinstance(value, tir.View | tir.Transpose):
+            raise self.error(node, "returning a view (a slice, row or transpose) is not "
+                             "supported yet; return an array the kernel allocates "
+                             "(np.empty/np.zeros/...) and copy the elements into it")
         raise self.error(node, "kernels can only return arrays they allocate "
                          "(np.empty/np.zeros/...); this one may be a parameter or a view")
 

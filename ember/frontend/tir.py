@@ -160,6 +160,34 @@ class Alloc(Expr):
     fill: Expr | None
 
 
+ViewItem = Expr | tuple[Expr | None, Expr | None, Expr | None] | None
+"""One item of a `View`: an index (an i64 expression: drops its axis), a slice
+(start, stop, step; None where omitted) or None (np.newaxis: a new axis of length 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class View(Expr):
+    """`array[items]` as a view sharing `array`'s memory (never a copy); axes after the
+    items are kept whole. Slices follow Python's `slice.indices` (clamping, negative
+    indices and steps, empty results)."""
+
+    array: Expr
+    items: tuple[ViewItem, ...]
+    check: int | None = None
+    """Bounds-check site of the index items (boundscheck=True), as for Load."""
+    step_check: int | None = None
+    """ValueError site for a slice step that is zero at run time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transpose(Expr):
+    """`array.transpose(perm)` (`.T`: reversed axes) as a view: axis k of the result is
+    axis perm[k] of `array`."""
+
+    array: Expr
+    perm: tuple[int, ...]
+
+
 # --- statements ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Stmt:
@@ -180,6 +208,14 @@ class Store(Stmt):
     value: Expr
     check: int | None = None
     """Bounds-check site, as for Load."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill(Stmt):
+    """`array[...] = value` for a scalar `value`: every element of `array` (a view) set."""
+
+    array: Expr
+    value: Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,20 +481,25 @@ EFFECTS: dict[type, Effects] = {
     Load: Effects(reads=True),
     Dim: PURE, DynDim: PURE, TupleExpr: PURE, TupleGet: PURE,
     Alloc: Effects(allocates=True),
+    View: PURE, Transpose: PURE,  # no access; an alias (below)
     Assign: PURE, ExprStmt: PURE, If: PURE, For: PURE, While: PURE, Return: PURE,
-    Store: Effects(writes=True),
+    Store: Effects(writes=True), Fill: Effects(writes=True),
     ParallelLaunch: UNKNOWN,  # a worker kernel runs the outlined loop body
     MatMul: Effects(reads=True, writes=True),
     Raise: Effects(raises=True),
 }
 """The effects of each node class (statements: of the statement itself, not of its
-expressions or nested statements). A class defined elsewhere adds its row here."""
+expressions or nested statements). A class defined elsewhere adds its row here. A `View` or
+`Transpose` touches no memory but makes an alias: an array variable bound to one shares
+memory with its base, so passes that tell arrays apart by name must not run on kernels that
+make views (infer.py leaves them unoptimized)."""
 
 
 def effects(node: Expr | Stmt) -> Effects:
-    """The effects of `node` itself (a checked Load, Store or BinOp also raises)."""
+    """The effects of `node` itself (a checked Load, Store, BinOp or View also raises)."""
     own = EFFECTS.get(type(node), UNKNOWN)
-    return own | _CHECKED if getattr(node, "check", None) is not None else own
+    checked = any(getattr(node, f, None) is not None for f in ("check", "step_check"))
+    return own | _CHECKED if checked else own
 
 
 def effects_under(node: object) -> Effects:

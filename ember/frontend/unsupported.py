@@ -15,13 +15,14 @@ from typing import Any, Final
 import numpy as np
 
 _LOOP: Final = "write a loop over the elements"
-_VIEW: Final = "views are not supported in kernels; index the array directly (a[i, j])"
+_VIEW: Final = ("kernels make views by slicing (a[1:], A[i], A[:, j]) and transposing (a.T, "
+                 "a.transpose(1, 0)) only; index the array directly (a[i, j])")
 
 ARRAY_METHODS: Final[dict[str, str]] = {
     **dict.fromkeys(["sum", "prod", "mean", "min", "max", "argmin", "argmax", "std", "var",
                      "any", "all", "cumsum", "cumprod", "dot", "sort", "argsort", "clip",
                      "round", "nonzero"], _LOOP),
-    **dict.fromkeys(["reshape", "ravel", "flatten", "transpose", "swapaxes", "view",
+    **dict.fromkeys(["reshape", "ravel", "flatten", "swapaxes", "view",
                      "squeeze"], _VIEW),
     "copy": "allocate with np.empty_like(a) and copy the elements in a loop",
     "fill": "write a loop, or allocate the array with np.full(shape, value)",
@@ -47,7 +48,6 @@ SCALAR_METHODS: Final[dict[str, str]] = {
 ARRAY_ATTRIBUTES: Final[dict[str, str]] = {
     "dtype": "use it as the dtype of an allocation (np.zeros(n, dtype=a.dtype)); to convert "
     "a value, write the type's name (np.float64(x), int(x), ...)",
-    "T": "index with the axes swapped (a[j, i]) instead of transposing",
     **dict.fromkeys(["flat", "real", "imag", "strides", "itemsize", "nbytes", "base",
                      "flags", "data"], ""),
 }

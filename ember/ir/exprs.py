@@ -20,6 +20,7 @@ from .loops import allocate, fill
 from .protocols import Emitter
 from .raising import check_bounds, check_division
 from .types import flat_types, to_mlir_type
+from .views import emit_transpose, emit_view
 
 
 def _scalar(t: T.Type) -> T.Scalar:
@@ -223,4 +224,5 @@ RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.Compare: _compare, tir.CompareChain: _chain, tir.Truth: _truth, tir.Cast: _cast, tir.BoolOp: _boolop,
     tir.IfExp: _ifexp, tir.Call: _call, tir.KernelCall: _kernel_call, tir.Load: _load,
     tir.Dim: _dim, tir.DynDim: _dyn_dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
+    tir.View: emit_view, tir.Transpose: emit_transpose,
 }

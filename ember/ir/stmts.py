@@ -22,6 +22,7 @@ from .matmul import emit_matmul
 from .protocols import Emitter
 from .raising import raise_at
 from .types import flat_types, storage_type
+from .views import emit_fill
 
 
 def _assign(em: Emitter, s: tir.Assign) -> None:
@@ -169,5 +170,5 @@ def _raise(em: Emitter, s: tir.Raise) -> None:
 RULES: dict[type, Callable[[Emitter, Any], None]] = {
     tir.Assign: _assign, tir.Store: _store, tir.ExprStmt: _expr_stmt, tir.Return: _return,
     tir.If: _if, tir.For: _for, tir.While: _while, tir.ParallelLaunch: _parallel,
-    tir.MatMul: emit_matmul, tir.Raise: _raise,
+    tir.MatMul: emit_matmul, tir.Raise: _raise, tir.Fill: emit_fill,
 }

@@ -81,6 +81,12 @@ def llvm_memref(ndim: int) -> str:
     return "{ " + ", ".join(items) + " }"
 
 
+def result_slots(t: T.Scalar | T.Array) -> int:
+    """The 8-byte slots a packed thunk stores result item `t` in (an array: every field of
+    its descriptor, which has no padding)."""
+    return len(memref_fields(t.ndim)) if isinstance(t, T.Array) else 1
+
+
 def llvm_result(t: T.Type) -> str:
     """The LLVM type the lowered kernel returns for Ember type `t`."""
     if isinstance(t, T.NoneType):

@@ -4,6 +4,8 @@
 parameter names that calls the thunk and checks only its status, so the common call is one
 ctypes call plus one comparison. Everything slow (precise argument errors, ndarray
 subclasses, arrays returned by the kernel, errors the kernel raised) lives off that path.
+An array result is a view of the array argument whose memory it lies in, or else owns the
+buffer the kernel allocated (`_array_from`; ember/_dispatch.c does the same in C).
 `error_raiser` turns an error a kernel raised (status 2) into the Python exception, with the
 user's file and line as the last frame of its traceback.
 """
@@ -27,18 +29,23 @@ _libc.free.restype = None
 
 
 class _Owner:
-    """Owns a buffer malloc'ed by a kernel; numpy arrays made from it keep it alive."""
+    """Owns a buffer malloc'ed by a kernel; numpy arrays made from it keep it alive. With
+    `keep` (and `allocated` 0), a view of argument `keep`'s memory that keeps it alive."""
 
-    def __init__(self, allocated: int, interface: dict) -> None:
+    def __init__(self, allocated: int, interface: dict, keep: Any = None) -> None:
         self.allocated = allocated
         self.__array_interface__ = interface
+        self.keep = keep
 
     def __del__(self) -> None:
         if self.allocated:
             _libc.free(self.allocated)
 
 
-def _array_from(desc: Any, t: T.Array) -> np.ndarray:
+def _array_from(desc: Any, t: T.Array, args: tuple = ()) -> np.ndarray:
+    """The ndarray of result descriptor `desc`: a view of the array argument whose memory it
+    lies in (the thunks pass an array's data pointer as `allocated`, and views keep it), else
+    the owner of the buffer the kernel allocated (freed when the array dies)."""
     itemsize = t.dtype.np_dtype.itemsize
     shape = tuple(desc.sizes)
     data = (desc.aligned or 0) + desc.offset * itemsize
@@ -47,15 +54,38 @@ def _array_from(desc: Any, t: T.Array) -> np.ndarray:
                  "data": (data if all(shape) else 0, False)}
     if not all(shape):
         interface["data"] = (data or 1, False)
-    return np.asarray(_Owner(desc.allocated or 0, interface))
+    allocated = desc.allocated or 0
+    for arg in args:
+        if allocated and isinstance(arg, np.ndarray) and arg.ctypes.data == allocated:
+            return _borrowed(arg, interface)
+    return np.asarray(_Owner(allocated, interface))
 
 
-def _converter(ret: T.Type) -> Callable[[Any], Any]:
+def _borrowed(arg: np.ndarray, interface: dict) -> np.ndarray:
+    """The array of `interface` in array argument `arg`'s memory, as the C dispatcher makes
+    it: its base is `arg`, collapsed as numpy collapses a view's base (to the array owning
+    the memory), and it is read-only if `arg` is."""
+    owner = arg
+    while not owner.flags.owndata and type(owner.base) is np.ndarray:
+        owner = owner.base
+    try:
+        out = np.ndarray(interface["shape"], interface["typestr"], buffer=owner,
+                         offset=interface["data"][0] - owner.ctypes.data,
+                         strides=interface["strides"])
+    except (TypeError, ValueError):  # an owner without one contiguous buffer, an empty result
+        out = np.asarray(_Owner(0, interface, keep=arg))
+    if not arg.flags.writeable:
+        out.flags.writeable = False
+    return out
+
+
+def _converter(ret: T.Type) -> Callable[..., Any]:
+    """out-struct, arguments -> the result (array items made by `_array_from`)."""
     items = ret.items if isinstance(ret, T.Tuple) else (ret,)
 
-    def one(value: Any, t: T.Type) -> Any:
+    def one(value: Any, t: T.Type, args: tuple) -> Any:
         if isinstance(t, T.Array):
-            return _array_from(value, t)
+            return _array_from(value, t, args)
         return bool(value) if isinstance(t, T.Scalar) and t.is_bool else value
 
     plain = all(isinstance(t, T.Scalar) and not t.is_bool for t in items)
@@ -63,8 +93,15 @@ def _converter(ret: T.Type) -> Callable[[Any], Any]:
         getter = operator.attrgetter(*(f"f{k}" for k in range(len(items))))
         return getter if len(items) > 1 else lambda out: (out.f0,)
     if isinstance(ret, T.Tuple):
-        return lambda out: tuple(one(getattr(out, f"f{k}"), t) for k, t in enumerate(items))
-    return lambda out: one(out.f0, ret)
+        return lambda out, args=(): tuple(one(getattr(out, f"f{k}"), t, args)
+                                          for k, t in enumerate(items))
+    return lambda out, args=(): one(out.f0, ret, args)
+
+
+def _borrows(sig: Signature) -> bool:
+    """Whether a result of `sig` may lie in an argument's memory (an array of each)."""
+    items = sig.ret.items if isinstance(sig.ret, T.Tuple) else (sig.ret,)
+    return sig.has_arrays and any(isinstance(t, T.Array) for t in items)
 
 
 def make_entry(name: str, cfunc: Any, sig: Signature,
@@ -86,7 +123,7 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
     lines += ["    except (__ember_ArgError, TypeError, ValueError, OverflowError):",
               f"        return __ember_retry({tup})",
               "    if __ember_r:", f"        return __ember_fail(__ember_r, {tup})",
-              _result_line(sig)]
+              _result_line(sig, tup)]
     namespace: dict[str, Any] = {"__ember_cfunc": cfunc, "__ember_ArgError": ctypes.ArgumentError,
                                  "__ember_ref": ctypes.byref}
     if sig.result_kind != "none":
@@ -110,11 +147,13 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
     return namespace[name]
 
 
-def _result_line(sig: Signature) -> str:
+def _result_line(sig: Signature, args: str) -> str:
     if sig.result_kind == "none":
         return "    return None"
     if sig.result_kind == "scalar":  # a c_bool field reads as a Python bool already
         return "    return __ember_out.f0"
+    if _borrows(sig):
+        return f"    return __ember_convert(__ember_out, {args})"
     return "    return __ember_convert(__ember_out)"
 
 

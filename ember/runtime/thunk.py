@@ -203,19 +203,21 @@ def _call(body: list[str], kernel_ret: str, symbol: str, operands: list[str], re
 
 
 def _packed_ret(sig: abi.Signature) -> tuple[str, Callable[[str], list[str]], list[str]]:
-    """Packed thunks: results stored through %res (a tuple's items in 8-byte slots), the
-    status returned."""
+    """Packed thunks: results stored through %res (a tuple's items one after the other in
+    8-byte slots, `abi.result_slots` each: a scalar in one, an array's descriptor in its
+    fields), the status returned."""
     if not isinstance(sig.ret, T.Tuple):
         return _ret(sig, "%res")
     ty = abi.llvm_result(sig.ret)
     items = sig.ret.items
 
     def store(r: str) -> list[str]:
-        lines = []
+        lines, slot = [], 0
         for k, item in enumerate(items):
             lines += [f"  %{r}.v{k} = extractvalue {ty} %{r}, {k}",
-                      f"  %{r}.p{k} = getelementptr i8, ptr %res, i64 {8 * k}",
+                      f"  %{r}.p{k} = getelementptr i8, ptr %res, i64 {8 * slot}",
                       f"  store {abi.llvm_result(item)} %{r}.v{k}, ptr %{r}.p{k}"]
+            slot += abi.result_slots(item)
         return [*lines, f"  ret i32 {abi.STATUS_OK}"]
 
     return "i32", store, _REJECTED
@@ -230,8 +232,9 @@ def _load_slot(body: list[str], k: int, ty: str) -> str:
 def packed_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None,
                  raises: bool = False) -> str:
     """`i32 ember_pk_<name>(ptr slots, ptr res)`: arguments in 8-byte slots (PyObject* for
-    arrays, the C value for scalars), for the C dispatcher (runtime/_dispatch.c); the same
-    checks and status as the ctypes thunk. None, scalar or tuple-of-scalar results."""
+    arrays, the C value for scalars), for the C dispatcher (ember/_dispatch.c); the same
+    checks and status as the ctypes thunk. Any result: None, a scalar, an array (its
+    descriptor), a tuple of these (see `_packed_ret`)."""
     return entry_thunk(name, symbol, sig, contiguous, packed=True, raises=raises)
 
 

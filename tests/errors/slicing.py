@@ -1,17 +1,16 @@
-"""Error golden: slicing an array."""
+"""Error golden: an array assigned to a slice (whole-array assignment is not supported yet)."""
 
 from ember import f64, kernel
 
 
 @kernel
-def f(a: f64[:]) -> float:
-    b = a[1:3]
-    return b[0]
+def f(a: f64[:], b: f64[:]) -> None:
+    a[1:3] = b[:2]
 
 
 _ERRORS = """
 File "slicing.py", line 8, in f:
-    b = a[1:3]
-          ^^^
-error: slicing is not supported in kernels; index one element at a time
+    a[1:3] = b[:2]
+             ^^^^^
+error: assigning an array to a slice or row is not supported yet (whole-array assignment comes with array expressions); assign a scalar, or copy the elements in a loop
 """

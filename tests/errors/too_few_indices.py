@@ -1,4 +1,4 @@
-"""Error golden: one index into a 2-D array."""
+"""Error golden: one index into a 2-D array is a row (a view), not the float the kernel returns."""
 
 from ember import f64, kernel
 
@@ -11,6 +11,6 @@ def f(a: f64[:, :], i: int) -> float:
 _ERRORS = """
 File "too_few_indices.py", line 8, in f:
     return a[i]
-           ^^^^
-error: wrong number of indices for 'a': it has 2 dimension(s), got 1 index(es)
+    ^^^^^^^^^^^
+error: cannot return float64[:] from a kernel declared to return float
 """

@@ -12,5 +12,5 @@ _ERRORS = """
 File "too_many_indices.py", line 8, in f:
     return a[i, 0]
            ^^^^^^^
-error: wrong number of indices for 'a': it has 1 dimension(s), got 2 index(es)
+error: too many indices for array 'a': it has 1 dimension(s), but 2 were indexed
 """
