@@ -27,9 +27,9 @@ OP_RULES = {"math1", "math2", "to_int", "pred", "np_pred", "ufunc1", "ufunc2", "
             "np_minmax", "sign", "range_len", "log"}
 """Typing rules (frontend/calls.py) that emit a `tir.Call` of the row's own op key."""
 OTHER_OPS = {"abs": {"abs", "fabs"}, "round": {"roundeven", "pyround_n", "round_n"},
-             "np_round": {"round_n"}}
+             "np_round": {"round_n"}, "clip": {"minimum", "maximum"}, "where": set()}
 """Rules that emit op keys of their own choosing."""
-NO_OPS = {"cast", "len", "alloc", "alloc_like", "unpack", "iter_len", "item"}
+NO_OPS = {"cast", "len", "alloc", "alloc_like", "unpack", "iter_len", "item", "inplace"}
 """Rules that emit no `tir.Call` (casts, shapes, allocations, desugaring helpers)."""
 VECTOR_ONLY = {"exp10": "LLVM's form of pow(10, x)"}
 """libmvec functions that no Ember op names, with where LLVM creates them."""
@@ -84,6 +84,8 @@ def _calls(v: str, w: str, skip: frozenset[str] = frozenset()) -> list[str]:
         if row.rule in NO_OPS or row.op in skip or not re.fullmatch(r"[\w.]+", row.name):
             continue
         args = [v, w][:row.arity[0]] if row.rule not in ("round", "np_round") else [v, "2"]
+        if row.rule in ("where", "clip"):  # (c, a, b), (a, lo, hi)
+            args = [f"{v} < {w}", v, w] if row.rule == "where" else [v, f"-{w}", w]
         calls.append(f"float({row.name}({', '.join(args)}))")
     return calls
 

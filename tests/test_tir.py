@@ -43,6 +43,9 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
         tir.Alloc(A2, S, (n, n), x),
         tir.View(T.Array(T.f64, 2), S, a, (i, (one, None, n), None), check=0, step_check=1),
         tir.Transpose(A2, S, a, (1, 0)),
+        tir.ArrayMap(A2, S, (a, x), tir.BinOp(T.f64, S, "mul", tir.Elem(T.f64, S, 0),
+                                               tir.Elem(T.f64, S, 1)), check=2),
+        tir.Elem(T.f64, S, 0),
     ]
     loop = tir.For(S, "i", one, n, one, 1, (store, tir.Assign(S, "x", load)), (("x", T.f64),))
     stmts: list[tir.Expr | tir.Stmt] = [
@@ -54,6 +57,7 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
                    c_lead=(i,)),
         tir.Return(S, x), tir.Raise(S, 0, (i, n)),
         gpu.AtomicAdd(S, a, (i, one), (False, False), x), tir.Fill(S, a, x),
+        tir.ArrayStore(S, a, tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)), check=3),
     ]
     return exprs + stmts
 

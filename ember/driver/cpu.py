@@ -255,17 +255,18 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
     """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
     for kernels with while loops), without thunks."""
     from ..ir import emit_module, mlir_context
-    from ..ir.types import contiguous_arrays, to_mlir_type
+    from ..ir.types import contiguous_memref_type, to_mlir_type
     from ..lowering import gradient_stages, lower_to_llvm_ir
     from ..lowering.enzyme import ADSpec, differentiate, explain_crash, prepare_for_enzyme
 
     fn = prep.replay.functions[prep.replay.entry]
-    with mlir_context(), contiguous_arrays():
+    with mlir_context():
         module = emit_module(prep.replay, ad=True)
         prepare_for_enzyme(module)
         text = module.operation.get_asm(enable_debug_info=True)
         spec = ADSpec(f"ek_{name}", fn.symbol, p.request.mode,
-                      tuple((n, str(to_mlir_type(t)), a) for n, t, a in p.activities),
+                      tuple((n, str(contiguous_memref_type(t) if isinstance(t, T.Array)
+                                    else to_mlir_type(t)), a) for n, t, a in p.activities),
                       str(to_mlir_type(p.result_type)) if p.result_type else None,
                       None if p.result_type is None
                       else ("active" if p.request.mode == "reverse" else "dup"))

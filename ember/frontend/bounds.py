@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from .builtins import is_inplace
+
 _ROUNDS = 8
 
 
@@ -28,6 +30,9 @@ def lower_bound(node: ast.expr, bounds: dict[str, int]) -> int | None:
         return 0
     if isinstance(node, ast.BinOp):
         return _binop_bound(node, bounds)
+    if is_inplace(node):  # `x op= y` (desugar.py): the bound of `x op y`
+        assert isinstance(node, ast.Call)
+        return lower_bound(node.args[1], bounds)
     return None
 
 

@@ -10,6 +10,7 @@ checks that the three agree.
 
 from __future__ import annotations
 
+import ast
 import builtins as py
 import math
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ def _numpy_rows(rows: _Rows) -> None:
     _add(rows, np.abs, "np.abs", "abs", "abs")
     _add(rows, np.sign, "np.sign", "sign", "sign")
     _add(rows, np.round, "np.round", "np_round", "round", (1, 2))
+    _add(rows, np.where, "np.where", "where", "where", (3, 3))
+    _add(rows, np.clip, "np.clip", "clip", "clip", (3, 3))
 
 
 def _python_rows(rows: _Rows) -> None:
@@ -122,13 +125,26 @@ class _Internal:
 INTERNAL: Final = {"__ember_range_len": _Internal("range_len"),
                    "__ember_unpack": _Internal("unpack"),
                    "__ember_iter_len": _Internal("iter_len"),
-                   "__ember_item": _Internal("item")}
+                   "__ember_item": _Internal("item"),
+                   "__ember_inplace": _Internal("inplace")}
+INPLACE: Final = "__ember_inplace"
+"""desugar.py writes `x op= y` as `x = __ember_inplace(x, x op y)`: for an array `x` an
+in-place update (stmts.py, arrays.inplace), for a scalar the plain assignment."""
+
+
+def is_inplace(node: ast.expr) -> bool:
+    """`__ember_inplace(...)`, the desugared value of an augmented assignment."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == INPLACE)
+
 
 FUNCTIONS: Final = _rows()
 FUNCTIONS[INTERNAL["__ember_range_len"]] = Builtin("len(range)", "range_len", "range_len", (3, 3))
 FUNCTIONS[INTERNAL["__ember_unpack"]] = Builtin("unpacking", "unpack", "unpack", (2, 2))
 FUNCTIONS[INTERNAL["__ember_iter_len"]] = Builtin("iteration", "iter_len", "iter_len")
 FUNCTIONS[INTERNAL["__ember_item"]] = Builtin("iteration", "item", "item", (2, 2))
+FUNCTIONS[INTERNAL["__ember_inplace"]] = Builtin("augmented assignment", "inplace", "inplace",
+                                                 (2, 2))
 
 CAST_TARGETS: Final[dict[str, T.Scalar]] = {
     "int": T.py_int, "float": T.py_float, "bool": T.py_bool,

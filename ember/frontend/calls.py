@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from . import builtins, tir, views
+from . import arrays, builtins, tir, views
 from .annotations import describe
 from .operators import (
     Typer,
@@ -50,7 +50,14 @@ def call(typer: Typer, node: ast.Call) -> tir.Expr:
     if not low <= len(node.args) <= high:
         count = str(low) if low == high else f"{low} to {high}"
         raise typer.error(node, f"{row.name}() takes {count} argument(s), got {len(node.args)}")
-    args = [typer.expr(a) for a in node.args]
+    return _apply(typer, node, row, [typer.expr(a) for a in node.args])
+
+
+def _apply(typer: Typer, node: ast.Call, row: builtins.Builtin,
+           args: list[tir.Expr]) -> tir.Expr:
+    """Row `row`'s typing rule on typed arguments (elementwise if one is an array)."""
+    if row.rule != "len" and arrays.any_array(args):
+        return arrays.lift_call(typer, node, row, args, RULES[row.rule])
     if row.rule != "len":
         for arg, a in zip(args, node.args, strict=True):
             if not isinstance(arg.type, T.Scalar):
@@ -75,6 +82,12 @@ def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
         base = typer.expr(func.value)
         if isinstance(base.type, T.Array):
             return views.transpose(typer, node, base, list(node.args))
+    if isinstance(func, ast.Attribute) and func.attr == "astype":
+        base = typer.expr(func.value)
+        if isinstance(base.type, T.Array):
+            if len(node.args) != 1 or node.keywords:
+                raise typer.error(node, "astype() takes one dtype argument in kernels")
+            return arrays.astype(typer, node, base, _dtype(typer, node.args[0]))
     raise typer.error(node, _value_call(typer, func))
 
 
@@ -278,7 +291,8 @@ RULES: dict[str, Rule] = {
     "math1": _math1, "log": _log, "math2": _math2, "to_int": _to_int, "pred": _pred,
     "np_pred": _np_pred, "ufunc1": _ufunc1, "ufunc2": _ufunc2, "minmax": _minmax,
     "np_minmax": _minmax, "abs": _abs, "sign": _sign, "cast": _cast, "round": _round,
-    "np_round": _round, "len": _len, "range_len": _range_len,
+    "np_round": _round, "len": _len, "range_len": _range_len, "where": arrays.where,
+    "clip": arrays.clip,
 }
 
 
@@ -393,10 +407,6 @@ def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     assert isinstance(array.type, T.Array)
     index = cast(typer.expr(node.args[1]), T.i64)  # in [0, len): no wrap-around
     if array.type.ndim > 1:  # the items of an n-D array are its rows (views)
-        if typer.ad:
-            raise typer.error(node.args[0], "iterating over the rows of an array makes views, "
-                              "which are not supported in derivative builds yet; loop over "
-                              "range(a.shape[0]) and index every dimension")
         return tir.View(T.Array(array.type.dtype, array.type.ndim - 1), typer.src.span(node),
                         array, (index,))
     return tir.Load(array.type.dtype, typer.src.span(node), array, (index,), (False,))
@@ -404,7 +414,7 @@ def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
 
 _SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr]] = {
     "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack, "iter_len": _iter_len,
-    "item": _item,
+    "item": _item, "inplace": arrays.inplace_value,
 }
 
 

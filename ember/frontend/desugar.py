@@ -13,6 +13,7 @@ import ast
 import copy
 import itertools
 
+from .builtins import INPLACE
 from .iteration import lower_element_loops
 
 
@@ -50,7 +51,10 @@ class _Rewriter(ast.NodeTransformer):
                             if len(index) > 1 else index[0])
         load = copy.deepcopy(node.target)
         _set_ctx(load, ast.Load())
-        value = ast.copy_location(ast.BinOp(load, node.op, node.value), node)
+        new = ast.copy_location(ast.BinOp(load, node.op, node.value), node)
+        # arrays update in place (NumPy), scalars rebind: stmts.py decides once types are known
+        first = copy.deepcopy(load)
+        value = ast.copy_location(ast.Call(_name(INPLACE, node), [first, new], []), node)
         return [*before, ast.copy_location(ast.Assign([node.target], value), node)]
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError, Span
-from . import builtins, tir, views
+from . import arrays, builtins, tir, views
 from .annotations import describe
 from .bounds import lower_bound
 from .calls import attribute_of_call, call
@@ -57,7 +57,10 @@ class ExprTyper:
         return self.src.error(node, message)
 
     def scalar(self, node: ast.expr, what: str = "operand") -> tir.Expr:
-        value = self.expr(node)
+        return self.as_scalar(node, self.expr(node), what)
+
+    def as_scalar(self, node: ast.expr, value: tir.Expr, what: str = "operand") -> tir.Expr:
+        """`value` (typed from `node`), which must be a scalar."""
         if not isinstance(value.type, T.Scalar):
             raise self.error(node, f"{what} must be a scalar, not {value.type}; "
                              "whole-array operations are not supported, write a loop")
@@ -127,10 +130,19 @@ class ExprTyper:
         if op is None:
             raise self.error(node, "matrix multiplication '@' is not supported in kernels")
         left, right = self.expr(node.left), self.expr(node.right)
+        if arrays.any_array((left, right)) and not _tuple(left, right):
+            return arrays.lift(self, node, [left, right],
+                               lambda a, b: binary(self, node, op, a, b))
         return binary(self, node, op, left, right)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> tir.Expr:
-        operand = self.scalar(node.operand)
+        operand = self.expr(node.operand)
+        if isinstance(operand.type, T.Array):
+            return arrays.unary(self, node, operand, self.unary)
+        return self.unary(node, self.as_scalar(node.operand, operand))
+
+    def unary(self, node: ast.UnaryOp, operand: tir.Expr) -> tir.Expr:
+        """A unary operator on a scalar."""
         span = self.src.span(node)
         t = operand.type
         assert isinstance(t, T.Scalar)
@@ -154,7 +166,16 @@ class ExprTyper:
         ops = [op for op in (COMPARE.get(type(o)) for o in node.ops) if op is not None]
         if len(ops) != len(node.ops):
             raise self.error(node, "'in' / 'not in' are not supported in kernels")
-        operands = [self.scalar(node.left)] + [self.scalar(c) for c in node.comparators]
+        nodes = [node.left, *node.comparators]
+        operands = [self.expr(n) for n in nodes]
+        if arrays.any_array(operands) and len(ops) == 1:
+            return arrays.lift(self, node, operands,
+                               lambda a, b: self.compare(node, ops, [a, b]))
+        return self.compare(node, ops, [self.as_scalar(n, o) for n, o in
+                                        zip(nodes, operands, strict=True)])
+
+    def compare(self, node: ast.Compare, ops: list[str], operands: list[tir.Expr]) -> tir.Expr:
+        """A comparison (chain) of scalars."""
         types = [o.type for o in operands if isinstance(o.type, T.Scalar)]
         assert len(types) == len(operands)
         common = [T.promote(a, b) for a, b in zip(types, types[1:], strict=False)]
@@ -249,6 +270,10 @@ class ExprTyper:
 
 
 _SWAPPED: Final = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+
+
+def _tuple(left: tir.Expr, right: tir.Expr) -> bool:
+    return isinstance(left.type, T.Tuple) or isinstance(right.type, T.Tuple)
 
 
 def _mixed_sign(a: T.Type, b: T.Type) -> bool:

@@ -11,7 +11,8 @@ import ast
 
 from .. import types as T
 from ..parallel import prange
-from . import tir, views
+from . import arrays, tir, views
+from .builtins import is_inplace
 from .exits import RETVAL
 from .exprs import ExprTyper
 from .operators import cast, narrowing
@@ -51,6 +52,8 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
 
     def visit_Assign(self, node: ast.Assign) -> list[tir.Stmt]:
         target = node.targets[0]
+        if is_inplace(node.value):
+            return self.augmented(node, target)
         if isinstance(target, ast.Subscript):
             return [self.store(target, node.value)]
         if not isinstance(target, ast.Name):
@@ -58,6 +61,16 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                              f"('{ast.unparse(target)}'); kernels assign to names and array "
                              "elements (a[i] = ...)")
         return [self.assign(target.id, self.expr(node.value), node)]
+
+    def augmented(self, node: ast.Assign, target: ast.expr) -> list[tir.Stmt]:
+        """`x op= y` (desugared to `x = __ember_inplace(x, x op y)`): arrays in place."""
+        call = node.value
+        assert isinstance(call, ast.Call)
+        dest = self.expr(target) if isinstance(target, ast.Name | ast.Subscript) else None
+        if dest is not None and isinstance(dest.type, T.Array):
+            arrays.written(self, target)
+            return [arrays.inplace(self, target, dest, call)]
+        return self.visit_Assign(ast.copy_location(ast.Assign([target], call.args[1]), node))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> list[tir.Stmt]:
         if node.value is None:
@@ -112,7 +125,7 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
     def _track_ownership(self, name: str, value: tir.Expr) -> None:
         if not isinstance(value.type, T.Array):
             return
-        if isinstance(value, tir.Alloc | tir.KernelCall):
+        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap):
             self.owned.add(name)
             return
         self.unowned.add(name)
@@ -130,7 +143,8 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
             self.scope.written.add(self.scope.aliases.get(name, name))
         parts = views.expand(self, target, base.type.ndim)
         if not views.is_element(self, parts, base.type.ndim):
-            return views.fill(self, target, views.view(self, target, base, parts), value_node)
+            dest = views.view(self, target, base, parts)
+            return arrays.store(self, target, dest, self.expr(value_node), value_node)
         indices, wrap = self.indices(target, base, parts)
         value = self.scalar(value_node, "stored value")
         return tir.Store(self.src.span(target), base, indices, wrap, cast(value, base.type.dtype),
@@ -199,7 +213,7 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         return [tir.Return(span, self.convert(value, want, node.value, RETVAL))]
 
     def _check_owned(self, node: ast.expr, value: tir.Expr) -> None:
-        if isinstance(value, tir.Alloc | tir.KernelCall):
+        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap):
             return
         name = node.id if isinstance(node, ast.Name) else None
         if name == RETVAL or (name in self.owned and name not in self.unowned):

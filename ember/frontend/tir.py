@@ -188,6 +188,26 @@ class Transpose(Expr):
     perm: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Elem(Expr):
+    """Inside an `ArrayMap` body: the current element of array input `index` (of a scalar
+    input: its value, evaluated once before the loop)."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayMap(Expr):
+    """A whole-array expression (frontend/arrays.py): a new array of the broadcast shape of
+    the array `inputs` (NumPy's rules, decided at run time), each element `body`, a scalar
+    expression over `Elem` placeholders. One fused loop nest, no temporaries."""
+
+    inputs: tuple[Expr, ...]
+    body: Expr
+    check: int | None = None
+    """ValueError site for shapes that do not broadcast (two or more array inputs)."""
+
+
 # --- statements ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Stmt:
@@ -216,6 +236,19 @@ class Fill(Stmt):
 
     array: Expr
     value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayStore(Stmt):
+    """`array[...] = value` for an array `value` (an `ArrayMap` whose body is already of the
+    array's dtype), broadcast into `array` (a view or an array). Where an input may overlap
+    `array` (other than `array` itself), the value goes through a temporary first, so the
+    old elements are read (NumPy's semantics)."""
+
+    array: Expr
+    value: ArrayMap
+    check: int | None = None
+    """ValueError site for a value whose shape does not broadcast into the array's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,8 +515,11 @@ EFFECTS: dict[type, Effects] = {
     Dim: PURE, DynDim: PURE, TupleExpr: PURE, TupleGet: PURE,
     Alloc: Effects(allocates=True),
     View: PURE, Transpose: PURE,  # no access; an alias (below)
+    Elem: PURE, ArrayMap: Effects(reads=True, allocates=True),
     Assign: PURE, ExprStmt: PURE, If: PURE, For: PURE, While: PURE, Return: PURE,
     Store: Effects(writes=True), Fill: Effects(writes=True),
+    # whole-array writes: no element indices the loop passes could compare, so unknown
+    ArrayStore: Effects(reads=True, writes=True, unknown=True),
     ParallelLaunch: UNKNOWN,  # a worker kernel runs the outlined loop body
     MatMul: Effects(reads=True, writes=True),
     Raise: Effects(raises=True),

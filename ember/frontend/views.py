@@ -5,7 +5,8 @@ A subscript with one integer index per axis is an element access (exprs.py); any
 (slices, fewer indices than axes, np.newaxis/None, `...`) is a view sharing the array's
 memory. Views alias their base: stores through one mark the base parameter written (via
 `root_name` and `Scope.aliases`), and kernels that make views skip the loop optimizations
-(infer.py). Derivative builds refuse views until Enzyme's handling of them is settled.
+(infer.py). Derivative builds take every view but new axes (ir/views.py emits them for
+Enzyme).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from .operators import Typer, cast, is_dotted, is_local
 from .raises import add_site, bounds_site
 
 ZERO_STEP: Final = "slice step cannot be zero"
-_AD: Final = ("array views (slices, rows, transposes) are not supported in derivative "
-              "builds yet; index the elements directly (a[i, j])")
+_AD: Final = ("new axes (None, np.newaxis) are not supported in derivative builds yet; "
+              "index the elements directly (a[i, j])")
 
 
 def parts_of(node: ast.Subscript) -> list[ast.expr]:
@@ -66,10 +67,10 @@ def view(typer: Typer, node: ast.Subscript, base: tir.Expr,
          parts: list[ast.expr]) -> tir.Expr:
     """The view `base[parts]` (parts as `expand` returns them)."""
     assert isinstance(base.type, T.Array)
-    _refuse_in_ad(typer, node)
     items: list[tir.ViewItem] = []
     for part in parts:
         if is_newaxis(typer, part):
+            _refuse_in_ad(typer, part)
             items.append(None)
         elif isinstance(part, ast.Slice):
             items.append(_slice(typer, part))
@@ -121,7 +122,6 @@ def transpose(typer: Typer, node: ast.expr, base: tir.Expr,
     perm = tuple(range(ndim))[::-1] if not axes else _permutation(typer, node, axes, ndim)
     if perm == tuple(range(ndim)):
         return base
-    _refuse_in_ad(typer, node)
     return tir.Transpose(base.type, typer.src.span(node), base, perm)
 
 

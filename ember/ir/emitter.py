@@ -19,7 +19,7 @@ from .. import types as T
 from ..frontend import tir
 from . import exprs, loops, ops, stmts
 from .context import location
-from .types import contiguous_arrays, contiguous_memref_type, flat_types, to_mlir_type
+from .types import contiguous_memref_type, flat_types, for_enzyme, to_mlir_type
 
 Env = dict[str, Any]
 
@@ -28,9 +28,9 @@ def emit_module(program: tir.Program, ad: bool = False,
                 module: ir.Module | None = None) -> ir.Module:
     """Build the module for `program` in the current (entered) MLIR context (or add it to
     `module`). With `ad`, the code is prepared for Enzyme (derivative rules for the math ops
-    it lacks, adrules.py)."""
+    it lacks, adrules.py) and the entry takes C-contiguous arrays (`Emitter.declare`)."""
     if ad:
-        with contiguous_arrays():
+        with for_enzyme():
             return _emit(program, True, module)
     return _emit(program, False, module)
 
@@ -76,7 +76,9 @@ class Emitter:
         """Mark every loop cold (see tir.For.cold) while emitting the current function."""
 
     def declare(self, fn: tir.Function, suffix: str = "") -> None:
-        param = contiguous_memref_type if suffix else to_mlir_type
+        """Declare `fn` (+ `suffix`). The contiguous variant, and a derivative build's entry
+        (the runtime passes it C-contiguous arrays), take identity-layout arrays."""
+        param = contiguous_memref_type if suffix or self._enzyme_entry(fn) else to_mlir_type
         inputs = [param(t) if isinstance(t, T.Array) else to_mlir_type(t) for _, t in fn.params]
         with ir.InsertionPoint(self.module.body), location(fn.span):
             op = func.FuncOp(fn.symbol + suffix,
@@ -91,10 +93,26 @@ class Emitter:
         self.env = {name: arg for (name, _), arg in zip(fn.params, block.arguments, strict=True)}
         body = fn.fast_body if suffix == CONTIGUOUS_SUFFIX and fn.fast_body else fn.body
         with ir.InsertionPoint(block):
+            if self._enzyme_entry(fn):
+                self._view_params(fn)
             self.block(body)
             if not body or not isinstance(body[-1], tir.Return):
                 with location(fn.span):
                     func.ReturnOp(self.zeros(fn.ret))
+
+    def _enzyme_entry(self, fn: tir.Function) -> bool:
+        return self.ad and fn.symbol == self.program.entry
+
+    def _view_params(self, fn: tir.Function) -> None:
+        """Rebind the identity-layout array parameters to strided views of them (a full-size
+        subview: Enzyme has no rule for `memref.cast`). Known unit strides keep the
+        derivative's loops vectorizable."""
+        with location(fn.span):
+            for name, t in fn.params:
+                if isinstance(t, T.Array):
+                    array = self.env[name]
+                    self.env[name] = loops.strided_view(
+                        array, [self.dim(array, k) for k in range(t.ndim)])
 
     # --- dispatch ----------------------------------------------------------------------------
     def block(self, body: tuple[tir.Stmt, ...]) -> None:

@@ -16,6 +16,7 @@ from mlir.dialects import arith, func, memref, scf
 from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
+from .arrays import emit_array_map, emit_elem
 from .loops import allocate, fill
 from .protocols import Emitter
 from .raising import check_bounds, check_division
@@ -90,7 +91,7 @@ def _is_cheap(e: tir.Expr) -> bool:
     """Safe and cheap to evaluate eagerly (no loads, calls, division or checks that raise)."""
     if tir.effects(e).raises:
         return False
-    if isinstance(e, tir.Const | tir.Var):
+    if isinstance(e, tir.Const | tir.Var | tir.Elem):
         return True
     if isinstance(e, tir.Compare | tir.BinOp):
         return (not (isinstance(e, tir.BinOp) and e.op in ("floordiv", "mod", "pow"))
@@ -225,4 +226,5 @@ RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.IfExp: _ifexp, tir.Call: _call, tir.KernelCall: _kernel_call, tir.Load: _load,
     tir.Dim: _dim, tir.DynDim: _dyn_dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
     tir.View: emit_view, tir.Transpose: emit_transpose,
+    tir.Elem: emit_elem, tir.ArrayMap: emit_array_map,
 }

@@ -9,7 +9,7 @@ from mlir import ir
 from mlir.dialects import arith, memref, scf
 
 from .. import types as T
-from .types import contiguous_memref_type, memref_type
+from .types import contiguous_memref_type, emitting_for_enzyme, memref_type, strided_layout
 
 
 def cold_loop() -> ir.Attribute:
@@ -23,7 +23,32 @@ def allocate(t: T.Array, sizes: list[ir.Value]) -> ir.Value:
     """A new contiguous array, seen through the generic strided memref type."""
     raw = memref.alloc(contiguous_memref_type(t), sizes, [])
     want = memref_type(t)
-    return raw if raw.type == want else memref.cast(want, raw)
+    if raw.type == want:
+        return raw
+    return strided_view(raw, sizes) if emitting_for_enzyme() else memref.cast(want, raw)
+
+
+def subview(result: ir.Type, source: ir.Value, offsets: list[ir.Value],
+            sizes: list[ir.Value | int], strides: list[ir.Value]) -> ir.Value:
+    """`memref.subview` with dynamic offsets and strides; a size given as the int 1 is static
+    (an axis a rank-reducing subview drops), any other is dynamic."""
+    dyn, dyn_stride = ir.ShapedType.get_dynamic_size(), ir.ShapedType.get_dynamic_stride_or_offset()
+    static = [s if isinstance(s, int) else dyn for s in sizes]
+    return memref.SubViewOp(result, source, offsets, [s for s in sizes if not isinstance(s, int)],
+                            strides, [dyn_stride] * len(offsets), static,
+                            [dyn_stride] * len(strides)).result
+
+
+def strided_view(array: ir.Value, sizes: list[ir.Value]) -> ir.Value:
+    """`array` (identity layout) as the generic strided type by a full-size subview: the cast
+    Enzyme can differentiate (it has no rule for `memref.cast`)."""
+    index = ir.IndexType.get()
+    zero, one = arith.constant(index, 0), arith.constant(index, 1)
+    rank = len(sizes)
+    want = ir.MemRefType.get(ir.MemRefType(array.type).shape,
+                             ir.MemRefType(array.type).element_type,
+                             layout=strided_layout(rank))
+    return subview(want, array, [zero] * rank, list(sizes), [one] * rank)
 
 
 def loop_nest(sizes: list[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:

@@ -3,6 +3,7 @@
 Scalars map to signless integers (`i1` for bool) and floats. Every array, parameter or local,
 is a fully dynamic strided memref, so any numpy view (negative or non-unit strides, Fortran
 order) is accepted without copies and callers never need layout casts between kernels.
+Code for Enzyme (`for_enzyme`) uses the same types; only its entry takes identity layouts.
 Tuples have no MLIR type: they travel as several values (`flat_types`).
 """
 
@@ -29,27 +30,35 @@ def storage_type(t: T.Scalar) -> ir.Type:
     return ir.IntegerType.get_signless(8) if t.is_bool else scalar_type(t)
 
 
-_contiguous = contextvars.ContextVar("ember_contiguous_arrays", default=False)
+_for_enzyme = contextvars.ContextVar("ember_for_enzyme", default=False)
 
 
 @contextlib.contextmanager
-def contiguous_arrays() -> Iterator[None]:
-    """Within this block every array is an identity-layout memref: code for Enzyme, which has
-    no derivative for `memref.cast` (callers pass C-contiguous arrays only)."""
-    token = _contiguous.set(True)
+def for_enzyme() -> Iterator[None]:
+    """Within this block code is emitted for Enzyme, which has no derivative for `memref.cast`
+    or `memref.reinterpret_cast`: the entry takes identity-layout (C-contiguous) arrays and
+    views them, like every local array, through the strided type by a full-size
+    `memref.subview` (`strided_view`); see docs/enzyme-views.md."""
+    token = _for_enzyme.set(True)
     try:
         yield
     finally:
-        _contiguous.reset(token)
+        _for_enzyme.reset(token)
+
+
+def emitting_for_enzyme() -> bool:
+    return _for_enzyme.get()
+
+
+def strided_layout(rank: int) -> ir.Attribute:
+    """`strided<[?, ...], offset: ?>`: the layout of every array value."""
+    stride = ir.ShapedType.get_dynamic_stride_or_offset()
+    return ir.StridedLayoutAttr.get(stride, [stride] * rank)
 
 
 def memref_type(t: T.Array) -> ir.MemRefType:
-    if _contiguous.get():
-        return contiguous_memref_type(t)
     dyn = ir.ShapedType.get_dynamic_size()
-    stride = ir.ShapedType.get_dynamic_stride_or_offset()
-    layout = ir.StridedLayoutAttr.get(stride, [stride] * t.ndim)
-    return ir.MemRefType.get([dyn] * t.ndim, storage_type(t.dtype), layout=layout)
+    return ir.MemRefType.get([dyn] * t.ndim, storage_type(t.dtype), layout=strided_layout(t.ndim))
 
 
 def contiguous_memref_type(t: T.Array) -> ir.MemRefType:

@@ -2,6 +2,10 @@
 array's strided metadata (same buffer, new offset, sizes and strides: never a copy), and
 `tir.Fill` -> a loop nest storing one scalar into every element of a view.
 
+Derivative builds emit only what Enzyme 0.0.16 differentiates (docs/enzyme-views.md): a view
+is a `memref.subview` (rank-reducing for integer items), a transpose a `memref.transpose`
+that lowering/views.py folds into the indices of its loads and stores before Enzyme runs.
+
 Slices follow Python's `slice.indices(n)`, computed at run time: negative bounds count from
 the end, bounds are clamped into the axis, a step of unknown sign selects between the two
 rules, and the length is max(0, ceil((stop - start) / step)). An integer item drops its
@@ -19,7 +23,7 @@ from mlir.dialects import arith, memref
 from .. import types as T
 from ..frontend import tir
 from . import ops
-from .loops import fill
+from .loops import fill, subview
 from .protocols import Emitter
 from .raising import raise_if
 from .types import to_mlir_type
@@ -46,6 +50,8 @@ def _metadata(array: ir.Value) -> tuple[ir.Value, ir.Value, list[ir.Value], list
 
 
 def emit_view(em: Emitter, e: tir.View) -> Any:
+    if em.ad:
+        return _subview(em, e)
     base, offset, sizes, strides = _metadata(em.expr(e.array))
     out_sizes: list[ir.Value] = []
     out_strides: list[ir.Value] = []
@@ -67,6 +73,31 @@ def emit_view(em: Emitter, e: tir.View) -> Any:
         axis += 1
     return _reinterpret(e.type, base, offset, out_sizes + sizes[axis:],
                         out_strides + strides[axis:])
+
+
+def _subview(em: Emitter, e: tir.View) -> ir.Value:
+    """The view as a `memref.subview` of the array (derivative builds; no new axes)."""
+    array = em.expr(e.array)
+    offsets: list[ir.Value] = []
+    sizes: list[ir.Value | int] = []
+    strides: list[ir.Value] = []
+    for axis, item in enumerate(e.items):
+        assert item is not None, "new axes are refused in derivative builds (frontend/views.py)"
+        size = em.dim(array, axis)
+        if isinstance(item, tir.Expr):
+            offsets.append(_index(em, e, item, axis, size))
+            sizes.append(1)
+            strides.append(_c(1))
+        else:
+            start, length, step = _slice(em, e, item, size)
+            offsets.append(start)
+            sizes.append(length)
+            strides.append(step)
+    for axis in range(len(e.items), ir.MemRefType(array.type).rank):
+        offsets.append(_c(0))
+        sizes.append(em.dim(array, axis))
+        strides.append(_c(1))
+    return subview(to_mlir_type(e.type), array, offsets, sizes, strides)
 
 
 def _index(em: Emitter, e: tir.View, item: tir.Expr, axis: int, size: ir.Value) -> ir.Value:
@@ -122,6 +153,10 @@ def _clamp(value: ir.Value, size: ir.Value, lo: ir.Value, hi: ir.Value) -> ir.Va
 
 
 def emit_transpose(em: Emitter, e: tir.Transpose) -> Any:
+    if em.ad:
+        perm = ir.AffineMap.get_permutation(list(e.perm))
+        return memref.transpose(to_mlir_type(e.type), em.expr(e.array),
+                                ir.AffineMapAttr.get(perm))
     base, offset, sizes, strides = _metadata(em.expr(e.array))
     return _reinterpret(e.type, base, offset, [sizes[k] for k in e.perm],
                         [strides[k] for k in e.perm])

@@ -28,7 +28,7 @@ from typing import Final
 from mlir import ir
 
 from ..errors import CompileError, Span
-from . import rewrites
+from . import rewrites, views
 from .enzyme_worker import Worker
 
 PIPELINE: Final = ",".join((
@@ -136,23 +136,36 @@ def prepare_for_enzyme(module: ir.Module) -> None:
     from mlir.passmanager import PassManager
 
     PassManager.parse(f"builtin.module({PREPARE})").run(module.operation)
+    views.fold_transposes(module)  # Enzyme has no reverse rule for memref.transpose
     for guard in GUARDS:
         guard(module)
 
 
 def explain_crash(error: CompileError, module: ir.Module) -> CompileError:
-    """Point an Enzyme crash at a loop that still carries arrays, the known cause."""
+    """Point an Enzyme crash at a loop that still carries arrays, the known cause, and a
+    rejected transpose at the view that could not be folded into indices."""
+    if error.message.startswith("cannot differentiate 'memref.transpose'"):
+        _point_at(error, views.unfolded_transposes(module))
+        return error.with_note(
+            "in reverse mode a transposed view (.T, .transpose) can only be indexed, sliced, "
+            "filled or passed to a kernel; one chosen by an `if` or carried by a loop is not "
+            "supported yet: index the array itself with its indices swapped")
     where = rewrites.carried_arrays(module)
     if not error.message.startswith("differentiation failed: Enzyme crashed") or not where:
         return error
-    found = _LOC.search(str(where[0]))
-    if found and error.span is None:
-        line, col = int(found["line"]), int(found["col"])
-        error.span = Span(found["file"], line, col - 1, line, col, "")
+    _point_at(error, where)
     return error.with_note(
         "this loop gives an array variable a new array in each iteration (Enzyme 0.0.16 "
         "cannot differentiate loops that carry arrays in reverse mode): allocate the arrays "
         "before the loop and swap them (`a, b = b, a`) or copy into them")
+
+
+def _point_at(error: CompileError, where: list[ir.Location]) -> None:
+    """Give `error` the first of `where` as its span, unless it has one."""
+    found = _LOC.search(str(where[0])) if where else None
+    if found and error.span is None:
+        line, col = int(found["line"]), int(found["col"])
+        error.span = Span(found["file"], line, col - 1, line, col, "")
 
 
 def differentiate(module_text: str, specs: list[ADSpec]) -> ir.Module:

@@ -28,6 +28,13 @@ CLEANUP: Final = Stage("cleanup", (
     "cse",           # share the repeated memref.dim / index computations of indexing
 ))
 
+LINALG: Final = Stage("linalg-to-loops", (
+    # Whole-array expressions (ir/arrays.py) are linalg.generic ops on memrefs: plain scf
+    # loops before deallocation and LLVM (Enzyme also needs loops: memref linalg gets zero
+    # reverse gradients, ../shared/TOOLCHAIN-AD.md section 6).
+    "convert-linalg-to-loops",
+))
+
 DEALLOC: Final = Stage("dealloc", (
     # Local arrays (np.zeros, ...) are freed where their last owner dies, including arrays
     # replaced inside loops and arrays returned to a caller kernel (ownership moves out).
@@ -71,19 +78,20 @@ OPTIMIZE: Final = Stage("optimize", (
     "cse",           # one copy of the hoisted values
 ))
 
-PRIMAL_CPU: Final = (CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+PRIMAL_CPU: Final = (LINALG, CLEANUP, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 FAST_MATH: Final = Stage("fast-math", (
     "canonicalize",
 ), rewrites=("fast-math",))  # fast flags on float ops: LLVM may reassociate and vectorize
 
-PRIMAL_CPU_FAST: Final = (CLEANUP, FAST_MATH, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
+PRIMAL_CPU_FAST: Final = (LINALG, CLEANUP, FAST_MATH, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM)
 
 
 def primal_stages(optimize: bool, fastmath: bool, tracked: bool = False) -> tuple[Stage, ...]:
     """The stages of a primal CPU kernel (`optimize`: CompileOptions.optimize_loops;
     `tracked`: it can raise, so it allocates through runtime/raising.TRACKED)."""
-    head = (CLEANUP, *((OPTIMIZE,) if optimize else ()), *((FAST_MATH,) if fastmath else ()))
+    head = (LINALG, CLEANUP, *((OPTIMIZE,) if optimize else ()),
+            *((FAST_MATH,) if fastmath else ()))
     return (*head, DEALLOC, LOWER_DEALLOC, CLEANUP, TO_LLVM_GENERIC if tracked else TO_LLVM)
 
 # After Enzyme: its caches already carry their own deallocs, which the ownership-based
@@ -149,5 +157,5 @@ GPU_TO_PTX: Final = Stage("gpu-to-ptx", (
     "gpu-module-to-binary{format=isa}",
 ))
 
-GPU: Final = (CLEANUP, GPU_MAP, GPU_OUTLINE, GPU_TO_NVVM, GPU_TO_PTX)
+GPU: Final = (LINALG, CLEANUP, GPU_MAP, GPU_OUTLINE, GPU_TO_NVVM, GPU_TO_PTX)
 """GPU stages, after the lowering/gpu.py libdevice rewrite (run by lowering/gpu.py)."""

@@ -376,12 +376,11 @@ def _canonicalized(f, guarded: bool) -> str:
     """`f`'s module for AD, with or without the guards, after canonicalization."""
     from ember.frontend import build_program
     from ember.ir import emit_module, mlir_context
-    from ember.ir.types import contiguous_arrays
     from ember.lowering import run_stages
     from ember.lowering.enzyme import GUARDS
     from ember.lowering.stages import Stage
 
-    with mlir_context(), contiguous_arrays():
+    with mlir_context():
         module = emit_module(build_program(f, ad=True), ad=True)
         for guard in GUARDS if guarded else ():
             guard(module)
