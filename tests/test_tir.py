@@ -46,6 +46,13 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
         tir.ArrayMap(A2, S, (a, x), tir.BinOp(T.f64, S, "mul", tir.Elem(T.f64, S, 0),
                                                tir.Elem(T.f64, S, 1)), check=2),
         tir.Elem(T.f64, S, 0),
+        tir.Reduce(T.f64, S, "sum", tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)), (0, 1),
+                   False),
+        tir.Scan(A2, S, "sum", tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)), 1),
+        tir.Generate(A2, S, (n, n), (x,), tir.Cast(T.f64, S, tir.Coord(T.i64, S, 1)), check=4),
+        tir.Coord(T.i64, S, 0), tir.ArrayLiteral(T.Array(T.f64, 1), S, (2,), (x, x)),
+        tir.Reshape(T.Array(T.f64, 1), S, a, (n,), check=5),
+        tir.Product(A2, S, "matmul", a, tir.Transpose(A2, S, a, (1, 0)), check=6),
     ]
     loop = tir.For(S, "i", one, n, one, 1, (store, tir.Assign(S, "x", load)), (("x", T.f64),))
     stmts: list[tir.Expr | tir.Stmt] = [

@@ -262,7 +262,7 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
     fn = prep.replay.functions[prep.replay.entry]
     with mlir_context():
         module = emit_module(prep.replay, ad=True)
-        prepare_for_enzyme(module)
+        prepare_for_enzyme(module, reverse=p.request.mode == "reverse")
         text = module.operation.get_asm(enable_debug_info=True)
         spec = ADSpec(f"ek_{name}", fn.symbol, p.request.mode,
                       tuple((n, str(contiguous_memref_type(t) if isinstance(t, T.Array)

@@ -31,8 +31,6 @@ Rule = Callable[..., tir.Expr]
 
 BROADCAST: Final = "operands could not be broadcast together with shapes "
 INTO: Final = "could not broadcast input array from shape {} into shape {}"
-_AD: Final = ("whole-array expressions are not supported in derivative builds yet; write a "
-              "loop over the elements")
 _UFUNC: Final = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
                  ast.FloorDiv: "floor_divide", ast.Mod: "remainder", ast.Pow: "power",
                  ast.BitAnd: "bitwise_and", ast.BitOr: "bitwise_or",
@@ -46,8 +44,6 @@ def any_array(values: list[tir.Expr] | tuple[tir.Expr, ...]) -> bool:
 
 def lift(typer: Typer, node: ast.AST, operands: list[tir.Expr], rule: Rule) -> tir.Expr:
     """`rule` (a scalar typing rule over the operands) applied elementwise: an ArrayMap."""
-    if typer.ad:
-        raise typer.error(node, _AD)
     inputs: list[tir.Expr] = []
     elems = [_element(o, inputs) for o in operands]
     body = _Unchecked().expr(rule(*elems))

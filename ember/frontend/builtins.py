@@ -84,6 +84,13 @@ def _numpy_rows(rows: _Rows) -> None:
     _add(rows, np.round, "np.round", "np_round", "round", (1, 2))
     _add(rows, np.where, "np.where", "where", "where", (3, 3))
     _add(rows, np.clip, "np.clip", "clip", "clip", (3, 3))
+    for name in ["sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any",
+                 "all", "cumsum", "cumprod"]:  # reductions.py
+        _add(rows, getattr(np, name), f"np.{name}", "reduce", name, (1, 8))
+    _add(rows, np.amin, "np.amin", "reduce", "min", (1, 8))
+    _add(rows, np.amax, "np.amax", "reduce", "max", (1, 8))
+    for name in ["dot", "matmul", "inner", "vdot", "outer", "trace"]:  # products.py
+        _add(rows, getattr(np, name), f"np.{name}", "product", name, (1, 2))
 
 
 def _python_rows(rows: _Rows) -> None:
@@ -106,6 +113,9 @@ def _type_rows(rows: _Rows) -> None:
         _add(rows, getattr(np, f"{name}_like"), f"np.{name}_like", "alloc_like", name)
     _add(rows, np.full, "np.full", "alloc", "full", (2, 2))
     _add(rows, np.full_like, "np.full_like", "alloc_like", "full", (2, 2))
+    for name in ["arange", "linspace", "eye", "identity", "copy", "array", "asarray",
+                 "reshape", "ravel"]:
+        _add(rows, getattr(np, name), f"np.{name}", "create", name)  # frontend/creation.py
 
 
 def _rows() -> _Rows:

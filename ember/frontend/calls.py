@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from . import arrays, builtins, tir, views
+from . import arrays, builtins, creation, products, reductions, tir, views
 from .annotations import describe
 from .operators import (
     Typer,
@@ -82,6 +82,14 @@ def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
         base = typer.expr(func.value)
         if isinstance(base.type, T.Array):
             return views.transpose(typer, node, base, list(node.args))
+    if isinstance(func, ast.Attribute) and func.attr in reductions.METHODS:
+        base = typer.expr(func.value)
+        if isinstance(base.type, T.Array):
+            return reductions.method(typer, node, func.attr, base, _dtype)
+    if isinstance(func, ast.Attribute) and func.attr in creation.METHODS:
+        base = typer.expr(func.value)
+        if isinstance(base.type, T.Array):
+            return creation.method(typer, node, base)
     if isinstance(func, ast.Attribute) and func.attr == "astype":
         base = typer.expr(func.value)
         if isinstance(base.type, T.Array):
@@ -414,7 +422,9 @@ def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
 
 _SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr]] = {
     "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack, "iter_len": _iter_len,
-    "item": _item, "inplace": arrays.inplace_value,
+    "item": _item, "inplace": arrays.inplace_value, "product": products.call,
+    "reduce": lambda typer, node, row: reductions.call(typer, node, row, _dtype),
+    "create": lambda typer, node, row: creation.create(typer, node, row, _dtype),
 }
 
 

@@ -48,7 +48,7 @@ def check_subset(src: Source) -> None:
     """Raise CompileError at the first node of `src` outside the subset."""
     fdef = src.tree
     _check_signature(src, fdef)
-    messages = _exception_messages(fdef)
+    messages = _exception_messages(fdef) | _array_literals(fdef)
     for stmt in fdef.body:
         for node in ast.walk(stmt):
             message = UNSUPPORTED.get(type(node))
@@ -67,6 +67,19 @@ def _exception_messages(fdef: ast.FunctionDef) -> set[int]:
             and node.exc.args else None)
         if isinstance(message, ast.JoinedStr):
             found |= {id(n) for n in ast.walk(message) if isinstance(n, ast.JoinedStr)}
+    return found
+
+
+def _array_literals(fdef: ast.FunctionDef) -> set[int]:
+    """The (nested) lists given to `np.array`/`np.asarray`, the one place kernels accept
+    them (frontend/creation.py)."""
+    found: set[int] = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.List):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("array", "asarray"):
+                found |= {id(n) for n in ast.walk(node.args[0]) if isinstance(n, ast.List)}
     return found
 
 

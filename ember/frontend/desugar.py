@@ -14,6 +14,7 @@ import copy
 import itertools
 
 from .builtins import INPLACE
+from .creation import inline_dtype_aliases
 from .iteration import lower_element_loops
 
 
@@ -108,6 +109,7 @@ def _assign_to(target: ast.expr, value: ast.expr, at: ast.AST) -> ast.stmt:
 
 def desugar(fdef: ast.FunctionDef) -> ast.FunctionDef:
     """Apply the rewrites above to a copy of `fdef`."""
-    out: ast.FunctionDef = _Rewriter().visit(lower_element_loops(copy.deepcopy(fdef)))
+    fdef = inline_dtype_aliases(copy.deepcopy(fdef))
+    out: ast.FunctionDef = _Rewriter().visit(lower_element_loops(fdef))
     ast.fix_missing_locations(out)
     return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError, Span
-from . import arrays, builtins, tir, views
+from . import arrays, builtins, products, tir, views
 from .annotations import describe
 from .bounds import lower_bound
 from .calls import attribute_of_call, call
@@ -127,9 +127,9 @@ class ExprTyper:
     # --- operators -----------------------------------------------------------------------------
     def visit_BinOp(self, node: ast.BinOp) -> tir.Expr:
         op = ARITH.get(type(node.op))
-        if op is None:
-            raise self.error(node, "matrix multiplication '@' is not supported in kernels")
         left, right = self.expr(node.left), self.expr(node.right)
+        if op is None:  # ast.MatMult
+            return products.matmul(self, node, left, right)
         if arrays.any_array((left, right)) and not _tuple(left, right):
             return arrays.lift(self, node, [left, right],
                                lambda a, b: binary(self, node, op, a, b))

@@ -46,6 +46,7 @@ _DEVICE_FORBIDDEN = {
     tir.Raise: "raise/assert (GPU kernels cannot raise; check inputs before the launch)",
     tir.View: "making a view (a slice or row)", tir.Transpose: "transposing (a view)",
     tir.Fill: "assigning to a slice",
+    tir.Product: "an array product (@, np.dot)",
 }
 
 

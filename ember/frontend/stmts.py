@@ -11,7 +11,7 @@ import ast
 
 from .. import types as T
 from ..parallel import prange
-from . import arrays, tir, views
+from . import arrays, creation, tir, views
 from .builtins import is_inplace
 from .exits import RETVAL
 from .exprs import ExprTyper
@@ -48,6 +48,9 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
     def visit_Expr(self, node: ast.Expr) -> list[tir.Stmt]:
         if isinstance(node.value, ast.Constant):  # docstrings and bare constants
             return []
+        fill = creation.fill_statement(self, node.value)  # a.fill(v)
+        if fill is not None:
+            return [fill]
         return [tir.ExprStmt(self.src.span(node), self.expr(node.value))]
 
     def visit_Assign(self, node: ast.Assign) -> list[tir.Stmt]:
@@ -125,8 +128,12 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
     def _track_ownership(self, name: str, value: tir.Expr) -> None:
         if not isinstance(value.type, T.Array):
             return
-        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap):
+        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap | tir.Product
+                          | tir.Reduce | tir.Scan | tir.Generate | tir.ArrayLiteral):
             self.owned.add(name)
+            return
+        if creation.returnable_reshape(value, self.owned - self.unowned):
+            self.owned.add(name)  # a reshaped new array
             return
         self.unowned.add(name)
         root = views.root_var(value)
@@ -213,10 +220,13 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         return [tir.Return(span, self.convert(value, want, node.value, RETVAL))]
 
     def _check_owned(self, node: ast.expr, value: tir.Expr) -> None:
-        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap):
+        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap | tir.Product
+                          | tir.Reduce | tir.Scan | tir.Generate | tir.ArrayLiteral):
             return
         name = node.id if isinstance(node, ast.Name) else None
         if name == RETVAL or (name in self.owned and name not in self.unowned):
+            return
+        if creation.returnable_reshape(value, self.owned - self.unowned):
             return
         if isinstance(value, tir.View | tir.Transpose):
             raise self.error(node, "returning a view (a slice, row or transpose) is not "

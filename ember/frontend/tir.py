@@ -208,6 +208,90 @@ class ArrayMap(Expr):
     """ValueError site for shapes that do not broadcast (two or more array inputs)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Reduce(Expr):
+    """A NumPy reduction (frontend/reductions.py, ir/reductions.py) of `source`'s elements
+    over `axes` (sorted, non-negative; every axis for axis=None): `kind` is sum, prod, min,
+    max, any, all, mean, var, std, argmin or argmax. `source`'s body is already of the
+    accumulator's dtype (argmin/argmax, min/max: the operand's). A scalar when every axis is
+    reduced without `keepdims`, else a new array. Never materializes `source`."""
+
+    kind: str
+    source: ArrayMap
+    axes: tuple[int, ...]
+    keepdims: bool
+    ddof: Expr | None = None
+    """var/std: the delta degrees of freedom (an f64)."""
+    check: int | None = None
+    """ValueError site for an empty reduction without identity (min/max/argmin/argmax)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scan(Expr):
+    """np.cumsum/np.cumprod (`kind` sum or prod) of `source` along `axis` (None: of the
+    flattened elements, in C order): a new array."""
+
+    kind: str
+    source: ArrayMap
+    axis: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Product(Expr):
+    """A NumPy product of arrays (frontend/products.py, ir/products.py): `kind` is "dot"
+    (1-D . 1-D -> scalar), "matvec" (2-D . 1-D), "vecmat" (1-D . 2-D), "matmul" (2-D . 2-D),
+    "outer" (1-D x 1-D -> 2-D) or "trace" (of `a`, with `b` the offset scalar). Operands are
+    of the result's dtype (or, for trace, converted element by element); array results are
+    new arrays."""
+
+    kind: str
+    a: Expr
+    b: Expr
+    check: int | None = None
+    """ValueError site for contracted sizes that differ (two sizes as arguments)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Generate(Expr):
+    """A new C-contiguous array of `shape` (frontend/creation.py: np.arange, np.eye, copies)
+    whose element at each coordinate is `body`, a scalar expression over `Coord`
+    placeholders (the coordinates) and `Elem` placeholders of `inputs` (evaluated once,
+    before the loop nest)."""
+
+    shape: tuple[Expr, ...]
+    inputs: tuple[Expr, ...]
+    body: Expr
+    check: int | None = None
+    """ValueError site for a negative size (the sizes are its values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coord(Expr):
+    """Inside a `Generate` body: the current coordinate on `axis` (an i64)."""
+
+    axis: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayLiteral(Expr):
+    """`np.array([...])` of scalars: a new array of the constant `shape`, `items` (already of
+    its dtype) in C order, evaluated left to right."""
+
+    shape: tuple[int, ...]
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reshape(Expr):
+    """`array.reshape(shape)` / `.ravel()`: a view with the new shape when `array` is
+    C-contiguous at run time, else a C-ordered copy. A negative size is the unknown one."""
+
+    array: Expr
+    shape: tuple[Expr, ...]
+    check: int | None = None
+    """ValueError site: the sizes do not multiply to the array's size."""
+
+
 # --- statements ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Stmt:
@@ -516,6 +600,11 @@ EFFECTS: dict[type, Effects] = {
     Alloc: Effects(allocates=True),
     View: PURE, Transpose: PURE,  # no access; an alias (below)
     Elem: PURE, ArrayMap: Effects(reads=True, allocates=True),
+    Reduce: Effects(reads=True, allocates=True), Scan: Effects(reads=True, allocates=True),
+    Generate: Effects(reads=True, allocates=True), Coord: PURE,
+    ArrayLiteral: Effects(allocates=True),
+    Reshape: Effects(reads=True, allocates=True),  # an alias, or a copy if not contiguous
+    Product: Effects(reads=True, allocates=True),
     Assign: PURE, ExprStmt: PURE, If: PURE, For: PURE, While: PURE, Return: PURE,
     Store: Effects(writes=True), Fill: Effects(writes=True),
     # whole-array writes: no element indices the loop passes could compare, so unknown

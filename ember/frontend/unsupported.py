@@ -15,19 +15,14 @@ from typing import Any, Final
 import numpy as np
 
 _LOOP: Final = "write a loop over the elements"
-_VIEW: Final = ("kernels make views by slicing (a[1:], A[i], A[:, j]) and transposing (a.T, "
-                 "a.transpose(1, 0)) only; index the array directly (a[i, j])")
+_VIEW: Final = ("kernels make views by slicing (a[1:], A[i], A[:, j]), transposing (a.T, "
+                 "a.transpose(1, 0)) and reshaping (a.reshape(n, -1)) only; index the array "
+                 "directly (a[i, j])")
 
 ARRAY_METHODS: Final[dict[str, str]] = {
-    **dict.fromkeys(["sum", "prod", "mean", "min", "max", "argmin", "argmax", "std", "var",
-                     "any", "all", "cumsum", "cumprod", "dot", "sort", "argsort", "clip",
-                     "round", "nonzero"], _LOOP),
-    **dict.fromkeys(["reshape", "ravel", "flatten", "swapaxes", "view",
+    **dict.fromkeys(["dot", "sort", "argsort", "clip", "round", "nonzero"], _LOOP),
+    **dict.fromkeys(["swapaxes", "view",
                      "squeeze"], _VIEW),
-    "copy": "allocate with np.empty_like(a) and copy the elements in a loop",
-    "fill": "write a loop, or allocate the array with np.full(shape, value)",
-    "astype": "allocate an array of the new dtype (np.empty(a.shape, dtype=...)) and convert "
-    "the elements in a loop",
     "item": "read the element by its index: a[i]",
     "tolist": "kernels have no lists; use the array itself",
 }
@@ -87,8 +82,7 @@ def _function_rows() -> dict[Any, str]:
                  "cumprod", "matmul", "where", "clip", "sort", "all", "any", "std", "var",
                  "median", "amax", "amin", "nansum", "inner", "outer", "vdot", "einsum"]:
         rows[getattr(np, name)] = _WHOLE_ARRAY
-    for name in ["array", "asarray", "arange", "linspace", "copy", "zeros_like", "eye",
-                 "identity", "concatenate", "stack"]:
+    for name in ["concatenate", "stack", "tile", "repeat", "meshgrid", "diag", "tri"]:
         rows.setdefault(getattr(np, name), _BUILD_ARRAY)
     rows[np.linalg.norm] = _WHOLE_ARRAY
     return rows
@@ -112,8 +106,8 @@ def module_function_message(name: str, target: Any) -> str | None:
     """A NumPy or math function outside Ember's builtins (np.sum, math.factorial, ...)."""
     module = getattr(target, "__module__", None) or ""
     if isinstance(target, np.ufunc) or module.startswith("numpy"):
-        return (f"{name} is not supported in kernels; kernels call NumPy functions "
-                "elementwise on scalars (np.sin(x), np.exp(x), ...); " + _LOOP)
+        return (f"{name} is not supported in kernels; docs/numpy.md lists the NumPy "
+                "functions kernels support; " + _LOOP)
     if getattr(math, getattr(target, "__name__", ""), None) is target:
         return (f"{name} is not supported in kernels; kernels call math's functions of floats "
                 "(math.sin, math.exp, math.floor, ...); write the computation out")
@@ -123,8 +117,8 @@ def module_function_message(name: str, target: Any) -> str | None:
 def method_message(method: str, owner: str, is_array: bool) -> str:
     """The refusal for `x.method(...)` where `x` has type `owner`."""
     if is_array:
-        hint = ARRAY_METHODS.get(method) or ("kernels support a.shape, a.size, a.ndim and "
-                                             "element access a[i, j]; " + _LOOP)
+        hint = ARRAY_METHODS.get(method) or ("docs/numpy.md lists the array methods kernels "
+                                             "support; " + _LOOP)
         return f"array method '{method}' is not supported in kernels; {hint}"
     hint = SCALAR_METHODS.get(method) or ("use a builtin (abs, round, min, max, math.*, "
                                           "np.*) instead")

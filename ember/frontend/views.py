@@ -5,8 +5,7 @@ A subscript with one integer index per axis is an element access (exprs.py); any
 (slices, fewer indices than axes, np.newaxis/None, `...`) is a view sharing the array's
 memory. Views alias their base: stores through one mark the base parameter written (via
 `root_name` and `Scope.aliases`), and kernels that make views skip the loop optimizations
-(infer.py). Derivative builds take every view but new axes (ir/views.py emits them for
-Enzyme).
+(infer.py). Derivative builds take every view (ir/views.py emits them for Enzyme).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from .operators import Typer, cast, is_dotted, is_local
 from .raises import add_site, bounds_site
 
 ZERO_STEP: Final = "slice step cannot be zero"
-_AD: Final = ("new axes (None, np.newaxis) are not supported in derivative builds yet; "
-              "index the elements directly (a[i, j])")
 
 
 def parts_of(node: ast.Subscript) -> list[ast.expr]:
@@ -70,7 +67,6 @@ def view(typer: Typer, node: ast.Subscript, base: tir.Expr,
     items: list[tir.ViewItem] = []
     for part in parts:
         if is_newaxis(typer, part):
-            _refuse_in_ad(typer, part)
             items.append(None)
         elif isinstance(part, ast.Slice):
             items.append(_slice(typer, part))
@@ -86,11 +82,6 @@ def view(typer: Typer, node: ast.Subscript, base: tir.Expr,
                          typer.src.name) if dynamic else None
     return tir.View(T.Array(base.type.dtype, ndim), span, base, tuple(items),
                     bounds_site(typer, node, node.value) if indexed else None, step_site)
-
-
-def _refuse_in_ad(typer: Typer, node: ast.AST) -> None:
-    if typer.ad:
-        raise typer.error(node, _AD)
 
 
 def _index(typer: Typer, node: ast.expr, what: str) -> tir.Expr:
@@ -164,7 +155,7 @@ def root_name(node: ast.expr) -> str | None:
                                                and node.attr == "T"):
             node = node.value
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr == "transpose"):
+              and node.func.attr in ("transpose", "reshape", "ravel")):
             node = node.func.value
         else:
             return node.id if isinstance(node, ast.Name) else None
@@ -172,11 +163,11 @@ def root_name(node: ast.expr) -> str | None:
 
 def root_var(e: tir.Expr) -> tir.Var | None:
     """The array variable under a view expression (None for views of other values)."""
-    while isinstance(e, tir.View | tir.Transpose):
+    while isinstance(e, tir.View | tir.Transpose | tir.Reshape):
         e = e.array
     return e if isinstance(e, tir.Var) else None
 
 
 def makes_views(body: tuple[tir.Stmt, ...]) -> bool:
     """Whether `body` makes a view (its arrays may then share memory under other names)."""
-    return any(isinstance(n, tir.View | tir.Transpose) for n in tir.walk(body))
+    return any(isinstance(n, tir.View | tir.Transpose | tir.Reshape) for n in tir.walk(body))

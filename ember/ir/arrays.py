@@ -8,6 +8,13 @@ there (else the ValueError site of the node). Each array input is then seen thro
 of the result's shape whose size-1 (and missing leading) axes have stride 0, so every
 indexing map is the identity and the loop nest reads each input directly, with no copy.
 The `linalg-to-loops` stage (lowering/stages.py) turns the generic ops into scf loops.
+
+Derivative builds (`em.ad`) emit the scf loop nest directly, with broadcasting folded into the
+load indices (a size-1 axis is read at 0): Enzyme 0.0.16 gives zero reverse gradients on
+memref linalg and rejects the stride-0 `reinterpret_cast` (docs/enzyme-views.md). The overlap
+test reads strided metadata, which Enzyme cannot differentiate either, so an assignment that
+reads another array always goes through a temporary there (marked `TEMPORARY`, hoisted out of
+loops before Enzyme by lowering/temporaries.py).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from mlir.dialects import arith, linalg, memref, scf
 from .. import types as T
 from ..frontend import tir
 from . import ops
-from .loops import allocate
+from .loops import allocate, loop_nest
 from .protocols import Emitter
 from .raising import raise_if
 from .types import memref_type, storage_type
@@ -28,6 +35,10 @@ from .types import memref_type, storage_type
 CI = arith.CmpIPredicate
 ELEMS = "\0elems"
 """Environment key of the current elements while an ArrayMap body is emitted."""
+
+TEMPORARY = "ember.temporary"
+"""Unit attribute on the `memref.alloc` of a temporary of `_through_temporary` in derivative
+builds: lowering/temporaries.py hoists it out of loops before Enzyme."""
 
 Operand = tuple[ir.Value, int]
 """An array input: its memref and rank."""
@@ -104,12 +115,51 @@ def _spread(array: ir.Value, ndim: int, shape: list[ir.Value], dtype: T.Scalar) 
 def _generic(em: Emitter, m: tir.ArrayMap, values: list[Any], shape: list[ir.Value],
              out: ir.Value, dtype: T.Scalar) -> None:
     """out[...] = m.body for every element of `shape` (out has that shape)."""
+    if em.ad:
+        _loops(em, m, values, shape, out, dtype)
+        return
     spread, kinds = [], []
     for value, e in zip(values, m.inputs, strict=True):
         if isinstance(e.type, T.Array):
             spread.append(_spread(value, e.type.ndim, shape, e.type.dtype))
             kinds.append(e.type.dtype)
     _linalg(em, spread, kinds, out, dtype, len(shape), lambda args: _body(em, m, values, args))
+
+
+def _loops(em: Emitter, m: tir.ArrayMap, values: list[Any], shape: list[ir.Value],
+           out: ir.Value, dtype: T.Scalar) -> None:
+    """`_generic` for Enzyme: an scf loop nest of loads and stores (memref linalg gets zero
+    reverse gradients, ../shared/TOOLCHAIN-AD.md section 6), broadcasting folded into the
+    indices (a size-1 axis is read at 0) instead of a stride-0 `reinterpret_cast`, which
+    reverse mode rejects (docs/enzyme-views.md)."""
+    ndim = len(shape)
+    reads: list[tuple[ir.Value, T.Scalar, list[ir.Value]] | None] = []
+    for value, e in zip(values, m.inputs, strict=True):
+        if isinstance(e.type, T.Array):
+            ones = [arith.cmpi(CI.eq, em.dim(value, k), _c(1)) for k in range(e.type.ndim)]
+            reads.append((value, e.type.dtype, ones))
+        else:
+            reads.append(None)
+
+    def body(ivs: list[ir.Value]) -> None:
+        args = []
+        for read in reads:
+            if read is not None:
+                array, kind, ones = read
+                lead = ndim - len(ones)
+                at = [arith.select(one, _c(0), ivs[lead + k]) for k, one in enumerate(ones)]
+                args.append(ops.from_storage(kind, memref.load(array, at)))
+        memref.store(ops.to_storage(dtype, _body(em, m, values, args)), out, ivs)
+    loop_nest(shape, body)
+
+
+def _copy(em: Emitter, source: ir.Value, dest: ir.Value, t: T.Array,
+          shape: list[ir.Value]) -> None:
+    """dest[...] = source[...] (same shape and dtype)."""
+    if em.ad:
+        loop_nest(shape, lambda ivs: memref.store(memref.load(source, ivs), dest, ivs))
+    else:
+        _linalg(em, [source], [t.dtype], dest, t.dtype, t.ndim, lambda args: args[0])
 
 
 def _body(em: Emitter, m: tir.ArrayMap, values: list[Any], args: list[ir.Value]) -> Any:
@@ -162,16 +212,29 @@ def emit_array_store(em: Emitter, s: tir.ArrayStore) -> None:
     if not others:
         _generic(em, m, values, target, dest, t.dtype)
         return
+    if em.ad:  # the overlap test reads strided metadata, which Enzyme cannot differentiate
+        _through_temporary(em, m, values, target, dest, t)
+        return
     overlap = arith.constant(ir.IntegerType.get_signless(1), 0)
     for v in others:
         apart = ops.disjoint(dest, v)
         overlap = arith.ori(overlap, arith.xori(apart, arith.constant(apart.type, 1)))
     branch = scf.IfOp(overlap, [], has_else=True)
-    with ir.InsertionPoint(branch.then_block):  # NumPy: the old elements are read
-        temp = allocate(T.Array(t.dtype, t.ndim), target)
-        _generic(em, m, values, target, temp, t.dtype)
-        _linalg(em, [temp], [t.dtype], dest, t.dtype, t.ndim, lambda args: args[0])
+    with ir.InsertionPoint(branch.then_block):
+        _through_temporary(em, m, values, target, dest, t)
         scf.YieldOp([])
     with ir.InsertionPoint(branch.else_block):
         _generic(em, m, values, target, dest, t.dtype)
         scf.YieldOp([])
+
+
+def _through_temporary(em: Emitter, m: tir.ArrayMap, values: list[Any], shape: list[ir.Value],
+                       dest: ir.Value, t: T.Array) -> None:
+    """NumPy's semantics where an input may overlap `dest`: the old elements are read."""
+    temp = allocate(T.Array(t.dtype, t.ndim), shape)
+    if em.ad:
+        alloc = temp.owner  # the memref.alloc, or allocate's full-size subview of it
+        alloc = alloc if alloc.name == "memref.alloc" else alloc.operands[0].owner
+        alloc.attributes[TEMPORARY] = ir.UnitAttr.get()
+    _generic(em, m, values, shape, temp, t.dtype)
+    _copy(em, temp, dest, t, shape)

@@ -17,9 +17,12 @@ from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
 from .arrays import emit_array_map, emit_elem
+from .creation import emit_array_literal, emit_coord, emit_generate, emit_reshape
 from .loops import allocate, fill
+from .products import emit_product
 from .protocols import Emitter
 from .raising import check_bounds, check_division
+from .reductions import emit_reduce, emit_scan
 from .types import flat_types, to_mlir_type
 from .views import emit_transpose, emit_view
 
@@ -226,5 +229,8 @@ RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.IfExp: _ifexp, tir.Call: _call, tir.KernelCall: _kernel_call, tir.Load: _load,
     tir.Dim: _dim, tir.DynDim: _dyn_dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
     tir.View: emit_view, tir.Transpose: emit_transpose,
-    tir.Elem: emit_elem, tir.ArrayMap: emit_array_map,
+    tir.Generate: emit_generate, tir.Coord: emit_coord, tir.ArrayLiteral: emit_array_literal,
+    tir.Reshape: emit_reshape,
+    tir.Reduce: emit_reduce, tir.Scan: emit_scan,
+    tir.Elem: emit_elem, tir.ArrayMap: emit_array_map, tir.Product: emit_product,
 }

@@ -11,8 +11,9 @@
             c[ib + r, jb + v * lanes : +lanes] = acc[r][v]
 
 Each element receives its products in increasing k with a separate multiply and add, like the
-loops the frontend matched. Only the entry's contiguous variant gets this code (vector loads
-need unit inner strides). The packing buffers are freed by the deallocation stage.
+loops the frontend matched (array products, ir/products.py, ask for fused multiply-adds
+instead). Only the entry's contiguous variant gets this code (vector loads need unit inner
+strides), and array products, which give it a b of unit inner stride. The packing buffers are freed by the deallocation stage.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from .loops import cold_loop
 from .protocols import Emitter
 
 
-def emit_matmul(em: Emitter, s: tir.MatMul) -> None:
+def emit_matmul(em: Emitter, s: tir.MatMul, fma: bool = False) -> None:
+    """`s` as register tiles; with `fma`, each multiply-add is one fused operation (one
+    rounding, as BLAS does: array products, ir/products.py; loops keep two roundings)."""
     saved = dict(em.env)
-    _Tiles(em, s).emit()
+    _Tiles(em, s, fma).emit()
     em.env = saved  # the row and k bindings live inside the loops only
 
 
@@ -37,6 +40,7 @@ def emit_matmul(em: Emitter, s: tir.MatMul) -> None:
 class _Tiles:
     em: Emitter
     s: tir.MatMul
+    fma: bool = False
 
     def __post_init__(self) -> None:
         em, s = self.em, self.s
@@ -137,7 +141,8 @@ class _Tiles:
         for r in range(self.rows):
             u = memref.load(up, [arith.addi(at, self.const(r))])
             uv = vector.broadcast(self.vt, u)
-            out += [arith.addf(accs[r * self.vectors + v], arith.mulf(uv, bv[v]))
+            out += [vector.fma(uv, bv[v], accs[r * self.vectors + v]) if self.fma
+                    else arith.addf(accs[r * self.vectors + v], arith.mulf(uv, bv[v]))
                     for v in range(self.vectors)]
         return out
 

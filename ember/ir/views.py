@@ -29,6 +29,9 @@ from .raising import raise_if
 from .types import to_mlir_type
 
 CI = arith.CmpIPredicate
+NEW_AXES = "ember.new_axes"
+"""On the `memref.expand_shape` of a view with new axes (derivative builds): which result axes
+are new (bools); lowering/views.fold_new_axes folds them into indices before Enzyme."""
 
 
 def _c(value: int) -> ir.Value:
@@ -76,13 +79,14 @@ def emit_view(em: Emitter, e: tir.View) -> Any:
 
 
 def _subview(em: Emitter, e: tir.View) -> ir.Value:
-    """The view as a `memref.subview` of the array (derivative builds; no new axes)."""
+    """The view as a `memref.subview` of the array (derivative builds), new axes added by a
+    `memref.expand_shape` (`_new_axes`)."""
     array = em.expr(e.array)
     offsets: list[ir.Value] = []
     sizes: list[ir.Value | int] = []
     strides: list[ir.Value] = []
-    for axis, item in enumerate(e.items):
-        assert item is not None, "new axes are refused in derivative builds (frontend/views.py)"
+    items = [i for i in e.items if i is not None]
+    for axis, item in enumerate(items):
         size = em.dim(array, axis)
         if isinstance(item, tir.Expr):
             offsets.append(_index(em, e, item, axis, size))
@@ -93,11 +97,47 @@ def _subview(em: Emitter, e: tir.View) -> ir.Value:
             offsets.append(start)
             sizes.append(length)
             strides.append(step)
-    for axis in range(len(e.items), ir.MemRefType(array.type).rank):
+    for axis in range(len(items), ir.MemRefType(array.type).rank):
         offsets.append(_c(0))
         sizes.append(em.dim(array, axis))
         strides.append(_c(1))
-    return subview(to_mlir_type(e.type), array, offsets, sizes, strides)
+    assert isinstance(e.type, T.Array)
+    new = len(e.items) - len(items)
+    view = subview(to_mlir_type(T.Array(e.type.dtype, e.type.ndim - new)), array, offsets,
+                   sizes, strides)
+    return _new_axes(em, e, view) if new else view
+
+
+def _new_axes(em: Emitter, e: tir.View, view: ir.Value) -> ir.Value:
+    """`view` with unit axes inserted where `e` has new axes: a `memref.expand_shape` (every
+    size dynamic, as Ember's array type), which lowering/views.fold_new_axes folds into the
+    indices of its loads, stores and dims before Enzyme (no reverse rule for it)."""
+    kinds = [item is None for item in e.items if not isinstance(item, tir.Expr)]
+    rank = ir.MemRefType(view.type).rank
+    kinds += [False] * (rank - sum(1 for k in kinds if not k))
+    groups: list[list[int]] = [[] for _ in range(rank)]
+    shape, kept = [], -1
+    for axis, is_new in enumerate(kinds):
+        kept += not is_new
+        if rank:  # a 0-d view expands with no groups
+            groups[max(kept, 0)].append(axis)
+        shape.append(_one(em, view) if is_new else em.dim(view, kept))
+    dyn = ir.ShapedType.get_dynamic_size()
+    reassociation = ir.ArrayAttr.get([ir.ArrayAttr.get(
+        [ir.IntegerAttr.get(ir.IntegerType.get_signless(64), a) for a in g]) for g in groups])
+    out = memref.expand_shape(to_mlir_type(e.type), view, reassociation, shape,
+                              [dyn] * len(kinds))
+    out.owner.attributes[NEW_AXES] = ir.ArrayAttr.get([ir.BoolAttr.get(k) for k in kinds])
+    return out
+
+
+def _one(em: Emitter, view: ir.Value) -> ir.Value:
+    """The size 1 of a new axis, as min(1, n + 1) for a size n of `view` (when it has axes):
+    Enzyme 0.0.16 fails on loops whose trip count folds to the constant 1 (`operand #0 does
+    not dominate this use`), e.g. `for j in range(a.shape[1])` over `a = x[:, None]`."""
+    if ir.MemRefType(view.type).rank == 0:
+        return _c(1)
+    return arith.minsi(_c(1), arith.addi(em.dim(view, 0), _c(1)))
 
 
 def _index(em: Emitter, e: tir.View, item: tir.Expr, axis: int, size: ir.Value) -> ir.Value:

@@ -30,6 +30,7 @@ from mlir import ir
 from ..errors import CompileError, Span
 from . import rewrites, views
 from .enzyme_worker import Worker
+from .temporaries import hoist_allocations
 
 PIPELINE: Final = ",".join((
     "enzyme",                           # generate the derivative functions
@@ -129,14 +130,27 @@ PREPARE: Final = ",".join((
 ))
 
 
-def prepare_for_enzyme(module: ir.Module) -> None:
+def prepare_for_enzyme(module: ir.Module, reverse: bool = True) -> None:
     """Run `PREPARE`, then guard against Enzyme's wrong-derivative traps (lowering/rewrites.py)
     in both modes: arrays carried by loops become indices, stores of constants reach the
     shadow, loop initial values and loop values unused on one side become active."""
     from mlir.passmanager import PassManager
 
     PassManager.parse(f"builtin.module({PREPARE})").run(module.operation)
-    views.fold_transposes(module)  # Enzyme has no reverse rule for memref.transpose
+    # Enzyme has no reverse rule for memref.transpose nor memref.expand_shape (new axes);
+    # transposes again after new axes: a transpose under a new axis (a.T[None]) is then free
+    views.fold_transposes(module)
+    views.fold_new_axes(module)
+    views.fold_transposes(module)
+    views.static_new_axes(module)  # what is left: views picked by an `if` (forward mode)
+    stuck = hoist_allocations(module)  # Enzyme never zeroes the shadows of allocs in loops
+    if reverse and stuck:
+        error = CompileError("cannot differentiate (reverse mode) an array allocated inside a "
+                             "loop with a size that changes from one iteration to the next")
+        _point_at(error, stuck)
+        raise error.with_note(
+            "Enzyme 0.0.16 would give wrong gradients for it: allocate the array before the "
+            "loop (with its largest size) and use a slice of it in each iteration")
     for guard in GUARDS:
         guard(module)
 
@@ -150,6 +164,14 @@ def explain_crash(error: CompileError, module: ir.Module) -> CompileError:
             "in reverse mode a transposed view (.T, .transpose) can only be indexed, sliced, "
             "filled or passed to a kernel; one chosen by an `if` or carried by a loop is not "
             "supported yet: index the array itself with its indices swapped")
+    new_axes = views.unfolded_new_axes(module)
+    if new_axes and error.message.startswith(("cannot differentiate 'memref.expand_shape'",
+                                              "cannot differentiate 'memref.cast'")):
+        _point_at(error, new_axes)
+        return error.with_note(
+            "in reverse mode a view with new axes (None, np.newaxis) can only be indexed, "
+            "sliced, used in array expressions, filled or passed to a kernel; one chosen by "
+            "an `if` or carried by a loop is not supported yet: add the axes where it is used")
     where = rewrites.carried_arrays(module)
     if not error.message.startswith("differentiation failed: Enzyme crashed") or not where:
         return error

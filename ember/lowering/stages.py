@@ -106,12 +106,13 @@ TO_LLVM_GENERIC: Final = Stage("to-llvm", tuple(
     "finalize-memref-to-llvm{use-generic-functions=true}" if p == "finalize-memref-to-llvm"
     else p for p in TO_LLVM.passes), TO_LLVM.rewrites)
 
-GRADIENT_CPU: Final = (ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_GENERIC)
+GRADIENT_CPU: Final = (LINALG, ENZYME_OUTPUT, CLEANUP, LOWER_DEALLOC, CLEANUP, TO_LLVM_GENERIC)
 
 
 def gradient_stages(optimize: bool) -> tuple[Stage, ...]:
-    """The stages of Enzyme's output for a derivative library: OPTIMIZE as for primals."""
-    return (ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if optimize else ()), LOWER_DEALLOC,
+    """The stages of Enzyme's output for a derivative library: OPTIMIZE as for primals.
+    LINALG lowers the array expressions of the trip-counting primal (emitted without AD)."""
+    return (LINALG, ENZYME_OUTPUT, CLEANUP, *((OPTIMIZE,) if optimize else ()), LOWER_DEALLOC,
             CLEANUP, TO_LLVM_GENERIC)
 
 # --- GPU (target="gpu"): scf.parallel -> gpu.launch -> outlined gpu.func -> NVVM -> PTX ------

@@ -5,12 +5,12 @@ from ember import f64, kernel
 
 @kernel
 def f(a: f64[:]) -> float:
-    return a.sum()
+    return a.tobytes()
 
 
 _ERRORS = """
 File "unknown_array_attribute.py", line 8, in f:
-    return a.sum()
-           ^^^^^^^
-error: array method 'sum' is not supported in kernels; write a loop over the elements
+    return a.tobytes()
+           ^^^^^^^^^^^
+error: array method 'tobytes' is not supported in kernels; docs/numpy.md lists the array methods kernels support; write a loop over the elements
 """

@@ -1,0 +1,121 @@
+"""Before Enzyme: hoist the arrays allocated inside loops out of them.
+
+Input: a module emitted for Enzyme, callees inlined. Output: each `memref.alloc` inside a loop
+whose buffer does not outlive an iteration (no loop carries it) moved before the outermost
+loop around it, with the pure index arithmetic, dims and subviews its sizes are computed from
+cloned there; ir/arrays.py's `TEMPORARY` marks are removed. `hoist_allocations` returns the
+locations of the allocations it could not hoist (sizes that change from one iteration to the
+next): reverse mode refuses those.
+
+Why: Enzyme 0.0.16 keeps the shadow of an array allocated inside a loop in a per-iteration
+cache that it never zeroes (`flatten-enzyme-caches` drops the zero fill), so the reverse sweep
+accumulates into uninitialized memory (wrong or NaN gradients from the third iteration on;
+`t = np.zeros_like(u)` in a time loop was silently wrong). An array that does not outlive its
+iteration can use one buffer for all iterations (its contents are set anew in each: a fill
+stays where it was, and `np.empty` promises nothing), and its shadow, allocated and zeroed
+once, is reset to zero by the reverse sweep as it is consumed.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from ..ir.arrays import TEMPORARY
+from ..ir.context import ops_where
+
+_LOOPS = frozenset({"scf.for", "scf.while", "scf.parallel"})
+_PURE = frozenset({"memref.dim", "memref.subview"})
+
+
+def hoist_allocations(module: ir.Module) -> list[ir.Location]:
+    """Hoist every allocation inside a loop that no loop carries; the locations of those whose
+    sizes cannot be computed before the loop."""
+    stuck = []
+    for op in ops_where(module.operation, lambda o: o.name == "memref.alloc"):
+        if TEMPORARY in op.attributes:
+            del op.attributes[TEMPORARY]
+        loop = _outermost_loop(op)
+        if loop is None or _carried(op.result):
+            continue  # carried arrays: rewrites.select_carried_arrays, or Ember's refusal
+        mapped: dict[ir.Value, ir.Value] = {}
+        sizes = [_outside(v, loop, mapped) for v in op.operands]
+        if any(s is None for s in sizes):
+            stuck.append(op.location)
+            continue
+        for k, size in enumerate(sizes):
+            op.operands[k] = size
+        op.move_before(loop)
+    return stuck
+
+
+_VIEWS = frozenset({"memref.subview", "memref.cast", "memref.reinterpret_cast",
+                    "memref.expand_shape", "memref.collapse_shape", "memref.transpose"})
+
+
+def _carried(value: ir.Value) -> bool:
+    """Whether the buffer of `value` reaches a loop's yield (directly, through views or through
+    the results of `scf.if`s): it then outlives its iteration."""
+    seen, todo = set(), [value]
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        for use in v.uses:
+            user = use.owner
+            if user.name in _VIEWS:
+                todo.extend(user.results)
+            elif user.name in ("scf.yield", "scf.condition"):
+                parent = user.parent
+                if parent is None or parent.name != "scf.if":
+                    return True
+                todo.extend(parent.results)
+    return False
+
+
+def _outermost_loop(op: ir.Operation) -> ir.Operation | None:
+    found, parent = None, op.parent
+    while parent is not None and parent.name != "func.func":
+        if parent.name in _LOOPS:
+            found = parent.operation
+        parent = parent.parent
+    return found
+
+
+def _inside(op: ir.Operation, loop: ir.Operation) -> bool:
+    parent: ir.Operation | None = op.operation
+    while parent is not None:
+        if parent == loop:
+            return True
+        parent = parent.parent.operation if parent.parent is not None else None
+    return False
+
+
+def _owner_op(value: ir.Value) -> ir.Operation | None:
+    """The op defining `value`, or the op whose region holds the block argument `value`."""
+    owner = value.owner
+    op = owner.owner if isinstance(owner, ir.Block) else owner
+    return op.operation if op is not None else None
+
+
+def _outside(value: ir.Value, loop: ir.Operation,
+             mapped: dict[ir.Value, ir.Value]) -> ir.Value | None:
+    """`value`, available before `loop` (cloning its pure definition there), or None."""
+    if value in mapped:
+        return mapped[value]
+    owner = _owner_op(value)
+    if owner is None or not _inside(owner, loop):
+        return value
+    if isinstance(value.owner, ir.Block):
+        return None  # a loop's induction variable or iteration argument
+    if not (owner.name.startswith("arith.") or owner.name in _PURE):
+        return None
+    operands = [_outside(v, loop, mapped) for v in owner.operands]
+    if any(o is None for o in operands):
+        return None
+    clone = owner.clone(ip=ir.InsertionPoint(loop))
+    for k, operand in enumerate(operands):
+        clone.operands[k] = operand
+    for old, new in zip(owner.results, clone.results, strict=True):
+        mapped[old] = new
+    return mapped[value]
