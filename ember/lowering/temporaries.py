@@ -108,6 +108,9 @@ def _outside(value: ir.Value, loop: ir.Operation,
         return value
     if isinstance(value.owner, ir.Block):
         return None  # a loop's induction variable or iteration argument
+    size = _view_size(owner) if owner.name == "memref.dim" else None
+    if size is not None:  # the size of a view made in the loop (a row `x[i]`)
+        return _outside(size, loop, mapped)
     if not (owner.name.startswith("arith.") or owner.name in _PURE):
         return None
     operands = [_outside(v, loop, mapped) for v in owner.operands]
@@ -119,3 +122,33 @@ def _outside(value: ir.Value, loop: ir.Operation,
     for old, new in zip(owner.results, clone.results, strict=True):
         mapped[old] = new
     return mapped[value]
+
+
+def _view_size(dim: ir.Operation) -> ir.Value | None:
+    """The size operand of the `memref.subview` that `dim` measures (the sizes of a view do
+    not depend on its offsets), or None: another source, a static size, a non-constant axis
+    or a rank reduction whose dropped axes are ambiguous."""
+    source, index = dim.operands
+    view, axis = _owner_op(source), _constant(index)
+    if view is None or view.name != "memref.subview" or axis is None:
+        return None
+    static = list(ir.DenseI64ArrayAttr(view.attributes["static_sizes"]))
+    dropped = len(static) - ir.MemRefType(source.type).rank
+    units = [k for k, size in enumerate(static) if size == 1]
+    if dropped and len(units) != dropped:
+        return None
+    kept = [k for k in range(len(static)) if not (dropped and k in units)]
+    k = kept[axis]
+    dynamic = ir.ShapedType.get_dynamic_size()
+    if static[k] != dynamic:
+        return None
+    segments = list(ir.DenseI32ArrayAttr(view.attributes["operandSegmentSizes"]))
+    first = segments[0] + segments[1]  # source, then the dynamic offsets
+    return view.operands[first + sum(1 for size in static[:k] if size == dynamic)]
+
+
+def _constant(value: ir.Value) -> int | None:
+    owner = _owner_op(value)
+    if owner is None or owner.name != "arith.constant" or isinstance(value.owner, ir.Block):
+        return None
+    return int(ir.IntegerAttr(owner.attributes["value"]).value)

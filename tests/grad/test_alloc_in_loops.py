@@ -76,3 +76,30 @@ def test_size_changing_between_iterations_is_refused_in_reverse_mode():
     fd = (growing(X + h * np.eye(12)[2], 4) - growing(X - h * np.eye(12)[2], 4)) / (2 * h)
     _, tangent = jvp(growing, wrt="x")(X, 4, tangents=(np.eye(12)[2],))
     assert tangent == pytest.approx(fd, rel=1e-6)
+
+
+@kernel
+def row_scratch(x: f64[:, :]) -> float:
+    total = 0.0
+    for i in range(x.shape[0]):
+        row = x[i]
+        e = np.exp(row - row.max())  # sized by a view made in this iteration
+        total += np.sum(e * e) / e.sum()
+    return total
+
+
+@kernel
+def column_scratch(x: f64[:, :]) -> float:
+    total = 0.0
+    for j in range(x.shape[1]):
+        col = x[1:, j]
+        t = np.zeros_like(col)
+        t[:] = col * col
+        total += np.sum(t)
+    return total
+
+
+def test_arrays_sized_by_views_made_in_the_loop_are_hoisted():
+    A = np.sin(np.arange(20.0)).reshape(4, 5)
+    check_grad(row_scratch, A, wrt="x")
+    check_grad(column_scratch, A, wrt="x")
