@@ -1,11 +1,16 @@
-"""Shared pytest setup: an isolated disk cache per session, golden updates, GPU skipping."""
+"""Shared pytest setup: an isolated disk cache per session (per worker under pytest-xdist),
+golden updates, GPU skipping."""
 
 import os
 import tempfile
 
 import pytest
 
-os.environ.setdefault("EMBER_CACHE_DIR", tempfile.mkdtemp(prefix="ember-test-cache-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `-n 2`: each worker process has its own cache
+    os.environ["EMBER_CACHE_DIR"] = tempfile.mkdtemp(
+        prefix=f"ember-test-cache-{os.environ['PYTEST_XDIST_WORKER']}-")
+else:
+    os.environ.setdefault("EMBER_CACHE_DIR", tempfile.mkdtemp(prefix="ember-test-cache-"))
 
 
 def pytest_addoption(parser):

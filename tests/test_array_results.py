@@ -278,3 +278,42 @@ def test_numpy_api_slots_match_the_headers():
 def _read(path):
     with open(path) as f:
         return f.read()
+
+
+@kernel
+def padded_interior(x: f64[:]) -> f64[:]:
+    out = np.zeros(x.size + 2)
+    out[1:-1] = x * 2.0
+    out[0] = -1.0
+    return out[1:-1]
+
+
+@kernel
+def every_other_column(n: int) -> f64[:, :]:
+    a = np.arange(n * 4.0).reshape(n, 4)
+    v = a[:, ::-2].T  # a view of a view of a new array, through a variable
+    return v
+
+
+@kernel
+def calls_view_maker(x: f64[:]) -> float:
+    s = 0.0
+    for _ in range(3):
+        inner = padded_interior(x)  # the caller frees the whole buffer
+        s += inner[0] + inner[inner.size - 1]
+    return s
+
+
+def test_returned_views_of_new_arrays():
+    x = np.array([1.0, 2.0, 3.0])
+    got = padded_interior(x)
+    _same_array(got, x * 2.0)
+    assert got.base is not None and not got.flags.owndata
+    assert type(padded_interior(x).base).__name__ == "Buffer"  # the C fast path
+    _same_array(every_other_column(3), np.arange(12.0).reshape(3, 4)[:, ::-2].T)
+    assert calls_view_maker(x) == 3 * (2.0 + 6.0)
+    before = _live_buffers()
+    kept = [padded_interior(x) for _ in range(50)]
+    assert _live_buffers() == before + 50
+    del kept
+    assert _live_buffers() == before

@@ -71,7 +71,7 @@ def graph(root: pathlib.Path) -> dict[str, set[str]]:
 
 def layer(name: str) -> str:
     parts = name.split(".")
-    if name in BASE:
+    if name in BASE or parts[:2] == ["ember", "prelude"]:  # the prelude imports only numpy
         return "base"
     if len(parts) > 1 and parts[1] in LAYERS[1:-1]:
         return parts[1]

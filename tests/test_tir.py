@@ -10,7 +10,7 @@ import pytest
 from ember import f64
 from ember import types as T
 from ember.errors import Span
-from ember.frontend import build_program, gpu, tir
+from ember.frontend import build_program, gpu, gpu_arrays, tir
 from ember.frontend.opt.fusion import fuse_loops
 from ember.frontend.opt.interchange import interchange_loops
 from ember.frontend.opt.jam import jam_loops
@@ -53,6 +53,8 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
         tir.Coord(T.i64, S, 0), tir.ArrayLiteral(T.Array(T.f64, 1), S, (2,), (x, x)),
         tir.Reshape(T.Array(T.f64, 1), S, a, (n,), check=5),
         tir.Product(A2, S, "matmul", a, tir.Transpose(A2, S, a, (1, 0)), check=6),
+        gpu_arrays.BroadcastElement(T.f64, S, tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)),
+                                    (i, one)),
     ]
     loop = tir.For(S, "i", one, n, one, 1, (store, tir.Assign(S, "x", load)), (("x", T.f64),))
     stmts: list[tir.Expr | tir.Stmt] = [
@@ -64,6 +66,8 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
                    c_lead=(i,)),
         tir.Return(S, x), tir.Raise(S, 0, (i, n)),
         gpu.AtomicAdd(S, a, (i, one), (False, False), x), tir.Fill(S, a, x),
+        gpu_arrays.ElementStore(S, a, (i, one), tir.ArrayMap(A2, S, (a,), tir.Elem(
+            T.f64, S, 0)), check=7),
         tir.ArrayStore(S, a, tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)), check=3),
     ]
     return exprs + stmts

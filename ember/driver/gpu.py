@@ -55,7 +55,7 @@ def _plan(func: Callable[..., object]) -> Any:
     from ..frontend import build_program
 
     program = build_program(func, outline=False)
-    return stage("gpu", "plan")(program.functions[program.entry])
+    return stage("gpu", "plan")(program.functions[program.entry], program.sites)
 
 
 def gpu_manifest(func: Callable[..., object], options: CompileOptions) -> GpuManifest:

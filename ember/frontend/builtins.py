@@ -91,6 +91,9 @@ def _numpy_rows(rows: _Rows) -> None:
     _add(rows, np.amax, "np.amax", "reduce", "max", (1, 8))
     for name in ["dot", "matmul", "inner", "vdot", "outer", "trace"]:  # products.py
         _add(rows, getattr(np, name), f"np.{name}", "product", name, (1, 2))
+    for name in ["sort", "argsort", "searchsorted", "flatnonzero", "count_nonzero", "nonzero",
+                 "concatenate", "stack", "hstack", "vstack"]:  # selection.py
+        _add(rows, getattr(np, name), f"np.{name}", "select", name, (1, 4))
 
 
 def _python_rows(rows: _Rows) -> None:

@@ -14,7 +14,18 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from . import arrays, builtins, creation, products, reductions, tir, views
+from . import (
+    arrays,
+    builtins,
+    creation,
+    prelude,
+    prelude_table,
+    products,
+    reductions,
+    selection,
+    tir,
+    views,
+)
 from .annotations import describe
 from .operators import (
     Typer,
@@ -38,6 +49,10 @@ def call(typer: Typer, node: ast.Call) -> tir.Expr:
     inner = getattr(target, "__ember_kernel__", None)
     if inner is not None:
         return kernel_call(typer, node, inner)
+    routine = prelude_table.lookup(target)
+    if routine is not None or prelude.is_prelude_function(target):
+        return (prelude.call(typer, node, routine) if routine is not None
+                else prelude.helper_call(typer, node, target))
     row = builtins.lookup(target)
     if row is None:
         raise typer.error(node.func, _not_callable(typer, node.func, target))
@@ -62,7 +77,11 @@ def _apply(typer: Typer, node: ast.Call, row: builtins.Builtin,
         for arg, a in zip(args, node.args, strict=True):
             if not isinstance(arg.type, T.Scalar):
                 raise typer.error(a, f"{row.name}() needs scalar arguments, not {arg.type}")
-    return RULES[row.rule](typer, node, row, args)
+    result = RULES[row.rule](typer, node, row, args)
+    t = result.type
+    if row.name.startswith("np.") and isinstance(t, T.Scalar) and t.weak:
+        return tir.Cast(t.strong(), result.span, result)  # np.tanh(0.5) is an np.float64
+    return result
 
 
 def _unpack(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
@@ -82,14 +101,11 @@ def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
         base = typer.expr(func.value)
         if isinstance(base.type, T.Array):
             return views.transpose(typer, node, base, list(node.args))
-    if isinstance(func, ast.Attribute) and func.attr in reductions.METHODS:
-        base = typer.expr(func.value)
-        if isinstance(base.type, T.Array):
-            return reductions.method(typer, node, func.attr, base, _dtype)
-    if isinstance(func, ast.Attribute) and func.attr in creation.METHODS:
-        base = typer.expr(func.value)
-        if isinstance(base.type, T.Array):
-            return creation.method(typer, node, base)
+    for names, rule in _METHOD_FAMILIES:
+        if isinstance(func, ast.Attribute) and func.attr in names:
+            base = typer.expr(func.value)
+            if isinstance(base.type, T.Array):
+                return rule(typer, node, base)
     if isinstance(func, ast.Attribute) and func.attr == "astype":
         base = typer.expr(func.value)
         if isinstance(base.type, T.Array):
@@ -97,6 +113,18 @@ def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
                 raise typer.error(node, "astype() takes one dtype argument in kernels")
             return arrays.astype(typer, node, base, _dtype(typer, node.args[0]))
     raise typer.error(node, _value_call(typer, func))
+
+
+def _reduction_method(typer: Typer, node: ast.Call, base: tir.Expr) -> tir.Expr:
+    assert isinstance(node.func, ast.Attribute)
+    return reductions.method(typer, node, node.func.attr, base, _dtype)
+
+
+_METHOD_FAMILIES: tuple[tuple[frozenset[str], Callable[[Typer, ast.Call, tir.Expr], tir.Expr]],
+                        ...] = ((reductions.METHODS, _reduction_method),
+                                (selection.METHODS, selection.method),
+                                (creation.METHODS, creation.method))
+"""Array methods by family: the names each module types, and its typing function."""
 
 
 def _value_call(typer: Typer, func: ast.expr) -> str:
@@ -214,6 +242,8 @@ def _np_pred(typer: Typer, node: ast.Call, row: builtins.Builtin,
 
 def _ufunc1(typer: Typer, node: ast.Call, row: builtins.Builtin,
             args: list[tir.Expr]) -> tir.Expr:
+    if row.op in ("floor", "ceil", "trunc") and not _scalar(args[0]).is_float:
+        return cast(args[0], _scalar(args[0]).strong())  # NumPy 2 keeps int and bool dtypes
     t = T.float_of(T.arith_operand(_scalar(args[0])))
     return _call(t, node, typer, row.op, args[0])
 
@@ -229,7 +259,7 @@ def _ufunc2(typer: Typer, node: ast.Call, row: builtins.Builtin,
 def _fold(typer: Typer, node: ast.Call, op: str, args: list[tir.Expr]) -> tir.Expr:
     t = _scalar(args[0])
     for a in args[1:]:
-        t = T.promote(T.arith_operand(t) if op in ("minimum", "maximum") else t, _scalar(a))
+        t = T.promote(t, _scalar(a))  # NumPy: np.maximum of bools is a bool
     result = cast(args[0], t)
     for a in args[1:]:
         result = tir.Call(t, typer.src.span(node), op, (result, cast(a, t)))
@@ -243,6 +273,8 @@ def _minmax(typer: Typer, node: ast.Call, row: builtins.Builtin,
 
 def _abs(typer: Typer, node: ast.Call, row: builtins.Builtin,
          args: list[tir.Expr]) -> tir.Expr:
+    if row.name == "np.abs" and _scalar(args[0]).is_bool:
+        return cast(args[0], T.boolean)  # np.abs(True) is np.True_, abs(True) is 1
     t = T.arith_operand(_scalar(args[0]))
     return _call(t, node, typer, "fabs" if t.is_float else "abs", args[0])
 
@@ -425,6 +457,7 @@ _SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr
     "item": _item, "inplace": arrays.inplace_value, "product": products.call,
     "reduce": lambda typer, node, row: reductions.call(typer, node, row, _dtype),
     "create": lambda typer, node, row: creation.create(typer, node, row, _dtype),
+    "select": selection.call,
 }
 
 

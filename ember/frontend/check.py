@@ -71,8 +71,9 @@ def _exception_messages(fdef: ast.FunctionDef) -> set[int]:
 
 
 def _array_literals(fdef: ast.FunctionDef) -> set[int]:
-    """The (nested) lists given to `np.array`/`np.asarray`, the one place kernels accept
-    them (frontend/creation.py)."""
+    """The (nested) lists given to `np.array`/`np.asarray` (frontend/creation.py) and the list
+    of arrays given to np.concatenate/stack/hstack/vstack (selection.py): the places kernels
+    accept them."""
     found: set[int] = set()
     for node in ast.walk(fdef):
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.List):
@@ -80,6 +81,8 @@ def _array_literals(fdef: ast.FunctionDef) -> set[int]:
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name in ("array", "asarray"):
                 found |= {id(n) for n in ast.walk(node.args[0]) if isinstance(n, ast.List)}
+            if name in ("concatenate", "stack", "hstack", "vstack"):  # selection.py
+                found.add(id(node.args[0]))
     return found
 
 

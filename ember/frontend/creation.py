@@ -28,9 +28,6 @@ from .operators import Typer, cast, truth
 from .raises import add_site
 
 DtypeOf = Callable[[Typer, ast.expr], T.Scalar]
-_RESHAPE_AD: Final = ("a.reshape() and a.ravel() are not supported in derivative builds "
-                      "yet (Enzyme cannot differentiate a reshaped view); use a.flatten() "
-                      "(a copy) or index the elements")
 _NEGATIVE: Final = "negative dimensions are not allowed"
 _DTYPE_NAMES: Final = frozenset({
     "float", "int", "bool", "bool_", "float32", "float64", "int8", "int16", "int32", "int64",
@@ -97,9 +94,8 @@ def _bin(t: T.Scalar, op: str, a: tir.Expr, b: tir.Expr) -> tir.Expr:
 
 def _negative_site(typer: Typer, node: ast.AST, template: str,
                    sizes: list[tir.Expr]) -> int | None:
-    """The ValueError site for negative `sizes` (None where they are constants >= 0, and in
-    derivative builds, which clamp them to 0 as np.zeros does)."""
-    if typer.ad or all(isinstance(s, tir.Const) and s.value >= 0 for s in sizes):
+    """The ValueError site for negative `sizes` (None where they are constants >= 0)."""
+    if all(isinstance(s, tir.Const) and s.value >= 0 for s in sizes):
         return None
     ndim = len(sizes)
     return add_site(typer.scope.callees, "ValueError", template, "q" * ndim,
@@ -130,18 +126,15 @@ def _arange(typer: Typer, node: ast.Call, row: builtins.Builtin, dtype_of: Dtype
     t = T.f64 if any(_stype(v).is_float for v in values) else T.i64
     dtype = dtype_of(typer, dtype_node) if dtype_node is not None else t
     start, stop, step = (cast(v, t) for v in values)
-    zero = None if typer.ad else add_site(typer.scope.callees, "ZeroDivisionError",
-                                          "division by zero", "", span, typer.src.name)
-    is_zero = tir.Compare(T.boolean, span, "eq", step, tir.Const(t, span, 0))
-    divisor = tir.IfExp(t, span, is_zero, tir.Const(t, span, 1), step) if typer.ad else step
+    zero = add_site(typer.scope.callees, "ZeroDivisionError", "division by zero", "", span,
+                    typer.src.name)
+    divisor = step
     if t.is_float:
         ratio = tir.BinOp(t, span, "truediv", _bin(t, "sub", stop, start), divisor, zero)
         length: tir.Expr = tir.Cast(T.i64, span, tir.Call(t, span, "ceil", (ratio,)))
     else:  # ceil((stop - start) / step) exactly: -((start - stop) // step)
         floor = tir.BinOp(t, span, "floordiv", _bin(t, "sub", start, stop), divisor, zero)
         length = tir.UnaryOp(T.i64, span, "neg", floor)
-    if typer.ad:  # derivative builds do not raise here: a zero step gives an empty array
-        length = tir.IfExp(T.i64, span, is_zero, _i(span, 0), length)
     length = tir.Call(T.i64, span, "max", (length, _i(span, 0)))
     inputs = _Inputs()
     first = inputs(_cast_to(start, dtype))
@@ -420,8 +413,6 @@ def _int_item(typer: Typer, node: ast.expr, value: tir.Expr) -> tir.Expr:
 def _reshape(typer: Typer, node: ast.Call, base: tir.Expr, shape: list[tir.Expr],
              nodes: list[ast.expr | None]) -> tir.Expr:
     assert isinstance(base.type, T.Array)
-    if typer.ad:
-        raise typer.error(node, _RESHAPE_AD)
     fixed = [s.value < 0 if isinstance(s, tir.Const) else None for s in shape]
     if sum(1 for f in fixed if f) > 1:
         raise typer.error(node, "can only specify one unknown dimension")
@@ -434,10 +425,10 @@ def _reshape(typer: Typer, node: ast.Call, base: tir.Expr, shape: list[tir.Expr]
     return tir.Reshape(T.Array(base.type.dtype, len(shape)), span, base, tuple(shape), site)
 
 
-def returnable_reshape(value: tir.Expr, owned: set[str]) -> bool:
-    """`np.arange(6).reshape(2, 3)`, `a.reshape(...)` of an array `a` the kernel allocates:
-    the reshape is a view of a new array (or a copy), so it may be returned."""
-    while isinstance(value, tir.Reshape):
+def returnable_view(value: tir.Expr, owned: set[str]) -> bool:
+    """`np.arange(6).reshape(2, 3)`, `out[1:-1]`, `a.T` of an array `a` the kernel allocates:
+    a view of a new array, so it may be returned (the result owns the whole buffer)."""
+    while isinstance(value, tir.Reshape | tir.View | tir.Transpose):
         value = value.array
     if isinstance(value, tir.Var):
         return value.name in owned

@@ -35,8 +35,8 @@ def uses(node: object) -> set[str]:
             found |= uses(item.u) - {item.row, item.red}
             stack.extend((item.c, item.b, item.rows, item.cols, item.depth, item.init,
                           item.c_lead, item.b_lead))
-        elif isinstance(item, tir.Expr | tir.Store | tir.Fill | tir.ExprStmt | tir.Return
-                        | tir.Raise):
+        elif isinstance(item, tir.Expr | tir.Store | tir.Fill | tir.ArrayStore | tir.ExprStmt
+                        | tir.Return | tir.Raise):
             stack.extend(getattr(item, f.name) for f in fields(item))
         elif isinstance(item, tuple):
             stack.extend(item)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .prelude_table import sources_read
 from .source import load_source
 
 
@@ -27,6 +28,7 @@ def dependencies(func: Any) -> list[str]:
         seen.add(id(fn))
         src = load_source(fn)
         out.append(f"{fn.__module__}.{fn.__qualname__}\n{src.text}")
+        out.extend(sources_read(src.tree, src.lookup))  # NumPy routines of ember/prelude
         for name, value in _globals_read(src):
             inner = getattr(value, "__ember_kernel__", None)
             if inner is not None:

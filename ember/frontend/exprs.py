@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError, Span
-from . import arrays, builtins, products, tir, views
+from . import arrays, builtins, products, selection, tir, views
 from .annotations import describe
 from .bounds import lower_bound
 from .calls import attribute_of_call, call
@@ -220,6 +220,9 @@ class ExprTyper:
         return self.global_value(node, self.resolve(node))
 
     def visit_Subscript(self, node: ast.Subscript) -> tir.Expr:
+        selected = selection.subscript(self, node)  # a[mask], np.nonzero(a)[0]
+        if selected is not None:
+            return selected
         base = self.subscript_base(node)
         if isinstance(base.type, T.Tuple):
             return tuple_item(self, node, base)

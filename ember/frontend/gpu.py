@@ -4,8 +4,11 @@ Input: the entry `tir.Function` of a program built without prange outlining. Out
 `GpuPlan`. A GPU kernel's body may hold only
   * scalar assignments whose values the host can compute (constants, scalar parameters,
     `a.shape[d]`, `len(a)`, + - * // % min max, casts),
-  * prange loops, and
-  * a final `return` of such values (the results of scalar `+=` reductions included).
+  * prange loops,
+  * a final `return` of such values (the results of scalar `+=` reductions included),
+  * whole-array statements into whole array parameters and `np.sum` of whole arrays, which
+    frontend/gpu_arrays.py turns into prange nests (device bodies may hold the array code
+    that needs no new array; gpu_arrays.py checks it).
 Each top-level prange loop becomes a `Nest`: it and up to two directly nested prange loops
 (the sole statement of the loop above, bounds free of the outer loop variables) are mapped to
 the GPU grid; deeper or imperfect prange loops run sequentially inside the device code.
@@ -27,7 +30,7 @@ from typing import Any, TypeAlias
 
 from .. import types as T
 from ..errors import CompileError
-from . import dataflow, tir
+from . import dataflow, gpu_arrays, tir
 from .opt.jam import shape_of
 
 HostExpr: TypeAlias = list[object]
@@ -39,15 +42,13 @@ MAX_DEPTH = 3
 _HOST_BINOPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "truediv"})
 _HOST_CALLS = frozenset({"min", "max", "abs"})
 _DEVICE_FORBIDDEN = {
-    tir.Alloc: "creating arrays",
     tir.KernelCall: "calling another kernel",
     tir.Return: "return",
     tir.ParallelLaunch: "parallel launches",
     tir.Raise: "raise/assert (GPU kernels cannot raise; check inputs before the launch)",
-    tir.View: "making a view (a slice or row)", tir.Transpose: "transposing (a view)",
-    tir.Fill: "assigning to a slice",
-    tir.Product: "an array product (@, np.dot)",
 }
+_DEVICE_ARRAYS = (tir.ArrayStore,)
+"""Nodes of unknown effects that device code runs anyway (checked by gpu_arrays.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +104,17 @@ class GpuPlan:
     nests: tuple[Nest, ...]
     steps: tuple[HostStep, ...]
     """Host steps: ["set", name, expr], ["launch", k], ["return", expr | None]."""
+    sites: tuple[tir.Site, ...] = ()
+    """The program's raise sites: run-time checks in device code are assertions."""
 
 
-def plan_gpu(fn: tir.Function) -> GpuPlan:
-    """The host steps and device nests of GPU kernel `fn`, or a CompileError."""
+def plan_gpu(fn: tir.Function, sites: tuple[tir.Site, ...] = ()) -> GpuPlan:
+    """The host steps and device nests of GPU kernel `fn`, or a CompileError (`sites`: the
+    program's raise sites, for the messages of device assertions)."""
     planner = _Planner(fn)
     for s in fn.body:
         planner.top(s)
-    return GpuPlan(fn, tuple(planner.nests), tuple(planner.steps))
+    return GpuPlan(fn, tuple(planner.nests), tuple(planner.steps), sites)
 
 
 class _Planner:
@@ -124,16 +128,48 @@ class _Planner:
         if isinstance(s, tir.For) and s.parallel:
             self.steps.append(["launch", len(self.nests)])
             self.nests.append(self.nest(s))
+        elif (whole := gpu_arrays.host_array_nest(s, self.host, len(self.nests))) is not None:
+            self.top(whole)
         elif isinstance(s, tir.Assign) and isinstance(s.value.type, T.Scalar):
-            self.steps.append(["set", s.name, host_expr(s.value, self.host)])
+            if not self.host_sum(s.name, s.value):
+                _no_host_reduction(s.value)
+                self.steps.append(["set", s.name, host_expr(s.value, self.host)])
             self.host[s.name] = s.value.type
+        elif isinstance(s, tir.Assign) and isinstance(s.value.type, T.Array):
+            raise CompileError("a GPU kernel cannot create arrays or keep views at its top "
+                               "level; pass an output array and assign into it (`out[:] = "
+                               "...`), or make the view inside a prange loop", s.span)
         elif isinstance(s, tir.Return):
-            value = None if s.value is None else host_expr(s.value, self.host)
-            self.steps.append(["return", value])
+            value = None if s.value is None else self.summed(s.value)
+            if value is not None:
+                _no_host_reduction(value)
+            self.steps.append(["return", None if value is None else
+                               host_expr(value, self.host)])
         else:
             raise CompileError("a GPU kernel's body may hold only prange loops, scalar "
                                "assignments and a return; move this statement into a prange "
                                "loop or run the kernel on the CPU", s.span)
+
+    def summed(self, value: tir.Expr) -> tir.Expr:
+        """`value` (a returned value or tuple) with its whole-array sums computed by
+        parallel reductions into host variables."""
+        if isinstance(value, tir.TupleExpr):
+            return replace(value, items=tuple(self.summed(i) for i in value.items))
+        if isinstance(value, tir.Cast):  # to the declared return type
+            return replace(value, value=self.summed(value.value))
+        name = f"__sum{len(self.nests)}"
+        return tir.Var(value.type, value.span, name) if self.host_sum(name, value) else value
+
+    def host_sum(self, name: str, value: tir.Expr) -> bool:
+        """`name = np.sum(...)` of whole arrays as a parallel reduction, if it is one."""
+        loop = gpu_arrays.host_sum(name, value, self.host, len(self.nests))
+        if loop is None:
+            return False
+        assert isinstance(value.type, T.Scalar)
+        self.steps.append(["set", name, ["const", value.type.np_dtype.type(0).item()]])
+        self.host[name] = value.type
+        self.top(loop)
+        return True
 
     def nest(self, loop: tir.For) -> Nest:
         loops = _grid_loops(loop)
@@ -142,6 +178,7 @@ class _Planner:
                         host_expr(lp.step, self.host)) for lp in loops)
         reductions = tuple((name, _add_reduction(loop, name, t)) for name, t in loop.carried)
         body, sums = _element_sums(loops[-1], names, self.fn.var_types, len(self.nests))
+        gpu_arrays.check_device(body)
         body = _device_block(body, names)
         targets = tuple((g.array, g.indices) for g in sums)
         reads = tir.names((body, targets, tuple((lp.start, lp.stop, lp.step)
@@ -157,6 +194,16 @@ class _Planner:
         if len(self.nests) == 1:  # the first nest of a multi-nest kernel gets a number too
             self.nests[0] = replace(self.nests[0], name=f"{self.fn.name}_0")
         return Nest(name, loops, body, tuple(captured), reductions, bounds, sums)
+
+
+def _no_host_reduction(e: tir.Expr) -> None:
+    inner = gpu_arrays.host_reduction(e)
+    if inner is not None:
+        raise CompileError("at the top level of a GPU kernel the only reductions are "
+                           "`s = np.sum(...)` and `return np.sum(...)` of whole array "
+                           "parameters; write this one as a prange loop: `s = 0.0`, "
+                           "`for i in prange(len(x)): s += x[i]` (a parallel reduction)",
+                           inner.span)
 
 
 def _grid_loops(loop: tir.For) -> tuple[tir.For, ...]:
@@ -280,7 +327,7 @@ def _device_block(body: tuple[tir.Stmt, ...], grid: set[str]) -> tuple[tir.Stmt,
     """`body` with racing `+=` stores made atomic; unsupported constructs rejected."""
     for node in tir.walk(body):
         what = _DEVICE_FORBIDDEN.get(type(node))
-        if what is None and tir.effects(node).unknown:
+        if what is None and tir.effects(node).unknown and not isinstance(node, _DEVICE_ARRAYS):
             what = f"{type(node).__name__} (a construct of unknown effects)"
         if what is not None:
             raise CompileError(f"{what} is not supported inside a GPU prange loop",

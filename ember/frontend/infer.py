@@ -22,6 +22,7 @@ from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
 from .opt import optimize_nests
+from .opt.arrayfusion import fuse_array_statements
 from .parallel import outline_parallel_loops
 from .scope import Callees, Pending, Scope
 from .source import Source, load_source
@@ -89,6 +90,25 @@ class _ProgramBuilder:
         self.by_func[func] = symbol
         return typed
 
+    def specialize(self, func: Any, params: list[tuple[str, T.Type]],
+                   span: Span | None) -> tir.Function:
+        key = (func, tuple(params))
+        if key in self.by_func:
+            return self.functions[self.by_func[key]]
+        symbol = self._symbol(f"prelude_{func.__name__}")
+        src = load_source(func)
+        try:
+            typed = type_function(src, self, symbol, params, None, self.ad, self.optimize)
+        except CompileError as err:
+            if span is not None:
+                shown = ", ".join(str(t) for _, t in params)
+                err.with_note(f"while compiling prelude routine '{src.name}' for ({shown}), "
+                              f"called at {span.file}, line {span.line}")
+            raise
+        self.functions[symbol] = typed
+        self.by_func[key] = symbol
+        return typed
+
     def _symbol(self, name: str) -> str:
         taken = set(self.functions) | {f.symbol for f in self.in_progress.values()}
         symbol, k = f"ek_{name}", 1  # prefixed: a kernel named `sin` must not shadow libm
@@ -116,7 +136,7 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
     final_ret = ret if ret is not None else (builder.returned or T.none)
     types = {**scope.vars, **scope.declared}
     dataflow.check_assigned_before_use(body, set(scope.params), src)
-    body = dataflow.annotate(body, types)
+    body = dataflow.annotate(fuse_array_statements(body, types), types)
     body, workers = (outline_parallel_loops(symbol, body, types, dict(params))
                      if callees.outline else (body, []))
     for worker in workers:

@@ -109,11 +109,19 @@ def binary(typer: Typer, node: ast.AST, op: str, left: tir.Expr,
     if lt.is_bool and rt.is_bool and not (lt.weak and rt.weak) and op in _BOOL_ARITH:
         return tir.BinOp(T.boolean, span, _BOOL_ARITH[op], cast(left, T.boolean),
                          cast(right, T.boolean))
-    t = T.promote(T.arith_operand(lt), T.arith_operand(rt))
+    t = T.promote(_arith_operand(lt, rt), _arith_operand(rt, lt))
     if op == "truediv":
         t = T.float_of(t)
     e = tir.BinOp(t, span, op, cast(left, t), cast(right, t))
     return checked_binop(typer, node, e, lt.is_float or rt.is_float)
+
+
+def _arith_operand(t: T.Scalar, other: T.Scalar) -> T.Scalar:
+    """A bool operand counts as an int, except a NumPy bool beside a NumPy int or float,
+    which takes the other's type (NEP 50: bool_array / f32_array is f32)."""
+    if t.is_bool and not t.weak and not other.is_bool and not other.weak:
+        return other
+    return T.arith_operand(t)
 
 
 def _bitwise(typer: Typer, node: ast.AST, op: str, left: tir.Expr,
@@ -124,7 +132,8 @@ def _bitwise(typer: Typer, node: ast.AST, op: str, left: tir.Expr,
         raise typer.error(node, f"bitwise '{SYMBOL[op]}' needs integer operands, "
                           f"not {lt} and {rt}")
     both_bool = lt.is_bool and rt.is_bool and op in ("and", "or", "xor")
-    t = T.promote(lt, rt) if both_bool else T.promote(T.arith_operand(lt), T.arith_operand(rt))
+    t = T.promote(lt, rt) if both_bool else T.promote(_arith_operand(lt, rt),
+                                                      _arith_operand(rt, lt))
     return tir.BinOp(t, typer.src.span(node), op, cast(left, t), cast(right, t))
 
 

@@ -72,11 +72,24 @@ def _vdot(typer: Typer, node: ast.Call, a: tir.Expr, b: tir.Expr) -> tir.Expr:
 
 
 def _outer(typer: Typer, node: ast.Call, a: tir.Expr, b: tir.Expr) -> tir.Expr:
+    """np.outer(a, b) of arrays (or views) is `a[:, None] * b[None, :]`, an array expression
+    that fuses with the expression around it (`A + np.outer(u, v)`: no temporary)."""
     _operands(typer, node, "np.outer", (a, b), (1, 1))
     t = _dtype(typer, node, a, b)
     span = typer.src.span(node)
+    if all(isinstance(x, tir.Var | tir.View) for x in (a, b)):
+        whole: tir.ViewItem = (None, None, None)
+        rows = tir.View(T.Array(_elem(a), 2), span, a, (whole, None))
+        cols = tir.View(T.Array(_elem(b), 2), span, b, (None, whole))
+        return arrays.lift(typer, node, [rows, cols], lambda x, y: tir.BinOp(
+            t, span, "mul", cast(x, t), cast(y, t)))
     return tir.Product(T.Array(t, 2), span, "outer", _converted(typer, node, a, t),
                        _converted(typer, node, b, t))
+
+
+def _elem(x: tir.Expr) -> T.Scalar:
+    assert isinstance(x.type, T.Array)
+    return x.type.dtype
 
 
 _FORMS: Final[dict[str, Callable[[Typer, ast.Call, tir.Expr, tir.Expr], tir.Expr]]] = {

@@ -35,6 +35,12 @@ class Callees(Protocol):
         """The typed `Function` of kernel `func`, typing it first if needed."""
         ...
 
+    def specialize(self, func: Any, params: list[tuple[str, Type]],
+                   span: Span | None) -> tir.Function:
+        """The typed `Function` of the generic (unannotated) prelude function `func` for
+        parameters of types `params`, typing it once per distinct list (ember/prelude)."""
+        ...
+
     def site(self, site: tir.Site) -> int:
         """The index of `site` in the program's site table (tir.Program.sites)."""
         ...

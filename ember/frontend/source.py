@@ -61,6 +61,21 @@ class Source:
         return (name in table), table.get(name)
 
 
+@dataclass(frozen=True)
+class PinnedSource(Source):
+    """The source of an Ember-written library kernel (selection_kernels.py) specialized for
+    one call: every span is the user's call, so its errors and raise sites name that line."""
+
+    at: Span | None = None
+
+    @property
+    def name(self) -> str:
+        return self.at.func if self.at is not None else self.tree.name
+
+    def span(self, node: ast.AST) -> Span:
+        return self.at if self.at is not None else Source.span(self, node)
+
+
 def load_source(func: Any) -> Source:
     """Parse the source of `func`; raise CompileError if it cannot be found or parsed."""
     try:
@@ -83,4 +98,7 @@ def load_source(func: Any) -> Source:
                       end_lineno=fdef.lineno, end_col_offset=fdef.col_offset + 9)
         raise src.error(at, "async functions cannot be kernels")
     fdef.decorator_list = []
+    pinned: Span | None = getattr(func, "__ember_span__", None)
+    if pinned is not None:
+        return PinnedSource(func, fdef, file, src.line_offset, text, pinned)
     return src

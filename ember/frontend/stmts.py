@@ -11,7 +11,7 @@ import ast
 
 from .. import types as T
 from ..parallel import prange
-from . import arrays, creation, tir, views
+from . import arrays, creation, selection, tir, views
 from .builtins import is_inplace
 from .exits import RETVAL
 from .exprs import ExprTyper
@@ -69,6 +69,9 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         """`x op= y` (desugared to `x = __ember_inplace(x, x op y)`): arrays in place."""
         call = node.value
         assert isinstance(call, ast.Call)
+        if selection.is_mask_target(self, target):  # a[mask] += v: a[mask] = a[mask] + v
+            assert isinstance(target, ast.Subscript)
+            return [self.store(target, call.args[1])]
         dest = self.expr(target) if isinstance(target, ast.Name | ast.Subscript) else None
         if dest is not None and isinstance(dest.type, T.Array):
             arrays.written(self, target)
@@ -132,7 +135,8 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                           | tir.Reduce | tir.Scan | tir.Generate | tir.ArrayLiteral):
             self.owned.add(name)
             return
-        if creation.returnable_reshape(value, self.owned - self.unowned):
+        if isinstance(value, tir.Reshape) and creation.returnable_view(
+                value, self.owned - self.unowned):
             self.owned.add(name)  # a reshaped new array
             return
         self.unowned.add(name)
@@ -141,6 +145,9 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
             self.scope.aliases[name] = self.scope.aliases.get(root.name, root.name)
 
     def store(self, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt:
+        masked = selection.store(self, target, value_node)  # a[mask] = v
+        if masked is not None:
+            return masked
         base = self.expr(target.value)
         if not isinstance(base.type, T.Array):
             raise self.error(target, f"cannot store into '{ast.unparse(target.value)}': "
@@ -224,14 +231,15 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                           | tir.Reduce | tir.Scan | tir.Generate | tir.ArrayLiteral):
             return
         name = node.id if isinstance(node, ast.Name) else None
-        if name == RETVAL or (name in self.owned and name not in self.unowned):
+        owned = self.owned - self.unowned
+        if name == RETVAL or name in owned or self.scope.aliases.get(name or "") in owned:
+            return  # a new array, or a view of one
+        if creation.returnable_view(value, owned):
             return
-        if creation.returnable_reshape(value, self.owned - self.unowned):
-            return
-        if isinstance(value, tir.View | tir.Transpose):
-            raise self.error(node, "returning a view (a slice, row or transpose) is not "
-                             "supported yet; return an array the kernel allocates "
-                             "(np.empty/np.zeros/...) and copy the elements into it")
+        if isinstance(value, tir.View | tir.Transpose | tir.Reshape):
+            raise self.error(node, "returning a view of a parameter (a slice, row or "
+                             "transpose) is not supported yet; return a copy (x[1:].copy()) "
+                             "or a view of an array the kernel allocates")
         raise self.error(node, "kernels can only return arrays they allocate "
                          "(np.empty/np.zeros/...); this one may be a parameter or a view")
 

@@ -256,7 +256,7 @@ class Generate(Expr):
     """A new C-contiguous array of `shape` (frontend/creation.py: np.arange, np.eye, copies)
     whose element at each coordinate is `body`, a scalar expression over `Coord`
     placeholders (the coordinates) and `Elem` placeholders of `inputs` (evaluated once,
-    before the loop nest)."""
+    before the loop nest; `shape` may read them too, as selection.py's joins do)."""
 
     shape: tuple[Expr, ...]
     inputs: tuple[Expr, ...]

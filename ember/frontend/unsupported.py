@@ -20,7 +20,7 @@ _VIEW: Final = ("kernels make views by slicing (a[1:], A[i], A[:, j]), transposi
                  "directly (a[i, j])")
 
 ARRAY_METHODS: Final[dict[str, str]] = {
-    **dict.fromkeys(["dot", "sort", "argsort", "clip", "round", "nonzero"], _LOOP),
+    **dict.fromkeys(["dot", "clip", "round", "nonzero"], _LOOP),
     **dict.fromkeys(["swapaxes", "view",
                      "squeeze"], _VIEW),
     "item": "read the element by its index: a[i]",
@@ -84,7 +84,6 @@ def _function_rows() -> dict[Any, str]:
         rows[getattr(np, name)] = _WHOLE_ARRAY
     for name in ["concatenate", "stack", "tile", "repeat", "meshgrid", "diag", "tri"]:
         rows.setdefault(getattr(np, name), _BUILD_ARRAY)
-    rows[np.linalg.norm] = _WHOLE_ARRAY
     return rows
 
 

@@ -195,11 +195,16 @@ def emit_array_map(em: Emitter, e: tir.ArrayMap) -> Any:
 
 
 def emit_array_store(em: Emitter, s: tir.ArrayStore) -> None:
+    values, arrays = _inputs(em, s.value)
+    store_values(em, s, values, arrays, em.expr(s.array))
+
+
+def store_values(em: Emitter, s: tir.ArrayStore, values: list[Any], arrays: list[Operand],
+                 dest: ir.Value) -> None:
+    """`emit_array_store` with the inputs and the destination evaluated (ir/epilogue.py)."""
     assert isinstance(s.array.type, T.Array)
     t = s.array.type
     m = s.value
-    values, arrays = _inputs(em, m)
-    dest = em.expr(s.array)
     rank = m.type.ndim if isinstance(m.type, T.Array) else 0
     shape = _broadcast(em, arrays, rank, m.check)
     target = _dims(em, dest, t.ndim)

@@ -6,7 +6,8 @@ C-order strides when the array is C-contiguous at run time (NumPy's rule: sizes-
 empty arrays impose nothing), else of a C-ordered copy made first (NumPy copies then too).
 
 Generated arrays are plain loops with loads and stores, so derivative builds take them as
-written (Enzyme differentiates a copy like a user's loop); reshapes are primal only.
+written (Enzyme differentiates a copy like a user's loop); there a reshape is a marked
+placeholder that lowering/reshapes.py folds into the indices of its loads and stores.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from .raising import raise_if
 from .types import to_mlir_type
 
 CI = arith.CmpIPredicate
+RESHAPE = "ember.reshape"
+"""On the placeholder `memref.reinterpret_cast` of a reshape in derivative builds."""
 COORDS = "\0coords"
 """Environment key of the current coordinates while a Generate body is emitted."""
 
@@ -46,8 +49,11 @@ def _sizes(em: Emitter, shape: tuple[tir.Expr, ...], site: int | None) -> list[i
 
 def emit_generate(em: Emitter, e: tir.Generate) -> Any:
     assert isinstance(e.type, T.Array)
-    sizes = _sizes(em, e.shape, e.check)
     values = tuple(em.expr(i) for i in e.inputs)
+    saved_elems = em.env.get(ELEMS)
+    em.env[ELEMS] = values  # the shape may read the inputs' sizes (np.concatenate)
+    sizes = _sizes(em, e.shape, e.check)
+    em.env[ELEMS] = saved_elems
     out = allocate(e.type, sizes)
     dtype = e.type.dtype
 
@@ -121,6 +127,18 @@ def _new_sizes(em: Emitter, e: tir.Reshape, total: ir.Value) -> list[ir.Value]:
     return [arith.select(n, inferred, w) for n, w in zip(negative, wanted, strict=True)]
 
 
+def _reshape_marker(e: tir.Reshape, array: ir.Value, new: list[ir.Value]) -> ir.Value:
+    """Derivative builds: a placeholder view with the new sizes, marked `RESHAPE`, that
+    lowering/reshapes.py folds into the indices of its loads and stores before Enzyme (which
+    has no rule for the metadata ops); reading it reads the array in C order."""
+    dyn, dyn_stride = ir.ShapedType.get_dynamic_size(), ir.ShapedType.get_dynamic_stride_or_offset()
+    n = len(new)
+    view = memref.reinterpret_cast(to_mlir_type(e.type), array, [_c(0)], new, [_c(1)] * n,
+                                   [dyn_stride], [dyn] * n, [dyn_stride] * n)
+    view.owner.attributes[RESHAPE] = ir.UnitAttr.get()
+    return view
+
+
 def _copy(array: ir.Value, t: T.Array, sizes: list[ir.Value]) -> ir.Value:
     """A C-contiguous copy of `array`."""
     out = allocate(t, sizes)
@@ -131,8 +149,11 @@ def _copy(array: ir.Value, t: T.Array, sizes: list[ir.Value]) -> ir.Value:
 def emit_reshape(em: Emitter, e: tir.Reshape) -> Any:
     assert isinstance(e.array.type, T.Array)
     array = em.expr(e.array)
-    meta = memref.ExtractStridedMetadataOp(array)
     rank = e.array.type.ndim
+    if em.ad:  # no strided metadata: remove-dead-values erases it when some results are dead
+        return _reshape_marker(e, array, _new_sizes(
+            em, e, _product([em.dim(array, k) for k in range(rank)])))
+    meta = memref.ExtractStridedMetadataOp(array)
     sizes, strides = list(meta.sizes)[:rank], list(meta.strides)[:rank]
     new = _new_sizes(em, e, _product(sizes))
     # yield the buffer and offset, not the memref: the contiguous variant retypes `array`

@@ -16,8 +16,9 @@ from mlir.dialects import arith, func, memref, scf
 from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
-from .arrays import emit_array_map, emit_elem
+from .arrays import emit_elem
 from .creation import emit_array_literal, emit_coord, emit_generate, emit_reshape
+from .epilogue import emit_array_map_fused
 from .loops import allocate, fill
 from .products import emit_product
 from .protocols import Emitter
@@ -232,5 +233,5 @@ RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.Generate: emit_generate, tir.Coord: emit_coord, tir.ArrayLiteral: emit_array_literal,
     tir.Reshape: emit_reshape,
     tir.Reduce: emit_reduce, tir.Scan: emit_scan,
-    tir.Elem: emit_elem, tir.ArrayMap: emit_array_map, tir.Product: emit_product,
+    tir.Elem: emit_elem, tir.ArrayMap: emit_array_map_fused, tir.Product: emit_product,
 }

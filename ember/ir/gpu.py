@@ -7,7 +7,8 @@ values, and one `memref<1xT>` buffer per scalar reduction. The parallel loop run
 trip counts with the *innermost* loop first, so that it maps to the x dimension of the grid
 (consecutive threads touch consecutive elements). Loop variables are rebuilt as
 `start + k * step`. The body is emitted by the ordinary `Emitter`, with the frontend's
-`AtomicAdd` statements as `memref.atomic_rmw`.
+`AtomicAdd` statements as `memref.atomic_rmw`, array code through ir/gpu_arrays.py's rules
+(its loops marked not to unroll) and run-time checks as device assertions (`cf.assert`).
 
 A nest with scalar reductions is *strided* instead: its function takes one more index
 argument, the number of threads T (a multiple of the warp size, chosen by the launcher), and
@@ -31,10 +32,11 @@ from mlir.dialects import arith, func, gpu, memref, scf
 from .. import types as T
 from ..frontend import tir
 from ..frontend.gpu import AtomicAdd, GpuPlan, Nest
-from . import ops, stmts
-from .context import location
+from . import exprs, gpu_arrays, ops, stmts
+from .context import location, ops_where
 from .emitter import Emitter
 from .exprs import indices
+from .loops import cold_loop
 from .types import scalar_type, storage_type, to_mlir_type
 
 _ATOMIC_ADD = {True: 0, False: 1}
@@ -47,7 +49,7 @@ def emit_gpu_module(plan: GpuPlan, device: bool = True) -> tuple[ir.Module, list
     ["reduction", k] or ["threads", 0], followed by its MLIR type. `device=False` leaves out
     the warp-level combination of reductions (for running the module on the CPU)."""
     module = ir.Module.create()
-    program = tir.Program(plan.fn.symbol, {plan.fn.symbol: plan.fn})
+    program = tir.Program(plan.fn.symbol, {plan.fn.symbol: plan.fn}, plan.sites)
     emitter = GpuEmitter(module, program, device)
     return module, [emitter.nest(n) for n in plan.nests]
 
@@ -69,8 +71,36 @@ class GpuEmitter(Emitter):
             with location(s.span):
                 if isinstance(s, AtomicAdd):
                     _atomic_add(self, s)
+                elif type(s) in gpu_arrays.RULES:
+                    self.plain(lambda s=s: gpu_arrays.RULES[type(s)](self, s))
+                elif isinstance(s, tir.Fill):
+                    self.plain(lambda s=s: stmts.RULES[type(s)](self, s))
                 else:
                     stmts.RULES[type(s)](self, s)
+
+    def expr(self, e: tir.Expr) -> Any:
+        rule = gpu_arrays.EXPR_RULES.get(type(e))
+        if rule is None and not isinstance(e, tir.Reduce):
+            return super().expr(e)
+        with location(e.span):
+            return self.plain(lambda: (rule or exprs.RULES[type(e)])(self, e))
+
+    def plain(self, emit: Any) -> Any:
+        """`emit()`, with the loops it creates (array code: one thread's loops over a view)
+        neither unrolled nor vectorized: the unrolled reductions of a strided nest made
+        ptxas spill registers."""
+        fn = self.function.operation
+        before = set(ops_where(fn, _is_loop))
+        out = emit()
+        for loop in ops_where(fn, _is_loop):
+            if loop not in before and "loop_annotation" not in loop.attributes:
+                loop.attributes["loop_annotation"] = cold_loop()
+        return out
+
+    def assert_message(self, site: int) -> str:
+        """Run-time checks are device assertions (ir/raising.py: device code cannot raise):
+        the message of check `site` (its exception and text, values left out)."""
+        return gpu_arrays.assert_message(self.program.sites, site)
 
     def nest(self, n: Nest) -> list[list]:
         index, i64 = ir.IndexType.get(), scalar_type(T.i64)
@@ -87,6 +117,7 @@ class GpuEmitter(Emitter):
         kinds = [[*kind, str(t)] for kind, t in zip(kinds, inputs, strict=True)]
         with ir.InsertionPoint(self.module.body), location(n.loops[0].span):
             op = func.FuncOp(n.name, ir.FunctionType.get(inputs, []))
+        self.function = op
         block = op.add_entry_block()
         args = list(block.arguments)
         self.env = {name: args[3 * depth + k] for k, (name, _) in enumerate(n.captured)}
@@ -163,6 +194,10 @@ class GpuEmitter(Emitter):
             array = self.expr(g.array)
             memref.AtomicRMWOp(_kind(g.dtype), value, array,
                                indices(self, array, g.indices, g.wrap))
+
+
+def _is_loop(op: ir.Operation) -> bool:
+    return op.name in ("scf.for", "scf.while")
 
 
 def _unflatten(linear: Any, counts: list[Any]) -> list[Any]:

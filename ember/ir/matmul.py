@@ -18,6 +18,7 @@ strides), and array products, which give it a b of unit inner stride. The packin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlir import ir
@@ -27,12 +28,18 @@ from ..frontend import tir
 from .loops import cold_loop
 from .protocols import Emitter
 
+Finish = tuple[ir.Value, Callable[[ir.Value, ir.Value], None]]
+"""An epilogue (ir/epilogue.py): when the i1 flag holds (the last block of k values),
+`fn(i, j)` runs for every element of each tile after the tile is stored (once per element,
+the repeated last row included once)."""
 
-def emit_matmul(em: Emitter, s: tir.MatMul, fma: bool = False) -> None:
+
+def emit_matmul(em: Emitter, s: tir.MatMul, fma: bool = False,
+                finish: Finish | None = None) -> None:
     """`s` as register tiles; with `fma`, each multiply-add is one fused operation (one
     rounding, as BLAS does: array products, ir/products.py; loops keep two roundings)."""
     saved = dict(em.env)
-    _Tiles(em, s, fma).emit()
+    _Tiles(em, s, fma, finish).emit()
     em.env = saved  # the row and k bindings live inside the loops only
 
 
@@ -41,6 +48,7 @@ class _Tiles:
     em: Emitter
     s: tir.MatMul
     fma: bool = False
+    finish: Finish | None = None
 
     def __post_init__(self) -> None:
         em, s = self.em, self.s
@@ -130,6 +138,19 @@ class _Tiles:
         for n, acc in enumerate(loop.results):
             vector.store(acc, self.c,
                          [*self.c_lead, rows[n // self.vectors], cols[n % self.vectors]])
+        if self.finish is not None:
+            self.epilogue(ib, jb)
+
+    def epilogue(self, ib: ir.Value, jb: ir.Value) -> None:
+        assert self.finish is not None
+        last, fn = self.finish
+        branch = scf.IfOp(last)
+        with ir.InsertionPoint(branch.then_block):
+            end = arith.minsi(arith.addi(ib, self.const(self.rows)), self.i1)
+            with _loop(ib, end, self.const(1)) as i, \
+                    _loop(jb, arith.addi(jb, self.const(self.width)), self.const(1)) as j:
+                fn(i, j)
+            scf.YieldOp([])
 
     def step(self, up: ir.Value, bp: ir.Value, ib: ir.Value, loop: scf.ForOp) -> list[ir.Value]:
         k, accs = loop.induction_variable, list(loop.inner_iter_args)

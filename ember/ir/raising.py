@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from mlir import ir
-from mlir.dialects import arith, func, scf
+from mlir.dialects import arith, cf, func, scf
 
 from .. import types as T
 from .protocols import Emitter
@@ -49,6 +49,10 @@ def raise_at(em: Emitter, site: int, values: list[tuple[ir.Value, T.Scalar]]) ->
 
 def raise_if(em: Emitter, cond: ir.Value, site: int,
              values: list[tuple[ir.Value, T.Scalar]] | None = None) -> None:
+    message = getattr(em, "assert_message", None)
+    if message is not None:  # GPU device code cannot raise: a device assertion (ir/gpu.py)
+        cf.AssertOp(arith.xori(cond, arith.constant(cond.type, 1)), message(site))
+        return
     branch = scf.IfOp(cond)
     with ir.InsertionPoint(branch.then_block):
         raise_at(em, site, values or [])

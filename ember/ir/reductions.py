@@ -8,9 +8,15 @@ accumulator; for argmin/argmax the best value, its index and a counter) carried 
 `scf.for` iteration arguments, so each result element is finished in registers. Float sums
 and products carry the `reassoc` fast-math flag on their accumulating op only: LLVM then
 vectorizes and interleaves them (several partial sums, as NumPy's pairwise summation
-does), which is what makes them as fast as NumPy's and as accurate. min/max propagate
-NaN (arith.maximumf), argmin/argmax return the first NaN's index, as NumPy does.
-mean is the sum over the count; var/std a second pass over the deviations from the mean.
+does), which is what makes them as fast as NumPy's and as accurate. Float min/max are
+llvm.maxnum/minnum under `nnan nsz` (vector max instructions) beside a flag of any NaN seen,
+which then makes the result NaN (the sign of a zero result depends on the order, as in
+NumPy's SIMD loops); argmin/argmax return the first NaN's index, as NumPy does, and run by
+blocks along one axis (a vector max per block, an exact scan only of blocks that improve).
+Reductions that keep the last axis (`m.sum(axis=0)`) read the source in C order and
+accumulate into their result row by row (contiguous, vectorized) instead of one strided
+pass per result element. mean is the sum over the count; var/std a second pass over the
+deviations from the mean.
 
 Derivative builds (`em.ad`) emit the same loop nests for Enzyme with broadcasting folded into
 the load indices (a size-1 axis is read at 0, as ir/arrays.py does) instead of stride-0
@@ -26,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, math, memref, scf
+from mlir.dialects import arith, llvm, math, memref, scf
 
 from .. import types as T
 from ..frontend import tir
@@ -53,6 +59,13 @@ def _reassoc() -> ir.Attribute:
 # --- the source's elements ---------------------------------------------------------------------
 def _reader(em: Emitter, m: tir.ArrayMap) -> tuple[Reader, list[ir.Value]]:
     """How to read `m`'s body at an element, and the broadcast shape."""
+    read, shape, _ = reader_views(em, m)
+    return read, shape
+
+
+def reader_views(em: Emitter, m: tir.ArrayMap) -> tuple[Reader, list[ir.Value], list[Any]]:
+    """`_reader`, and each input's broadcast view (None for a scalar; in derivative builds
+    a list of size-1 flags) for callers that pick a loop order from the views' strides."""
     assert isinstance(m.type, T.Array)
     values, arrays = _inputs(em, m)
     shape = _broadcast(em, arrays, m.type.ndim, m.check)
@@ -88,7 +101,7 @@ def _reader(em: Emitter, m: tir.ArrayMap) -> tuple[Reader, list[ir.Value]]:
         em.env[ELEMS] = saved
         return result
 
-    return read, shape
+    return read, shape, views
 
 
 # --- loop nests ---------------------------------------------------------------------------------
@@ -157,7 +170,7 @@ def _combine(em: Emitter, kind: str, t: T.Scalar, acc: ir.Value, x: ir.Value) ->
     if kind in ("min", "max"):
         if em.ad and t.is_float:
             return _pick(kind == "max", t, acc, x)
-        return ops.call("minimum" if kind == "min" else "maximum", t, [acc, x], em.libm)
+        return _extreme(em, kind == "max", t, acc, x)
     if kind == "any":
         return arith.ori(acc, x)
     if kind == "all":
@@ -169,6 +182,33 @@ def _combine(em: Emitter, kind: str, t: T.Scalar, acc: ir.Value, x: ir.Value) ->
             return arith.mulf(acc, x, fastmath=_reassoc())
         return arith.addf(acc, x, fastmath=_reassoc())
     return ops.BINARY["mul" if kind == "prod" else "add"](t, acc, x)
+
+
+def _extreme(em: Emitter, larger: bool, t: T.Scalar, acc: ir.Value, x: ir.Value) -> ir.Value:
+    """NaN-propagating max/min of two values (`_rows`' element updates). Floats use
+    llvm.maximum/minimum: arith.maximumf would be expanded by arith-expand into a
+    compare-select chain; loop-carried reductions use `_extreme_step` instead."""
+    if not t.is_float:
+        return ops.call("maximum" if larger else "minimum", t, [acc, x], em.libm)
+    return llvm.intr_maximum(acc, x) if larger else llvm.intr_minimum(acc, x)
+
+
+def _extreme_init(kind: str, t: T.Scalar) -> State:
+    return [_identity(kind, t), arith.constant(ir.IntegerType.get_signless(1), 0)]
+
+
+def _extreme_step(larger: bool, st: State, x: ir.Value) -> State:
+    """One step of a float max/min that vectorizes fully: llvm.maxnum under `nnan nsz` (one
+    vector max instruction; a NaN only makes the value meaningless) beside a flag of whether
+    a NaN was seen, which then decides the result (`_extreme_value`)."""
+    flags = ir.Attribute.parse("#llvm.fastmath<nnan, nsz>")
+    op = llvm.intr_maxnum if larger else llvm.intr_minnum
+    return [op(st[0], x, fastmath_flags=flags),
+            arith.ori(st[1], arith.cmpf(arith.CmpFPredicate.UNO, x, x))]
+
+
+def _extreme_value(t: T.Scalar, st: State) -> ir.Value:
+    return arith.select(st[1], ops.const(t, float("nan")), st[0])
 
 
 def _pick(larger: bool, t: T.Scalar, acc: ir.Value, x: ir.Value) -> ir.Value:
@@ -206,15 +246,23 @@ class _Out:
                 if e.keepdims else [s for a, s in enumerate(shape) if a not in e.axes]
             self.array = allocate(e.type, sizes)
 
+    def _at(self, kivs: list[ir.Value]) -> list[ir.Value]:
+        t = self.e.type
+        assert isinstance(t, T.Array)
+        return _merge(self.e.axes, t.ndim, kivs, [_c(0)] * len(self.e.axes)) \
+            if self.e.keepdims else kivs
+
     def put(self, kivs: list[ir.Value], value: ir.Value) -> None:
         if self.array is None:
             self.scalar = value
             return
-        t = self.e.type
-        assert isinstance(t, T.Array)
-        at = _merge(self.e.axes, t.ndim, kivs, [_c(0)] * len(self.e.axes)) \
-            if self.e.keepdims else kivs
-        memref.store(ops.to_storage(t.dtype, value), self.array, at)
+        assert isinstance(self.e.type, T.Array)
+        memref.store(ops.to_storage(self.e.type.dtype, value), self.array, self._at(kivs))
+
+    def get(self, kivs: list[ir.Value]) -> ir.Value:
+        """The result element at `kivs` (an array result only)."""
+        assert self.array is not None and isinstance(self.e.type, T.Array)
+        return ops.from_storage(self.e.type.dtype, memref.load(self.array, self._at(kivs)))
 
     def result(self) -> ir.Value:
         value = self.array if self.array is not None else self.scalar
@@ -225,9 +273,108 @@ class _Out:
 def _fold(em: Emitter, kind: str, t: T.Scalar, read: Reader, shape: list[ir.Value],
           axes: tuple[int, ...], finish: Callable[[list[ir.Value], ir.Value], None]) -> None:
     """`finish(kept indices, reduction of read over axes)` for each result element."""
+    if kind in ("min", "max") and t.is_float and not em.ad:
+        _nest(shape, axes, lambda: _extreme_init(kind, t),
+              lambda ivs, st: _extreme_step(kind == "max", st, read(ivs)),
+              lambda kivs, st: finish(kivs, _extreme_value(t, st)))
+        return
     _nest(shape, axes, lambda: [_identity(kind, t)],
           lambda ivs, st: [_combine(em, kind, t, st[0], read(ivs))],
           lambda kivs, st: finish(kivs, st[0]))
+
+
+ROW_KINDS = ("sum", "prod", "min", "max", "any", "all", "mean")
+"""Reductions `_rows` can accumulate element by element into their output."""
+
+
+def _by_rows(em: Emitter, e: tir.Reduce, ndim: int, out: _Out) -> bool:
+    """Whether `e` keeps the last axis (contiguous in the source): then `_rows` reads the
+    source in C order instead of one strided pass per result element."""
+    return (not em.ad and out.array is not None and e.kind in ROW_KINDS
+            and ndim - 1 not in e.axes)
+
+
+def _rows(em: Emitter, e: tir.Reduce, t: T.Scalar, read: Reader, shape: list[ir.Value],
+          out: _Out) -> None:
+    """Every source element, in C order, combined into its result element: the inner loop
+    runs along a kept, contiguous axis and vectorizes (NumPy's order for axis=0 too)."""
+    kind = "sum" if e.kind == "mean" else e.kind
+    kept = [s for a, s in enumerate(shape) if a not in e.axes]
+
+    def keep(ivs: list[ir.Value]) -> list[ir.Value]:
+        return [iv for a, iv in enumerate(ivs) if a not in e.axes]
+
+    loop_nest(kept, lambda kivs: out.put(kivs, _identity(kind, t)))
+    loop_nest(shape, lambda ivs: out.put(
+        keep(ivs), _combine(em, kind, t, out.get(keep(ivs)), read(ivs))))
+    if e.kind == "mean":
+        n = _as_float(t, _count(shape, e.axes))
+        loop_nest(kept, lambda kivs: out.put(kivs, arith.divf(out.get(kivs), n)))
+
+
+ARG_BLOCK = 256
+"""Elements per block of `_arg_blocks`."""
+
+
+def _better(larger: bool, t: T.Scalar, x: ir.Value, best: ir.Value) -> ir.Value:
+    """Whether `x` replaces `best` as argmax/argmin's extreme (a first NaN always does)."""
+    better = ops.compare("gt" if larger else "lt", t, x, best)
+    if t.is_float:
+        nan = arith.cmpf(arith.CmpFPredicate.UNO, x, x)
+        old_nan = arith.cmpf(arith.CmpFPredicate.UNO, best, best)
+        better = arith.ori(better, arith.andi(nan, arith.xori(old_nan, _true())))
+    return better
+
+
+def _arg_blocks(em: Emitter, e: tir.Reduce, t: T.Scalar, read: Reader,
+                shape: list[ir.Value], out: _Out) -> None:
+    """argmin/argmax of floats along one axis, by blocks: a block's extreme is a vectorized
+    max/min reduction, and only a block whose extreme beats the best so far (or holds the
+    first NaN) is scanned again element by element for its first extreme's index."""
+    larger = e.kind == "argmax"
+    ndim, n = len(shape), shape[e.axes[0]]
+    kept = [s for a, s in enumerate(shape) if a not in e.axes]
+    i64 = ir.IntegerType.get_signless(64)
+
+    def outer(kivs: list[ir.Value]) -> None:
+        def at(r: ir.Value) -> ir.Value:
+            return read(_merge(e.axes, ndim, kivs, [r]))
+
+        def scan(lo: ir.Value, hi: ir.Value, st: State) -> State:
+            loop = scf.ForOp(lo, hi, _c(1), st)
+            with ir.InsertionPoint(loop.body):
+                r = loop.induction_variable
+                best, where = loop.inner_iter_args
+                x = at(r)
+                better = _better(larger, t, x, best)
+                scf.YieldOp([arith.select(better, x, best),
+                             arith.select(better, arith.index_cast(i64, r), where)])
+            return list(loop.results)
+
+        def extreme(lo: ir.Value) -> ir.Value:
+            loop = scf.ForOp(lo, arith.addi(lo, _c(ARG_BLOCK)), _c(1),
+                             _extreme_init(e.kind, t))
+            with ir.InsertionPoint(loop.body):
+                scf.YieldOp(_extreme_step(larger, list(loop.inner_iter_args),
+                                          at(loop.induction_variable)))
+            return _extreme_value(t, list(loop.results))
+
+        full = arith.muli(arith.divui(n, _c(ARG_BLOCK)), _c(ARG_BLOCK))
+        blocks = scf.ForOp(_c(0), full, _c(ARG_BLOCK),
+                           [_identity(e.kind, t), ops.const(T.i64, 0)])
+        with ir.InsertionPoint(blocks.body):
+            lo = blocks.induction_variable
+            st = list(blocks.inner_iter_args)
+            branch = scf.IfOp(_better(larger, t, extreme(lo), st[0]), [v.type for v in st],
+                              has_else=True)
+            with ir.InsertionPoint(branch.then_block):
+                scf.YieldOp(scan(lo, arith.addi(lo, _c(ARG_BLOCK)), st))
+            with ir.InsertionPoint(branch.else_block):
+                scf.YieldOp(st)
+            scf.YieldOp(list(branch.results))
+        out.put(kivs, scan(full, n, list(blocks.results))[1])
+
+    loop_nest(kept, outer)
 
 
 def _arg(em: Emitter, e: tir.Reduce, t: T.Scalar, read: Reader, shape: list[ir.Value],
@@ -239,11 +386,7 @@ def _arg(em: Emitter, e: tir.Reduce, t: T.Scalar, read: Reader, shape: list[ir.V
     def step(ivs: list[ir.Value], st: State) -> State:
         best, where, n = st
         x = read(ivs)
-        better = ops.compare("gt" if larger else "lt", t, x, best)
-        if t.is_float:
-            nan = arith.cmpf(arith.CmpFPredicate.UNO, x, x)
-            old_nan = arith.cmpf(arith.CmpFPredicate.UNO, best, best)
-            better = arith.ori(better, arith.andi(nan, arith.xori(old_nan, _true())))
+        better = _better(larger, t, x, best)
         return [arith.select(better, x, best), arith.select(better, n, where),
                 arith.addi(n, ops.const(i64, 1))]
 
@@ -299,8 +442,12 @@ def emit_reduce(em: Emitter, e: tir.Reduce) -> Any:
     src = e.source.type
     assert isinstance(src, T.Array)
     t = src.dtype
-    if e.kind in ("argmin", "argmax"):
+    if e.kind in ("argmin", "argmax") and t.is_float and len(e.axes) == 1 and not em.ad:
+        _arg_blocks(em, e, t, read, shape, out)
+    elif e.kind in ("argmin", "argmax"):
         _arg(em, e, t, read, shape, out)
+    elif _by_rows(em, e, len(shape), out):
+        _rows(em, e, t, read, shape, out)
     elif e.kind in ("mean", "var", "std"):
         _moments(em, e, t, read, shape, out)
     else:

@@ -16,7 +16,7 @@ from mlir.dialects import arith, func, memref, scf
 from .. import types as T
 from ..frontend import tir
 from . import ops
-from .arrays import emit_array_store
+from .epilogue import emit_array_store_fused
 from .exprs import indices
 from .loops import cold_loop
 from .matmul import emit_matmul
@@ -172,5 +172,5 @@ RULES: dict[type, Callable[[Emitter, Any], None]] = {
     tir.Assign: _assign, tir.Store: _store, tir.ExprStmt: _expr_stmt, tir.Return: _return,
     tir.If: _if, tir.For: _for, tir.While: _while, tir.ParallelLaunch: _parallel,
     tir.MatMul: emit_matmul, tir.Raise: _raise, tir.Fill: emit_fill,
-    tir.ArrayStore: emit_array_store,
+    tir.ArrayStore: emit_array_store_fused,
 }

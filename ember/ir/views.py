@@ -183,7 +183,9 @@ def _bounds(start: ir.Value | None, stop: ir.Value | None, step: ir.Value, size:
                         else (arith.subi(first, end), arith.subi(_c(0), step)))
     distance = arith.maxsi(distance, _c(0))
     length = arith.divsi(arith.addi(distance, arith.subi(stride, _c(1))), stride)
-    return first, length
+    # a negative step over an empty range may start at -1: any start does for no elements,
+    # and a negative offset folded from constant sizes fails memref's verifier
+    return (first if up else arith.maxsi(first, _c(0))), length
 
 
 def _clamp(value: ir.Value, size: ir.Value, lo: ir.Value, hi: ir.Value) -> ir.Value:

@@ -28,14 +28,18 @@ from typing import Final
 from mlir import ir
 
 from ..errors import CompileError, Span
-from . import rewrites, views
+from . import reshapes, rewrites, views
 from .enzyme_worker import Worker
 from .temporaries import hoist_allocations
 
 PIPELINE: Final = ",".join((
     "enzyme",                           # generate the derivative functions
+    # drop caches whose values are never read back; once before canonicalize too, which
+    # folds constant sizes into the types of cached views (memref<1x?xf64>) behind casts
+    # that the pass then cannot see through (unlowered enzyme.init, test_alloc_grads.py)
+    "remove-unnecessary-enzyme-ops",
     "canonicalize",
-    "remove-unnecessary-enzyme-ops",    # drop caches whose values are never read back
+    "remove-unnecessary-enzyme-ops",
     "flatten-enzyme-caches",            # 2-D caches of nested loops -> plain memref ops
     "canonicalize",
     "cse",
@@ -123,11 +127,13 @@ PREPARE: Final = ",".join((
     # Enzyme cannot reverse a call whose callee touches memory. The inliner's clean-up pipeline
     # is off: canonicalization would fold away the stop-gradients of ir/adrules.py.
     "inline{default-pipeline=}",
+))
+
+DEAD_VALUES: Final = (
     # Dead code (a loop whose results nobody reads, e.g. of a variable overwritten after it)
     # makes the values it reads constant to Enzyme's activity analysis but used to the
     # guards, which then cannot make both sides of a loop agree.
-    "remove-dead-values",
-))
+    "remove-dead-values")
 
 
 def prepare_for_enzyme(module: ir.Module, reverse: bool = True) -> None:
@@ -137,12 +143,27 @@ def prepare_for_enzyme(module: ir.Module, reverse: bool = True) -> None:
     from mlir.passmanager import PassManager
 
     PassManager.parse(f"builtin.module({PREPARE})").run(module.operation)
+    # remove-dead-values erases the values that a never-taken raise branch reads and leaves
+    # the branch with null operands; such branches go first (sccp would find them, but it
+    # folds some loop results wrongly: tests/grad/test_creation_grads.py)
+    rewrites.drop_dead_raises(module)
+    PassManager.parse(f"builtin.module({DEAD_VALUES})").run(module.operation)
     # Enzyme has no reverse rule for memref.transpose nor memref.expand_shape (new axes);
     # transposes again after new axes: a transpose under a new axis (a.T[None]) is then free
     views.fold_transposes(module)
     views.fold_new_axes(module)
     views.fold_transposes(module)
+    reshapes.fold_reshapes(module)  # may expose loads of transposes and new axes
+    views.fold_transposes(module)
+    views.fold_new_axes(module)
     views.static_new_axes(module)  # what is left: views picked by an `if` (forward mode)
+    stuck_reshapes = reshapes.unfolded_reshapes(module)
+    if stuck_reshapes:
+        error = CompileError("cannot differentiate a reshaped array that an `if` chooses or "
+                             "a loop carries")
+        _point_at(error, stuck_reshapes)
+        raise error.with_note("reshape it where it is used, or copy it (a.flatten(), "
+                              "a.reshape(...).copy())")
     stuck = hoist_allocations(module)  # Enzyme never zeroes the shadows of allocs in loops
     if reverse and stuck:
         error = CompileError("cannot differentiate (reverse mode) an array allocated inside a "

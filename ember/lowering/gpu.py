@@ -22,6 +22,7 @@ from mlir.dialects import gpu, llvm
 from ..ir.context import ops_where
 from ..ir.ops import LIBM
 from .pipeline import run_stages
+from .rewrites import REWRITES
 from .stages import GPU, Stage
 
 TILES = (128, 2, 2)
@@ -138,3 +139,25 @@ def libdevice_calls(module: ir.Module) -> None:
             llvm.LLVMFuncOp("__nv_" + name, ir.TypeAttr.get(
                 ir.Type.parse(f"!llvm.func<{ftype.results[0]} ({inputs})>")))
         decl.operation.erase()
+
+
+def assertions_end_threads(module: ir.Module) -> None:
+    """After each `__assertfail` call (a failed device assertion, ir/raising.py), an
+    `llvm.unreachable` instead of the branch back (the rewrite of stages.GPU_TO_PTX): the call
+    never returns, so no value is live across it and LLVM merges the kernel's calls into
+    one cold block."""
+    def after_assert(op: ir.Operation) -> bool:
+        if op.name != "llvm.br":
+            return False
+        previous = list(op.block.operations)
+        k = next(i for i, o in enumerate(previous) if o == op)
+        return k > 0 and previous[k - 1].name == "llvm.call" and \
+            str(previous[k - 1].attributes["callee"]) == "@__assertfail"
+
+    for br in ops_where(module.operation, after_assert):
+        with ir.InsertionPoint(br), br.location:
+            llvm.UnreachableOp()
+        br.erase()
+
+
+REWRITES.setdefault("assertions-end-threads", assertions_end_threads)

@@ -64,6 +64,7 @@ from typing import Final
 from mlir import ir
 from mlir.dialects import arith, func, memref, scf
 from mlir.dialects import bufferization as bz
+from mlir.passmanager import PassManager
 
 from ..ir.context import ops_where
 from ..ir.loops import loop_nest
@@ -163,6 +164,40 @@ def lower_deallocs(module: ir.Module) -> None:
         with ir.InsertionPoint(op), op.location:
             _BUFFER_OPS[op.name](op)
         op.erase()
+
+
+def drop_dead_raises(module: ir.Module) -> None:
+    """Erase each raise branch (a result-less `scf.if` that calls `__ember_raise`) that can
+    never run: one whose condition canonicalization folds to false, found on a copy of the
+    module (canonicalization itself would fold away the stop-gradients of ir/adrules.py)."""
+    branches = ops_where(module.operation, _raise_branch)
+    if not branches:
+        return
+    for k, op in enumerate(branches):
+        for tagged in [op, *ops_where(op, lambda o: _calls(o, _RAISE))]:
+            tagged.attributes[_CHECK] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), k)
+    copy = ir.Module.parse(str(module))
+    PassManager.parse("builtin.module(canonicalize)").run(copy.operation)
+    alive = {ir.IntegerAttr(op.attributes[_CHECK]).value
+             for op in ops_where(copy.operation, lambda o: _CHECK in o.attributes)}
+    for k, op in enumerate(branches):
+        if k not in alive:
+            op.erase()
+    for op in ops_where(module.operation, lambda o: _CHECK in o.attributes):
+        del op.attributes[_CHECK]
+
+
+_RAISE: Final = "__ember_raise"
+_CHECK: Final = "ember.check"
+
+
+def _calls(op: ir.Operation, callee: str) -> bool:
+    return op.name == "func.call" and ir.FlatSymbolRefAttr(op.attributes["callee"]).value == callee
+
+
+def _raise_branch(op: ir.Operation) -> bool:
+    return (op.name == "scf.if" and not len(op.results)
+            and bool(ops_where(op, lambda o: _calls(o, _RAISE))))
 
 
 def _I1() -> ir.Type:  # noqa: N802 - reads like the type it builds

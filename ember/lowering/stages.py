@@ -156,7 +156,7 @@ GPU_TO_PTX: Final = Stage("gpu-to-ptx", (
     # PTX text in each gpu.binary's `assembly` (no ptxas / CUDA toolkit needed; libdevice
     # is embedded in libMLIR). Never gpu-lower-to-nvvm-pipeline: it aborts the process.
     "gpu-module-to-binary{format=isa}",
-))
+), rewrites=("assertions-end-threads",))  # device assertions never return (lowering/gpu.py)
 
 GPU: Final = (LINALG, CLEANUP, GPU_MAP, GPU_OUTLINE, GPU_TO_NVVM, GPU_TO_PTX)
 """GPU stages, after the lowering/gpu.py libdevice rewrite (run by lowering/gpu.py)."""

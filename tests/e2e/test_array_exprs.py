@@ -324,3 +324,85 @@ def test_compile_errors():
 
 
 import math  # noqa: E402  (used by math_on_array above)
+
+
+# --- found by the array fuzzer (tests/fuzz/arrays.py) ----------------------------------------
+def bool_with_f32(c: boolean[:], a: f32[:]):
+    return c / (a + 1) - (c > a) * a  # NumPy bool beside f32 gives f32 (NEP 50), not f64
+
+
+def bool_bitwise_i32(c: boolean[:], b: i32[:]):
+    return (c & b) | (b ^ c[::-1])  # int32, as in NumPy (not int64)
+
+
+def np_of_python_scalar(a: f32[:], x: float):
+    return a * np.tanh(0.5) + np.abs(x) - np.maximum(x, 1)  # np.float64 scalars are strong
+
+
+def floor_of_ints(a: i32[:], c: boolean[:], n: int):
+    return np.floor(a) + np.ceil(c) * np.trunc(n)  # NumPy 2 keeps integer dtypes
+
+
+def bool_abs_maximum(c: boolean[:], a: f32[:]):
+    return (np.abs(c) ^ np.maximum(c, c[::-1])) * np.minimum(c, a)  # bool, bool, then f32
+
+
+def fused_operand(a: boolean[:, :], b: f64[:], c: f64[:]):
+    v = (b).astype(np.float32)  # fused into the next line (frontend/opt/arrayfusion.py)
+    w = c + 1.0
+    return v * a + w * (w - c)  # the broadcast error names the operands in written order
+
+
+def test_fuzz_found_fused_operand_order():
+    fused = kernel(fused_operand)
+    a, c = np.array([[True, False]] * 3), np.array([0.5, 2.0])
+    _same(fused(a, c, c), fused_operand(a, c, c))
+    with pytest.raises(ValueError) as got:  # all shapes (docs/numpy.md), in written order
+        fused(a, np.ones(0), c)
+    assert str(got.value).endswith("shapes (0,) (3,2) (2,) (2,) (2,) "), str(got.value)
+
+
+def test_fuzz_found_dtype_rules():
+    a, c = np.array([0.5, -2.0, 3.0], np.float32), np.array([True, False, True])
+    ints = np.array([1, -2, 3], np.int32)
+    for fn, args in ((bool_with_f32, (c, a)), (np_of_python_scalar, (a, 0.5)),
+                     (floor_of_ints, (ints, c, 3)), (bool_abs_maximum, (c, a)),
+                     (bool_bitwise_i32, (c, ints))):
+        _same(kernel(fn)(*args), fn(*args))
+
+
+# --- fusion across statements (frontend/opt/arrayfusion.py) -----------------------------------
+def fused_chain(a: f64[:, :], b: f64[:, :], out: f64[:, :]) -> float:
+    t = a * 2.0                 # read once, by the next statement: no temporary
+    u = np.exp(t) - 1.0
+    out[:] = u * b
+    s = 0.0
+    for i in range(a.shape[0]):
+        r = a[i] - s            # fused in a loop body too
+        s += np.sum(r * r)      # two reads in one statement
+    v = b + 1.0
+    w = v * 3.0                 # not fused: v is read again below
+    return s + np.sum(w) + np.sum(v)
+
+
+def kept_as_written(a: i64[:], d: i64) -> i64[:]:
+    q = a // d                  # NumPy's integer division by zero gives 0
+    return np.where(a > 100, q, a)
+
+
+def test_statements_fuse_without_changing_values():
+    a, b = RNG.random((3, 4)), RNG.random((3, 4))
+    got_out, want_out = np.zeros((3, 4)), np.zeros((3, 4))
+    fast = kernel(fused_chain)
+    assert fast(a, b, got_out) == pytest.approx(fused_chain(a, b, want_out))
+    _same(got_out, want_out)
+    mlir = fast.inspect("mlir")
+    # v (read twice) is the only array the kernel allocates, and the store of `out` may go
+    # through a temporary when its operands overlap it (a run-time check); each function of
+    # the module (the loops as written and their optimized variant) has those two
+    assert mlir.count("memref.alloc(") <= 2 * mlir.count("func.func @"), mlir
+    ints = np.array([5, 300, 7])
+    slow = kernel(kept_as_written)
+    _same(slow(ints, 2), kept_as_written(ints, 2))
+    with np.errstate(divide="ignore"):
+        _same(slow(ints, 0), kept_as_written(ints, 0))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember import CompileError, f64, i64, kernel
+from ember import CompileError, f32, f64, i32, i64, kernel
 
 boolean = ember.types.boolean
 RNG = np.random.default_rng(2013)
@@ -245,6 +245,17 @@ def test_outer():
     _same(outer(a[:0], b), np.outer(a[:0], b))
     ia = _array(5, np.int64)
     _same(outer_mixed(ia, b), np.outer(ia, b[::-1]))
+    A, u, v = _array((5, 7), np.float64), _array(5, np.float32), _array(7, np.int32)
+    _same(gemver_update(A, a, b, u, v), gemver_update.__wrapped__(A, a, b, u, v))
+    # the outer products are computed inside the sum's loop: one array, the result (each
+    # function of the module: the loops as written and their optimized variant)
+    mlir = gemver_update.inspect("mlir")
+    assert mlir.count("memref.alloc(") == mlir.count("func.func @"), mlir
+
+
+@kernel
+def gemver_update(A: f64[:, :], u1: f64[:], v1: f64[:], u2: f32[:], v2: i32[:]) -> f64[:, :]:
+    return A + np.outer(u1, v1) + np.outer(u2, v2)
 
 
 @pytest.mark.parametrize("shape", [(4, 4), (3, 6), (6, 3), (0, 3)])

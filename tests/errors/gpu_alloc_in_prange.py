@@ -18,5 +18,5 @@ _ERRORS = """
 File "gpu_alloc_in_prange.py", line 11, in f:
     tmp = np.zeros(x.shape[1])
           ^^^^^^^^^^^^^^^^^^^^
-error: creating arrays is not supported inside a GPU prange loop
+error: creating an array is not supported inside a GPU prange loop: device code cannot allocate memory: pass an output array to the kernel and write into it
 """

@@ -1,4 +1,4 @@
-"""Error golden: returning a view (not supported yet)."""
+"""Error golden: returning a view of a parameter (not supported yet)."""
 
 from ember import f64, kernel
 
@@ -12,5 +12,5 @@ _ERRORS = """
 File "return_view.py", line 8, in f:
     return a[1:]
            ^^^^^
-error: returning a view (a slice, row or transpose) is not supported yet; return an array the kernel allocates (np.empty/np.zeros/...) and copy the elements into it
+error: returning a view of a parameter (a slice, row or transpose) is not supported yet; return a copy (x[1:].copy()) or a view of an array the kernel allocates
 """

@@ -25,14 +25,24 @@ from tests.fuzz.runner import Failure
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def worker(seed: int, count: int, python_only: bool, exclude: str | None = None) -> None:
+def mode(arrays: bool):
+    """generate, check_program and check_python of the scalar fuzzer or of the array one."""
+    if arrays:
+        from tests.fuzz import arrays_run
+        return arrays_run.generate, arrays_run.check_program, arrays_run.check_python
+    from tests.fuzz.generator import generate
+    from tests.fuzz.runner import check_program
+    from tests.fuzz.selfcheck import check_python
+    return generate, check_program, check_python
+
+
+def worker(seed: int, count: int, python_only: bool, exclude: str | None = None,
+           arrays: bool = False) -> None:
     """Run seeds [seed, seed + count) in this process, one JSON line per seed on stdout.
 
     Programs whose source matches the regex `exclude` are skipped (to look past a known bug).
     """
-    from tests.fuzz.generator import generate
-    from tests.fuzz.runner import check_program
-    from tests.fuzz.selfcheck import check_python
+    generate, check_program, check_python = mode(arrays)
     for s in range(seed, seed + count):
         print(json.dumps({"start": s}), flush=True)
         if exclude and re.search(exclude, generate(s).body):
@@ -54,7 +64,7 @@ class Worker:
     """One subprocess running a chunk of seeds, read by a thread."""
 
     def __init__(self, seeds: list[int], python_only: bool, exclude: str | None,
-                 events: queue.Queue):
+                 events: queue.Queue, arrays: bool = False):
         self.seeds = seeds
         self.current: int | None = None
         self.started = time.monotonic()
@@ -62,7 +72,7 @@ class Worker:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         cmd = [sys.executable, "-m", "tests.fuzz", "--worker", "--seed", str(seeds[0]),
                "--count", str(len(seeds))] + (["--python-only"] if python_only else []) \
-            + (["--exclude", exclude] if exclude else [])
+            + (["--exclude", exclude] if exclude else []) + (["--arrays"] if arrays else [])
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True)
         threading.Thread(target=self._read, args=(events,), daemon=True).start()
@@ -81,8 +91,10 @@ class Worker:
 
 def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: int = 25,
               python_only: bool = False, progress=None,
-              exclude: str | None = None) -> list[Failure]:
-    """Check every seed in worker subprocesses; all failures, crashes and hangs included."""
+              exclude: str | None = None, arrays: bool = False) -> list[Failure]:
+    """Check every seed in worker subprocesses; all failures, crashes and hangs included.
+
+    `arrays`: the array-expression programs of arrays.py instead of generator.py's."""
     jobs = jobs or os.cpu_count() or 1
     pending = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
     events: queue.Queue = queue.Queue()
@@ -90,7 +102,7 @@ def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: in
     failures: list[Failure] = []
     while pending or running:
         while pending and len(running) < jobs:
-            running.append(Worker(pending.pop(0), python_only, exclude, events))
+            running.append(Worker(pending.pop(0), python_only, exclude, events, arrays))
         try:
             w, msg = events.get(timeout=1.0)
         except queue.Empty:
@@ -107,22 +119,23 @@ def run_seeds(seeds: list[int], jobs: int = 0, timeout: float = 120.0, chunk: in
                              msg.get("skipped", False), msg.get("raised", 0))
         elif w is not None:  # the worker exited
             running.remove(w)
-            _finish(w, failures, pending, "crash", progress)
+            _finish(w, failures, pending, "crash", progress, arrays)
         for w in list(running):
             if w.current is not None and time.monotonic() - w.started > timeout:
                 w.proc.kill()
                 w.proc.wait()
                 running.remove(w)
-                _finish(w, failures, pending, "timeout", progress)
+                _finish(w, failures, pending, "timeout", progress, arrays)
     return failures
 
 
-def _finish(w: Worker, failures: list[Failure], pending: list, kind: str, progress) -> None:
+def _finish(w: Worker, failures: list[Failure], pending: list, kind: str, progress,
+            arrays: bool = False) -> None:
     """Record the seed a dead worker was on, and requeue the seeds it never reached."""
     if w.current is not None and w.current not in w.done:
         message = (f"worker exit code {w.proc.returncode}" if kind == "crash"
                    else "no result in time (hang?)") + "\n" + w.stderr_tail()
-        from tests.fuzz.generator import generate
+        generate = mode(arrays)[0]
         f = Failure(w.current, kind, "?", 0, message)
         f.report = (f"# Ember fuzz seed {w.current}: {kind}\n# "
                     + message.strip().replace("\n", "\n# ") + "\n"
@@ -164,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="directory for full reports")
     ap.add_argument("--exclude", default=None, metavar="REGEX",
                     help="skip programs whose source matches REGEX (look past a known bug)")
+    ap.add_argument("--arrays", action="store_true",
+                    help="array-expression programs (tests/fuzz/arrays.py) against NumPy")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--check-body", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -176,24 +191,26 @@ def main(argv: list[str] | None = None) -> int:
             print(failure.summary())
         return 0
     if args.worker:
-        worker(args.seed, args.count, args.python_only, args.exclude)
+        worker(args.seed, args.count, args.python_only, args.exclude, args.arrays)
         return 0
     if args.reduce is not None:
-        from tests.fuzz.reduce import reduce_seed
+        if args.arrays:
+            from tests.fuzz.arrays_run import reduce_seed
+        else:
+            from tests.fuzz.reduce import reduce_seed
         print(reduce_seed(args.reduce))
         return 0
     if args.show:
-        return show(args.seed, args.count)
+        return show(args.seed, args.count, args.arrays)
     return campaign(args)
 
 
-def show(seed: int, count: int) -> int:
-    from tests.fuzz.generator import generate
-    from tests.fuzz.runner import check_seed
+def show(seed: int, count: int, arrays: bool = False) -> int:
+    generate, check_program, _ = mode(arrays)
     status = 0
     for s in range(seed, seed + count):
         print(f"# seed {s}\n{generate(s).ember_source}")
-        for f in check_seed(s):
+        for f in check_program(generate(s)):
             print(f.report)
             status = 1
     return status
@@ -225,7 +242,7 @@ def campaign(args) -> int:
 
     failures = run_seeds(list(range(args.seed, args.seed + args.count)), args.jobs,
                          args.timeout, python_only=args.python_only, progress=progress,
-                         exclude=args.exclude)
+                         exclude=args.exclude, arrays=args.arrays)
     n_seeds = len({f.seed for f in failures})
     print(f"\n{args.count} programs (seeds {args.seed}..{args.seed + args.count - 1}, "
           f"{skipped[0]} skipped by --exclude) in {time.time() - start:.0f}s: {raised[0]} raised "

@@ -70,7 +70,8 @@ def _body_exprs(tree: ast.Module) -> list[ast.expr]:
         if isinstance(node, ast.FunctionDef):
             skip.update(id(n) for n in ast.walk(node.args))
             skip.update(id(n) for d in node.decorator_list for n in ast.walk(d))
-            skip.update(id(n) for n in ast.walk(node.returns) if node.returns)
+            if node.returns:  # array programs have no return annotation
+                skip.update(id(n) for n in ast.walk(node.returns))
         elif isinstance(node, ast.AnnAssign):
             skip.update(id(n) for n in ast.walk(node.annotation))
         elif isinstance(node, ast.Call):

@@ -42,6 +42,24 @@ def _matmul():
             np.zeros((20, 17), np.float32))
 
 
+def _array_saxpy():
+    r = _rng(13)
+    return (np.float32(1.5), r.random(1000, np.float32), r.random(1000, np.float32),
+            np.zeros(1000, np.float32))
+
+
+def _array_broadcast():
+    r = _rng(14)
+    return (r.random((7, 9)) + 1.0, r.random(9) + 0.5, np.zeros((7, 9)),
+            np.zeros((4, 7, 9)))
+
+
+def _array_tiles():
+    r = _rng(15)
+    return (r.random((6, 5, 5), np.float32), r.random((6, 5, 5), np.float32) - 0.5,
+            np.zeros(6, np.float32))
+
+
 CASES = {
     "saxpy": (_saxpy, 1e-6),
     "heat_step": (_heat, 1e-12),
@@ -58,6 +76,16 @@ CASES = {
     "powers": (lambda: (np.arange(-300, 300, dtype=np.int64), np.zeros(600, np.int64)), 0),
     "gradient_stats": (lambda: (_rng(11).random((29, 61)), 3), 1e-12),
     "masked_sums": (lambda: (_rng(12).random((37, 41)), np.array([1.0, 0.0, 2.0]), 0.3), 1e-12),
+    "array_saxpy": (_array_saxpy, 1e-6),
+    "array_broadcast": (_array_broadcast, 1e-12),
+    "array_rows": (lambda: (_rng(16).random((13, 10)), np.zeros((13, 9))), 1e-12),
+    "array_tiles": (_array_tiles, 1e-5),
+    "array_sums": (lambda: (_rng(17).random((37, 29)), _rng(18).random(29),
+                            np.arange(-50, 950, dtype=np.int64)), 1e-12),
+    "array_4d": (lambda: (_rng(19).random((3, 4, 5, 6), np.float32),
+                          np.zeros((3, 4, 5, 6), np.float32)), 1e-6),
+    "array_reductions": (lambda: (_rng(20).random((37, 11)), np.zeros(37, np.int64),
+                                  np.zeros(37)), 1e-12),
 }
 
 

@@ -9,8 +9,8 @@ The run mode imports only numpy, pickle, the generated loader (numpy + cuda-pyth
 present, CuPy and PyTorch. It runs every kernel of gpu_kernels.py on the GPU and compares the
 result and the written arrays with the CPU build's (as tests/gpu/test_device.py does with
 Ember installed); then device arrays in place (`to_device`, CuPy, PyTorch) and large inputs
-(10M-element saxpy and strided reductions: many warps, many iterations per thread) against
-NumPy. One line per check; exit status 0 if all pass, 1 if one fails, 2 without a GPU.
+(10M-element saxpy and strided reductions: many warps, many iterations per thread; array
+code) against NumPy. One line per check; exit status 0 if all pass, 1 if one fails, 2 without a GPU.
 """
 
 from __future__ import annotations
@@ -163,10 +163,27 @@ def _large_reductions(m: Any) -> None:
     assert n == int(np.count_nonzero(d > 0.0)), n
 
 
+def _large_arrays(m: Any) -> None:
+    """Array code: whole-array statements (one thread per element) and np.sum (strided)."""
+    r = np.random.default_rng(4)
+    x, y = r.random(10_000_019, np.float32), r.random(10_000_019, np.float32)
+    out = np.zeros_like(x)
+    want = np.float32(0.5) * x + y
+    m.array_saxpy(np.float32(0.5), x, y, out)
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    u, w = r.random((3001, 2003)), r.random(2003)
+    k = r.integers(-1000, 1000, 1_000_003)
+    want_s = math.fsum((u * w).ravel())
+    s, n = m.array_sums(u.copy(), w, k)
+    assert math.isclose(s, want_s, rel_tol=1e-9), s
+    assert n == int(np.sum(k * k)), n
+
+
 def extra_checks(m: Any) -> dict[str, Callable[[], str | None]]:
     checks = {"to_device / from_device": _device_arrays, "CuPy arrays in place": _cupy,
               "PyTorch CUDA tensors in place": _torch, "saxpy, 10M elements": _large_saxpy,
-              "strided reductions, 10M elements and 3001x2003": _large_reductions}
+              "strided reductions, 10M elements and 3001x2003": _large_reductions,
+              "array code, 10M elements and 3001x2003": _large_arrays}
     return {name: (lambda check=check: check(m)) for name, check in checks.items()}
 
 

@@ -22,7 +22,7 @@ from ember.frontend.gpu import plan_gpu
 from ember.ir import mlir_context
 from ember.ir.gpu import emit_gpu_module
 from ember.lowering import lower_to_llvm_ir
-from ember.lowering.stages import CLEANUP, TO_LLVM
+from ember.lowering.stages import CLEANUP, LINALG, TO_LLVM
 from ember.runtime import abi, native
 
 _PTX_BYTES = {"u8": 1, "b8": 1, "u16": 2, "b16": 2, "u32": 4, "b32": 4, "f32": 4, "u64": 8,
@@ -41,10 +41,10 @@ class _CpuKernel:
 
     def __init__(self, func, manifest, tmp):
         program = build_program(func, outline=False)
-        plan = plan_gpu(program.functions[program.entry])
+        plan = plan_gpu(program.functions[program.entry], program.sites)
         with mlir_context():
             module, _ = emit_gpu_module(plan, device=False)
-            text = lower_to_llvm_ir(module, plan.fn.name, (CLEANUP, TO_LLVM))
+            text = lower_to_llvm_ir(module, plan.fn.name, (LINALG, CLEANUP, TO_LLVM))
         path = os.path.join(tmp, f"{plan.fn.name}.so")
         native.link_shared([native.emit_object(native.optimize(text))], path)
         self.library = ctypes.CDLL(path)

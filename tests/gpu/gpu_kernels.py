@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from ember import f32, f64, i64, kernel, prange
 
 
@@ -136,3 +138,65 @@ def masked_sums(x: f64[:, :], out: f64[:], limit: float) -> None:
                 out[0] += v
             else:
                 out[-1] -= 1.0
+
+
+# --- array code (frontend/gpu_arrays.py): whole-array statements at the top level run one
+# thread per element; inside prange loops views, array assignments, reductions and dot
+# products run sequentially in each thread
+@kernel(target="gpu")
+def array_saxpy(a: f32, x: f32[:], y: f32[:], out: f32[:]) -> None:
+    out[:] = a * x + y
+    y += out
+
+
+@kernel(target="gpu")
+def array_broadcast(m: f64[:, :], w: f64[:], t: f64[:, :], out: f64[:, :, :]) -> None:
+    t[...] = m * w - 1.0      # w broadcast over the rows
+    m += t.T.T                # a view of another array
+    out.fill(0.5)
+    out[:] += np.sqrt(m)      # (rows, cols) broadcast over out's first axis
+
+
+@kernel(target="gpu")
+def array_rows(x: f64[:, :], out: f64[:, :]) -> None:
+    for i in prange(x.shape[0]):
+        row = x[i]
+        out[i, 0] = np.sum(row * row)
+        out[i, 1] = np.max(row[::-1][1:])
+        out[i, 2] = np.dot(row, x[i, ::-1]) + np.argmax(row)
+        out[i, 3] = np.mean(x[:, i % x.shape[1]])
+        out[i, 4:] = 0.0
+        out[i, 4::2] = 2.0 * row[:(out.shape[1] - 3) // 2] + 1.0
+
+
+@kernel(target="gpu")
+def array_tiles(a: f32[:, :, :], b: f32[:, :, :], out: f32[:]) -> None:
+    for k in prange(a.shape[0]):
+        tile = a[k].T
+        tile[:, 0] = np.abs(b[k, 1])
+        row = b[k, 0]
+        b[k, 0, :] = row / np.sum(np.abs(row))  # in place through the same view: no copy
+        out[k] = np.trace(a[k]) + np.vdot(tile[0], tile[0]) + np.var(tile[1:, 1:])
+
+
+@kernel(target="gpu")
+def array_sums(x: f64[:, :], w: f64[:], k: i64[:]) -> tuple[float, int]:
+    s = np.sum(x * w)         # a parallel reduction over the broadcast shape (strided)
+    x[:] = x - s / x.size
+    return s, np.sum(k * k)
+
+
+@kernel(target="gpu")
+def array_4d(x: f32[:, :, :, :], out: f32[:, :, :, :]) -> None:
+    out[...] = x * 2.0 + 1.0  # a 3-D grid, the last axis looped in each thread
+    x *= 3.0
+
+
+@kernel(target="gpu")
+def array_reductions(x: f64[:, :], flags: i64[:], lo: f64[:]) -> float:
+    s = 0.0
+    for i in prange(x.shape[0]):
+        s += np.sum(x[i, ::-2])  # a strided nest (a scalar reduction) with array code
+        lo[i] = np.min(x[i]) + np.prod(x[i, :3])
+        flags[i] = np.any(x[i] > 0.9) + 2 * np.all(x[i] > 0.01) + 4 * np.argmin(x[i])
+    return s

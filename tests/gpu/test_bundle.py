@@ -13,7 +13,7 @@ import pytest
 from cases import CASES
 from emulator import EmulatedDevice
 from isolated import CUDA_PACKAGES, package_site, run_isolated
-from test_aot_gpu import NO_GPU
+from test_aot_gpu import NESTS, NO_GPU
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,7 +33,7 @@ def test_bundle_files(bundle):
     with open(bundle / "cases.pkl", "rb") as f:
         data = pickle.load(f)
     assert sorted(data) == sorted(CASES)
-    assert len(list(bundle.glob("*.ptx"))) == 16
+    assert len(list(bundle.glob("*.ptx"))) == NESTS
 
 
 def test_checks_pass_on_the_stand_in(bundle, monkeypatch):
@@ -44,7 +44,7 @@ def test_checks_pass_on_the_stand_in(bundle, monkeypatch):
     monkeypatch.setattr(loader._runtime, "device", lambda: device)
     with open(bundle / "cases.pkl", "rb") as f:
         outcomes = dict(check_gpu.run_checks(loader, pickle.load(f)))
-    assert len(outcomes) == len(CASES) + 5
+    assert len(outcomes) == len(CASES) + 6
     failed = {k: v for k, v in outcomes.items() if v != "ok" and not v.startswith("skipped")}
     assert not failed, failed
     assert outcomes["strided reductions, 10M elements and 3001x2003"] == "ok"

@@ -54,6 +54,23 @@ EXPECTED = {
     "gradient_stats": {"gradient_stats_kernel": "u64*24"},
     # 2-D, two element sums (out[0], out[-1]): 6 + x (7) + threads, limit, out (5)
     "masked_sums": {"masked_sums_kernel": "u64*14 f64 u64*5"},
+    # whole-array statements: one nest per statement over the destination's axes (count,
+    # start, step each) + the arrays it touches; per-thread array code: arrays only
+    "array_saxpy": {"array_saxpy_0_kernel": "u64*18 f32", "array_saxpy_1_kernel": "u64*13"},
+    "array_broadcast": {"array_broadcast_0_kernel": "u64*25",
+                        "array_broadcast_1_kernel": "u64*20",
+                        "array_broadcast_2_kernel": "u64*18",
+                        "array_broadcast_3_kernel": "u64*25"},
+    "array_rows": {"array_rows_kernel": "u64*17"},
+    "array_tiles": {"array_tiles_kernel": "u64*26"},
+    # host-level np.sum: a strided reduction (6 + x, w (7 + 5) + buffer (5) + threads), the
+    # statement that uses it, and an i64 sum (3 + k (5) + buffer (5) + threads)
+    "array_sums": {"array_sums_0_kernel": "u64*24", "array_sums_1_kernel": "u64*13 f64",
+                   "array_sums_2_kernel": "u64*14"},
+    # 4-D destinations: a 3-D grid (9) + the arrays (11 each)
+    "array_4d": {"array_4d_0_kernel": "u64*31", "array_4d_1_kernel": "u64*20"},
+    # a scalar reduction with array code: 3 + x, flags, lo (7 + 5 + 5) + buffer (5) + threads
+    "array_reductions": {"array_reductions_kernel": "u64*26"},
 }
 
 
@@ -71,7 +88,10 @@ def test_entries_and_params(name, ptx):
 def test_target_and_no_unresolved_calls(name, ptx):
     text = ptx[name]
     assert ".target sm_90" in text and ".version 8.0" in text
-    assert ".extern" not in text  # libdevice math was linked in
+    # libdevice math was linked in; the only external function is CUDA's assertion
+    # (`__assertfail`, the run-time checks of array code: test_gpu_arrays.py)
+    assert set(re.findall(r"\.extern \.func\s*(?:\([^)]*\)\s*)?(\w+)", text)) <= {"__assertfail"}
+    assert text.count(".extern") == text.count(".extern .func __assertfail")
     assert "__nv_" not in text
 
 

@@ -2,15 +2,15 @@
 full/empty/*_like, np.arange, np.linspace, np.eye and np.array are constants of the derivative
 where their values do not depend on active inputs, and carry the derivative where they do
 (np.linspace(a, b, n), np.array([x, y]), copies of active arrays: np.copy, .copy(),
-.flatten(), .fill()). Checked against central finite differences; reshape/ravel views are
-refused in derivative builds with a clear message."""
+.flatten(), .fill()) and reshaped views (read and written through, of contiguous and strided
+arrays). Checked against central finite differences; run-time errors raise as in primal builds.""" 
 
 import math
 
 import numpy as np
 import pytest
 
-from ember import CompileError, check_grad, f64, grad, kernel
+from ember import check_grad, f64, grad, kernel, value_and_grad
 
 RNG = np.random.default_rng(31)
 X = RNG.normal(size=6)
@@ -88,12 +88,68 @@ def test_creation_gradients(fn, args):
     check_grad(fn, *args)
 
 
-def test_reshape_refused_in_derivative_builds():
-    @kernel
-    def reshaped(a: f64[:]) -> float:
-        b = a.reshape(2, -1)
-        return b[0, 0] * b[1, 1]
+@kernel
+def reshaped(x: f64[:], a: f64[:, :]) -> float:
+    m = x.reshape(2, -1)               # a view of a contiguous parameter
+    s = np.sum(m[0] * m[1]) + np.sum(np.sin(a.ravel()) * np.arange(a.size))
+    s += np.sum(a.T.ravel() * np.arange(a.size) ** 2)   # C order of the transpose
+    s += np.sum(x[::2].reshape(1, -1) * 3.0)            # a strided view: NumPy copies
+    r = m.reshape(-1).reshape(3, 2)                     # a reshape of a reshape
+    for i in range(3):
+        s += r[i, 0] * r[i, 1] * (i + 1)
+    return s
 
-    assert reshaped(np.arange(6.0)) == 0.0 * 4.0
-    with pytest.raises(CompileError, match="reshape.*not supported in derivative builds"):
-        grad(reshaped)(np.arange(6.0))
+
+@kernel
+def through_reshape(x: f64[:]) -> float:
+    t = np.zeros((1, x.shape[0]))      # a constant 1 in the shape (a 1 x n cache)
+    t[0] = x * x
+    flat = t.ravel()
+    flat[1:] += x[:-1]                 # writes through the view reach t
+    return np.sum(t * t)
+
+
+def test_reshape_gradients():
+    check_grad(reshaped, X, A)
+    check_grad(through_reshape, X)
+    x, a = X.copy(), A.copy()
+    m = x.reshape(2, -1)
+    want = (np.sum(m[0] * m[1]) + np.sum(np.sin(a.ravel()) * np.arange(a.size))
+            + np.sum(a.T.ravel() * np.arange(a.size) ** 2) + np.sum(x[::2] * 3.0)
+            + sum(m.reshape(3, 2)[i, 0] * m.reshape(3, 2)[i, 1] * (i + 1) for i in range(3)))
+    assert reshaped(x, a) == pytest.approx(want)
+    assert grad(reshaped)(x, a) == pytest.approx(
+        np.array([x[3] + 3.0 + x[1] * 1, x[4] + x[0], x[5] + 3.0 + x[3] * 2,
+                  x[0] + x[2] * 2, x[1] + 3.0 + x[5] * 3, x[2] + x[4] * 3]))
+
+
+def test_reshape_size_error_in_derivative_builds():
+    with pytest.raises(ValueError, match=r"cannot reshape array of size 5 into shape \(2,newaxis\)"):
+        grad(reshaped)(X[:5], A)
+
+
+def test_arange_zero_step_raises_in_derivative_builds():
+    @kernel
+    def ranged(x: f64[:], step: float) -> float:
+        return np.sum(x * x) + np.arange(0.0, 3.0, step).size
+
+    assert grad(ranged)(X, 1.0) == pytest.approx(2 * X)
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        grad(ranged)(X, 0.0)
+
+
+@kernel
+def counted(x: f64[:]) -> float:
+    count = 0
+    for i in range(len(x)):
+        if x[i] > 0:
+            count += 1
+    out = np.empty(count)  # sized by a value a loop computes (sccp once folded it to 0)
+    return len(out) + x[0] * x[1]
+
+
+def test_array_sized_by_a_loop_result():
+    x = np.array([1.0, -2.0, 3.0, 4.0])
+    value, g = value_and_grad(counted)(x)
+    assert value == 3 + x[0] * x[1]
+    np.testing.assert_allclose(g, [x[1], x[0], 0.0, 0.0])
