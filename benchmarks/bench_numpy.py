@@ -297,9 +297,11 @@ per block, an exact scan only of blocks that improve), `m.sum(axis=0)` accumulat
 (ir/reductions.py). In `gemver-like`, `beta * A.T @ y` is `(beta * A.T) @ y`: Ember reads
 the matrix expression where the product needs its elements, column by column along A's
 memory (ir/products.py), where NumPy and Numba make a temporary. Its
-`A + np.outer(u1, v1) + np.outer(u2, v2)` materializes both outer products first (NumPy
-too). In `covariance`, NumPy recognizes `X.T @ X` and computes half of the symmetric result
-(BLAS syrk); Ember and Numba compute all of it."""
+`A + np.outer(u1, v1) + np.outer(u2, v2)` is one loop (np.outer of two arrays is
+`u[:, None] * v[None, :]`, fused into the sum), where NumPy and Numba materialize both outer
+products. In `covariance`, NumPy recognizes `X.T @ X` and computes half of the symmetric
+result (BLAS syrk); Ember computes the tiles on and above the diagonal in bands of 128
+columns and mirrors the rest (ir/products.py), Numba computes all of it."""
 
 
 def _cell(row: dict, name: str) -> str:
