@@ -30,7 +30,7 @@ OTHER_OPS = {"abs": {"abs", "fabs"}, "round": {"roundeven", "pyround_n", "round_
              "np_round": {"round_n"}, "clip": {"minimum", "maximum"}, "where": set()}
 """Rules that emit op keys of their own choosing."""
 NO_OPS = {"cast", "len", "alloc", "alloc_like", "unpack", "iter_len", "item", "inplace",
-          "product", "create", "reduce", "select"}
+          "product", "create", "reduce", "select", "ufunc_operator"}
 """Rules that emit no `tir.Call` (casts, shapes, allocations, desugaring helpers)."""
 VECTOR_ONLY = {"exp10": "LLVM's form of pow(10, x)"}
 """libmvec functions that no Ember op names, with where LLVM creates them."""

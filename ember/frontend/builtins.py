@@ -19,6 +19,7 @@ from typing import Final
 import numpy as np
 
 from .. import types as T
+from . import ufuncs
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ def _numpy_rows(rows: _Rows) -> None:
     _add(rows, np.minimum, "np.minimum", "np_minmax", "minimum", (2, 2))
     _add(rows, np.maximum, "np.maximum", "np_minmax", "maximum", (2, 2))
     _add(rows, np.abs, "np.abs", "abs", "abs")
+    for name, (arity, _) in ufuncs.FORMS.items():  # np.add(a, b) is a + b, ...
+        _add(rows, getattr(np, name), f"np.{name}", "ufunc_operator", name, (arity, arity))
     _add(rows, np.sign, "np.sign", "sign", "sign")
     _add(rows, np.round, "np.round", "np_round", "round", (1, 2))
     _add(rows, np.where, "np.where", "where", "where", (3, 3))

@@ -24,6 +24,7 @@ from . import (
     reductions,
     selection,
     tir,
+    ufuncs,
     views,
 )
 from .annotations import describe
@@ -457,7 +458,7 @@ _SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr
     "item": _item, "inplace": arrays.inplace_value, "product": products.call,
     "reduce": lambda typer, node, row: reductions.call(typer, node, row, _dtype),
     "create": lambda typer, node, row: creation.create(typer, node, row, _dtype),
-    "select": selection.call,
+    "select": selection.call, "ufunc_operator": ufuncs.call,
 }
 
 

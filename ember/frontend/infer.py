@@ -25,7 +25,7 @@ from .opt import optimize_nests
 from .opt.arrayfusion import fuse_array_statements
 from .parallel import outline_parallel_loops
 from .scope import Callees, Pending, Scope
-from .source import Source, load_source
+from .source import Source, load_source, pinned
 from .stmts import StmtBuilder
 from .views import makes_views
 
@@ -91,12 +91,12 @@ class _ProgramBuilder:
         return typed
 
     def specialize(self, func: Any, params: list[tuple[str, T.Type]],
-                   span: Span | None) -> tir.Function:
-        key = (func, tuple(params))
+                   span: Span | None, pin: Span | None = None) -> tir.Function:
+        key = (func, tuple(params), pin)
         if key in self.by_func:
             return self.functions[self.by_func[key]]
         symbol = self._symbol(f"prelude_{func.__name__}")
-        src = load_source(func)
+        src = load_source(func) if pin is None else pinned(load_source(func), pin)
         try:
             typed = type_function(src, self, symbol, params, None, self.ad, self.optimize)
         except CompileError as err:

@@ -6,12 +6,17 @@ of them must be compile-time constants (`axis`, `mode`, `ord`, ...) and their de
 chooses the prelude function to call and its arguments. The program builder types that
 generic function once per list of argument types (`Callees.specialize`, like Numba's
 overloads), so one dtype-generic source serves f32, f64 and integer arrays. Calls between
-prelude functions (their `_helpers`) are specialized the same way.
+prelude functions (their `_helpers`) are specialized the same way. A function that can raise
+(a `raise` in it or in a prelude function it calls: `raises`) is specialized per call site
+instead, every span of its copy pinned to the user's call (source.PinnedSource), so its
+run-time errors name the user's line; its helpers are pinned to that same call. Other
+frontend modules (selection.py) call prelude functions through `specialize` too.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +24,7 @@ from typing import Any
 from .. import types as T
 from . import arrays, tir, views
 from .operators import Typer, cast
+from .source import load_source
 
 Bound = dict[str, Any]
 """Parameter name -> typed `tir.Expr` (ordinary arguments) or Python value (constants)."""
@@ -63,15 +69,31 @@ def specialize(typer: Typer, node: ast.AST, func: Any, args: list[tir.Expr]) -> 
     if len(names) != len(args):
         raise typer.error(node, f"'{func.__name__}' takes {len(names)} argument(s), "
                           f"got {len(args)}")
-    span = typer.src.span(node)
+    span = typer.src.span(node)  # inside a pinned routine: the user's call already
     scope = typer.scope
     callee = scope.callees.specialize(
-        func, [(n, a.type) for n, a in zip(names, args, strict=True)], span)
+        func, [(n, a.type) for n, a in zip(names, args, strict=True)], span,
+        span if raises(func) else None)
     for name, arg in zip(names, args, strict=True):
         root = views.root_var(arg) if name in callee.written else None
         if root is not None:  # an array the helper writes (through a view: its base)
             scope.written.add(scope.aliases.get(root.name, root.name))
     return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
+
+
+@functools.cache
+def raises(func: Any) -> bool:
+    """Whether prelude function `func` has a `raise`, or calls a prelude function that has."""
+    src = load_source(func)
+    for node in ast.walk(src.tree):
+        if isinstance(node, ast.Raise):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            found, callee = src.lookup(node.func.id)
+            if found and callee is not func and is_prelude_function(callee) \
+                    and raises(callee):
+                return True
+    return False
 
 
 def _bind(typer: Typer, node: ast.Call, routine: Routine) -> Bound:

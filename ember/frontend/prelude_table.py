@@ -19,8 +19,10 @@ import numpy as np
 from .. import types as T
 from ..prelude import arrays as pa
 from ..prelude import linalg as pl
+from ..prelude import numeric as pn
+from ..prelude import selection as psel
 from ..prelude import stats as ps
-from . import creation, tir
+from . import builtins, creation, prelude_numeric, tir
 from .operators import Typer, cast
 from .prelude import Bound, Routine, array, as_dtype, axis, float_dtype, specialize
 
@@ -224,6 +226,9 @@ ROUTINES: dict[Any, Routine] = {
 }
 
 
+ROUTINES.update(prelude_numeric.ROUTINES)
+
+
 def lookup(target: Any) -> Routine | None:
     try:
         return ROUTINES.get(target)
@@ -234,15 +239,23 @@ def lookup(target: Any) -> Routine | None:
 @functools.cache
 def _sources() -> tuple[str, ...]:
     """The prelude modules and this table (its pickers choose what runs), as text."""
-    modules = (pa, pl, ps, sys.modules[__name__])
+    modules = (pa, pl, pn, ps, psel, prelude_numeric, sys.modules[__name__])
     return tuple(f"{m.__name__}\n{inspect.getsource(m)}" for m in modules)
 
 
+def _reaches_prelude(target: Any) -> bool:
+    """A routine of this table, or a `select` builtin row (frontend/selection.py)."""
+    row = builtins.lookup(target)
+    return lookup(target) is not None or (row is not None and row.rule == "select")
+
+
 def sources_read(tree: ast.AST, lookup_name: Any) -> list[str]:
-    """The prelude sources a kernel's calls may reach (all of them, if it calls a routine),
-    for its cache key; `lookup_name` resolves a global name as the kernel's source does."""
+    """The prelude sources a kernel's calls may reach (all of them, if it calls a routine or
+    np.sort/np.searchsorted/...), for its cache key; `lookup_name` resolves a global name as
+    the kernel's source does. (Masks and index arrays, found only by typing, are covered by
+    the key's fingerprint of Ember's own files, driver/cachekey.py.)"""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and lookup(_resolve(node.func, lookup_name)) is not None:
+        if isinstance(node, ast.Call) and _reaches_prelude(_resolve(node.func, lookup_name)):
             return list(_sources())
     return []
 

@@ -36,9 +36,10 @@ class Callees(Protocol):
         ...
 
     def specialize(self, func: Any, params: list[tuple[str, Type]],
-                   span: Span | None) -> tir.Function:
+                   span: Span | None, pin: Span | None = None) -> tir.Function:
         """The typed `Function` of the generic (unannotated) prelude function `func` for
-        parameters of types `params`, typing it once per distinct list (ember/prelude)."""
+        parameters of types `params`, typing it once per distinct list (ember/prelude), and
+        per call site `pin` if given (every span of the copy is `pin`: source.PinnedSource)."""
         ...
 
     def site(self, site: tir.Site) -> int:

@@ -4,10 +4,10 @@ Input: calls of the `select` builtin rows (np.sort, np.argsort, np.searchsorted,
 np.flatnonzero, np.count_nonzero, np.nonzero(a)[0], np.concatenate, np.stack, np.hstack,
 np.vstack), the methods `a.sort()`/`a.argsort()`, subscripts by a boolean or integer array
 (`a[mask]`, `a[idx]`, `A[idx]`) and stores through one (`a[mask] = v`, `a[idx] += v`).
-Output: `tir.KernelCall`s of the Ember-written kernels of selection_kernels.py, each cloned
-with its annotation names bound to the argument types (and, for the kernels that raise, per
-call site with its spans pinned to the call: source.PinnedSource), so they are typed, emitted
-and differentiated like user kernels. A join is one `tir.Generate` whose body picks the input
+Output: `tir.KernelCall`s of the Ember-written functions of ember/prelude/selection.py,
+specialized like every prelude routine (prelude.specialize: per argument types, and per call
+site with spans pinned to the call for those that raise), so they are typed, emitted and
+differentiated like user kernels. A join is one `tir.Generate` whose body picks the input
 array by the coordinate along the axis, sized by a checking kernel (NumPy's ValueError
 wording) that reads the inputs' sizes through `Elem` placeholders, so each input is evaluated
 once. Everything here works in derivative builds.
@@ -16,15 +16,14 @@ once. Everything here works in derivative builds.
 from __future__ import annotations
 
 import ast
-import functools
-import types as pytypes
 from typing import Any, Final
 
 import numpy as np
 
 from .. import types as T
 from ..errors import Span
-from . import arrays, builtins, creation, selection_kernels, tir
+from ..prelude import selection as kernels
+from . import arrays, builtins, creation, prelude, tir
 from .operators import Typer, cast, is_dotted, is_local
 
 _KINDS: Final = frozenset({None, "quicksort", "mergesort", "heapsort", "stable"})
@@ -32,47 +31,11 @@ _SORT_PARAMS: Final = ["a", "axis", "kind", "order"]
 _NONE_IS_DEFAULT: Final = frozenset({"kind", "order", "sorter"})
 
 
-# --- specialized library kernels ---------------------------------------------------------------
-class _KernelRef:
-    """What a clone's `_msort` global resolves to: a kernel, as calls.call() expects."""
-
-    def __init__(self, func: Any) -> None:
-        self.__ember_kernel__ = func
-
-
-_RAISES: Final = frozenset({"k_select", "k_select1", "k_mask_fill1", "k_mask_fill2", "k_mask_put1",
-                           "k_mask_put2", "k_take", "k_put_scalar", "k_put", "k_join_length",
-                           "k_stack_count", "k_take_rows", "k_put_rows_scalar", "k_put_rows1",
-                           "k_put_rows2"})
-"""The library kernels that raise at run time: specialized per call site, their spans pinned
-to it (the others, shared by every call with the same types, keep their own spans)."""
-
-
-@functools.cache
-def _clone(name: str, binds: tuple[tuple[str, T.Type], ...], at: Span | None) -> Any:
-    """Kernel `name` of selection_kernels.py with its annotation names bound (`binds`) and
-    every span pinned to `at` (if given)."""
-    original = getattr(selection_kernels, name)
-    env = {**vars(selection_kernels), **dict(binds)}
-    first = dict(binds).get("A")
-    if isinstance(first, T.Array) and name != "k_msort":
-        vector, ints = T.Array(first.dtype, 1), T.Array(T.i64, 1)
-        helper = _clone("k_msort", (("A", vector), ("B", vector), ("Ix", ints)), None)
-        env["_msort"] = _KernelRef(helper)
-    func = pytypes.FunctionType(original.__code__, env, name)
-    if at is not None:
-        func.__ember_span__ = at  # type: ignore[attr-defined]
-    return func
-
-
-def invoke(typer: Typer, node: ast.AST, name: str, args: list[tir.Expr],
-           **binds: T.Type) -> tir.Expr:
-    """A call of library kernel `name` specialized by `binds`, on `args`."""
-    span = typer.src.span(node)
-    func = _clone(name, tuple(sorted(binds.items())), span if name in _RAISES else None)
-    fn = typer.scope.callees.signature(func, span)
-    typed = [cast(a, t) for a, (_, t) in zip(args, fn.params, strict=True)]
-    return tir.KernelCall(fn.ret, span, fn.symbol, tuple(typed))
+# --- prelude calls ------------------------------------------------------------------------------
+def invoke(typer: Typer, node: ast.AST, name: str, args: list[tir.Expr]) -> tir.Expr:
+    """A call of function `name` of ember/prelude/selection.py on `args` (prelude.specialize:
+    typed per argument types, and per call site if it raises)."""
+    return prelude.specialize(typer, node, getattr(kernels, name), args)
 
 
 # --- arguments ----------------------------------------------------------------------------------
@@ -147,8 +110,8 @@ def _sorted(typer: Typer, node: ast.AST, op: str, a: tir.Expr) -> tir.Expr:
     assert isinstance(a.type, T.Array)
     nd = a.type.ndim
     if op == "argsort":
-        return invoke(typer, node, f"k_argsort{nd}", [a], A=a.type, Ix=T.Array(T.i64, nd))
-    return invoke(typer, node, f"k_sort{nd}", [a], A=a.type, B=T.Array(a.type.dtype, nd))
+        return invoke(typer, node, f"argsort{nd}", [a])
+    return invoke(typer, node, f"sort{nd}", [a])
 
 
 METHODS: Final = frozenset({"sort", "argsort"})
@@ -168,7 +131,7 @@ def method(typer: Typer, node: ast.Call, base: tir.Expr) -> tir.Expr:
         return _transposed(_sorted(typer, node, "argsort", a), flag)
     _written(typer, node.func.value)
     nd = base.type.ndim
-    return invoke(typer, node, f"k_sort_inplace{nd}", [a], A=base.type)
+    return invoke(typer, node, f"sort_inplace{nd}", [a])
 
 
 def _written(typer: Typer, target: ast.expr) -> None:
@@ -189,12 +152,11 @@ def _searchsorted(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Ex
     right = tir.Const(T.boolean, typer.src.span(node), side == "right")
     assert isinstance(a.type, T.Array)
     if isinstance(v.type, T.Scalar):
-        return invoke(typer, node, "k_search", [a, v, right], A=a.type, S=v.type)
+        return invoke(typer, node, "search", [a, v, right])
     if not isinstance(v.type, T.Array) or v.type.ndim != 1:
         raise typer.error(args["v"], f"np.searchsorted() takes a scalar or a 1-D array of "
                           f"values in kernels, not {v.type}")
-    return invoke(typer, node, "k_search_many", [a, v, right], A=a.type, V=v.type,
-                  Ix=T.Array(T.i64, 1))
+    return invoke(typer, node, "search_many", [a, v, right])
 
 
 def _counts(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
@@ -204,8 +166,8 @@ def _counts(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     args = _bind(typer, node, row.name, ["a"], 1)
     a = _array(typer, args["a"], row.name)
     if row.op == "count_nonzero":
-        return invoke(typer, node, "k_count_nonzero", [a], A=a.type)
-    return invoke(typer, node, "k_flatnonzero", [a], A=a.type, Ix=T.Array(T.i64, 1))
+        return invoke(typer, node, "count_nonzero", [a])
+    return invoke(typer, node, "flatnonzero", [a])
 
 
 def _nonzero_item(typer: Typer, node: ast.Subscript) -> tir.Expr | None:
@@ -217,7 +179,7 @@ def _nonzero_item(typer: Typer, node: ast.Subscript) -> tir.Expr | None:
     if len(call.args) != 1 or call.keywords:
         raise typer.error(call, "np.nonzero() takes one array")
     a = _array(typer, call.args[0], "np.nonzero()", (1,))
-    return invoke(typer, node, "k_flatnonzero", [a], A=a.type, Ix=T.Array(T.i64, 1))
+    return invoke(typer, node, "flatnonzero", [a])
 
 
 def _resolve(typer: Typer, func: ast.expr) -> Any:
@@ -267,15 +229,13 @@ def subscript(typer: Typer, node: ast.Subscript) -> tir.Expr | None:
     _mask_of(typer, node, base, mask)
     assert isinstance(base.type, T.Array) and isinstance(mask.type, T.Array)
     if mask.type.dtype.is_bool or base.type.ndim == 1:
-        # k_select1 skips k_select's flattening copies; Enzyme 0.0.16 fails on its caches
+        # select1 skips select's flattening copies; Enzyme 0.0.16 fails on its caches
         # ("'memref.alloc' op symbol operand count does not equal memref symbol count")
         fast = base.type.ndim == 1 and not typer.ad
-        kernel = "k_take" if not mask.type.dtype.is_bool else (
-            "k_select1" if fast else "k_select")
-        return invoke(typer, node, kernel, [base, mask], A=base.type, V=mask.type,
-                      B=T.Array(base.type.dtype, 1))
-    return invoke(typer, node, "k_take_rows", [base, mask], A=base.type, V=mask.type,
-                  B=base.type)
+        kernel = "take" if not mask.type.dtype.is_bool else (
+            "select1" if fast else "select")
+        return invoke(typer, node, kernel, [base, mask])
+    return invoke(typer, node, "take_rows", [base, mask])
 
 
 def store(typer: Typer, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt | None:
@@ -291,8 +251,8 @@ def store(typer: Typer, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt
     _written(typer, target.value)
     value = typer.expr(value_node)
     if isinstance(value.type, T.Scalar):
-        call = invoke(typer, target, _fill_kernel(base, mask), [base, mask, value],
-                      A=base.type, V=mask.type, S=base.type.dtype)
+        call = invoke(typer, target, _fill_kernel(base, mask),
+                      [base, mask, cast(value, base.type.dtype)])
         return tir.ExprStmt(typer.src.span(target), call)
     if not isinstance(value.type, T.Array):
         raise typer.error(value_node, f"cannot store a {value.type} through an index array")
@@ -303,9 +263,8 @@ def store(typer: Typer, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt
     if not rows and value.type.ndim > 1:
         value = creation.flatten(typer, value_node, value)
     assert isinstance(value.type, T.Array)
-    name = f"k_put_rows{value.type.ndim}" if rows else _fill_kernel(base, mask, "put")
-    call = invoke(typer, target, name, [base, mask, value], A=base.type, V=mask.type,
-                  R=value.type)
+    name = f"put_rows{value.type.ndim}" if rows else _fill_kernel(base, mask, "put")
+    call = invoke(typer, target, name, [base, mask, value])
     return tir.ExprStmt(typer.src.span(target), call)
 
 
@@ -313,9 +272,9 @@ def _fill_kernel(base: tir.Expr, mask: tir.Expr, kind: str = "fill") -> str:
     """The kernel storing a scalar (`fill`) or a 1-D array (`put`) through `mask`."""
     assert isinstance(base.type, T.Array) and isinstance(mask.type, T.Array)
     if mask.type.dtype.is_bool:
-        return f"k_mask_{kind}{base.type.ndim}"
+        return f"mask_{kind}{base.type.ndim}"
     rows = "_rows" if base.type.ndim == 2 else ""
-    return f"k_put{rows}_scalar" if kind == "fill" else f"k_put{rows}"
+    return f"put{rows}_scalar" if kind == "fill" else f"put{rows}"
 
 
 def is_mask_target(typer: Typer, target: ast.expr) -> bool:
@@ -397,9 +356,8 @@ def _concatenate(typer: Typer, node: ast.AST, arrays: list[tir.Expr], axis: int)
     for k in range(len(arrays) - 2, -1, -1):
         before = tir.Compare(T.boolean, span, "lt", coords[axis], offsets[k + 1])
         body = tir.IfExp(dtype, span, before, piece(k), body)
-    length = invoke(typer, node, "k_join_length",
-                    [_dims(typer, node, arrays, nd), tir.Const(T.i64, span, axis)],
-                    Ix=T.Array(T.i64, 2))
+    length = invoke(typer, node, "join_length",
+                    [_dims(typer, node, arrays, nd), tir.Const(T.i64, span, axis)])
     shape = [_size(span, arrays, 0, d) for d in range(nd)]
     shape[axis] = length
     return tir.Generate(T.Array(dtype, nd), span, tuple(shape), tuple(arrays), body)
@@ -415,8 +373,7 @@ def _stack(typer: Typer, node: ast.AST, arrays: list[tir.Expr], axis: int) -> ti
     for k in range(len(arrays) - 2, -1, -1):
         before = tir.Compare(T.boolean, span, "lt", coords[axis], tir.Const(T.i64, span, k + 1))
         body = tir.IfExp(dtype, span, before, _load(span, arrays[k], k, inner, dtype), body)
-    count = invoke(typer, node, "k_stack_count", [_dims(typer, node, arrays, nd)],
-                   Ix=T.Array(T.i64, 2))
+    count = invoke(typer, node, "stack_count", [_dims(typer, node, arrays, nd)])
     shape = [_size(span, arrays, 0, d) for d in range(nd)]
     shape.insert(axis, count)
     return tir.Generate(T.Array(dtype, nd + 1), span, tuple(shape), tuple(arrays), body)

@@ -63,8 +63,9 @@ class Source:
 
 @dataclass(frozen=True)
 class PinnedSource(Source):
-    """The source of an Ember-written library kernel (selection_kernels.py) specialized for
-    one call: every span is the user's call, so its errors and raise sites name that line."""
+    """The source of a prelude routine that raises (ember/prelude), specialized for one call
+    site (frontend/prelude.py): every span is the user's call, so its errors and raise sites
+    name that line."""
 
     at: Span | None = None
 
@@ -98,7 +99,9 @@ def load_source(func: Any) -> Source:
                       end_lineno=fdef.lineno, end_col_offset=fdef.col_offset + 9)
         raise src.error(at, "async functions cannot be kernels")
     fdef.decorator_list = []
-    pinned: Span | None = getattr(func, "__ember_span__", None)
-    if pinned is not None:
-        return PinnedSource(func, fdef, file, src.line_offset, text, pinned)
     return src
+
+
+def pinned(src: Source, at: Span) -> PinnedSource:
+    """`src` with every span pinned to `at`."""
+    return PinnedSource(src.func, src.tree, src.file, src.line_offset, src.text, at)

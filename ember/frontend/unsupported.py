@@ -80,9 +80,9 @@ def _function_rows() -> dict[Any, str]:
     }
     for name in ["sum", "prod", "mean", "dot", "max", "min", "argmax", "argmin", "cumsum",
                  "cumprod", "matmul", "where", "clip", "sort", "all", "any", "std", "var",
-                 "median", "amax", "amin", "nansum", "inner", "outer", "vdot", "einsum"]:
+                 "amax", "amin", "nansum", "inner", "outer", "vdot", "einsum"]:
         rows[getattr(np, name)] = _WHOLE_ARRAY
-    for name in ["concatenate", "stack", "tile", "repeat", "meshgrid", "diag", "tri"]:
+    for name in ["concatenate", "stack", "meshgrid", "tri"]:
         rows.setdefault(getattr(np, name), _BUILD_ARRAY)
     return rows
 

@@ -13,7 +13,9 @@
 Each element receives its products in increasing k with a separate multiply and add, like the
 loops the frontend matched (array products, ir/products.py, ask for fused multiply-adds
 instead). Only the entry's contiguous variant gets this code (vector loads need unit inner
-strides), and array products, which give it a b of unit inner stride. The packing buffers are freed by the deallocation stage.
+strides), and array products, which give it a b of unit inner stride (or, at run time, the
+rows of b's transpose to pack from: `BRows`). The packing buffers are freed by the
+deallocation stage.
 """
 
 from __future__ import annotations
@@ -33,13 +35,19 @@ Finish = tuple[ir.Value, Callable[[ir.Value, ir.Value], None]]
 `fn(i, j)` runs for every element of each tile after the tile is stored (once per element,
 the repeated last row included once)."""
 
+BRows = tuple[ir.Value, ir.Value]
+"""(i1 flag, memref bt of unit inner stride with bt[j, k] = b[k, j]): where the flag holds at
+run time, the panels of b are packed from bt's rows (contiguous in k: `a @ B.T` of a
+row-contiguous B) and b itself is never read (ir/products.py)."""
+
 
 def emit_matmul(em: Emitter, s: tir.MatMul, fma: bool = False,
-                finish: Finish | None = None) -> None:
+                finish: Finish | None = None, b_rows: BRows | None = None) -> None:
     """`s` as register tiles; with `fma`, each multiply-add is one fused operation (one
-    rounding, as BLAS does: array products, ir/products.py; loops keep two roundings)."""
+    rounding, as BLAS does: array products, ir/products.py; loops keep two roundings).
+    With `b_rows`, the panels of b are packed from its rows view where the flag holds."""
     saved = dict(em.env)
-    _Tiles(em, s, fma, finish).emit()
+    _Tiles(em, s, fma, finish, b_rows).emit()
     em.env = saved  # the row and k bindings live inside the loops only
 
 
@@ -49,6 +57,7 @@ class _Tiles:
     s: tir.MatMul
     fma: bool = False
     finish: Finish | None = None
+    b_rows: BRows | None = None
 
     def __post_init__(self) -> None:
         em, s = self.em, self.s
@@ -111,16 +120,49 @@ class _Tiles:
         return arith.addi(band, arith.muli(arith.subi(k, self.k0), self.const(self.rows)))
 
     def pack_b(self, bp: ir.Value, jb: ir.Value) -> None:
+        if self.b_rows is None:
+            self.pack_panel(bp, jb, self.b, self.s.b_transposed)
+            return
+        flag, bt = self.b_rows
+        branch = scf.IfOp(flag, [], has_else=True)
+        with ir.InsertionPoint(branch.then_block):
+            self.pack_rows(bp, jb, bt)
+            scf.YieldOp([])
+        with ir.InsertionPoint(branch.else_block):
+            self.pack_panel(bp, jb, self.b, self.s.b_transposed)
+            scf.YieldOp([])
+
+    def pack_rows(self, bp: ir.Value, jb: ir.Value, bt: ir.Value) -> None:
+        """The panel from bt's rows (bt[j, k] = b[k, j], unit inner stride): blocks of `lanes`
+        rows by `lanes` k values read as vectors along k and transposed in registers, the k
+        values that fill no whole vector one element at a time (loops, not unrolled: small
+        code, compile time)."""
+        lanes, zero, width = self.const(self.lanes), self.const(0), self.const(self.width)
+        whole = arith.subi(self.k1, arith.remsi(self.depth, lanes))
+        with _loop(self.k0, whole, lanes, True) as k, _loop(zero, width, lanes, True) as first:
+            base = arith.addi(arith.muli(arith.subi(k, self.k0), width), first)
+            row = arith.addi(jb, first)
+            block = [vector.load(self.vt, bt, [arith.addi(row, self.const(r)), k])
+                     for r in range(self.lanes)]
+            for q, value in enumerate(_transpose(block)):
+                vector.store(value, bp, [arith.addi(base, self.const(q * self.width))])
+        with _loop(whole, self.k1, self.const(1), True) as k, \
+                _loop(zero, width, self.const(1), True) as n:
+            at = arith.addi(arith.muli(arith.subi(k, self.k0), width), n)
+            memref.store(memref.load(bt, [arith.addi(jb, n), k]), bp, [at])
+
+    def pack_panel(self, bp: ir.Value, jb: ir.Value, b: ir.Value, transposed: bool) -> None:
+        """bp[(k - k0) * width + n] = b[k, jb + n] (transposed: b[jb + n, k])"""
         with _loop(self.k0, self.k1, self.const(1), True) as k:
             base = arith.muli(arith.subi(k, self.k0), self.const(self.width))
-            if self.s.b_transposed:  # b[j, k]: one element of each of `width` rows
+            if transposed:  # b[j, k]: one element of each of `width` rows
                 for n in range(self.width):
-                    value = memref.load(self.b, [*self.b_lead, arith.addi(jb, self.const(n)), k])
+                    value = memref.load(b, [*self.b_lead, arith.addi(jb, self.const(n)), k])
                     memref.store(value, bp, [arith.addi(base, self.const(n))])
             else:
                 for v in range(self.vectors):
                     col = arith.addi(jb, self.const(v * self.lanes))
-                    vector.store(vector.load(self.vt, self.b, [*self.b_lead, k, col]), bp,
+                    vector.store(vector.load(self.vt, b, [*self.b_lead, k, col]), bp,
                                  [arith.addi(base, self.const(v * self.lanes))])
 
     def tile(self, up: ir.Value, bp: ir.Value, ib: ir.Value, jb: ir.Value) -> None:
@@ -166,6 +208,21 @@ class _Tiles:
                     else arith.addf(accs[r * self.vectors + v], arith.mulf(uv, bv[v]))
                     for v in range(self.vectors)]
         return out
+
+
+def _transpose(rows: list[ir.Value]) -> list[ir.Value]:
+    """The columns of a square block of 1-D vectors (a power of 2 of them): log2(n) rounds of
+    shuffles, each exchanging blocks of h elements between the rows h apart."""
+    n, h = len(rows), 1
+    while h < n:
+        lo = [p if p // h % 2 == 0 else n + p - h for p in range(n)]
+        hi = [p + h if p // h % 2 == 0 else n + p for p in range(n)]
+        out = list(rows)
+        for i in (i for i in range(n) if i // h % 2 == 0):
+            out[i] = vector.shuffle(rows[i], rows[i + h], lo)
+            out[i + h] = vector.shuffle(rows[i], rows[i + h], hi)
+        rows, h = out, 2 * h
+    return rows
 
 
 class _loop:  # noqa: N801 - used as `with _loop(lo, hi, step) as iv:`

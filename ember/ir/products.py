@@ -8,7 +8,8 @@
     vecmat  y[j] += x[k] * B[k, j]  k outer, j inner (unit-stride inner loop)
     matmul  floats: Ember's register-tiled product (ir/matmul.py) into a new contiguous C,
             reading A through any strides (it is packed) and B through a unit inner stride
-            (B itself, or a contiguous copy when its inner stride is not 1, e.g. a transpose);
+            (B itself; a B of unit outer stride, `a @ X.T`, packed from X's rows; else a
+            contiguous copy);
             the columns that fill no whole tile run row by row (k outer, columns inner).
             An elementwise expression or assignment around the product can run in its
             stores (ir/epilogue.py); chains of products choose their order (ir/chains.py).
@@ -16,7 +17,7 @@
     outer   C[i, j] = a[i] * b[j]
     trace   sum of A[i, i + offset] in the result dtype
 
-Operands arrive as memrefs of any strides (views are never copied, except B as above).
+Operands arrive as memrefs of any strides (views are never copied, except B's other strides).
 Contracted sizes are compared first (the ValueError site of the node).
 """
 
@@ -348,28 +349,35 @@ def _ikj(t: T.Scalar, a: ir.Value, b: ir.Value, c: ir.Value, ivs: list[ir.Value]
     memref.store(acc, c, [i, j])
 
 
-def _unit_inner(b: ir.Value, t: T.Scalar) -> ir.Value:
-    """`b` with a static unit inner stride: b itself (reinterpreted) where its inner stride is
-    1, else a contiguous copy."""
+def _unit_inner(b: ir.Value, t: T.Scalar) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """(b with a static unit inner stride, rows flag, bt): b itself (reinterpreted) where its
+    inner stride is 1; where instead its outer stride is 1 (b = B.T of a row-contiguous B) the
+    flag holds, bt[j, k] = b[k, j] is B (unit inner stride), whose rows the tiles pack from
+    (no copy; the first value is then never read); else a contiguous copy."""
     dyn, dyn_s = ir.ShapedType.get_dynamic_size(), ir.ShapedType.get_dynamic_stride_or_offset()
     meta, sizes, (s0, s1) = _meta(b, 2)
     want = ir.MemRefType.get([dyn, dyn], scalar_type(t),
                              layout=ir.StridedLayoutAttr.get(dyn_s, [dyn_s, 1]))
-    branch = scf.IfOp(arith.cmpi(CI.eq, s1, _c(1)), [want], has_else=True)
+
+    def view(shape: list[ir.Value], stride: ir.Value) -> ir.Value:
+        return memref.reinterpret_cast(want, meta.base_buffer, [meta.offset], shape, [stride],
+                                       [dyn_s], [dyn, dyn], [dyn_s, 1])
+    rows = arith.andi(arith.cmpi(CI.ne, s1, _c(1)), arith.cmpi(CI.eq, s0, _c(1)))
+    bt = view(sizes[::-1], s1)
+    branch = scf.IfOp(arith.ori(arith.cmpi(CI.eq, s1, _c(1)), rows), [want], has_else=True)
     with ir.InsertionPoint(branch.then_block):
-        scf.YieldOp([memref.reinterpret_cast(want, meta.base_buffer, [meta.offset], sizes,
-                                             [s0], [dyn_s], [dyn, dyn], [dyn_s, 1])])
+        scf.YieldOp([view(sizes, s0)])
     with ir.InsertionPoint(branch.else_block):
         copy = memref.alloc(contiguous_memref_type(T.Array(t, 2)), sizes, [])
         _copy_blocked(b, copy, sizes)
         scf.YieldOp([memref.cast(want, copy)])
-    return branch.results[0]
+    return branch.results[0], rows, bt
 
 
 def _copy_blocked(src: ir.Value, dst: ir.Value, sizes: list[ir.Value]) -> None:
     """dst = src (2-D) in 16 x 16 blocks: a transposed src is read along its rows and each
-    block touches 32 pages, not one page per element (512 x 512 f64: about 0.65 ms, which is
-    what `a @ b.T` costs over `a @ b`)."""
+    block touches 32 pages, not one page per element (512 x 512 f64: about 0.65 ms; `a @ b.T`
+    avoids it, `_unit_inner`)."""
     band = 16
 
     def blocks(size: ir.Value) -> scf.ForOp:
@@ -421,7 +429,8 @@ def _tiled(em: Emitter, e: tir.Product, t: T.Scalar, a: ir.Value, b: ir.Value, c
     j0 = "\0pj0"
     matrix = T.Array(t, 2)
     saved = dict(em.env)
-    b = _unit_inner(b, t)
+    strided = b
+    b, b_rows, bt = _unit_inner(b, t)
     em.env.update({pc: c, pb: b, pa: a, vn: arith.index_cast(i64, n),
                    v0: arith.index_cast(i64, _c(0))})
 
@@ -438,7 +447,7 @@ def _tiled(em: Emitter, e: tir.Product, t: T.Scalar, a: ir.Value, b: ir.Value, c
                                    (var(v0), var(vn)), (var(j0), var(vend)), (var(k0), var(k1)),
                                    (rows, width, lanes), init), fma=True,
                     finish=None if finish is None else (arith.cmpi(
-                        CI.sge, arith.addi(lo, _c(depth)), k), finish))
+                        CI.sge, arith.addi(lo, _c(depth)), k), finish), b_rows=(b_rows, bt))
 
     def columns(lo: ir.Value, hi: ir.Value, width: int) -> None:
         em.env[j0], em.env[vend] = arith.index_cast(i64, lo), arith.index_cast(i64, hi)
@@ -461,7 +470,12 @@ def _tiled(em: Emitter, e: tir.Product, t: T.Scalar, a: ir.Value, b: ir.Value, c
     if vectors > 1:  # the columns that fill whole vectors but no whole tile: one vector wide
         columns(m_end, m_mid, 1)
     em.env = saved
-    _edge(t, a, b, c, (n, k, m), m_mid if vectors > 1 else m_end, finish, accumulate)
+    edge = scf.IfOp(b_rows, [], has_else=True)  # b's own strides where bt holds its rows
+    for block_, b_edge in ((edge.then_block, strided), (edge.else_block, b)):
+        with ir.InsertionPoint(block_):
+            _edge(t, a, b_edge, c, (n, k, m), m_mid if vectors > 1 else m_end, finish,
+                  accumulate)
+            scf.YieldOp([])
     if symmetric and not accumulate:
         _mirror(c, n, m_end)
 

@@ -406,3 +406,32 @@ def test_statements_fuse_without_changing_values():
     _same(slow(ints, 2), kept_as_written(ints, 2))
     with np.errstate(divide="ignore"):
         _same(slow(ints, 0), kept_as_written(ints, 0))
+
+
+# --- NumPy's operator ufuncs called as functions (frontend/ufuncs.py) ---------------------------
+def ufunc_forms(a: f64[:], b: f32[:], k: i64[:], m: boolean[:]) -> f64[:]:
+    s = np.add(a, b) * np.subtract(a, 1.0) + np.multiply(b, 2) / np.divide(a, 3.0)
+    t = np.where(np.logical_and(np.greater(a, 0.5), np.logical_not(m)), np.square(a - b),
+                 np.negative(a))
+    u = np.floor_divide(k, 3) + np.remainder(k, 4) + np.bitwise_and(k, 6) + np.left_shift(k, 1)
+    v = np.logical_xor(m, np.less_equal(k, 2)) | np.equal(k, 5) | np.not_equal(a, a)
+    w = np.invert(k) + np.bitwise_or(k, 1) - np.right_shift(k, 1) + np.mod(k, 5)
+    return (s + t + u + v + w + np.positive(a) + np.absolute(-a) + np.true_divide(k, 2)
+            + np.less(a, b) + np.greater_equal(a, b) + np.logical_or(m, a > 0.9))
+
+
+def ufunc_scalars(x: float, n: int) -> float:
+    return np.add(x, n) * np.square(x) - np.negative(x) + np.bitwise_xor(n, 3) + np.equal(n, 2)
+
+
+def test_operator_ufuncs_as_functions():
+    a, b = RNG.random(9), RNG.random(9).astype(np.float32)
+    k, m = np.arange(-4, 5), RNG.random(9) < 0.5
+    _same(kernel(ufunc_forms)(a, b, k, m), ufunc_forms(a, b, k, m))
+    assert kernel(ufunc_scalars)(1.5, 2) == pytest.approx(ufunc_scalars(1.5, 2))
+
+    def with_out(a: f64[:]) -> f64[:]:
+        return np.add(a, a, out=a)
+
+    with pytest.raises(CompileError, match=r"np.add\(\) takes 2 positional argument"):
+        kernel(with_out)(a)

@@ -7,6 +7,7 @@ Each expression is one small kernel returning it (`_kernel`); NumPy evaluates th
 import importlib.util
 import os
 import tempfile
+import traceback
 
 import numpy as np
 import pytest
@@ -193,10 +194,30 @@ def test_histogram():
         assert g.dtype == w.dtype and np.array_equal(g, w)
 
 
+def test_runtime_errors_name_the_users_line():
+    """A routine that raises (itself or in a helper) is specialized per call site with its
+    spans pinned there: the traceback's last frame is the user's `return` line, not
+    ember/prelude's."""
+    cases = [("a: f64[:, :], b: f64[:]", "np.linalg.solve(a, b)",
+              (np.array([[1.0, 2.0], [2.0, 4.0]]), np.ones(2)), "Singular matrix"),
+             ("a: f64[:, :]", "np.linalg.cholesky(a)", (np.array([[1.0, 2.0], [2.0, 1.0]]),),
+              "Matrix is not positive definite")]
+    for params, expr, args, message in cases:
+        k = _kernel(params, expr)
+        with pytest.raises(ValueError, match=f"^{message}$") as err:
+            k(*args)
+        code = k.py_func.__code__
+        text = "".join(traceback.format_exception(err.value))
+        assert f'File "{code.co_filename}", line {code.co_firstlineno + 1}, in k' in text
+        assert "ember/prelude" not in text
+
+
 def test_cache_key_covers_the_prelude():
     """Editing the prelude invalidates the kernels that call it (and only those)."""
     uses = "\n".join(dependencies(_kernel("a: f64[:, :]", "np.linalg.det(a)").py_func))
     assert "ember.prelude.linalg" in uses and "def det(" in uses
+    sorts = "\n".join(dependencies(_kernel("a: f64[:]", "np.sort(a)").py_func))
+    assert "ember.prelude.selection" in sorts and "def sort1(" in sorts
     plain = "\n".join(dependencies(_kernel("a: f64[:, :]", "np.sum(a)").py_func))
     assert "ember.prelude" not in plain
 

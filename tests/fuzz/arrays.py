@@ -36,6 +36,7 @@ import random
 import re
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -72,14 +73,8 @@ REDUCE = {"sum": 4, "mean": 2, "min": 2, "max": 2, "argmax": 1, "argmin": 0.5, "
 class ArrayProgram(Program):
     args: tuple = ()  # per trial: the argument recipes (ArrayArg or scalar)
     raises: bool = False  # the program ends in an incompatible broadcast
-
-    @property
-    def ember_source(self) -> str:
-        return EMBER_HEADER + "\n\n" + self.body
-
-    @property
-    def python_source(self) -> str:
-        return PYTHON_HEADER + "\n\n" + self.body
+    EMBER_HEADER: ClassVar[str] = EMBER_HEADER
+    PYTHON_HEADER: ClassVar[str] = PYTHON_HEADER
 
 
 class Rejected(Exception):

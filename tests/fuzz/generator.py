@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import ClassVar
 
 from tests.fuzz.exprs import (
     COST_MAX,
@@ -76,14 +77,16 @@ class Program:
     seed: int
     body: str  # the functions, each decorated with @kernel
     functions: tuple[Function, ...]
+    EMBER_HEADER: ClassVar[str] = EMBER_HEADER  # the imports above the functions
+    PYTHON_HEADER: ClassVar[str] = PYTHON_HEADER
 
     @property
     def ember_source(self) -> str:
-        return EMBER_HEADER + "\n\n" + self.body
+        return self.EMBER_HEADER + "\n\n" + self.body
 
     @property
     def python_source(self) -> str:
-        return PYTHON_HEADER + "\n\n" + self.body
+        return self.PYTHON_HEADER + "\n\n" + self.body
 
 
 RET_ANNOTATION = {"int": "int", "float": "float", "bool": "bool", "None": "None",

@@ -17,3 +17,26 @@ def cuda_device():
     if not cuda.available():
         pytest.skip("no CUDA driver/GPU on this machine")
     return cuda.device()
+
+
+@pytest.fixture(scope="module")
+def emu():
+    """The CPU stand-in (emulator.py) with every kernel of gpu_kernels.py's CASES added."""
+    import gpu_kernels
+    from cases import CASES
+    from emulator import EmulatedDevice
+
+    device = EmulatedDevice()
+    for name in CASES:
+        device.add(getattr(gpu_kernels, name))
+    return device
+
+
+@pytest.fixture
+def on_emulator(emu, monkeypatch):
+    """The runtime's `cuda.device()` is the stand-in for the test."""
+    from ember.runtime import cuda
+
+    monkeypatch.setattr(cuda, "device", lambda: emu)
+    emu.launches.clear()
+    return emu

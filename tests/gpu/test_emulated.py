@@ -6,25 +6,9 @@ import gpu_kernels
 import numpy as np
 import pytest
 from cases import CASES, compare
-from emulator import EmulatedDevice, FakeCudaArray
+from emulator import FakeCudaArray
 
 import ember
-from ember.runtime import cuda
-
-
-@pytest.fixture(scope="module")
-def emu():
-    device = EmulatedDevice()
-    for name in CASES:
-        device.add(getattr(gpu_kernels, name))
-    return device
-
-
-@pytest.fixture
-def on_emulator(emu, monkeypatch):
-    monkeypatch.setattr(cuda, "device", lambda: emu)
-    emu.launches.clear()
-    return emu
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

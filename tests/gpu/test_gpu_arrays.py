@@ -10,30 +10,10 @@ import re
 import gpu_kernels
 import numpy as np
 import pytest
-from emulator import EmulatedDevice
 
 from ember import CompileError, f32, f64, i64, prange
 from ember.frontend import build_program
 from ember.frontend.gpu import plan_gpu
-from ember.runtime import cuda
-
-ARRAY_KERNELS = ("array_saxpy", "array_broadcast", "array_rows", "array_tiles", "array_sums",
-                 "array_4d", "array_reductions")
-
-
-@pytest.fixture(scope="module")
-def emu():
-    device = EmulatedDevice()
-    for name in ARRAY_KERNELS:
-        device.add(getattr(gpu_kernels, name))
-    return device
-
-
-@pytest.fixture
-def on_emulator(emu, monkeypatch):
-    monkeypatch.setattr(cuda, "device", lambda: emu)
-    emu.launches.clear()
-    return emu
 
 
 def test_whole_array_statements(on_emulator):

@@ -53,8 +53,25 @@ def convolved(a: f64[:], v: f64[:]) -> float:
     return np.sum(full * full) + np.sum(same) + np.sum(valid * a[:valid.shape[0]])
 
 
+@kernel
+def ordered(m: f64[:, :], x: f64[:]) -> float:
+    """Order statistics (sorted values: piecewise linear) and triangles/diagonals."""
+    return (np.median(m) + np.sum(np.median(m, axis=0) ** 2) + np.percentile(x, 30.0) * 2.0
+            + np.quantile(m, 0.55) * np.median(x) + np.sum(np.triu(m, 1) * m)
+            + np.sum(np.tril(m) ** 2) + np.sum(np.diag(x) @ np.diag(x)) + np.sum(np.diag(m, 1) ** 3))
+
+
+@kernel
+def integrated(m: f64[:, :], x: f64[:]) -> float:
+    """Trapezoid sums, cross products, repeat and tile."""
+    c = np.cross(m[:, :3], m[:, 1:]) + np.cross(x[:3], m[:, 1:])
+    return (np.trapezoid(x, dx=0.3) + np.trapezoid(x * x, x) + np.sum(c * c)
+            + np.sum(np.cross(x[:3], x[3:6]) * x[:3]) + np.sum(np.repeat(x, 2) * np.tile(x, 2)))
+
+
 @pytest.mark.parametrize("fn, args", [
-    (solved, (A, B)), (factored, (A,)), (shifted, (M, X)),
+    (solved, (A, B)), (factored, (A,)), (shifted, (M, X)), (ordered, (M, X)),
+    (integrated, (M, X)),
     (interpolated, (X * 0.8, RNG.normal(size=5))), (convolved, (X, B[:3])),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_prelude_gradients(fn, args):
