@@ -36,7 +36,7 @@ PIPELINE: Final = ",".join((
     "enzyme",                           # generate the derivative functions
     # drop caches whose values are never read back; once before canonicalize too, which
     # folds constant sizes into the types of cached views (memref<1x?xf64>) behind casts
-    # that the pass then cannot see through (unlowered enzyme.init, test_alloc_grads.py)
+    # that the pass then cannot see through (unlowered enzyme.init; test_creation_grads.py)
     "remove-unnecessary-enzyme-ops",
     "canonicalize",
     "remove-unnecessary-enzyme-ops",
