@@ -16,6 +16,7 @@ or more array operands (their broadcast check names their own line).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from ...types import Array, Type
@@ -25,25 +26,9 @@ from .. import tir
 def fuse_array_statements(body: tuple[tir.Stmt, ...],
                           types: dict[str, Type]) -> tuple[tir.Stmt, ...]:
     """`body` with every fusable producer (see the module docstring) folded into its reader."""
-    reads = _read_counts(body)
-    assigns = _assign_counts(body)
+    reads = Counter(n.name for n in tir.walk(body) if isinstance(n, tir.Var))
+    assigns = Counter(n.name for n in tir.walk(body) if isinstance(n, tir.Assign))
     return _Blocks(reads, assigns, types).block(body)
-
-
-def _read_counts(body: object) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for node in tir.walk(body):
-        if isinstance(node, tir.Var):
-            counts[node.name] = counts.get(node.name, 0) + 1
-    return counts
-
-
-def _assign_counts(body: object) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for node in tir.walk(body):
-        if isinstance(node, tir.Assign):
-            counts[node.name] = counts.get(node.name, 0) + 1
-    return counts
 
 
 class _Blocks(tir.Transformer):
