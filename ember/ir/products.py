@@ -225,6 +225,18 @@ def _matvec_fused(em: Emitter, e: tir.Product, t: T.Scalar) -> Any:
                          else ops.BINARY["add"](t, acc, term(ivs[0], j))])
         memref.store(ops.to_storage(t, loop.results[0]), y, ivs)
 
+    _columns_or_rows(t, y, (n, k), (s0, s1), term, row)
+    return y
+
+
+def _columns_or_rows(t: T.Scalar, y: ir.Value, shape: tuple[ir.Value, ir.Value],
+                     strides: tuple[ir.Value, ir.Value],
+                     term: Callable[[ir.Value, ir.Value], ir.Value],
+                     row: Callable[[list[ir.Value]], None]) -> None:
+    """y = M @ x for an n x k matrix M with these strides: where M is column-contiguous (a
+    transpose, `A.T @ x`), y += M[:, j] * x[j] column by column (`term(i, j)` is one
+    product), so every pass reads M with unit stride; else `row` computes each y[i]."""
+    (n, k), (s0, s1) = shape, strides
     by_columns = arith.andi(arith.cmpi(CI.ne, s1, _c(1)), arith.cmpi(CI.eq, s0, _c(1)))
     branch = scf.IfOp(by_columns, [], has_else=True)
     with ir.InsertionPoint(branch.then_block):
@@ -235,7 +247,6 @@ def _matvec_fused(em: Emitter, e: tir.Product, t: T.Scalar) -> Any:
     with ir.InsertionPoint(branch.else_block):
         loop_nest([n], row)
         scf.YieldOp([])
-    return y
 
 
 def _emit_matvec(em: Emitter, e: tir.Product) -> Any:
@@ -259,19 +270,8 @@ def _emit_matvec(em: Emitter, e: tir.Product) -> Any:
     if em.ad:
         loop_nest([n], row)
         return y
-    # A column-contiguous A (a transpose, `A.T @ x`): y += A[:, j] * x[j], column by column,
-    # so every pass reads A with unit stride (one dot per row would stride through it)
-    by_columns = arith.andi(arith.cmpi(CI.ne, s1, _c(1)), arith.cmpi(CI.eq, s0, _c(1)))
-    branch = scf.IfOp(by_columns, [], has_else=True)
-    with ir.InsertionPoint(branch.then_block):
-        fill(y, [n], ops.const(t, 0))
-        loop_nest([k, n], lambda ivs: memref.store(ops.BINARY["add"](
-            t, _load(t, y, [ivs[1]]), ops.BINARY["mul"](
-                t, _load(t, a, [ivs[1], ivs[0]]), _load(t, x, [ivs[0]]))), y, [ivs[1]]))
-        scf.YieldOp([])
-    with ir.InsertionPoint(branch.else_block):
-        loop_nest([n], row)
-        scf.YieldOp([])
+    _columns_or_rows(t, y, (n, k), (s0, s1), lambda i, j: ops.BINARY["mul"](
+        t, _load(t, a, [i, j]), _load(t, x, [j])), row)
     return y
 
 

@@ -23,6 +23,7 @@ from mlir.dialects import arith, memref
 
 from ..ir.context import ops_where
 from ..ir.creation import RESHAPE
+from .views import mixed
 
 Size: TypeAlias = ir.Value | int
 Indexer: TypeAlias = Callable[[list[ir.Value]], tuple[ir.Value, list[ir.Value]]]
@@ -106,19 +107,14 @@ def _dim(user: ir.Operation, sizes: list[Size], indexer: Indexer) -> bool:
     return True
 
 
-def _mixed(values: list[ir.Value], static: list[int], marker: int) -> list[Size]:
-    it = iter(values)
-    return [next(it) if s == marker else s for s in static]
-
-
 def _subview(user: ir.Operation, sizes: list[Size], indexer: Indexer) -> bool:
     """A subview of a folded view: its own users fold through the composed indexer."""
     view = user.opview
     dynamic = ir.ShapedType.get_dynamic_size()
     dyn_stride = ir.ShapedType.get_dynamic_stride_or_offset()
-    offsets = _mixed(list(view.offsets), list(view.static_offsets), dyn_stride)
-    lengths = _mixed(list(view.sizes), list(view.static_sizes), dynamic)
-    strides = _mixed(list(view.strides), list(view.static_strides), dyn_stride)
+    offsets = mixed(list(view.offsets), list(view.static_offsets), dyn_stride)
+    lengths = mixed(list(view.sizes), list(view.static_sizes), dynamic)
+    strides = mixed(list(view.strides), list(view.static_strides), dyn_stride)
     rank, result_rank = len(offsets), ir.MemRefType(view.result.type).rank
     dropped = {k for k in range(rank) if lengths[k] == 1} if result_rank < rank else set()
     if len(dropped) != rank - result_rank:

@@ -95,7 +95,7 @@ def _dim(user: ir.Operation, source: ir.Value, perm: list[int]) -> bool:
     return True
 
 
-def _mixed(values: list[ir.Value], static: list[int], marker: int) -> list[Item]:
+def mixed(values: list[ir.Value], static: list[int], marker: int) -> list[Item]:
     """A subview's offsets, sizes or strides as one list (ints where static)."""
     it = iter(values)
     return [next(it) if s == marker else s for s in static]
@@ -106,9 +106,9 @@ def _subview(user: ir.Operation, source: ir.Value, perm: list[int]) -> bool:
     assert isinstance(view, memref.SubViewOp)
     dynamic = ir.ShapedType.get_dynamic_size()
     dyn_stride = ir.ShapedType.get_dynamic_stride_or_offset()
-    parts = [_mixed(list(view.offsets), list(view.static_offsets), dyn_stride),
-             _mixed(list(view.sizes), list(view.static_sizes), dynamic),
-             _mixed(list(view.strides), list(view.static_strides), dyn_stride)]
+    parts = [mixed(list(view.offsets), list(view.static_offsets), dyn_stride),
+             mixed(list(view.sizes), list(view.static_sizes), dynamic),
+             mixed(list(view.strides), list(view.static_strides), dyn_stride)]
     rank = len(perm)
     result = ir.MemRefType(view.result.type)
     dropped = [k for k in range(rank) if isinstance(parts[1][k], int) and parts[1][k] == 1]
@@ -250,9 +250,9 @@ def _axis_subview(user: ir.Operation, op: ir.Operation, new: list[bool]) -> bool
     view = user.opview
     dynamic = ir.ShapedType.get_dynamic_size()
     dyn_stride = ir.ShapedType.get_dynamic_stride_or_offset()
-    parts = [_mixed(list(view.offsets), list(view.static_offsets), dyn_stride),
-             _mixed(list(view.sizes), list(view.static_sizes), dynamic),
-             _mixed(list(view.strides), list(view.static_strides), dyn_stride)]
+    parts = [mixed(list(view.offsets), list(view.static_offsets), dyn_stride),
+             mixed(list(view.sizes), list(view.static_sizes), dynamic),
+             mixed(list(view.strides), list(view.static_strides), dyn_stride)]
     result = ir.MemRefType(view.result.type)
     dropped = [isinstance(s, int) and s == 1 for s in parts[1]]
     if sum(dropped) != len(new) - result.rank:
