@@ -314,6 +314,11 @@ def run_overhead(opts: Options, report: Report) -> None:
             "f(pa, pb, pc)",
         ),
         ("array result `zeros(n) -> f64[:]`", "f(10)", K.zeros_n, None, None),
+        ("tuple of arrays `zeros_pair(n) -> tuple[f64[:], f64[:]]`", "f(10)", K.zeros_pair,
+         None, None),
+        ("argument returned `same(a: f64[:]) -> f64[:]`", "f(a)", K.same, None, None),
+        ("default omitted `scaled(x: float, p: float = 2.0)`", "f(1.0)", K.scaled, None, None),
+        ("keyword `scaled(1.0, p=3.0)`", "f(1.0, p=3.0)", K.scaled, None, None),
     ]
     env = {"a": a, "b": b, "c": c, "pa": pa, "pb": pb, "pc": pc}
     for label, stmt, fn, ref, ref_stmt in rows:

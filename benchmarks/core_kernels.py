@@ -215,3 +215,15 @@ def touch3(a: f64[:], b: f64[:], c: f64[:]) -> None:
 
 def zeros_n(n: int) -> f64[:]:
     return np.zeros(n)
+
+
+def zeros_pair(n: int) -> tuple[f64[:], f64[:]]:
+    return np.zeros(n), np.ones(n)
+
+
+def same(a: f64[:]) -> f64[:]:
+    return a
+
+
+def scaled(x: float, p: float = 2.0) -> float:
+    return x * p

@@ -18,6 +18,8 @@ from .parallel import prange
 from .types import (
     Array,
     boolean,
+    c64,
+    c128,
     f32,
     f64,
     i8,
@@ -45,7 +47,7 @@ _LAZY = {
 on first use."""
 
 __all__ = [
-    "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "f32", "f64", "i8", "i16", "i32", "i64",
+    "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "c64", "c128", "f32", "f64", "i8", "i16", "i32", "i64",
     "kernel", "u8", "u16", "u32", "u64", "__version__",
 ]
 

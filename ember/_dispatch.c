@@ -8,8 +8,10 @@
    derivative entries return the value and the scalar gradients). An item is a scalar (its
    letter, one slot) or an array (its rank as a digit and its element's letter: the memref
    descriptor's 3 + 2 * rank fields, runtime/abi.py MEMREF_LAYOUT), made into an ndarray here
-   (see box_array: who owns its memory). Anything else
-   (keyword arguments, numpy scalars, bools for ints, a rejected array) goes to the `slow`
+   (see box_array: who owns its memory). Kernels with defaults, keyword-only, tuple or
+   Optional parameters bind keywords, defaults and tuples here too (`bound`, see Dispatcher).
+   Anything else (keywords of plain kernels, numpy scalars, bools for ints, a rejected array)
+   goes to the `slow`
    Python callable, which gives the same results and the precise errors. A kernel that raised
    (status 2) is not run again: `raise_error` raises its exception. */
 
@@ -35,6 +37,16 @@ typedef struct {
     PyObject *raise_error;  /* called when the kernel raised (status 2); may be NULL */
     PyObject *dtypes;       /* tuple: the dtype of each array of the result */
     Py_ssize_t nitems;      /* items of a tuple result */
+    /* Kernels with defaults, keyword-only, tuple or Optional parameters (`bound`): `params`
+       has one entry per Python parameter (a letter; 'N': must be None, passed no slot; or
+       '(' letters ')': an exact-size tuple unpacked into consecutive slots) and `spec` one
+       letter per slot. Arguments bind by position, then keywords by name (interned pointer
+       first), then defaults; anything unusual takes the slow path, which raises the
+       precise TypeError. */
+    int bound, nparams, npositional;  /* bound: every call binds (else only keyword calls) */
+    char params[3 * MAX_ARGS + 1];
+    PyObject *names;        /* tuple of str (None: positional-only), one per parameter */
+    PyObject *defaults;     /* tuple, one per parameter: its default, or Ellipsis: none */
 } Dispatcher;
 
 typedef union {
@@ -85,6 +97,9 @@ static int convert(Dispatcher *self, char c, PyObject *o, Value *slot) {
     case 'I': if (!to_uint(o, UINT32_MAX, &u)) return 0; slot->I = (uint32_t)u; return 1;
     case 'H': if (!to_uint(o, UINT16_MAX, &u)) return 0; slot->H = (uint16_t)u; return 1;
     case 'B': if (!to_uint(o, UINT8_MAX, &u)) return 0; slot->B = (uint8_t)u; return 1;
+    case 'D': case 'F':  /* the thunk reads the two doubles (runtime/complex_abi.py) */
+              if (!PyComplex_CheckExact(o)) return 0;
+              slot->p = &((PyComplexObject *)o)->cval; return 1;
     default: return 0;
     }
 }
@@ -103,6 +118,8 @@ static PyObject *box(char c, Value *r) {
     case 'I': return PyLong_FromUnsignedLong(r->I);
     case 'H': return PyLong_FromLong(r->H);
     case 'B': return PyLong_FromLong(r->B);
+    case 'D': return PyComplex_FromDoubles(r[0].d, r[1].d);  /* two slots */
+    case 'F': return PyComplex_FromDoubles(((float *)r)[0], ((float *)r)[1]);
     default: PyErr_SetString(PyExc_SystemError, "ember: unknown result code"); return NULL;
     }
 }
@@ -189,26 +206,60 @@ static PyObject *borrowed_from(Dispatcher *self, void *allocated, Value *args) {
 
 static Py_ssize_t item_size(char c) {
     switch (c) {
-    case 'd': case 'q': case 'Q': return 8;
+    case 'D': return 16;
+    case 'd': case 'q': case 'Q': case 'F': return 8;
     case 'f': case 'i': case 'I': return 4;
     case 'h': case 'H': return 2;
     default: return 1;
     }
 }
 
+/* Whether array a is exactly the array of (data, nd, dims, strides). */
+static int same_array(ArrayHead *a, char *data, int nd, Py_ssize_t *dims, Py_ssize_t *strides) {
+    if (a->data != data || a->nd != nd) return 0;
+    for (int d = 0; d < nd; d++)
+        if (a->dims[d] != dims[d] || (dims[d] > 1 && a->strides[d] != strides[d])) return 0;
+    return 1;
+}
+
 /* The ndarray of descriptor r (rank nd, element letter c). Its base keeps the memory alive:
    the argument it was borrowed from (it shares its writability; numpy collapses a view's
    base to the array owning the memory, as slicing does), else a Buffer owning what the
    kernel allocated. */
+/* The Buffers made while boxing one result, by the memory they own (each held here once):
+   arrays of one result in the same buffer (`return out, out[1:]`) share one owner. */
+typedef struct {
+    int n;
+    void *allocated[MAX_RESULTS];
+    PyObject *buffer[MAX_RESULTS];
+} Owners;
+
+/* A new reference to the owner of `allocated` (made on first use), or NULL on error. */
+static PyObject *owner_of(Owners *owners, void *allocated) {
+    for (int k = 0; k < owners->n; k++)
+        if (owners->allocated[k] == allocated) return Py_NewRef(owners->buffer[k]);
+    PyObject *buffer = buffer_new(allocated);
+    if (buffer == NULL) return NULL;
+    owners->allocated[owners->n] = allocated;  /* n < MAX_RESULTS: one per item at most */
+    owners->buffer[owners->n++] = Py_NewRef(buffer);
+    return buffer;
+}
+
+/* Drop the references `owners` holds (memory no array kept is freed with its owner). */
+static void release_owners(Owners *owners) {
+    for (int k = 0; k < owners->n; k++) Py_DECREF(owners->buffer[k]);
+    owners->n = 0;
+}
+
 static PyObject *box_array(Dispatcher *self, int nd, char c, PyObject *descr, Value *r,
-                           Value *args) {
+                           Value *args, Owners *owners) {
     static int64_t empty;  /* data of an empty result without memory (NULL makes numpy allocate) */
     PyObject *arg = borrowed_from(self, r[0].p, args), *base;
     int flags = NPY_WRITEABLE;
     if (arg != NULL) {
         base = Py_NewRef(arg);
         flags = ((ArrayHead *)arg)->flags & NPY_WRITEABLE;
-    } else if ((base = buffer_new(r[0].p)) == NULL) {
+    } else if ((base = owner_of(owners, r[0].p)) == NULL) {
         return NULL;
     }
     Py_ssize_t size = item_size(c), dims[MAX_NDIM], strides[MAX_NDIM];
@@ -217,6 +268,10 @@ static PyObject *box_array(Dispatcher *self, int nd, char c, PyObject *descr, Va
         strides[d] = r[3 + nd + d].q * size;
     }
     char *data = r[1].p ? (char *)r[1].p + r[2].q * size : (char *)&empty;
+    if (arg != NULL && same_array((ArrayHead *)arg, data, nd, dims, strides)) {
+        Py_DECREF(base);
+        return Py_NewRef(arg);  /* the argument itself, returned (as Numba returns it) */
+    }
     PyObject *out = new_from_descr((PyTypeObject *)self->ndarray, Py_NewRef(descr), nd, dims,
                                    strides, data, flags, NULL);
     if (out == NULL) { Py_DECREF(base); return NULL; }
@@ -224,11 +279,18 @@ static PyObject *box_array(Dispatcher *self, int nd, char c, PyObject *descr, Va
     return out;
 }
 
-/* Free what the array items of result spec `code` on (slots from r) own: they are not boxed. */
-static void discard(Dispatcher *self, const char *code, Value *r, Value *args) {
+/* Free what the array items of result spec `code` on (slots from r) own: they are not boxed.
+   Memory an item already boxed (or another discarded item) lies in is freed once, by its
+   owner, when release_owners drops it. */
+static void discard(Dispatcher *self, const char *code, Value *r, Value *args, Owners *owners) {
     for (; *code; code++, r++)
-        if (*code >= '0' && *code <= '9') {
-            if (borrowed_from(self, r[0].p, args) == NULL) free(r[0].p);
+        if (*code == 'D') r++;  /* two slots */
+        else if (*code >= '0' && *code <= '9') {
+            if (borrowed_from(self, r[0].p, args) == NULL) {
+                PyObject *owner = owner_of(owners, r[0].p);
+                if (owner == NULL) { PyErr_Clear(); free(r[0].p); }  /* out of memory */
+                Py_XDECREF(owner);
+            }
             r += 2 + 2 * (*code - '0');
             code++;
         }
@@ -244,49 +306,123 @@ static PyObject *slow_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
 
 /* Box the item of result spec *code in the slots from *r; advance both past it. */
 static PyObject *box_item(Dispatcher *self, const char **code, Value **r, Py_ssize_t *array,
-                          Value *args) {
+                          Value *args, Owners *owners) {
     const char *c = *code;
     Value *slots = *r;
     if (c[0] < '0' || c[0] > '9') {
         *code += 1;
-        *r += 1;
+        *r += c[0] == 'D' ? 2 : 1;  /* a complex128 fills two slots */
         return box(c[0], slots);
     }
     int nd = c[0] - '0';
     *code += 2;
     *r += 3 + 2 * nd;
-    return box_array(self, nd, c[1], PyTuple_GET_ITEM(self->dtypes, (*array)++), slots, args);
+    return box_array(self, nd, c[1], PyTuple_GET_ITEM(self->dtypes, (*array)++), slots, args,
+                     owners);
 }
 
 static PyObject *box_all(Dispatcher *self, Value *results, Value *args) {
     const char *code = self->result;
     Py_ssize_t array = 0;
-    if (code[0] != 't') return box_item(self, &code, &results, &array, args);
-    code++;
-    PyObject *out = PyTuple_New(self->nitems);
-    if (out == NULL) { discard(self, code, results, args); return NULL; }
-    for (Py_ssize_t k = 0; *code; k++) {
-        PyObject *item = box_item(self, &code, &results, &array, args);
-        if (item == NULL) {
-            discard(self, code, results, args);
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(out, k, item);
+    Owners owners = {0};
+    PyObject *out = NULL;
+    if (code[0] != 't') {
+        out = box_item(self, &code, &results, &array, args, &owners);
+        release_owners(&owners);
+        return out;
     }
+    code++;
+    out = PyTuple_New(self->nitems);
+    for (Py_ssize_t k = 0; out != NULL && *code; k++) {
+        PyObject *item = box_item(self, &code, &results, &array, args, &owners);
+        if (item == NULL) Py_CLEAR(out);
+        else PyTuple_SET_ITEM(out, k, item);
+    }
+    if (out == NULL) discard(self, code, results, args, &owners);
+    release_owners(&owners);
     return out;
+}
+
+/* The parameter named `key`, or -1. */
+static int param_index(Dispatcher *self, PyObject *key) {
+    for (int k = 0; k < self->nparams; k++)
+        if (PyTuple_GET_ITEM(self->names, k) == key) return k;
+    if (!PyUnicode_Check(key)) return -1;
+    for (int k = 0; k < self->nparams; k++) {
+        PyObject *name = PyTuple_GET_ITEM(self->names, k);
+        if (name != Py_None && PyUnicode_Compare(name, key) == 0) return k;
+    }
+    PyErr_Clear();
+    return -1;
+}
+
+/* Bind args/kwargs to one object per parameter (borrowed); 0: take the slow path. */
+static int bind_params(Dispatcher *self, PyObject *args, PyObject *kwargs, PyObject **given) {
+    Py_ssize_t n = PyTuple_GET_SIZE(args), pos = 0;
+    PyObject *key, *value;
+    if (n > self->npositional) return 0;
+    for (int k = 0; k < self->nparams; k++) given[k] = k < n ? PyTuple_GET_ITEM(args, k) : NULL;
+    while (kwargs && PyDict_Next(kwargs, &pos, &key, &value)) {
+        int k = param_index(self, key);
+        if (k < 0 || given[k] != NULL) return 0;
+        given[k] = value;
+    }
+    for (int k = 0; k < self->nparams; k++)
+        if (given[k] == NULL && (given[k] = PyTuple_GET_ITEM(self->defaults, k)) == Py_Ellipsis)
+            return 0;
+    return 1;
+}
+
+/* Convert bound parameters into slots following `params`; 0: take the slow path. */
+static int convert_params(Dispatcher *self, PyObject **given, Value *slots) {
+    const char *c = self->params;
+    int slot = 0;
+    for (int k = 0; k < self->nparams; k++, c++) {
+        PyObject *o = given[k];
+        if (*c == 'N') {
+            if (o != Py_None) return 0;
+        } else if (*c == '(') {
+            Py_ssize_t size = strchr(c, ')') - c - 1;
+            if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) != size) return 0;
+            for (Py_ssize_t i = 0; i < size; i++)
+                if (!convert(self, *++c, PyTuple_GET_ITEM(o, i), &slots[slot++])) return 0;
+            c++;
+        } else if (!convert(self, *c, o, &slots[slot++])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static inline PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
+                                    PyObject *kwargs);
+
+static PyObject *bound_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+    PyObject *given[MAX_ARGS];
+    Value slots[MAX_ARGS];
+    if (!bind_params(self, args, kwargs, given) || !convert_params(self, given, slots))
+        return slow_call(self, args, kwargs);
+    return run_packed(self, slots, args, kwargs);
 }
 
 static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs) {
     Dispatcher *self = (Dispatcher *)op;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    Value slots[MAX_ARGS], results[MAX_RESULT_SLOTS];
-    int32_t status;
-    if (self->fn == NULL || n != self->nargs || (kwargs && PyDict_GET_SIZE(kwargs)))
-        return slow_call(self, args, kwargs);
+    Value slots[MAX_ARGS];
+    if (self->fn == NULL || self->bound || n != self->nargs || (kwargs && PyDict_GET_SIZE(kwargs)))
+        return self->names && self->fn ? bound_call(self, args, kwargs)
+                                       : slow_call(self, args, kwargs);
     for (Py_ssize_t k = 0; k < n; k++)
         if (!convert(self, self->spec[k], PyTuple_GET_ITEM(args, k), &slots[k]))
             return slow_call(self, args, kwargs);
+    return run_packed(self, slots, args, kwargs);
+}
+
+/* Call the packed thunk on converted slots and box its result. */
+static inline PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
+                                    PyObject *kwargs) {
+    Value results[MAX_RESULT_SLOTS];
+    int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = self->fn((void **)slots, results);
     Py_END_ALLOW_THREADS
@@ -304,7 +440,7 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
 
 /* Check result spec `spec` (see the top of this file); count its items and arrays. */
 static int parse_result(const char *spec, Py_ssize_t *items, Py_ssize_t *arrays) {
-    static const char scalars[] = "dfqihbQIHB?";
+    static const char scalars[] = "dfqihbQIHB?DF";
     const char *c = spec + (spec[0] == 't');
     int slots = 0;
     *items = *arrays = 0;
@@ -312,20 +448,63 @@ static int parse_result(const char *spec, Py_ssize_t *items, Py_ssize_t *arrays)
     for (; *c; (*items)++) {
         int nd = *c >= '0' && *c <= '9' ? *c++ - '0' : -1;
         if (*c == 0 || strchr(scalars, *c++) == NULL) return 0;
-        slots += nd < 0 ? 1 : 3 + 2 * nd;
+        slots += nd < 0 ? 1 + (c[-1] == 'D') : 3 + 2 * nd;
         *arrays += nd >= 0;
     }
     return slots <= MAX_RESULT_SLOTS && (spec[0] == 't' ? *items <= MAX_RESULTS : *items == 1);
+}
+
+static int set_bound_error(void) {
+    PyErr_SetString(PyExc_ValueError, "ember: unsupported dispatcher binding");
+    return 0;
+}
+
+/* Take the binding of `bound` (None, or (params, names, defaults, npositional): see
+   Dispatcher) for the slot letters `spec`; 0 with an exception if it does not fit. */
+static int set_bound(Dispatcher *self, PyObject *bound, const char *spec) {
+    const char *params;
+    PyObject *names, *defaults;
+    int npositional, slots = 0, nparams = 0;
+    self->bound = 0;
+    if (bound == Py_None) {
+        Py_CLEAR(self->names);
+        return 1;
+    }
+    if (!PyArg_ParseTuple(bound, "sO!O!i", &params, &PyTuple_Type, &names, &PyTuple_Type,
+                          &defaults, &npositional))
+        return 0;
+    for (const char *c = params; *c; c++)
+        slots += *c != '(' && *c != ')' && *c != 'N';
+    for (const char *c = params; *c; c++, nparams++)  /* a group counts once */
+        if (*c == '(' && (c = strchr(c, ')')) == NULL) return set_bound_error();
+    if (strlen(params) > 3 * MAX_ARGS || slots != (int)strlen(spec) || nparams > MAX_ARGS
+            || PyTuple_GET_SIZE(names) != nparams || PyTuple_GET_SIZE(defaults) != nparams)
+        return set_bound_error();
+    for (int k = 0; k < nparams; k++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(names, k)) && PyTuple_GET_ITEM(names, k) != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "ember: parameter names must be str or None");
+            return 0;
+        }
+    Py_XSETREF(self->names, Py_NewRef(names));
+    Py_XSETREF(self->defaults, Py_NewRef(defaults));
+    strcpy(self->params, params);
+    self->nparams = nparams;
+    self->npositional = npositional;
+    /* plain positional parameters bind here only for calls with keywords */
+    self->bound = strcmp(params, spec) != 0 || npositional != nparams;
+    for (int k = 0; k < nparams; k++)
+        self->bound |= PyTuple_GET_ITEM(defaults, k) != Py_Ellipsis;
+    return 1;
 }
 
 static PyObject *set_fast(PyObject *op, PyObject *args) {
     Dispatcher *self = (Dispatcher *)op;
     unsigned long long address;
     const char *spec, *result;
-    PyObject *slow, *ndarray, *raise_error = Py_None, *dtypes = NULL;
+    PyObject *slow, *ndarray, *raise_error = Py_None, *dtypes = NULL, *bound = Py_None;
     Py_ssize_t nitems, arrays;
-    if (!PyArg_ParseTuple(args, "KssOO|OO!", &address, &spec, &result, &slow, &ndarray,
-                          &raise_error, &PyTuple_Type, &dtypes))
+    if (!PyArg_ParseTuple(args, "KssOO|OO!O", &address, &spec, &result, &slow, &ndarray,
+                          &raise_error, &PyTuple_Type, &dtypes, &bound))
         return NULL;
     if (strlen(spec) > MAX_ARGS || !parse_result(result, &nitems, &arrays)
             || arrays != (dtypes ? PyTuple_GET_SIZE(dtypes) : 0)) {
@@ -342,6 +521,7 @@ static PyObject *set_fast(PyObject *op, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "ember: dtypes must be numpy dtypes");
             return NULL;
         }
+    if (!set_bound(self, bound, spec)) return NULL;
     Py_XSETREF(self->slow, Py_NewRef(slow));
     Py_XSETREF(self->ndarray, Py_NewRef(ndarray));
     Py_XSETREF(self->raise_error, raise_error == Py_None ? NULL : Py_NewRef(raise_error));
@@ -367,6 +547,8 @@ static int dispatcher_traverse(PyObject *op, visitproc visit, void *arg) {
     Py_VISIT(self->ndarray);
     Py_VISIT(self->raise_error);
     Py_VISIT(self->dtypes);
+    Py_VISIT(self->names);
+    Py_VISIT(self->defaults);
     Py_VISIT(Py_TYPE(op));
     return 0;
 }
@@ -377,6 +559,8 @@ static int dispatcher_clear(PyObject *op) {
     Py_CLEAR(self->ndarray);
     Py_CLEAR(self->raise_error);
     Py_CLEAR(self->dtypes);
+    Py_CLEAR(self->names);
+    Py_CLEAR(self->defaults);
     return 0;
 }
 
@@ -389,7 +573,7 @@ static void dispatcher_dealloc(PyObject *op) {
 }
 
 static PyMethodDef dispatcher_methods[] = {
-    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error[, dtypes]])."},
+    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error[, dtypes[, bound]]])."},
     {"_set_slow", set_slow, METH_O, "Call this Python callable for every call."},
     {NULL, NULL, 0, NULL},
 };

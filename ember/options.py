@@ -38,6 +38,9 @@ class CompileOptions:
     error_model: str = "numpy"
     """'numpy': integer division by zero gives 0, float division inf/nan; 'python': division
     and modulo by zero raise ZeroDivisionError, and int ** negative raises (Numba's option)."""
+    none: tuple[str, ...] | None = None
+    """The Optional parameters that are None in the specialization compiled (ember/binding.py);
+    None: those whose default is None."""
 
     def __post_init__(self) -> None:
         from .driver.targets import TARGETS, names  # a table only: loads no driver
@@ -66,7 +69,8 @@ class CompileOptions:
 
     def key(self) -> str:
         base = (f"opt={self.opt_level}|fastmath={self.fastmath}|bounds={self.boundscheck}"
-                f"|errors={self.error_model}")
+                f"|errors={self.error_model}"
+                + ("" if self.none is None else f"|none={','.join(self.none)}"))
         from .driver.targets import TARGETS
 
         target = TARGETS[self.target]

@@ -44,7 +44,8 @@ class UnionAnnotation:
 
 @dataclass(frozen=True, slots=True)
 class Scalar(Type):
-    """A machine scalar: kind is 'b' (bool), 'i' (signed), 'u' (unsigned) or 'f' (float)."""
+    """A machine scalar: kind is 'b' (bool), 'i' (signed), 'u' (unsigned), 'f' (float) or 'c'
+    (complex: `bits` counts both parts, c128 is two f64)."""
 
     kind: str
     bits: int
@@ -61,7 +62,7 @@ class Scalar(Type):
     def __call__(self, value: object) -> object:
         """`f32(x)` in plain Python: the numpy scalar, so undecorated kernels still run."""
         if self.weak:
-            return {"b": bool, "i": int, "f": float}[self.kind](value)  # type: ignore[call-overload]
+            return _PYTHON_TYPE[self.kind](value)  # type: ignore[operator]
         return self.np_dtype.type(value)
 
     def strong(self) -> Scalar:
@@ -73,6 +74,17 @@ class Scalar(Type):
     @property
     def is_float(self) -> bool:
         return self.kind == "f"
+
+    @property
+    def is_complex(self) -> bool:
+        return self.kind == "c"
+
+    @property
+    def part(self) -> Scalar:
+        """The float type of a complex's real and imaginary parts (c64 -> f32); itself else."""
+        if not self.is_complex:
+            return self
+        return Scalar("f", self.bits // 2, self.weak)
 
     @property
     def is_int(self) -> bool:
@@ -93,7 +105,7 @@ class Scalar(Type):
 
     def __str__(self) -> str:
         if self.weak:
-            return {"b": "bool", "i": "int", "f": "float"}[self.kind]
+            return _PYTHON_TYPE[self.kind].__name__
         return self.info.numpy.replace("bool", "boolean")
 
 
@@ -135,7 +147,9 @@ class ScalarKind:
     numpy: str
     """The numpy dtype name."""
     ctype: str
-    """The ctypes type (a name in the `ctypes` module) of a C argument or result."""
+    """The ctypes type (a name in the `ctypes` module) of a C argument or result; for a
+    complex kind, the type of each of its two parts (ctypes has no complex type: a complex
+    travels as two of these, runtime/abi.py)."""
     llvm: str
     """The LLVM IR type of a kernel's parameter or result."""
     c: str
@@ -160,6 +174,10 @@ SCALAR_KINDS: Final = {(r.kind, r.bits): r for r in (
     ScalarKind("u", 64, "uint64", "c_uint64", "i64", "uint64_t", "Q", "i64", "c_uint64"),
     ScalarKind("f", 32, "float32", "c_float", "float", "float", "f", "f32", "c_float"),
     ScalarKind("f", 64, "float64", "c_double", "double", "double", "d", "f64", "c_double"),
+    ScalarKind("c", 64, "complex64", "c_float", "{ float, float }", "float _Complex", "F",
+               "complex<f32>", "c_float"),
+    ScalarKind("c", 128, "complex128", "c_double", "{ double, double }", "double _Complex", "D",
+               "complex<f64>", "c_double"),
 )}
 """The one table of scalar kinds, keyed by (kind, bits); read it through `Scalar.info`."""
 
@@ -174,13 +192,19 @@ u32: Final = Scalar("u", 32)
 u64: Final = Scalar("u", 64)
 f32: Final = Scalar("f", 32)
 f64: Final = Scalar("f", 64)
+c64: Final = Scalar("c", 64)
+c128: Final = Scalar("c", 128)
 none: Final = NoneType()
 
 py_bool: Final = boolean.as_weak()
 py_int: Final = i64.as_weak()
 py_float: Final = f64.as_weak()
+py_complex: Final = c128.as_weak()
 
-PYTHON_ANNOTATIONS: Final[dict[object, Scalar]] = {bool: py_bool, int: py_int, float: py_float}
+PYTHON_ANNOTATIONS: Final[dict[object, Scalar]] = {bool: py_bool, int: py_int, float: py_float,
+                                                   complex: py_complex}
+_PYTHON_TYPE: Final[dict[str, type]] = {"b": bool, "i": int, "f": float, "c": complex}
+"""The Python type of each weak kind."""
 
 _BY_DTYPE: Final = {np.dtype(r.numpy): Scalar(r.kind, r.bits) for r in SCALAR_KINDS.values()}
 
@@ -197,10 +221,12 @@ def from_dtype(dtype: object) -> Scalar | None:
 # Rule 1: two strong types promote as numpy.promote_types does (f32+i64 -> f64, i8+u8 -> i16).
 # Rule 2: a weak (Python) scalar adopts the strong partner's type when its kind fits
 #         (f32 + 2.0 -> f32, i32 + 1 -> i32); a weak float meeting a strong int gives f64.
-# Rule 3: two weak scalars give a weak result of the higher kind (bool < int < float).
+# Rule 3: two weak scalars give a weak result of the higher kind (bool < int < float < complex).
+#         A weak complex meeting a strong float takes its precision (f32 + 1j -> c64).
 # Rule 4: bool in arithmetic counts as int (True + True == 2), see arith_operand().
 # numpy.result_type implements rules 1-3 exactly when weak operands are Python scalars.
-_WEAK_SAMPLE: Final = {"b": True, "i": 1, "f": 1.0}
+_WEAK_SAMPLE: Final = {"b": True, "i": 1, "f": 1.0, "c": 1j}
+_WEAK_ORDER: Final = "bifc"
 
 
 def promote(a: Scalar, b: Scalar) -> Scalar:
@@ -208,7 +234,7 @@ def promote(a: Scalar, b: Scalar) -> Scalar:
     if a == b:
         return a
     if a.weak and b.weak:
-        return a if "bif".index(a.kind) >= "bif".index(b.kind) else b
+        return a if _WEAK_ORDER.index(a.kind) >= _WEAK_ORDER.index(b.kind) else b
     operands = [_WEAK_SAMPLE[t.kind] if t.weak else t.np_dtype for t in (a, b)]
     result = from_dtype(np.result_type(*operands))
     assert result is not None
@@ -223,8 +249,9 @@ def arith_operand(t: Scalar) -> Scalar:
 
 
 def float_of(t: Scalar) -> Scalar:
-    """The float type an operation like `/` or `np.sin` gives for `t` (int -> f64, f32 kept)."""
-    if t.is_float:
+    """The float type an operation like `/` or `np.sin` gives for `t` (int -> f64, f32 kept;
+    a complex stays complex)."""
+    if t.is_float or t.is_complex:
         return t
     return py_float if t.weak else f64
 

@@ -45,3 +45,21 @@ def assert_same(fn, *args, rtol=0.0, kernel=None):
         if isinstance(w, np.ndarray):
             _same(g, w, rtol, f"argument {i} after the call")
     return got
+
+
+def spy_slow_path(k):
+    """Route kernel k's slow (Python) call path through a counter: the returned list grows on
+    every call the C dispatcher does not take itself."""
+    import dataclasses
+
+    from ember.api.kernel import connect
+
+    compiled = k.compile()
+    slow = []
+
+    def entry(*args, **kwargs):
+        slow.append(args)
+        return compiled.entry(*args, **kwargs)
+
+    connect(k, dataclasses.replace(compiled, entry=entry))
+    return slow

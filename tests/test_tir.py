@@ -51,6 +51,7 @@ def _samples() -> list[tir.Expr | tir.Stmt]:
         tir.Scan(A2, S, "sum", tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)), 1),
         tir.Generate(A2, S, (n, n), (x,), tir.Cast(T.f64, S, tir.Coord(T.i64, S, 1)), check=4),
         tir.Coord(T.i64, S, 0), tir.ArrayLiteral(T.Array(T.f64, 1), S, (2,), (x, x)),
+        tir.GlobalArray(T.Array(T.f64, 1), S, "__ember_const_0", (1,), b"\0" * 8),
         tir.Reshape(T.Array(T.f64, 1), S, a, (n,), check=5),
         tir.Product(A2, S, "matmul", a, tir.Transpose(A2, S, a, (1, 0)), check=6),
         gpu_arrays.BroadcastElement(T.f64, S, tir.ArrayMap(A2, S, (a,), tir.Elem(T.f64, S, 0)),

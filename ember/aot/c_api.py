@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import types as T
-from ..runtime import abi, raising
+from ..runtime import abi, complex_abi, raising
 from ..runtime.call import ERROR_ACCESSORS
 from ..runtime.derivcall import RETURN, DerivativeInfo
 from ..runtime.thunk import NDARRAY_TYPE_GLOBAL
@@ -28,6 +28,13 @@ _C_FIELD = {"ptr": "void*", "i64": T.i64.info.c}
 
 def c_scalar(t: T.Scalar) -> str:
     return t.info.c
+
+
+def _scalar_args(name: str, t: T.Type) -> list[str]:
+    """The adapter arguments of scalar parameter `name` (a complex: its two parts)."""
+    if isinstance(t, T.Scalar) and t.is_complex:
+        return complex_abi.c_parts(name, t)
+    return [name]
 
 
 def array_struct(t: T.Array) -> str:
@@ -44,6 +51,11 @@ def _expanded(sig_params: tuple[tuple[str, T.Type], ...]) -> tuple[list[str], li
             names = [f"{ty} %m{k}.{j}" for j, (_, ty) in enumerate(abi.memref_fields(t.ndim))]
             params += names
             operands += names
+        elif isinstance(t, T.Scalar) and t.is_complex:  # two parts (runtime/complex_abi.py)
+            names, operand, build = complex_abi.adapter_param(k, t)
+            params += names
+            operands.append(operand)
+            lines += build
         elif isinstance(t, T.Scalar) and t.is_bool:
             params.append(f"i8 %a{k}")
             lines.append(f"  %c{k} = icmp ne i8 %a{k}, 0")
@@ -122,14 +134,16 @@ class CLibrary:
         name = array_struct(t)
         n, ct = t.ndim, c_scalar(t.dtype)
         self.types.setdefault(name, (
-            f"/* An array allocated by a kernel: data[i*strides[0] + j*strides[1] + ...]\n"
-            f"   (strides in elements). Free it with ember_release(owner). */\n"
+            f"/* An array returned by a kernel: data[i*strides[0] + j*strides[1] + ...]\n"
+            f"   (strides in elements). Free it with ember_release(owner) (NULL: it lies in\n"
+            f"   an argument's memory). */\n"
             f"typedef struct {name} {{ {ct}* data; int64_t shape[{n}]; int64_t strides[{n}]; "
             f"void* owner; }} {name};"))
         return name
 
     def need_tuple(self, export: str, t: T.Tuple) -> str:
-        fields = " ".join(f"{c_scalar(i)} v{k};" for k, i in enumerate(t.items))  # type: ignore[arg-type]
+        fields = " ".join(f"{self.need_array(i) if isinstance(i, T.Array) else c_scalar(i)} "  # type: ignore[arg-type]
+                          f"v{k};" for k, i in enumerate(t.items))
         self.types.setdefault(f"{export}_result",
                               f"typedef struct {export}_result {{ {fields} }} {export}_result;")
         return f"{export}_result"
@@ -219,8 +233,24 @@ _RAISES_DOC = ("\n   Can raise: returns 0, or 2 when the kernel raised an except
 
 
 def _doc_kernel(export: str, sig: abi.Signature, raises: bool = False) -> str:
-    params = ", ".join(f"{n}: {t}" for n, t in sig.params)
+    defaults = _defaults_doc(sig)
+    params = ", ".join(f"{n}: {t}{defaults.get(n, '')}" for n, t in sig.params)
     return f"/* {export}({params}) -> {sig.ret}{_RAISES_DOC if raises else ''} */\n"
+
+
+def _defaults_doc(sig: abi.Signature) -> dict[str, str]:
+    """What the header says after a parameter: its Python default (each item of a tuple
+    default), or that Python callers may pass None (this build takes a value)."""
+    out: dict[str, str] = {}
+    for p in sig.binding.params if sig.binding is not None else ():
+        values = p.default if isinstance(p.default, tuple) else (p.default,)
+        for name, value in zip(p.flat, values, strict=False):
+            if p.has_default and value is not None:
+                out[name] = f" = {value!r}"
+        if p.optional:
+            out.update({n: out.get(n, "") + " (None in Python: not in this build)"
+                        for n in p.flat})
+    return out
 
 
 def _doc_derivative(export: str, info: DerivativeInfo, raises: bool = False) -> str:
@@ -268,27 +298,40 @@ def _strides(name: str, t: T.Array) -> str:
             f"  ember_strides({t.ndim}, {name}_shape, {name}_strides, st_{name});\n")
 
 
-def _convert_result(ret: T.Type, ctype: str, give: str) -> str:
+def _convert_result(ret: T.Type, ctype: str, give: str, arrays: list[str]) -> str:
     """Lines converting `out` into the C result `r` (of C type `ctype`), then `give`
-    (returning or storing it)."""
+    (returning or storing it). `arrays`: the data pointers of the array arguments (a result
+    in one of them is a view of that argument and owns nothing)."""
     if isinstance(ret, T.Array):
-        n = ret.ndim
-        return ("  { " + array_struct(ret) + " r; r.data = (void*)((char*)out.aligned + "
-                f"out.offset * sizeof(*r.data)); for (int k = 0; k < {n}; k++) {{ "
-                "r.shape[k] = out.sizes[k]; r.strides[k] = out.strides[k]; } "
-                f"r.owner = out.allocated; {give}; }}\n")
+        return f"  {{ {ctype} r; {_array_item('r', 'out', ret, arrays)} {give}; }}\n"
     if isinstance(ret, T.Tuple):
-        return f"  {{ {ctype} r; memcpy(&r, &out, sizeof r); {give}; }}\n"
+        items = " ".join(_array_item(f"r.v{k}", f"out.v{k}", t, arrays) if isinstance(t, T.Array)
+                         else f"r.v{k} = out.v{k};" for k, t in enumerate(ret.items))
+        return f"  {{ {ctype} r; {items} {give}; }}\n"
     return f"  {{ {ctype} r = out; {give}; }}\n"
+
+
+def _array_item(r: str, out: str, t: T.Array, arrays: list[str]) -> str:
+    """C statements filling array struct `r` from descriptor `out`."""
+    borrowed = " || ".join(f"{out}.allocated == (void*){a}" for a in arrays) or "0"
+    return (f"{r}.data = (void*)((char*){out}.aligned + {out}.offset * sizeof(*{r}.data)); "
+            f"for (int k = 0; k < {t.ndim}; k++) {{ {r}.shape[k] = {out}.sizes[k]; "
+            f"{r}.strides[k] = {out}.strides[k]; }} "
+            f"{r}.owner = ({borrowed}) ? NULL : {out}.allocated;")
+
+
+def _descriptor_struct(t: T.Array) -> str:
+    fields = " ".join(f"{_C_FIELD[ty]} {name}{f'[{t.ndim}]' if per_dim else ''};"
+                      for name, ty, per_dim in abi.MEMREF_LAYOUT)
+    return f"struct {{ {fields} }}"
 
 
 def _out_decl(ret: T.Type) -> str:
     if isinstance(ret, T.Array):
-        fields = " ".join(f"{_C_FIELD[ty]} {name}{f'[{ret.ndim}]' if per_dim else ''};"
-                          for name, ty, per_dim in abi.MEMREF_LAYOUT)
-        return f"  struct {{ {fields} }} out;\n"
+        return f"  {_descriptor_struct(ret)} out;\n"
     if isinstance(ret, T.Tuple):
-        fields = " ".join(f"{c_scalar(i)} v{k};" for k, i in enumerate(ret.items))  # type: ignore[arg-type]
+        fields = " ".join(f"{_descriptor_struct(i) if isinstance(i, T.Array) else c_scalar(i)} "  # type: ignore[arg-type]
+                          f"v{k};" for k, i in enumerate(ret.items))
         return f"  struct {{ {fields} }} out;\n"
     assert isinstance(ret, T.Scalar)
     return f"  {c_scalar(ret)} out;\n"
@@ -303,7 +346,7 @@ def _kernel_body(export: str, sig: abi.Signature, has_contiguous: bool,
             args += _memref_args(name, t)
             checks.append(f"ember_is_contiguous({t.ndim}, {name}_shape, st_{name})")
         else:
-            args.append(name)
+            args += _scalar_args(name, t)
     has_out = not isinstance(sig.ret, T.NoneType)
     if has_out:
         body += _out_decl(sig.ret)
@@ -319,8 +362,9 @@ def _kernel_body(export: str, sig: abi.Signature, has_contiguous: bool,
     if raises:
         body += "  if (status) return status;\n"
     if has_out:
+        arrays = [name for name, t in sig.params if isinstance(t, T.Array)]
         body += _convert_result(sig.ret, _c_result(sig.ret, export),
-                                "*result = r" if raises else "return r")
+                                "*result = r" if raises else "return r", arrays)
     return body + ("  return 0;\n" if raises else "")
 
 
@@ -453,7 +497,7 @@ class _DerivativeBody:
             elif isinstance(t, T.Array):
                 args += self._contiguous_memref(name, t, f"c_{name}")
             else:
-                args.append(name)
+                args += _scalar_args(name, t)
         if not isinstance(self.sig.ret, T.NoneType):
             self.emit(_out_decl(self.sig.ret).strip())
             args.append("&out")
@@ -542,9 +586,10 @@ def header_text(lib: CLibrary) -> str:
         "   x_strides = NULL for a C-contiguous array. Element (i, j) is x[i*s[0] + j*s[1]].",
         "   Arguments are not checked: shapes and strides must describe valid memory.",
         "",
-        "   Results: scalars are returned; tuples are returned as <name>_result structs;",
-        "   arrays the kernel allocates are returned as ember_array_* structs whose memory",
-        "   you free with ember_release(result.owner).",
+        "   Results: scalars are returned; tuples are returned as <name>_result structs",
+        "   (one field per item); arrays as ember_array_* structs: free the memory of an",
+        "   array the kernel allocated with ember_release(result.owner); an array in an",
+        "   argument's memory (the parameter returned, or a view of it) has owner NULL.",
         "",
         "   Derivatives take, after the kernel's parameters: for vjp, the cotangents of the",
         "   outputs (cot_<output>: C-contiguous, the output's shape; cot_return for the",
@@ -554,7 +599,9 @@ def header_text(lib: CLibrary) -> str:
         "   output tangents. They return the kernel's float result and have the kernel's side",
         "   effects on its arguments. Calls are thread-safe. */",
         f"#ifndef {guard}", f"#define {guard}", "",
-        "#include <stdbool.h>", "#include <stdint.h>", "",
+        "#include <stdbool.h>", "#include <stdint.h>",
+        *(["#include <complex.h>  /* double _Complex, float _Complex (C99) */"]
+          if _uses_complex(lib) else []), "",
         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
         *lib.types.values(), "",
         "/* Frees an array returned by a kernel. */", "void ember_release(void* owner);", "",
@@ -565,6 +612,10 @@ def header_text(lib: CLibrary) -> str:
         *lib.header, "",
         *(line.replace("<module>", lib.module) for line in LOADER_SECTION), *lib.loader, "",
         "#ifdef __cplusplus", "}", "#endif", f"#endif /* {guard} */", ""])
+
+
+def _uses_complex(lib: CLibrary) -> bool:
+    return any("_Complex" in line for line in (*lib.types.values(), *lib.header))
 
 
 _C_ACCESSOR = {ctypes.c_char_p: "const char*", ctypes.c_int32: T.i32.info.c}
@@ -581,8 +632,12 @@ LOADER_SECTION = [
 
 def loader_declaration(export: str, sig: abi.Signature) -> str:
     """The C prototype of the loader's entry thunk `ember_py_<export>` (runtime/thunk.py)."""
-    args = ["void*" if isinstance(t, T.Array) else c_scalar(t)  # type: ignore[arg-type]
-            for _, t in sig.params]
+    args: list[str] = []
+    for _, t in sig.params:
+        if isinstance(t, T.Scalar) and t.is_complex:
+            args += ["double", "double"]  # runtime/complex_abi.py
+        else:
+            args.append("void*" if isinstance(t, T.Array) else c_scalar(t))  # type: ignore[arg-type]
     args += ["void*"] if sig.result_kind != "none" else []
     return f"int32_t ember_py_{export}({', '.join(args) or 'void'});"
 
@@ -604,7 +659,7 @@ def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret
             args += [_C_FIELD[ty] for _, ty in abi.memref_fields(t.ndim)]
         else:
             assert isinstance(t, T.Scalar)
-            args.append(c_scalar(t))
+            args += complex_abi.c_part_types(t) if t.is_complex else [c_scalar(t)]
     if not isinstance(ret, T.NoneType):
         args.append("void*")
     return f"{'int32_t' if raises else 'void'} ember_x_{export}({', '.join(args) or 'void'});"

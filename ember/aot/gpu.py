@@ -27,7 +27,9 @@ from ..runtime.gpu_manifest import GpuManifest
 from .collect import collect
 from .loader import PACKAGE_BOOT, runtime_sources
 
-GPU_RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.checks", "runtime.gpu_manifest",
+GPU_RUNTIME_MODULES: Final = ("types", "binding", "runtime.complex_abi", "runtime.abi",
+                              "runtime.checks",
+                              "runtime.gpu_manifest",
                               "runtime.cuda")
 """The modules the GPU loader embeds: runtime/cuda.py and what it imports (none imports mlir)."""
 

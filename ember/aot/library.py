@@ -11,6 +11,7 @@ copy of the header, and cached objects obey the disk cache's private-folder rule
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import subprocess
@@ -30,6 +31,7 @@ from ..driver.cpu import (
 )
 from ..driver.derivatives import describe, plan
 from ..errors import CompileError
+from ..options import CompileOptions
 from ..runtime import cache, native
 from ..runtime.abi import Signature
 from ..runtime.parallel import parallel_ir
@@ -105,11 +107,18 @@ def _object(key: str, export: str, make_ir: Any, cpu: str | None,
     return obj, False
 
 
+def exported_options(options: CompileOptions) -> CompileOptions:
+    """An export is the build where no Optional parameter is None: the C API takes every
+    parameter (docs/aot.md)."""
+    return dataclasses.replace(options, none=())
+
+
 def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
                  adapters: list[str]) -> _Part:
     from ..frontend import build_program
 
-    program = build_program(k.py_func, optimize=k.options.optimize_loops, checks=k.options)
+    options = exported_options(k.options)
+    program = build_program(k.py_func, optimize=options.optimize_loops, checks=options)
     fn, sig = signature_of(program)
     variant = contiguous_variant(fn)
     raises = bool(program.sites)
@@ -122,7 +131,7 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
         return native.prepare_ir(lowered_kernel(program, k.options),
                                  thunks + parallel_ir(program) + program_ir(program, True))
 
-    obj, reused = _object(_key(k.py_func, k.options, f"kernel:{export}", cpu), export, make_ir,
+    obj, reused = _object(_key(k.py_func, options, f"kernel:{export}", cpu), export, make_ir,
                           cpu, k.options.fastmath)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if variant:
@@ -137,7 +146,8 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
     from ..frontend import build_program
     from ..frontend.adprep import COUNTS, Prepared, prepare_reverse
 
-    program = build_program(d.kernel.py_func, ad=True, checks=d.kernel.options)
+    options = exported_options(d.kernel.options)
+    program = build_program(d.kernel.py_func, ad=True, checks=options)
     raises = bool(program.sites)
     reverse = d.request.mode == "reverse"
     prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
@@ -156,8 +166,7 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
         return native.prepare_ir(lowered, thunks)
 
     what = f"derivative:{export}:{d.kind}:{d.request.key()}"
-    obj, reused = _object(_key(d.kernel.py_func, d.kernel.options, what, cpu), export, make_ir,
-                          cpu)
+    obj, reused = _object(_key(d.kernel.py_func, options, what, cpu), export, make_ir, cpu)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if count_sig is not None:
         adapters.append(aot_c.adapter_declaration(f"{export}_count", count_sig.params,

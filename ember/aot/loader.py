@@ -1,7 +1,7 @@
 """The Python loader of an AOT library: a single .py needing only numpy and ctypes.
 
 It embeds the source of the runtime modules the JIT itself uses on the call path (types,
-runtime.abi, runtime.call, runtime.checks, runtime.derivcall), executed as a private
+runtime.complex_abi, runtime.abi, runtime.call, runtime.checks, runtime.derivcall), executed as a private
 in-memory package, so calls, argument checks and derivative calls behave exactly as in the
 JIT. A manifest lists the exported functions: one `KernelEntry` or `DerivativeEntry` each,
 embedded as JSON (the generated loader reads that JSON as plain dicts, in `_BOOT`).
@@ -22,8 +22,8 @@ from ..runtime.derivcall import DerivativeInfo
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """The ember package folder: RUNTIME_MODULES are read from it."""
-RUNTIME_MODULES: Final = ("types", "runtime.abi", "runtime.call", "runtime.checks",
-                          "runtime.derivcall")
+RUNTIME_MODULES: Final = ("types", "binding", "runtime.complex_abi", "runtime.abi",
+                          "runtime.call", "runtime.checks", "runtime.derivcall")
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,9 @@ def _load():
         cfunc.argtypes = sig.argtypes()
         cfunc.restype = sig.restype()
         checker = rt.checks.Checker(name, sig)
-        return rt.call.make_entry(name, cfunc, sig, checker.recheck, raise_error)
+        flat = rt.call.make_entry(name, cfunc, sig, checker.recheck, raise_error)
+        binding = _sys.modules[rt.__name__.rpartition(".")[0] + ".binding"]
+        return flat if sig.binding is None else binding.BoundEntry(sig.binding, flat)
 
     exported = {}
     for item in _MANIFEST:

@@ -7,12 +7,14 @@ disk). It has the kernel's side effects on its arguments, returns fresh arrays f
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..driver.derivatives import Request, describe
+from ..options import CompileOptions
 from ..runtime.derivcall import DerivativeCall, DerivativeInfo
 from .kernel import CallPath, Kernel, _user_facing, connect, kernel
 
@@ -37,7 +39,8 @@ def _names(k: Kernel, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
             if not -len(params) <= item < len(params):
                 raise ValueError(f"wrt position {item} out of range for '{k.__name__}'")
             item = params[item]
-        if item not in params:
+        item_of = any(item.startswith(f"{p}_") for p in params)  # t_0: an item of tuple t
+        if item not in params and not item_of:
             raise ValueError(f"'{k.__name__}' has no parameter '{item}' (wrt)")
         names.append(item)
     return tuple(names), single
@@ -59,36 +62,70 @@ class Derivative:
         self.__doc__ = k.__doc__
         self._compiled: Any = None
         self._call: DerivativeCall | None = None
+        self._specs: dict[tuple[str, ...], DerivativeCall] = {}
         self._lock = threading.Lock()
 
     def compile(self) -> Any:
         with self._lock:
             if self._compiled is None:
-                from ..driver.cpu import compile_derivative
-
-                try:
-                    self._compiled = compile_derivative(
-                        self.kernel.py_func, self.request, self.kernel.options)
-                except TypeError:
-                    raise
-                except Exception as err:
-                    raise _user_facing(err, self.__name__) from None
+                self._compiled = self._build(self.kernel.options)
         return self._compiled
 
-    def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
-                 cotangents: Sequence[Any] | None = None) -> Any:
-        call = self._call or self._make_call()
-        return call(*args, tangents=tangents, cotangents=cotangents)
+    def _build(self, options: CompileOptions) -> Any:
+        from ..driver.cpu import compile_derivative
 
-    def _make_call(self) -> DerivativeCall:
-        compiled = self._compiled or self.compile()
-        self._call = DerivativeCall(self.info(), connect(CallPath(), compiled.main),
-                                    compiled.count.entry if compiled.count else None)
+        try:
+            return compile_derivative(self.kernel.py_func, self.request, options)
+        except TypeError:
+            raise
+        except Exception as err:
+            raise _user_facing(err, self.__name__) from None
+
+    def _specialization(self, none: tuple[str, ...]) -> DerivativeCall:
+        """The call path of the build where the Optional parameters `none` are None."""
+        with self._lock:
+            found = self._specs.get(none)
+        if found is None:
+            compiled = self._build(dataclasses.replace(self.kernel.options, none=none))
+            found = self._call_of(compiled)
+            with self._lock:
+                self._specs[none] = found
+        return found
+
+    def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
+                 cotangents: Sequence[Any] | None = None, **kwargs: Any) -> Any:
+        call = self._call or self._first_call(args, kwargs)
+        return call(*args, tangents=tangents, cotangents=cotangents, **kwargs)
+
+    def _first_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DerivativeCall:
+        """The call path of the build the first call's None arguments select (the build of
+        the defaults may not exist: `wrt` may name an Optional parameter)."""
+        from ..frontend.params import binding_of
+        from ..frontend.source import load_source
+
+        try:
+            b = binding_of(load_source(self.kernel.py_func))
+            pattern = b.pattern(b.bind(args, kwargs))
+        except Exception:  # the call path raises the same error, with the build's context
+            return self._make_call()
+        if pattern == b.default_pattern():
+            return self._make_call()
+        self._call = self._specialization(pattern)
         return self._call
 
-    def info(self) -> DerivativeInfo:
+    def _make_call(self) -> DerivativeCall:
+        self._call = self._call_of(self._compiled or self.compile())
+        return self._call
+
+    def _call_of(self, compiled: Any) -> DerivativeCall:
+        call = DerivativeCall(self.info(compiled), connect(CallPath(), compiled.main),
+                              compiled.count.entry if compiled.count else None)
+        call.specialize = self._specialization
+        return call
+
+    def info(self, compiled: Any = None) -> DerivativeInfo:
         """The plain description of this derivative that its call path needs."""
-        compiled = self._compiled or self.compile()
+        compiled = compiled or self._compiled or self.compile()
         count = compiled.count.signature.written if compiled.count else frozenset()
         return describe(compiled.plan, self.__name__, self.kind, self.single, compiled.loops,
                         count, compiled.main.signature.written)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..binding import BoundEntry
 from ..errors import CompileError
 from ..options import CompileOptions, debug
 
@@ -20,7 +23,8 @@ except ImportError:  # built without the C extension: the pure-Python call path
         _slow: Any = None
 
         def _set_fast(self, address: int, spec: str, result: str, slow: Any,
-                      ndarray: Any, raise_error: Any = None, dtypes: Any = ()) -> None:
+                      ndarray: Any, raise_error: Any = None, dtypes: Any = (),
+                      bound: Any = None) -> None:
             self._slow = slow
 
         def _set_slow(self, slow: Any) -> None:
@@ -38,7 +42,8 @@ def connect(path: CallPath, compiled: Any) -> CallPath:
 
         spec, result = compiled.fast_spec
         path._set_fast(compiled.packed, spec, result, compiled.entry, np.ndarray,
-                       compiled.raise_error, compiled.result_dtypes)
+                       compiled.raise_error, compiled.result_dtypes,
+                       getattr(compiled, "bound", None))
     else:
         path._set_slow(compiled.entry)
     return path
@@ -61,25 +66,49 @@ class Kernel(CallPath):
         self.__ember_kernel__ = func
         self.options = options
         self._compiled: Any = None
+        self._specs: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
         self._set_slow(self._first_call)
 
     def _first_call(self, *args: Any, **kwargs: Any) -> Any:
-        return self.compile().entry(*args, **kwargs)
+        return self._compile(_none_pattern(self.py_func, args, kwargs)).entry(*args, **kwargs)
 
     def compile(self) -> Any:
         """Compile now (or load from the cache) instead of at the first call."""
+        return self._compile(None)
+
+    def _compile(self, none: tuple[str, ...] | None) -> Any:
+        """The build the fast path serves: the first one, where the Optional parameters
+        `none` are None (None: those whose default is None)."""
         with self._lock:
             if self._compiled is None:
-                from ..driver.targets import entry
-
-                try:
-                    compiled = entry(self.options.target, "compile")(self.py_func, self.options)
-                except Exception as err:
-                    raise _user_facing(err, self.__qualname__) from None
-                self._compiled = compiled
-                connect(self, compiled)
+                options = self.options if none is None else dataclasses.replace(
+                    self.options, none=none)
+                self._compiled = self._build(options)
+                if none is not None:
+                    self._specs[none] = self._compiled
+                connect(self, self._compiled)
         return self._compiled
+
+    def _build(self, options: CompileOptions) -> Any:
+        from ..driver.targets import entry
+
+        try:
+            compiled = entry(options.target, "compile")(self.py_func, options)
+        except Exception as err:
+            raise _user_facing(err, self.__qualname__) from None
+        if isinstance(compiled.entry, BoundEntry):  # other None-patterns: other builds
+            compiled.entry.specialize = self._specialization
+        return compiled
+
+    def _specialization(self, none: tuple[str, ...]) -> Any:
+        """The entry of the build where the Optional parameters `none` are None."""
+        with self._lock:
+            found = self._specs.get(none)
+            if found is None:
+                found = self._build(dataclasses.replace(self.options, none=none))
+                self._specs[none] = found
+        return found.entry
 
     @property
     def cache_hit(self) -> bool | None:
@@ -100,6 +129,27 @@ class Kernel(CallPath):
 
     def __repr__(self) -> str:
         return f"<ember.kernel {self.__qualname__}>"
+
+
+def _none_pattern(func: Callable[..., Any], args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> tuple[str, ...] | None:
+    """The parameters that may be Optional (a default of None, or None in the annotation)
+    that a call passes None, or None if that is the defaults' pattern: read from the
+    signature without the frontend, so a first call that passes a value for `w: f64[:] |
+    None = None` makes the build that takes `w` the one the fast path serves (any other
+    pattern still gets its own build)."""
+    try:
+        sig = inspect.signature(func)
+        bound = sig.bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    params = sig.parameters.values()
+    maybe = [p.name for p in params if p.default is None or "None" in str(p.annotation)
+             or "Optional" in str(p.annotation)]
+    pattern = tuple(n for n in maybe if bound.arguments.get(n, 0) is None)
+    defaults = tuple(p.name for p in params if p.default is None)
+    return None if pattern == defaults else pattern
 
 
 def _user_facing(err: Exception, name: str) -> Exception:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import types as T
+from ..binding import BoundEntry, plain
 from ..errors import CompileError
 from ..options import CompileOptions
 from ..runtime import cache
@@ -55,10 +57,14 @@ class Compiled:
     """Raises the error a kernel of `library` raised in this thread (status 2)."""
     result_dtypes: tuple[np.dtype, ...] = ()
     """The dtype of each array in the result (the C dispatcher builds them)."""
+    bound: tuple[str, tuple[str | None, ...], tuple[object, ...], int] | None = None
+    """How the C dispatcher binds Python arguments (`bound_spec`), None: positionally."""
 
 
 MAX_RESULT_SLOTS = 64
 """The 8-byte result slots of the C dispatcher (ember/_dispatch.c MAX_RESULT_SLOTS)."""
+MAX_ARGS = 32
+"""The parameters and argument slots of the C dispatcher (ember/_dispatch.c MAX_ARGS)."""
 
 
 def fast_spec(sig: Signature) -> tuple[str, str] | None:
@@ -83,6 +89,25 @@ def fast_spec(sig: Signature) -> tuple[str, str] | None:
     return args, ("t" + codes if isinstance(ret, T.Tuple) else codes or "v")
 
 
+def bound_spec(sig: Signature) -> tuple[str, tuple[str | None, ...], tuple[object, ...],
+                                        int] | None:
+    """The C dispatcher's binding of a kernel's parameters (ember/_dispatch.c): (one entry per
+    parameter: its slot letter, 'N' for a None of this specialization, '(' letters ')' for a
+    tuple; the names, interned, None for positional-only ones; the defaults, Ellipsis where
+    there is none; how many may be passed by position)."""
+    b = sig.binding or plain("", [n for n, _ in sig.params])  # keywords of plain kernels
+    spec = fast_spec(sig)
+    if spec is None or len(b.params) > MAX_ARGS:
+        return None
+    codes = dict(zip((n for n, _ in sig.params), spec[0], strict=True))
+    parts = ["N" if p.name in b.none else f"({''.join(codes[n] for n in p.items)})"
+             if p.items else codes[p.name] for p in b.params]
+    return ("".join(parts), tuple(None if p.positional_only else sys.intern(p.name)
+                                  for p in b.params),
+            tuple(p.default if p.has_default else ... for p in b.params),
+            sum(1 for p in b.params if not p.keyword_only))
+
+
 def result_dtypes(sig: Signature) -> tuple[np.dtype, ...]:
     """The numpy dtype of each array in the result, in order (for the C dispatcher)."""
     items = sig.ret.items if isinstance(sig.ret, T.Tuple) else (sig.ret,)
@@ -91,7 +116,8 @@ def result_dtypes(sig: Signature) -> tuple[np.dtype, ...]:
 
 def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
     fn = program.functions[program.entry]
-    return fn, Signature(fn.params, fn.ret, fn.written)
+    binding = fn.binding if fn.binding is not None and not fn.binding.simple else None
+    return fn, Signature(fn.params, fn.ret, fn.written, binding)
 
 
 def compile_kernel(func: Callable[..., object], options: CompileOptions) -> Compiled:
@@ -172,11 +198,15 @@ def _load(name: str, sig: Signature, path: str, hit: bool) -> Compiled:
     checker = Checker(name, sig)
     raise_error = error_raiser(lib)
     entry = make_entry(name, cfunc, sig, checker.recheck, raise_error)
-    spec = fast_spec(sig)
+    if sig.binding is not None:  # defaults, keywords, tuple and Optional parameters
+        entry = BoundEntry(sig.binding, entry)
+    spec, bound = fast_spec(sig), bound_spec(sig)
+    if sig.binding is not None and bound is None:
+        spec = None  # the dispatcher cannot bind these parameters: the Python entry binds
     packed = getattr(lib, f"ember_pk_{name}", None) if spec else None
     address = ctypes.cast(packed, ctypes.c_void_p).value if packed is not None else None
     return Compiled(name, sig, entry, lib, path, hit, address, spec or ("", "v"), raise_error,
-                    result_dtypes(sig))
+                    result_dtypes(sig), bound)
 
 
 def inspect_stage(func: Callable[..., object], stage: str, options: CompileOptions) -> str:

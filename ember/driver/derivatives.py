@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import types as T
+from ..binding import Binding
 from ..frontend import tir
 from ..runtime.derivcall import DerivativeInfo
 
@@ -45,6 +46,11 @@ class Plan:
     written: frozenset[str]
     result_type: T.Scalar | None
     """The kernel's float result (active/dup), or None."""
+    binding: Binding | None = None
+    """How Python arguments bind to the kernel's flat parameters (None: positionally)."""
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(name, items) per `wrt` name given when one was a tuple parameter (its gradient is a
+    tuple of its items'), else empty."""
 
     @property
     def entry_ret(self) -> T.Type:
@@ -61,13 +67,29 @@ def _is_float(t: T.Type) -> bool:
     return isinstance(t, T.Scalar) and t.is_float
 
 
+def _is_complex(t: T.Type) -> bool:
+    dtype = t.dtype if isinstance(t, T.Array) else t
+    return isinstance(dtype, T.Scalar) and dtype.is_complex
+
+
 def _activity(name: str, t: T.Type, fn: tir.Function, req: Request) -> str:
+    if name in req.wrt and _is_complex(t):
+        raise TypeError(f"cannot differentiate '{fn.name}' with respect to complex parameter "
+                        f"'{name}' ({t}): Ember differentiates with respect to real inputs "
+                        "only (JAX's convention for complex inputs differs from others); pass "
+                        "the real and imaginary parts as float parameters")
+    if name in req.outputs and _is_complex(t):
+        raise TypeError(f"cannot differentiate '{fn.name}' with complex output '{name}' "
+                        f"({t}): derivatives need float outputs; write the real and imaginary "
+                        "parts into float arrays")
     if name in req.wrt and not _is_float(t):
         raise TypeError(f"cannot differentiate '{fn.name}' with respect to '{name}': it is "
                         f"{t}; integer and bool parameters are constants")
     if isinstance(t, T.Array):
         active = name in req.wrt or name in req.outputs or name in fn.written
-        return "dup" if active and _is_float(t) else "const"
+        # a complex array the kernel writes carries derivatives (shadowed, never a wrt)
+        written = _is_complex(t) and name in fn.written
+        return "dup" if active and (_is_float(t) or written) else "const"
     return "active" if name in req.wrt else "const"
 
 
@@ -84,10 +106,13 @@ def _result(fn: tir.Function, req: Request) -> T.Scalar | None:
 
 
 def plan(fn: tir.Function, req: Request) -> Plan:
-    """The derivative entry point of `fn` for `req` (raises TypeError on a bad request)."""
+    """The derivative entry point of `fn` for `req` (raises TypeError on a bad request); a
+    tuple parameter in `wrt` stands for its items (`Plan.groups`)."""
+    groups = _groups(fn, req.wrt)
+    req = Request(req.mode, tuple(n for _, items in groups for n in items), req.outputs)
     for name in (*req.wrt, *req.outputs):
         if name != RETURN and name not in dict(fn.params):
-            raise TypeError(f"'{fn.name}' has no parameter '{name}'")
+            raise TypeError(_no_parameter(fn, name))
     result = _result(fn, req)
     acts = tuple((n, t, _activity(n, t, fn, req)) for n, t in fn.params)
     params: list[tuple[str, T.Type]] = []
@@ -104,8 +129,25 @@ def plan(fn: tir.Function, req: Request) -> Plan:
     elif result is not None:
         results += [result, result]
     shadows = {n for n, _ in params if n.startswith("__d_")}
+    binding = fn.binding if fn.binding is not None and not fn.binding.simple else None
     return Plan(req, acts, tuple(params), tuple(results), frozenset(fn.written | shadows),
-                result)
+                result, binding, groups if any(g != (n,) for n, g in groups) else ())
+
+
+def _groups(fn: tir.Function, wrt: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(name, flat names) of each `wrt` name: a tuple parameter's items, else itself."""
+    items = {p.name: p.items for p in fn.binding.params if p.items and p.name not in
+             fn.binding.none} if fn.binding is not None else {}
+    return tuple((n, items.get(n) or (n,)) for n in wrt)
+
+
+def _no_parameter(fn: tir.Function, name: str) -> str:
+    b = fn.binding
+    p = next((p for p in b.params if p.name == name), None) if b is not None else None
+    if p is not None and p.name in b.none:  # type: ignore[union-attr]
+        return (f"cannot differentiate '{fn.name}' with respect to '{name}': it is None in "
+                "this call")
+    return f"'{fn.name}' has no parameter '{name}'"
 
 
 def describe(plan_: Plan, name: str, kind: str, single: bool, loops: int,
@@ -115,4 +157,4 @@ def describe(plan_: Plan, name: str, kind: str, single: bool, loops: int,
     return DerivativeInfo(name, kind, req.wrt, single, req.outputs,
                           tuple((n, a) for n, _, a in plan_.activities),
                           plan_.result_type is not None, loops, tuple(sorted(count_written)),
-                          tuple(sorted(written)))
+                          tuple(sorted(written)), plan_.binding, plan_.groups)

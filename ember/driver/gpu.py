@@ -55,6 +55,11 @@ def _plan(func: Callable[..., object]) -> Any:
     from ..frontend import build_program
 
     program = build_program(func, outline=False)
+    fn = program.functions[program.entry]
+    if fn.binding is not None and not fn.binding.simple:
+        raise CompileError(f"GPU kernel '{fn.name}' takes plain positional parameters only "
+                           "(no defaults, keyword-only, tuple or Optional parameters); pass "
+                           "each value as a parameter of its own", fn.span)
     return stage("gpu", "plan")(program.functions[program.entry], program.sites)
 
 

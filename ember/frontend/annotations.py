@@ -18,7 +18,6 @@ from ..errors import CompileError
 from ..types import (
     PYTHON_ANNOTATIONS,
     Array,
-    NoneType,
     Scalar,
     Tuple,
     Type,
@@ -41,7 +40,7 @@ def type_of_annotation(value: Any) -> Type | None:
         return from_dtype(value)
     if typing.get_origin(value) is tuple:
         items = [type_of_annotation(a) for a in typing.get_args(value)]
-        if items and all(isinstance(t, Scalar) for t in items):
+        if items and all(isinstance(t, Scalar | Array) for t in items):
             return Tuple(tuple(t for t in items if t is not None))
     return None
 
@@ -56,8 +55,8 @@ def describe(value: Any) -> str:
     return str(value) if isinstance(value, pytypes.GenericAlias) else type(value).__name__
 
 
-_ONE_TYPE = ("kernels give every value a single type and no value can be None; "
-             "annotate one type, e.g. 'f64[:]'")
+_ONE_TYPE = ("kernels give every value a single type (only a parameter may be Optional, "
+             "'x: f64[:] | None = None'); annotate one type, e.g. 'f64[:]'")
 _REFUSALS: Final[dict[object, str]] = {
     list: "kernels take numpy arrays, not lists; annotate the array's dtype and dimensions, "
     "e.g. 'f64[:]'",
@@ -65,11 +64,9 @@ _REFUSALS: Final[dict[object, str]] = {
     set: "sets are not supported in kernels; pass numpy arrays and scalars",
     str: "strings are not supported in kernels; pass numbers and numpy arrays",
     bytes: "bytes are not supported in kernels; pass numbers and numpy arrays",
-    complex: "complex numbers are not supported in kernels; pass the real and imaginary "
-    "parts as two float parameters",
     np.ndarray: "annotate arrays with their dtype and number of dimensions, e.g. 'f64[:]' or "
     "'f32[:, :]'",
-    tuple: "tuples hold scalars only, e.g. 'tuple[float, int]'",
+    tuple: "tuples hold scalars and arrays, e.g. 'tuple[f64[:], int]'",
     typing.Union: _ONE_TYPE,
     pytypes.UnionType: _ONE_TYPE,
     UnionAnnotation: _ONE_TYPE,
@@ -127,24 +124,6 @@ def _closure_values(src: Source) -> dict[str, Any]:
         except ValueError:
             continue
     return out
-
-
-def param_types(src: Source) -> list[tuple[str, Type]]:
-    """The annotated parameter types of the kernel, in order."""
-    return [(a.arg, _param_type(src, a.arg, a.annotation)) for a in src.tree.args.args
-            if a.annotation is not None]
-
-
-def _param_type(src: Source, name: str, node: ast.expr) -> Type:
-    t = eval_annotation(src, node)
-    if isinstance(t, Tuple):
-        items = ", ".join(f"{name}{k}: {item}" for k, item in enumerate(t.items))
-        raise src.error(node, f"tuple parameters are not supported yet; pass the items as "
-                        f"separate parameters ({items})")
-    if isinstance(t, NoneType):
-        raise src.error(node, f"parameter '{name}' cannot be annotated None; "
-                        "annotate the type of the value it receives")
-    return t
 
 
 def return_type(src: Source) -> Type | None:

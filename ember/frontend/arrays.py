@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 
 from .. import types as T
-from . import builtins, tir, views
+from . import aliasing, builtins, tir, views
 from .operators import Typer, cast, truth
 from .raises import add_site
 
@@ -211,8 +211,7 @@ def written(typer: Typer, target: ast.expr) -> None:
     """Mark the array under `target` (a name or a view of one) written."""
     name = views.root_name(target)
     if name is not None:
-        scope = typer.scope
-        scope.written.add(scope.aliases.get(name, name))
+        aliasing.mark_written(typer.scope, name)
 
 
 def inplace_value(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:

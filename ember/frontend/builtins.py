@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins as py
+import cmath
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -20,6 +21,7 @@ import numpy as np
 
 from .. import types as T
 from . import ufuncs
+from .lists import INTERNALS as LIST_INTERNALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,11 @@ _NP_UNARY: Final = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
 _NP_BINARY: Final = {"arctan2": "atan2", "power": "pow", "hypot": "hypot",
                      "copysign": "copysign", "fmod": "fmod"}
 _SCALARS: Final = [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64, T.f32,
-                   T.f64]
+                   T.f64, T.c64, T.c128]
+_CMATH: Final = ["exp", "log", "log10", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+                 "phase", "polar", "rect", "isnan", "isinf", "isfinite"]
+_NP_PARTS: Final = {"angle": "angle", "conj": "conj", "conjugate": "conj", "real": "real",
+                    "imag": "imag"}
 
 
 def _math_rows(rows: _Rows) -> None:
@@ -108,6 +114,17 @@ def _python_rows(rows: _Rows) -> None:
     _add(rows, py.bool, "bool", "cast", "bool")
     _add(rows, py.round, "round", "round", "round", (1, 2))
     _add(rows, py.len, "len", "len", "len")
+    _add(rows, py.divmod, "divmod", "divmod", "divmod", (2, 2))  # frontend/scalars.py
+
+
+def _complex_rows(rows: _Rows) -> None:
+    """complex(...), cmath and np.angle/conj/real/imag (rules in complex_calls.py)."""
+    _add(rows, py.complex, "complex", "complex", "c.create", (0, 2))
+    for name in _CMATH:
+        _add(rows, getattr(cmath, name), f"cmath.{name}", "cmath", name,
+             (2, 2) if name == "rect" else (1, 1))
+    for name, op in _NP_PARTS.items():
+        _add(rows, getattr(np, name), f"np.{name}", "cpart", op)
 
 
 def _type_rows(rows: _Rows) -> None:
@@ -126,7 +143,7 @@ def _type_rows(rows: _Rows) -> None:
 
 def _rows() -> _Rows:
     rows: _Rows = {}
-    for part in (_math_rows, _numpy_rows, _python_rows, _type_rows):
+    for part in (_math_rows, _numpy_rows, _python_rows, _complex_rows, _type_rows):
         part(rows)
     return rows
 
@@ -142,7 +159,9 @@ INTERNAL: Final = {"__ember_range_len": _Internal("range_len"),
                    "__ember_unpack": _Internal("unpack"),
                    "__ember_iter_len": _Internal("iter_len"),
                    "__ember_item": _Internal("item"),
-                   "__ember_inplace": _Internal("inplace")}
+                   "__ember_inplace": _Internal("inplace"),
+                   "__ember_unpack_check": _Internal("unpack_check"),  # frontend/sugar.py
+                   "__ember_pick": _Internal("pick")}
 INPLACE: Final = "__ember_inplace"
 """desugar.py writes `x op= y` as `x = __ember_inplace(x, x op y)`: for an array `x` an
 in-place update (stmts.py, arrays.inplace), for a scalar the plain assignment."""
@@ -159,17 +178,23 @@ FUNCTIONS[INTERNAL["__ember_range_len"]] = Builtin("len(range)", "range_len", "r
 FUNCTIONS[INTERNAL["__ember_unpack"]] = Builtin("unpacking", "unpack", "unpack", (2, 2))
 FUNCTIONS[INTERNAL["__ember_iter_len"]] = Builtin("iteration", "iter_len", "iter_len")
 FUNCTIONS[INTERNAL["__ember_item"]] = Builtin("iteration", "item", "item", (2, 2))
+FUNCTIONS[INTERNAL["__ember_unpack_check"]] = Builtin("unpacking", "unpack_check",
+                                                      "unpack_check", (2, 2))
+FUNCTIONS[INTERNAL["__ember_pick"]] = Builtin("iteration", "pick", "pick", (2, 64))
 FUNCTIONS[INTERNAL["__ember_inplace"]] = Builtin("augmented assignment", "inplace", "inplace",
                                                  (2, 2))
+for _name in LIST_INTERNALS:  # frontend/lists.py writes them, list_rules.py types them
+    INTERNAL[_name] = _Internal(_name)
+    FUNCTIONS[INTERNAL[_name]] = Builtin("list operation", "list", _name, (0, 1 << 16))
 
 CAST_TARGETS: Final[dict[str, T.Scalar]] = {
     "int": T.py_int, "float": T.py_float, "bool": T.py_bool,
     **{str(s): s for s in [T.boolean, T.i8, T.i16, T.i32, T.i64, T.u8, T.u16, T.u32, T.u64,
-                           T.f32, T.f64]},
+                           T.f32, T.f64, T.c64, T.c128]},
 }
 
 DTYPE_NAMES: Final[dict[object, T.Scalar]] = {
-    float: T.f64, int: T.i64, bool: T.boolean,
+    float: T.f64, int: T.i64, bool: T.boolean, complex: T.c128,
     **{s.np_dtype.type: s for s in CAST_TARGETS.values() if not s.weak},
     **{s: s for s in CAST_TARGETS.values() if not s.weak},
 }

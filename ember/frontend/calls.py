@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from .. import types as T
 from . import (
+    aliasing,
     arrays,
     builtins,
+    complex_calls,
+    constants,
     creation,
+    kernelargs,
+    list_rules,
+    params,
     prelude,
     prelude_table,
     products,
     reductions,
+    scalars,
     selection,
+    sugar,
     tir,
     ufuncs,
     views,
@@ -38,14 +46,17 @@ from .operators import (
     narrowing,
     truth,
 )
+from .source import load_source
 from .unsupported import function_message, method_message, module_function_message, node_kind
 
 Rule = Callable[[Typer, ast.Call, builtins.Builtin, list[tir.Expr]], tir.Expr]
 
 
 def call(typer: Typer, node: ast.Call) -> tir.Expr:
-    if is_local(typer.scope, node.func) or not is_dotted(node.func):
-        return _method_call(typer, node)
+    func = node.func
+    if is_local(typer.scope, func) or not is_dotted(func) or (
+            isinstance(func, ast.Attribute) and constants.is_constant(typer, func.value)):
+        return _method_call(typer, node)  # W.sum() of a module-level array W too
     target = typer.resolve(node.func)
     inner = getattr(target, "__ember_kernel__", None)
     if inner is not None:
@@ -57,6 +68,9 @@ def call(typer: Typer, node: ast.Call) -> tir.Expr:
     row = builtins.lookup(target)
     if row is None:
         raise typer.error(node.func, _not_callable(typer, node.func, target))
+    literal = scalars.float_literal(typer, node, target)  # float('inf')
+    if literal is not None:
+        return literal
     special = _SPECIAL_FORMS.get(row.rule)
     if special is not None:
         return special(typer, node, row)
@@ -72,32 +86,26 @@ def call(typer: Typer, node: ast.Call) -> tir.Expr:
 def _apply(typer: Typer, node: ast.Call, row: builtins.Builtin,
            args: list[tir.Expr]) -> tir.Expr:
     """Row `row`'s typing rule on typed arguments (elementwise if one is an array)."""
+    rule = complex_calls.gate(row, RULES[row.rule])
     if row.rule != "len" and arrays.any_array(args):
-        return arrays.lift_call(typer, node, row, args, RULES[row.rule])
+        return arrays.lift_call(typer, node, row, args, rule)
     if row.rule != "len":
         for arg, a in zip(args, node.args, strict=True):
             if not isinstance(arg.type, T.Scalar):
                 raise typer.error(a, f"{row.name}() needs scalar arguments, not {arg.type}")
-    result = RULES[row.rule](typer, node, row, args)
+    result = rule(typer, node, row, args)
     t = result.type
-    if row.name.startswith("np.") and isinstance(t, T.Scalar) and t.weak:
+    if row.name.startswith("np.") and isinstance(t, T.Scalar) and t.weak \
+            and not complex_calls.keeps_python_number(row):
         return tir.Cast(t.strong(), result.span, result)  # np.tanh(0.5) is an np.float64
     return result
-
-
-def _unpack(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
-    value = typer.expr(node.args[0])
-    want = node.args[1].value  # type: ignore[attr-defined]
-    have = len(value.type.items) if isinstance(value.type, T.Tuple) else None
-    if have != want:
-        what = f"{have} values" if have is not None else f"a value of type {value.type}"
-        raise typer.error(node.args[0], f"cannot unpack {what} into {want} names")
-    return value
 
 
 def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
     """`a.transpose(...)` of an array; any other call of a value is refused."""
     func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in complex_calls.METHODS and not node.args:
+        return complex_calls.method(typer, node, typer.expr(func.value))
     if isinstance(func, ast.Attribute) and func.attr == "transpose" and not node.keywords:
         base = typer.expr(func.value)
         if isinstance(base.type, T.Array):
@@ -113,7 +121,11 @@ def _method_call(typer: Typer, node: ast.Call) -> tir.Expr:
             if len(node.args) != 1 or node.keywords:
                 raise typer.error(node, "astype() takes one dtype argument in kernels")
             return arrays.astype(typer, node, base, _dtype(typer, node.args[0]))
-    raise typer.error(node, _value_call(typer, func))
+    return scalars.method(typer, node) or _refuse_call(typer, node)  # n.bit_length()
+
+
+def _refuse_call(typer: Typer, node: ast.Call) -> NoReturn:
+    raise typer.error(node, _value_call(typer, node.func))
 
 
 def _reduction_method(typer: Typer, node: ast.Call, base: tir.Expr) -> tir.Expr:
@@ -157,14 +169,11 @@ def _not_callable(typer: Typer, func: ast.expr, target: Any) -> str:
 
 def kernel_call(typer: Typer, node: ast.Call, func: Any) -> tir.Expr:
     span = typer.src.span(node)
-    callee = typer.scope.callees.signature(func, span)
-    if node.keywords:
-        raise typer.error(node, f"calls of kernel '{callee.name}' take positional arguments only")
-    if len(node.args) != len(callee.params):
-        raise typer.error(node, f"kernel '{callee.name}' takes {len(callee.params)} "
-                          f"argument(s), got {len(node.args)}")
+    none, flat = kernelargs.bind_call(typer.src, node, params.binding_of(load_source(func)),
+                                      func.__name__, lambda a: typer.expr(a).type)
+    callee = typer.scope.callees.signature(func, span, none)
     args = [_kernel_arg(typer, callee, pname, ptype, a)
-            for (pname, ptype), a in zip(callee.params, node.args, strict=True)]
+            for (pname, ptype), a in zip(callee.params, flat, strict=True)]
     return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
 
 
@@ -187,8 +196,7 @@ def _kernel_arg(typer: Typer, callee: tir.Function, pname: str, ptype: T.Type,
 def _mark_written(typer: Typer, node: ast.expr) -> None:
     name = views.root_name(node)  # a view passed on: its base is written
     if name is not None:
-        scope = typer.scope
-        scope.written.add(scope.aliases.get(name, name))
+        aliasing.mark_written(typer.scope, name)
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -333,7 +341,7 @@ RULES: dict[str, Rule] = {
     "np_pred": _np_pred, "ufunc1": _ufunc1, "ufunc2": _ufunc2, "minmax": _minmax,
     "np_minmax": _minmax, "abs": _abs, "sign": _sign, "cast": _cast, "round": _round,
     "np_round": _round, "len": _len, "range_len": _range_len, "where": arrays.where,
-    "clip": arrays.clip,
+    "clip": arrays.clip, **complex_calls.RULES,
 }
 
 
@@ -430,23 +438,27 @@ def _iterated(typer: Typer, node: ast.expr) -> tir.Expr:
     """The array a `for` loop iterates over (directly, or inside enumerate/zip)."""
     value = typer.expr(node)
     t = value.type
-    if isinstance(t, T.Array):
+    if isinstance(t, T.Array | T.Tuple):  # a tuple: sugar.py picks its items
         return value
     name = ast.unparse(node)
     what = "this value" if name.startswith("__ember") else f"'{name}'"
     raise typer.error(node, f"cannot iterate over {what} of type {t}; for loops iterate over "
-                      "range(...), arrays, enumerate(...) and zip(...)")
+                      "range(...), arrays, tuples, enumerate(...) and zip(...)")
 
 
 def _iter_len(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     array = _iterated(typer, node.args[0])
+    if isinstance(array.type, T.Tuple):
+        return tir.Const(T.py_int, array.span, len(array.type.items))
     return tir.Dim(T.py_int, array.span, array, 0)
 
 
 def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     array = _iterated(typer, node.args[0])
-    assert isinstance(array.type, T.Array)
     index = cast(typer.expr(node.args[1]), T.i64)  # in [0, len): no wrap-around
+    if isinstance(array.type, T.Tuple):
+        return sugar.choose(typer, node, index, sugar.tuple_items(array))
+    assert isinstance(array.type, T.Array)
     if array.type.ndim > 1:  # the items of an n-D array are its rows (views)
         return tir.View(T.Array(array.type.dtype, array.type.ndim - 1), typer.src.span(node),
                         array, (index,))
@@ -454,11 +466,13 @@ def _item(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
 
 
 _SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr]] = {
-    "alloc": _alloc, "alloc_like": _alloc, "unpack": _unpack, "iter_len": _iter_len,
+    "alloc": _alloc, "alloc_like": _alloc, "iter_len": _iter_len,
     "item": _item, "inplace": arrays.inplace_value, "product": products.call,
     "reduce": lambda typer, node, row: reductions.call(typer, node, row, _dtype),
     "create": lambda typer, node, row: creation.create(typer, node, row, _dtype),
     "select": selection.call, "ufunc_operator": ufuncs.call,
+    "list": list_rules.call,
+    **sugar.SPECIAL_FORMS, **scalars.SPECIAL_FORMS,
 }
 
 
@@ -472,7 +486,10 @@ def attribute_of_call(typer: Typer, node: ast.Attribute) -> tir.Expr:
         target = typer.resolve(func)
         if target is np.finfo or target is np.iinfo:
             return _type_info(typer, node, call_node, target)
-    return array_attribute(typer, node, typer.expr(call_node))
+    value = typer.expr(call_node)
+    if node.attr in complex_calls.PARTS and isinstance(value.type, T.Scalar | T.Array):
+        return complex_calls.attribute(typer, node, value)
+    return array_attribute(typer, node, value)
 
 
 def _type_info(typer: Typer, node: ast.Attribute, call_node: ast.Call,

@@ -425,16 +425,6 @@ def _reshape(typer: Typer, node: ast.Call, base: tir.Expr, shape: list[tir.Expr]
     return tir.Reshape(T.Array(base.type.dtype, len(shape)), span, base, tuple(shape), site)
 
 
-def returnable_view(value: tir.Expr, owned: set[str]) -> bool:
-    """`np.arange(6).reshape(2, 3)`, `out[1:-1]`, `a.T` of an array `a` the kernel allocates:
-    a view of a new array, so it may be returned (the result owns the whole buffer)."""
-    while isinstance(value, tir.Reshape | tir.View | tir.Transpose):
-        value = value.array
-    if isinstance(value, tir.Var):
-        return value.name in owned
-    return isinstance(value, tir.Alloc | tir.Generate | tir.ArrayLiteral | tir.ArrayMap)
-
-
 def fill_statement(typer: Typer, node: ast.expr) -> tir.Stmt | None:
     """`a.fill(value)` as a statement: every element of `a` set (None for other code)."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)

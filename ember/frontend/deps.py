@@ -2,12 +2,14 @@
 
 Walks the kernel's AST for global names and dotted attributes it reads, resolves them like
 the typer does, and collects: the source of every kernel reachable through calls (so editing
-a callee invalidates its callers), and the values of global scalar constants it reads.
+a callee invalidates its callers), and the values of the global constants it reads (numbers,
+tuples of numbers, NumPy arrays: constants.py freezes them into the compiled code).
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -33,11 +35,27 @@ def dependencies(func: Any) -> list[str]:
             inner = getattr(value, "__ember_kernel__", None)
             if inner is not None:
                 stack.append(inner)
-            elif isinstance(value, bool | int | float | np.generic):
-                out.append(f"{name}={value!r}:{type(value).__name__}")
+            elif isinstance(value, bool | int | float | complex | np.generic | tuple
+                            | np.ndarray):
+                out.append(f"{name}={constant_key(value)}")
             elif hasattr(value, "__ember_type__") or type(value).__module__ == "ember.types":
                 out.append(f"{name}={value}")
     return out
+
+
+def constant_key(value: Any) -> str:
+    """A stable text naming a global constant's value and type (an array: its dtype, shape
+    and a hash of its elements), so a changed constant gives another cache key."""
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        raw = data.tobytes() if data.dtype != object else repr(data.tolist()).encode()
+        digest = hashlib.sha256(raw).hexdigest()
+        return f"array({data.dtype.str},{value.shape},{digest})"
+    if isinstance(value, tuple):
+        return "(" + ",".join(constant_key(v) for v in value) + ")"
+    if isinstance(value, bool | int | float | complex | np.generic):
+        return f"{value!r}:{type(value).__name__}"
+    return type(value).__name__  # kernels refuse it (a repr may hold an address)
 
 
 def _globals_read(src: Any) -> list[tuple[str, Any]]:

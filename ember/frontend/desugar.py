@@ -2,7 +2,9 @@
 
 Input: a checked `ast.FunctionDef`. Output: the same function using fewer constructs:
 `assert` becomes `if not c: raise AssertionError(msg)`, `x op= y` becomes `x = x op y` (an index with calls in it is evaluated once, into a
-temporary), and tuple assignment `a, b = e` becomes single assignments through temporaries. Loops
+temporary), tuple assignment `a, b = e` becomes single assignments through temporaries (an
+array's length checked at run time: sugar.py), a chained `a = b[i] = e` one assignment per
+target, left to right, of `e` evaluated once. Loops
 over arrays, `enumerate` and `zip` first become index loops (iteration.py). Early exits are
 handled next, in `exits.py`. Every new node copies the location of the node it replaces.
 """
@@ -60,10 +62,27 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
         node = self.generic_visit(node)  # type: ignore[assignment]
+        if len(node.targets) > 1:
+            return self._chained(node)
         target = node.targets[0]
         if not isinstance(target, ast.Tuple):
             return node
         return self._unpack(target, node.value, node)
+
+    def _chained(self, node: ast.Assign) -> list[ast.stmt]:
+        """`a = b[i] = e`: `e` evaluated once (into a temporary unless it is a literal), then
+        assigned to the targets left to right, as Python does."""
+        out: list[ast.stmt] = []
+        value = node.value
+        if not _literal(value):
+            temp = self.temp()
+            out.append(_assign(temp, value, node))
+            value = _name(temp, node)
+        for target in node.targets:
+            single = ast.copy_location(ast.Assign([target], copy.deepcopy(value)), node)
+            out.extend(self._unpack(target, single.value, single) if isinstance(target, ast.Tuple)
+                       else [single])
+        return out
 
     def _unpack(self, target: ast.Tuple, value: ast.expr, at: ast.stmt) -> list[ast.stmt]:
         if isinstance(value, ast.Tuple) and len(value.elts) == len(target.elts):
@@ -75,12 +94,22 @@ class _Rewriter(ast.NodeTransformer):
         count = ast.copy_location(ast.Constant(len(target.elts)), at)
         checked = ast.copy_location(
             ast.Call(_name("__ember_unpack", at), [value, count], []), value)
-        out: list[ast.stmt] = [_assign(whole, checked, at)]
+        check = ast.copy_location(ast.Call(_name("__ember_unpack_check", at), [
+            _name(whole, at), copy.deepcopy(count)], []), value)  # arrays: their length
+        out: list[ast.stmt] = [_assign(whole, checked, at), ast.copy_location(ast.Expr(check), at)]
         for i, elt in enumerate(target.elts):
             item = ast.copy_location(
                 ast.Subscript(_name(whole, at), ast.Constant(i), ast.Load()), elt)
             out.append(_assign_to(elt, item, at))
         return out
+
+
+def _literal(node: ast.expr) -> bool:
+    """A number literal (`0.0`, `-1`): assigned as itself, so literal typing and index bounds
+    see it."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant)
 
 
 def _has_call(node: ast.AST) -> bool:

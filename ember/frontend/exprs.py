@@ -15,7 +15,18 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError, Span
-from . import arrays, builtins, products, selection, tir, views
+from . import (
+    arrays,
+    builtins,
+    complex_calls,
+    complexes,
+    constants,
+    products,
+    selection,
+    tir,
+    tuples,
+    views,
+)
 from .annotations import describe
 from .bounds import lower_bound
 from .calls import attribute_of_call, call
@@ -49,7 +60,8 @@ class ExprTyper:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise self.src.error(node, f"{node_kind(node)} ('{ast.unparse(node)}') is not "
-                                 "supported in kernels")
+                                 "supported here in kernels; docs/python.md lists the "
+                                 "expressions kernels accept")
         typed: tir.Expr = method(node)
         return typed
 
@@ -79,7 +91,10 @@ class ExprTyper:
             return tir.Const(T.py_int, self.src.span(node), convert(value, T.i64))
         if isinstance(value, float):
             return tir.Const(T.py_float, self.src.span(node), value)
-        raise self.error(node, f"constant {value!r} is not supported in kernels")
+        if isinstance(value, complex):
+            return complexes.literal(self.src.span(node), value)
+        raise self.error(node, f"constant {value!r} is not supported in kernels; kernels "
+                         "compute with numbers, tuples and arrays")
 
     def visit_Name(self, node: ast.Name) -> tir.Expr:
         scope = self.scope
@@ -111,6 +126,8 @@ class ExprTyper:
 
     def global_value(self, node: ast.expr, value: Any) -> tir.Expr:
         span = self.src.span(node)
+        if isinstance(value, complex) and not isinstance(value, np.generic):
+            return complexes.literal(span, value)
         if isinstance(value, bool | int | float) and not isinstance(value, np.generic):
             weak = {bool: T.py_bool, int: T.py_int, float: T.py_float}[type(value)]
             return tir.Const(weak, span, convert(value, weak))
@@ -118,11 +135,15 @@ class ExprTyper:
             dtype = T.from_dtype(value.dtype)
             if dtype is not None:
                 return tir.Const(dtype, span, value.item())
-        if isinstance(value, np.ndarray):
-            raise self.error(node, f"global array '{_dotted(node)}' cannot be used in a kernel; "
-                             "pass it as a parameter")
-        kind = "module" if isinstance(value, pytypes.ModuleType) else describe(value)
-        raise self.error(node, f"'{_dotted(node)}' ({kind}) cannot be used as a value in a kernel")
+        found = constants.value(self, node, value)  # tuples of numbers, arrays
+        if found is not None:
+            return found
+        if isinstance(value, pytypes.ModuleType):
+            raise self.error(node, f"'{_dotted(node)}' (module) cannot be used as a value in a "
+                             f"kernel; call its functions ({_dotted(node)}.name(...))")
+        raise self.error(node, f"'{_dotted(node)}' ({describe(value)}) cannot be used as a "
+                         "value in a kernel; pass it as a parameter (module-level numbers, "
+                         "tuples of numbers and NumPy arrays are frozen in as constants)")
 
     # --- operators -----------------------------------------------------------------------------
     def visit_BinOp(self, node: ast.BinOp) -> tir.Expr:
@@ -148,6 +169,9 @@ class ExprTyper:
         assert isinstance(t, T.Scalar)
         if isinstance(node.op, ast.Not):
             return tir.UnaryOp(T.py_bool, span, "not", truth(operand))
+        if t.is_complex and not isinstance(node.op, ast.UAdd):
+            return complexes.unary("neg" if isinstance(node.op, ast.USub) else "invert", span,
+                                   operand)
         if isinstance(node.op, ast.UAdd):
             return cast(operand, T.arith_operand(t))
         if isinstance(node.op, ast.USub):
@@ -165,7 +189,7 @@ class ExprTyper:
     def visit_Compare(self, node: ast.Compare) -> tir.Expr:
         ops = [op for op in (COMPARE.get(type(o)) for o in node.ops) if op is not None]
         if len(ops) != len(node.ops):
-            raise self.error(node, "'in' / 'not in' are not supported in kernels")
+            return tuples.membership(self, node)
         nodes = [node.left, *node.comparators]
         operands = [self.expr(n) for n in nodes]
         if arrays.any_array(operands) and len(ops) == 1:
@@ -182,6 +206,10 @@ class ExprTyper:
         weak = all(t.weak for t in types)
         result = T.py_bool if weak else T.boolean
         span = self.src.span(node)
+        if complexes.involved(*types):
+            complexes.refuse_order(ops, span, types)
+            if len(ops) == 1:
+                return complexes.compare(ops[0], span, operands[0], operands[1], result)
         if len(ops) == 1:
             left, right = operands
             if _mixed_sign(left.type, right.type):
@@ -212,10 +240,13 @@ class ExprTyper:
     def visit_Attribute(self, node: ast.Attribute) -> tir.Expr:
         if isinstance(node.value, ast.Call):
             return attribute_of_call(self, node)
-        if is_local(self.scope, node.value) or not is_dotted(node.value):
+        if (is_local(self.scope, node.value) or not is_dotted(node.value)
+                or constants.is_constant(self, node.value)):  # W.shape of a module constant
             base = self.expr(node.value)
             if node.attr == "T" and isinstance(base.type, T.Array):
                 return views.transpose(self, node, base, [])
+            if node.attr in complex_calls.PARTS and isinstance(base.type, T.Scalar | T.Array):
+                return complex_calls.attribute(self, node, base)
             return array_attribute(self, node, base)
         return self.global_value(node, self.resolve(node))
 
@@ -237,9 +268,8 @@ class ExprTyper:
     def subscript_base(self, node: ast.Subscript) -> tir.Expr:
         if not is_local(self.scope, node.value) and isinstance(node.value, ast.Name):
             value = self.resolve(node.value)
-            if isinstance(value, np.ndarray):
-                raise self.error(node.value, f"global array '{node.value.id}' cannot be used "
-                                 "in a kernel; pass it as a parameter")
+            if isinstance(value, np.ndarray | tuple):  # module constants (constants.py)
+                return self.expr(node.value)
             raise self.error(node, f"cannot index '{node.value.id}' of type {describe(value)}; "
                              "kernels accept numpy arrays and scalars")
         base = self.expr(node.value)
@@ -264,8 +294,9 @@ class ExprTyper:
 
     def visit_Tuple(self, node: ast.Tuple) -> tir.Expr:
         items = tuple(self.expr(e) for e in node.elts)
-        if not all(isinstance(i.type, T.Scalar) for i in items):
-            raise self.error(node, "tuples in kernels hold scalars only")
+        for e, i in zip(node.elts, items, strict=True):
+            if not isinstance(i.type, T.Scalar | T.Array):
+                raise self.error(e, f"tuples in kernels hold scalars and arrays, not {i.type}")
         return tir.TupleExpr(T.Tuple(tuple(i.type for i in items)), self.src.span(node), items)
 
     def visit_Call(self, node: ast.Call) -> tir.Expr:
@@ -328,7 +359,8 @@ def _dynamic_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.
     items = base.items if isinstance(base, tir.TupleExpr) else ()
     dims = [d for d in items if isinstance(d, tir.Dim)]
     if not dims or len(dims) != len(items) or not all(d.array == dims[0].array for d in dims):
-        raise typer.error(node, "tuples can only be indexed with a constant integer")
+        found = constants.dynamic_item(typer, node, base)  # COEFFS[k] of number constants
+        return found if found is not None else tuples.dynamic_item(typer, node, base)
     axis = typer.expr(node.slice)
     t = axis.type
     if not (isinstance(t, T.Scalar) and (t.is_int or t.is_bool)):

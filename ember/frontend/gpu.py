@@ -30,7 +30,7 @@ from typing import Any, TypeAlias
 
 from .. import types as T
 from ..errors import CompileError
-from . import dataflow, gpu_arrays, tir
+from . import complexes, dataflow, gpu_arrays, tir
 from .opt.jam import shape_of
 
 HostExpr: TypeAlias = list[object]
@@ -111,6 +111,7 @@ class GpuPlan:
 def plan_gpu(fn: tir.Function, sites: tuple[tir.Site, ...] = ()) -> GpuPlan:
     """The host steps and device nests of GPU kernel `fn`, or a CompileError (`sites`: the
     program's raise sites, for the messages of device assertions)."""
+    complexes.refuse_on_gpu(fn)
     planner = _Planner(fn)
     for s in fn.body:
         planner.top(s)
@@ -135,6 +136,9 @@ class _Planner:
                 _no_host_reduction(s.value)
                 self.steps.append(["set", s.name, host_expr(s.value, self.host)])
             self.host[s.name] = s.value.type
+        elif isinstance(s, tir.Assign) and isinstance(s.value, tir.GlobalArray):
+            raise CompileError("GPU kernels cannot read module-level arrays (they live in host "
+                               "memory); pass the array as a parameter", s.span)
         elif isinstance(s, tir.Assign) and isinstance(s.value.type, T.Array):
             raise CompileError("a GPU kernel cannot create arrays or keep views at its top "
                                "level; pass an output array and assign into it (`out[:] = "

@@ -1,29 +1,33 @@
 """Frontend driver: a Python function -> a typed `tir.Program` (it and the kernels it calls).
 
-Steps: parse (source.py) -> check the subset (check.py) -> desugar (desugar.py) -> lower early
-exits (exits.py) -> infer one type per variable by fixpoint over all assignments -> build the
+Steps: parse (source.py) -> check the subset (check.py) -> lists to buffers (lists.py) ->
+desugar (desugar.py) -> lower early exits (exits.py) -> infer one type per variable by fixpoint over all assignments -> build the
 typed tree (stmts.py) -> compute carried variables (dataflow.py).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 from .. import types as T
 from ..errors import CompileError, Span
 from ..options import CompileOptions
-from . import dataflow, tir
-from .annotations import eval_annotation, param_types, return_type
+from . import aliasing, constants, dataflow, tir
+from .annotations import eval_annotation, return_type
 from .bounds import compute_bounds
 from .check import check_subset
 from .desugar import desugar
 from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
+from .list_rules import join as list_join
+from .lists import lower_lists
 from .opt import optimize_nests
 from .opt.arrayfusion import fuse_array_statements
 from .parallel import outline_parallel_loops
+from .params import prepare as prepare_params
 from .scope import Callees, Pending, Scope
 from .source import Source, load_source, pinned
 from .stmts import StmtBuilder
@@ -41,7 +45,7 @@ def build_program(func: Any, ad: bool = False, optimize: bool = False,
     builder = _ProgramBuilder(ad, optimize and not ad)
     builder.outline = outline
     builder.checks = checks
-    entry = builder.signature(func, None)
+    entry = builder.signature(func, None, getattr(checks, "none", None))
     return tir.Program(entry.symbol, builder.functions, tuple(builder.sites))
 
 
@@ -64,30 +68,38 @@ class _ProgramBuilder:
             self.sites.append(site)
         return self.sites.index(site)
 
-    def signature(self, func: Any, span: Span | None) -> tir.Function:
-        if func in self.by_func:
-            return self.functions[self.by_func[func]]
-        if func in self.in_progress:
-            return self.in_progress[func]
+    def signature(self, func: Any, span: Span | None,
+                  none: tuple[str, ...] | None = None) -> tir.Function:
+        prepared = None
+        if none is None:  # the pattern of the defaults
+            prepared = prepare_params(load_source(func), none)
+            none = prepared.binding.none
+        key = (func, none)  # one typing per pattern of None parameters
+        if key in self.by_func:
+            return self.functions[self.by_func[key]]
+        if key in self.in_progress:
+            return self.in_progress[key]
         symbol = self._symbol(func.__name__)
-        src = load_source(func)
-        params = param_types(src)
+        prepared = prepared or prepare_params(load_source(func), none)
+        src, params = prepared.src, prepared.params
         ret = return_type(src)
         if ret is not None:  # enough for recursive calls while the body is typed
-            self.in_progress[func] = tir.Function(
+            self.in_progress[key] = tir.Function(
                 src.name, symbol, tuple(params), ret, (), src.span(src.tree),
-                frozenset(n for n, t in params if isinstance(t, T.Array)))
+                frozenset(n for n, t in params if isinstance(t, T.Array)),
+                binding=prepared.binding)
         try:
             typed = type_function(src, self, symbol, params, ret, self.ad, self.optimize)
+            typed = dataclasses.replace(typed, binding=prepared.binding)
         except CompileError as err:
             if span is not None:
                 err.with_note(f"while compiling kernel '{src.name}', called at {span.file}, "
                               f"line {span.line}")
             raise
         finally:
-            self.in_progress.pop(func, None)
+            self.in_progress.pop(key, None)
         self.functions[symbol] = typed
-        self.by_func[func] = symbol
+        self.by_func[key] = symbol
         return typed
 
     def specialize(self, func: Any, params: list[tuple[str, T.Type]],
@@ -121,7 +133,7 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
                   ret: T.Type | None, ad: bool = False, optimize: bool = False) -> tir.Function:
     check_subset(src)
     _check_returns(src, ret)
-    fdef = lower_exits(desugar(src.tree), counted=ad)
+    fdef = lower_exits(desugar(lower_lists(src, ad)), counted=ad)
     scope = Scope(src, callees, dict(params))
     scope.declared.update(params)
     scope.assigned = {n for n, _, _ in _assignments(fdef.body)}
@@ -134,7 +146,7 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
     builder = StmtBuilder(scope, ret, ad)
     body = builder.block(fdef.body)
     final_ret = ret if ret is not None else (builder.returned or T.none)
-    types = {**scope.vars, **scope.declared}
+    body, types = constants.bind(scope, body, {**scope.vars, **scope.declared})
     dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(fuse_array_statements(body, types), types)
     body, workers = (outline_parallel_loops(symbol, body, types, dict(params))
@@ -148,7 +160,8 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
         fast = optimize_nests(body, types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
                         frozenset(scope.written & set(scope.params)), types,
-                        dataflow.annotate(fast, types) if fast != body else None)
+                        dataflow.annotate(fast, types) if fast != body else None,
+                        result_aliases=aliasing.result_aliases(scope, body))
 
 
 def _raises_in_loops(body: tuple[tir.Stmt, ...]) -> bool:
@@ -251,7 +264,7 @@ def _record(scope: Scope, name: str, t: T.Type, stmt: ast.stmt) -> bool:
     if isinstance(t, T.NoneType):
         raise src.error(stmt, f"cannot assign to '{name}': the value is None")
     old = scope.vars.get(name)
-    new = t if old is None else T.join(old, t)
+    new = t if old is None else list_join(scope, name, old, t)
     if new is None:
         first = scope.first_assigned[name]
         shown = "the return value" if name == RETVAL else f"'{name}'"

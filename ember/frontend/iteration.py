@@ -8,7 +8,10 @@ before the loop, as Python does (into temporaries unless they are names the loop
 alone). Element reads use the internal builtins `__ember_iter_len` / `__ember_item`
 (calls.py): the items of a 1-D array are its elements, those of an n-D array its rows
 (views). `enumerate`, `zip`
-and `range` are recognized by name, as exits.py recognizes `range`.
+and `range` are recognized by name, as exits.py recognizes `range`. A tuple literal's item `k`
+is `__ember_pick(k, e0, e1, ...)` (frontend/sugar.py: scalars of one type); a loop directly over
+a tuple literal that is not all numbers gets one copy of its body per item (`unrolled`), so a
+tuple of arrays works and each copy stores into its own array.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 ITER_LEN = "__ember_iter_len"
 ITEM = "__ember_item"
 RANGE_LEN = "__ember_range_len"
+PICK = "__ember_pick"
 _RANGES = ("range", "prange")
 
 
@@ -48,6 +52,9 @@ class _ElementLoops(ast.NodeTransformer):
         self.before = []
         self.assigned = {n.id for s in node.body for n in ast.walk(s)
                          if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if isinstance(node.iter, ast.Tuple) and not (node.iter.elts
+                                                     and all(map(_literal, node.iter.elts))):
+            return self.unrolled(node, node.iter)
         items = self.items(node.iter)
         index, target = self.index_name(node)
         body = _bind(target, items.item(_at(ast.Name(index, ast.Load()), node)), node)
@@ -75,9 +82,29 @@ class _ElementLoops(ast.NodeTransformer):
             return self.zip(zipped)
         if ranged is not None and 1 <= len(ranged.args) <= 3 and not ranged.keywords:
             return self.range(ranged)
+        if isinstance(node, ast.Tuple):  # item k of a tuple literal: sugar.py's pick
+            values = [self.once(e) for e in node.elts]
+            return _Items(_at(ast.Constant(len(values)), node),
+                          lambda k: _call(PICK, [k, *copy.deepcopy(values)], node))
         array = self.once(node)
         return _Items(_call(ITER_LEN, [array], node),
                       lambda k: _call(ITEM, [copy.deepcopy(array), k], node))
+
+    def unrolled(self, node: ast.For, items: ast.Tuple) -> list[ast.stmt]:
+        """`for a in (x, y): body` -> `for k in range(2): if k == 0: a = x; body elif ...`:
+        one copy of the body per item, so each copy sees its item's own array (stores
+        through `a` mark `x` or `y` written) and break/continue/else keep working."""
+        values = [self.once(e) for e in items.elts]
+        index = f"__ember_ix{next(self._ids)}"
+        chain: list[ast.stmt] = [ast.Pass()]
+        for k in range(len(values) - 1, -1, -1):
+            body = _bind(node.target, values[k], node) + copy.deepcopy(node.body)
+            test = ast.Compare(ast.Name(index, ast.Load()), [ast.Eq()], [ast.Constant(k)])
+            chain = body if k == len(values) - 1 else [ast.If(test, body, chain)]
+        count = ast.Constant(len(values))
+        loop_range = ast.Call(ast.Name("range", ast.Load()), [count], [])
+        loop = ast.For(ast.Name(index, ast.Store()), loop_range, chain, node.orelse)
+        return [*self.before, ast.fix_missing_locations(ast.copy_location(loop, node))]
 
     def enumerate(self, node: ast.Call) -> _Items:
         args = _enumerate_args(node)
@@ -117,6 +144,13 @@ class _ElementLoops(ast.NodeTransformer):
         self.before.append(ast.copy_location(
             ast.Assign([_at(ast.Name(temp, ast.Store()), node)], node), node))
         return _at(ast.Name(temp, ast.Load()), node)
+
+
+def _literal(node: ast.expr) -> bool:
+    """A number literal (`2`, `-0.5`): a loop over a tuple of these picks its item by value."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, int | float)
 
 
 def _is_range(node: ast.expr) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError
-from . import tir
+from . import complexes, tir
 from .raises import checked_binop
 from .scope import Scope
 from .source import Source
@@ -55,13 +55,17 @@ def cast(expr: tir.Expr, to: T.Type) -> tir.Expr:
     """`expr` converted to `to` (constants fold; same-type casts vanish)."""
     if expr.type == to:
         return expr
+    complexes.guard_cast(expr, to)  # complex -> real: NumPy's ComplexWarning, refused
+    if complexes.involved(expr.type, to):
+        return complexes.convert(expr, to)
     if isinstance(expr, tir.Const) and isinstance(to, T.Scalar):
         return tir.Const(to, expr.span, convert(expr.value, to))
     return tir.Cast(to, expr.span, expr)
 
 
-_CATEGORY: Final = {"b": 0, "i": 1, "u": 1, "f": 2}
-"""Value categories bool < int < float: a conversion down this order loses the value."""
+_CATEGORY: Final = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+"""Value categories bool < int < float < complex: a conversion down this order loses the
+value."""
 
 
 def narrowing(have: T.Type, want: T.Type) -> str | None:
@@ -72,6 +76,8 @@ def narrowing(have: T.Type, want: T.Type) -> str | None:
         return None
     if _CATEGORY[have.kind] <= _CATEGORY[want.kind]:
         return None
+    if have.is_complex and not want.is_bool:
+        return "np.real"  # then abs(z) or an int(...) conversion if that is what is meant
     return str(want) if want.weak else f"np.{want.np_dtype.name}"
 
 
@@ -104,6 +110,8 @@ def binary(typer: Typer, node: ast.AST, op: str, left: tir.Expr,
                           + ("; whole-array arithmetic is not supported, write a loop"
                              if isinstance(lt, T.Array) or isinstance(rt, T.Array) else ""))
     span = typer.src.span(node)
+    if complexes.involved(lt, rt):
+        return complexes.binary(op, span, left, right)
     if op in BITWISE:
         return _bitwise(typer, node, op, left, right)
     if lt.is_bool and rt.is_bool and not (lt.weak and rt.weak) and op in _BOOL_ARITH:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import types as T
-from . import arrays, tir, views
+from . import aliasing, arrays, complexes, tir, views
 from .operators import Typer, cast
 from .source import load_source
 
@@ -53,7 +53,9 @@ def is_prelude_function(target: Any) -> bool:
 
 def call(typer: Typer, node: ast.Call, routine: Routine) -> tir.Expr:
     """A call of a NumPy function the prelude implements."""
-    return routine.pick(typer, node, _bind(typer, node, routine))
+    bound = _bind(typer, node, routine)
+    complexes.refuse_routine(routine.name, typer.src.span(node), list(bound.values()))
+    return routine.pick(typer, node, bound)
 
 
 def helper_call(typer: Typer, node: ast.Call, func: Any) -> tir.Expr:
@@ -77,7 +79,7 @@ def specialize(typer: Typer, node: ast.AST, func: Any, args: list[tir.Expr]) -> 
     for name, arg in zip(names, args, strict=True):
         root = views.root_var(arg) if name in callee.written else None
         if root is not None:  # an array the helper writes (through a view: its base)
-            scope.written.add(scope.aliases.get(root.name, root.name))
+            aliasing.mark_written(scope, root.name)
     return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
 
 

@@ -20,9 +20,10 @@ from .. import types as T
 from ..prelude import arrays as pa
 from ..prelude import linalg as pl
 from ..prelude import numeric as pn
+from ..prelude import scalars as pscalars
 from ..prelude import selection as psel
 from ..prelude import stats as ps
-from . import builtins, creation, prelude_numeric, tir
+from . import builtins, creation, prelude_numeric, scalars, tir
 from .operators import Typer, cast
 from .prelude import Bound, Routine, array, as_dtype, axis, float_dtype, specialize
 
@@ -227,6 +228,7 @@ ROUTINES: dict[Any, Routine] = {
 
 
 ROUTINES.update(prelude_numeric.ROUTINES)
+ROUTINES.update(scalars.ROUTINES)  # math.factorial/comb/perm
 
 
 def lookup(target: Any) -> Routine | None:
@@ -239,7 +241,7 @@ def lookup(target: Any) -> Routine | None:
 @functools.cache
 def _sources() -> tuple[str, ...]:
     """The prelude modules and this table (its pickers choose what runs), as text."""
-    modules = (pa, pl, pn, ps, psel, prelude_numeric, sys.modules[__name__])
+    modules = (pa, pl, pn, ps, psel, pscalars, prelude_numeric, scalars, sys.modules[__name__])
     return tuple(f"{m.__name__}\n{inspect.getsource(m)}" for m in modules)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .. import types as T
-from . import arrays, builtins, tir
+from . import arrays, builtins, complexes, tir
 from .operators import Typer, cast
 from .raises import add_site
 
@@ -68,6 +68,10 @@ def _inner(typer: Typer, node: ast.Call, a: tir.Expr, b: tir.Expr) -> tir.Expr:
 
 def _vdot(typer: Typer, node: ast.Call, a: tir.Expr, b: tir.Expr) -> tir.Expr:
     _operands(typer, node, "np.vdot", (a, b), (1, 1))
+    assert isinstance(a.type, T.Array)
+    if a.type.dtype.is_complex:  # np.vdot conjugates its first argument
+        span = typer.src.span(node)
+        a = arrays.lift(typer, node, [a], lambda e: complexes.conjugate(span, e))
     return _contract(typer, node, a, b, "cannot reshape array of size {1} into shape ({0},)")
 
 

@@ -139,10 +139,15 @@ def _ddof(typer: Typer, node: ast.expr | None) -> tir.Expr | None:
     return cast(value, T.f64)
 
 
+COMPLEX_KINDS: Final = frozenset({"sum", "prod", "mean", "any", "all"})
+"""The reductions of complex arrays Ember supports (NumPy orders complex values
+lexicographically for min/max; var/std give floats)."""
+
+
 def _sum_dtype(t: T.Scalar) -> T.Scalar:
     """NumPy's accumulator of add/multiply reductions: the platform int for bool and signed
     ints, uint64 for unsigned ones, floats their own dtype."""
-    if t.is_float:
+    if t.is_float or t.is_complex:
         return t
     return T.u64 if t.kind == "u" else T.i64
 
@@ -153,7 +158,7 @@ def _accumulator(kind: str, t: T.Scalar, dtype: T.Scalar | None) -> T.Scalar:
     if kind in ("min", "max", "argmin", "argmax"):
         return t
     if kind in _FLOAT_RESULT:
-        return dtype or (t if t.is_float else T.f64)
+        return dtype or (t if t.is_float or t.is_complex else T.f64)
     return dtype or _sum_dtype(t)
 
 
@@ -174,8 +179,11 @@ def _reduce(typer: Typer, node: ast.Call, kind: str, value: tir.Expr, axes: tupl
     if kind in ("sum", "prod") and dtype is not None and dtype.is_bool:
         raise typer.error(node, f"{kind}(dtype=bool) is not supported in kernels; use "
                           f"{'any' if kind == 'sum' else 'all'}()")
+    if t.is_complex and kind not in COMPLEX_KINDS:
+        raise typer.error(node, f"{kind}() of a complex array is not supported in kernels; "
+                          "reduce np.abs(a), a.real or a.imag instead")
     acc = _accumulator(kind, t, dtype)
-    if kind in _FLOAT_RESULT and not acc.is_float:
+    if kind in _FLOAT_RESULT and not (acc.is_float or (kind == "mean" and acc.is_complex)):
         raise typer.error(node, f"{kind}() needs a float dtype in kernels, not {acc}")
     source = _source(typer, node, value, acc, kind)
     result = T.i64 if kind.startswith("arg") else acc

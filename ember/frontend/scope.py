@@ -31,8 +31,10 @@ class Callees(Protocol):
     checks: CompileOptions | None
     """Run-time checks to insert (boundscheck, error_model), or None."""
 
-    def signature(self, func: Any, span: Span | None) -> tir.Function:
-        """The typed `Function` of kernel `func`, typing it first if needed."""
+    def signature(self, func: Any, span: Span | None,
+                  none: tuple[str, ...] | None = None) -> tir.Function:
+        """The typed `Function` of kernel `func`, typing it first if needed; `none` names its
+        Optional parameters that are None (None: those whose default is None)."""
         ...
 
     def specialize(self, func: Any, params: list[tuple[str, Type]],
@@ -62,6 +64,11 @@ class Scope:
     written: set[str] = field(default_factory=set)
     aliases: dict[str, str] = field(default_factory=dict)
     """Array variable -> the parameter it may alias."""
+    alias_sets: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Variable -> the several arrays it may be (tuples, call results; frontend/aliasing.py)."""
+    constants: dict[str, tir.GlobalArray] = field(default_factory=dict)
+    """Module-level arrays the kernel reads, by the read-only variable bound to each
+    (frontend/constants.py)."""
     final: bool = False
     """False while inference iterates: unknown variable types raise Pending."""
 

@@ -23,7 +23,7 @@ import numpy as np
 from .. import types as T
 from ..errors import Span
 from ..prelude import selection as kernels
-from . import arrays, builtins, creation, prelude, tir
+from . import arrays, builtins, complexes, creation, prelude, tir
 from .operators import Typer, cast, is_dotted, is_local
 
 _KINDS: Final = frozenset({None, "quicksort", "mergesort", "heapsort", "stable"})
@@ -387,4 +387,6 @@ _FORMS: Final = {"sort": _sort, "argsort": _sort, "searchsorted": _searchsorted,
 
 def call(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
     """A call of one of the `select` builtin rows (builtins.py), by op key."""
+    if row.op in ("sort", "argsort", "searchsorted") and node.args:  # no order on complex
+        complexes.refuse_routine(row.name, typer.src.span(node), [typer.expr(node.args[0])])
     return _FORMS[row.op](typer, node, row)

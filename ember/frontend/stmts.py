@@ -11,7 +11,7 @@ import ast
 
 from .. import types as T
 from ..parallel import prange
-from . import arrays, creation, selection, tir, views
+from . import aliasing, arrays, complex_calls, creation, selection, tir, views
 from .builtins import is_inplace
 from .exits import RETVAL
 from .exprs import ExprTyper
@@ -29,8 +29,6 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         self.ret = ret
         self.ad = ad
         """Code for differentiation: prange loops run sequentially (Enzyme sees plain loops)."""
-        self.owned: set[str] = set()
-        self.unowned: set[str] = set(scope.params)
         self.returned: T.Type | None = None
 
     def block(self, stmts: list[ast.stmt]) -> tuple[tir.Stmt, ...]:
@@ -51,7 +49,10 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         fill = creation.fill_statement(self, node.value)  # a.fill(v)
         if fill is not None:
             return [fill]
-        return [tir.ExprStmt(self.src.span(node), self.expr(node.value))]
+        value = self.expr(node.value)
+        if isinstance(value, tir.Const):  # e.g. the unpacking check of a tuple (sugar.py)
+            return []
+        return [tir.ExprStmt(self.src.span(node), value)]
 
     def visit_Assign(self, node: ast.Assign) -> list[tir.Stmt]:
         target = node.targets[0]
@@ -93,7 +94,7 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                 raise self.error(node, f"cannot assign {value.type} to {what} of type {want}")
         elif not isinstance(value.type, T.Scalar):
             raise self.error(node, f"cannot assign {value.type} to '{name}'")
-        self._track_ownership(name, value)
+        self._track_alias(name, value)
         value_node = getattr(node, "value", None) or node
         return tir.Assign(self.src.span(node), name, self.convert(value, want, value_node, name))
 
@@ -128,23 +129,12 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         raise self.error(node, f"{head}; write {fix}(...) to convert it explicitly{other}"
                          + _division_hint(node, want))
 
-    def _track_ownership(self, name: str, value: tir.Expr) -> None:
-        if not isinstance(value.type, T.Array):
-            return
-        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap | tir.Product
-                          | tir.Reduce | tir.Scan | tir.Generate | tir.ArrayLiteral):
-            self.owned.add(name)
-            return
-        if isinstance(value, tir.Reshape) and creation.returnable_view(
-                value, self.owned - self.unowned):
-            self.owned.add(name)  # a reshaped new array
-            return
-        self.unowned.add(name)
-        root = views.root_var(value)
-        if root is not None:
-            self.scope.aliases[name] = self.scope.aliases.get(root.name, root.name)
+    def _track_alias(self, name: str, value: tir.Expr) -> None:
+        """A view's name aliases its base: stores through it mark the base written."""
+        aliasing.track(self.scope, name, value)
 
     def store(self, target: ast.Subscript, value_node: ast.expr) -> tir.Stmt:
+        complex_calls.refuse_part_store(self, target)  # a.real[i] = v
         masked = selection.store(self, target, value_node)  # a[mask] = v
         if masked is not None:
             return masked
@@ -154,7 +144,7 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                              f"it is a {base.type}, not an array")
         name = views.root_name(target.value)
         if name is not None:
-            self.scope.written.add(self.scope.aliases.get(name, name))
+            aliasing.mark_written(self.scope, name)
         parts = views.expand(self, target, base.type.ndim)
         if not views.is_element(self, parts, base.type.ndim):
             dest = views.view(self, target, base, parts)
@@ -216,8 +206,6 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         want = self.ret if self.ret is not None else value.type
         if isinstance(want, T.NoneType):
             raise self.error(node, "kernel annotated '-> None' returns a value")
-        if isinstance(want, T.Array):
-            self._check_owned(node.value, value)
         if isinstance(value.type, T.NoneType) or (value.type != want and not (
                 isinstance(value.type, T.Scalar) and isinstance(want, T.Scalar))
                 and not _tuple_fits(value.type, want)):
@@ -225,23 +213,6 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
                              f"declared to return {want}")
         self.returned = want
         return [tir.Return(span, self.convert(value, want, node.value, RETVAL))]
-
-    def _check_owned(self, node: ast.expr, value: tir.Expr) -> None:
-        if isinstance(value, tir.Alloc | tir.KernelCall | tir.ArrayMap | tir.Product
-                          | tir.Reduce | tir.Scan | tir.Generate | tir.ArrayLiteral):
-            return
-        name = node.id if isinstance(node, ast.Name) else None
-        owned = self.owned - self.unowned
-        if name == RETVAL or name in owned or self.scope.aliases.get(name or "") in owned:
-            return  # a new array, or a view of one
-        if creation.returnable_view(value, owned):
-            return
-        if isinstance(value, tir.View | tir.Transpose | tir.Reshape):
-            raise self.error(node, "returning a view of a parameter (a slice, row or "
-                             "transpose) is not supported yet; return a copy (x[1:].copy()) "
-                             "or a view of an array the kernel allocates")
-        raise self.error(node, "kernels can only return arrays they allocate "
-                         "(np.empty/np.zeros/...); this one may be a parameter or a view")
 
 
 def _tuple_fits(have: T.Type, want: T.Type) -> bool:

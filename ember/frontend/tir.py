@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+from ..binding import Binding
 from ..errors import Span
 from ..types import Scalar, Type
 
@@ -30,6 +31,7 @@ class Expr:
 @dataclass(frozen=True, slots=True)
 class Const(Expr):
     value: bool | int | float
+    """A complex constant (frontend/complexes.py) holds a Python complex here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +284,17 @@ class ArrayLiteral(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class GlobalArray(Expr):
+    """A module-level NumPy array frozen into the kernel at compile time (frontend/constants.py):
+    a read-only constant of the constant `shape`, its C-ordered elements `data` in storage form
+    (bools as bytes), named `symbol` in the module."""
+
+    symbol: str
+    shape: tuple[int, ...]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Reshape(Expr):
     """`array.reshape(shape)` / `.ravel()`: a view with the new shape when `array` is
     C-contiguous at run time, else a C-ordered copy. A negative size is the unknown one."""
@@ -454,6 +467,11 @@ class Function:
     fast_body: tuple[Stmt, ...] | None = None
     """The body after loop optimizations that pay off on contiguous arrays (jam.py), for the
     entry's contiguous variant; None if they changed nothing."""
+    binding: Binding | None = None
+    """How Python arguments bind to `params` (ember/binding.py; frontend/params.py)."""
+    result_aliases: frozenset[str] | None = None
+    """Array parameters the result may share memory with (frontend/aliasing.py); None while
+    unknown (a kernel still being typed: any of them)."""
 
 
 @dataclass(frozen=True)
@@ -603,6 +621,7 @@ EFFECTS: dict[type, Effects] = {
     Reduce: Effects(reads=True, allocates=True), Scan: Effects(reads=True, allocates=True),
     Generate: Effects(reads=True, allocates=True), Coord: PURE,
     ArrayLiteral: Effects(allocates=True),
+    GlobalArray: PURE,  # a constant in the module, bound once to a read-only variable
     Reshape: Effects(reads=True, allocates=True),  # an alias, or a copy if not contiguous
     Product: Effects(reads=True, allocates=True),
     Assign: PURE, ExprStmt: PURE, If: PURE, For: PURE, While: PURE, Return: PURE,

@@ -29,11 +29,9 @@ ARRAY_METHODS: Final[dict[str, str]] = {
 """Array methods: what to write instead."""
 
 SCALAR_METHODS: Final[dict[str, str]] = {
-    "bit_length": "count the bits in a loop (while n > 0: n >>= 1; bits += 1)",
     "bit_count": "count the bits in a loop (bits += n & 1; n >>= 1)",
     "is_integer": "compare with its floor: x == math.floor(x)",
     "item": "the value is already a scalar; drop .item()",
-    "conjugate": "kernels have no complex numbers; a real number is its own conjugate",
     "astype": "convert with the type's name: np.float32(x), int(x), ...",
     "as_integer_ratio": "kernels have no Python fractions; compute with numbers",
     "hex": "kernels have no strings",
@@ -43,14 +41,12 @@ SCALAR_METHODS: Final[dict[str, str]] = {
 ARRAY_ATTRIBUTES: Final[dict[str, str]] = {
     "dtype": "use it as the dtype of an allocation (np.zeros(n, dtype=a.dtype)); to convert "
     "a value, write the type's name (np.float64(x), int(x), ...)",
-    **dict.fromkeys(["flat", "real", "imag", "strides", "itemsize", "nbytes", "base",
+    **dict.fromkeys(["flat", "strides", "itemsize", "nbytes", "base",
                      "flags", "data"], ""),
 }
 """Array attributes beyond .shape/.size/.ndim with a specific suggestion ('' for none)."""
 
 SCALAR_ATTRIBUTES: Final[dict[str, str]] = {
-    "real": "kernels have no complex numbers; a real number is its own real part",
-    "imag": "kernels have no complex numbers; the imaginary part of a real number is 0",
     "dtype": "write the type's name instead (np.float64, ...)",
 }
 
@@ -102,7 +98,7 @@ def function_message(name: str, target: Any) -> str | None:
 
 
 def module_function_message(name: str, target: Any) -> str | None:
-    """A NumPy or math function outside Ember's builtins (np.sum, math.factorial, ...)."""
+    """A NumPy or math function outside Ember's builtins (np.sum, math.gcd, ...)."""
     module = getattr(target, "__module__", None) or ""
     if isinstance(target, np.ufunc) or module.startswith("numpy"):
         return (f"{name} is not supported in kernels; docs/numpy.md lists the NumPy "

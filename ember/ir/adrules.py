@@ -79,11 +79,17 @@ ZERO_DERIVATIVE: Final = {"floor", "ceil", "trunc", "rint", "roundeven", "round_
 ENZYME: Final = frozenset({
     "sin", "cos", "atan", "tanh", "exp", "exp2", "log", "log1p", "log2", "sqrt", "cbrt", "pow",
     "fabs", "copysign", "fmod", "abs", "sign", "min", "max", "minimum", "maximum",
-    "radians", "degrees"})
+    "radians", "degrees",
+    # complex ops (ir/complex_ops.py): complex-dialect ops, as arith/math on the parts for
+    # Enzyme (lowering/complexes.py); abs and angle emit the hypot/atan2 rules above
+    *(f"c.{op}" for op in ("exp", "log", "log10", "sqrt", "sin", "cos", "tan", "sinh", "cosh",
+                           "tanh", "expm1", "log1p", "conj", "real", "imag", "abs", "angle",
+                           "create"))})
 """Ops whose emitted MLIR (math/arith ops, selects) Enzyme differentiates itself."""
 NOT_DIFFERENTIABLE: Final = frozenset({"gamma", "lgamma"})
 """libm calls with no derivative here (no digamma): Enzyme rejects them on active values."""
 DISCRETE: Final = frozenset({"isnan", "isinf", "isfinite", "range_len", "disjoint",
+                             "c.isnan", "c.isinf", "c.isfinite", "bit_length",
                              *(f"mixed_{op}" for op in ("lt", "le", "gt", "ge", "eq", "ne"))})
 """Ops with a bool or integer result: nothing to differentiate."""
 

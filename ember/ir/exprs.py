@@ -17,6 +17,7 @@ from .. import types as T
 from ..frontend import tir
 from . import adrules, ops
 from .arrays import emit_elem
+from .constants import emit_global_array
 from .creation import emit_array_literal, emit_coord, emit_generate, emit_reshape
 from .epilogue import emit_array_map_fused
 from .loops import allocate, fill
@@ -231,7 +232,7 @@ RULES: dict[type, Callable[[Emitter, Any], Any]] = {
     tir.Dim: _dim, tir.DynDim: _dyn_dim, tir.TupleExpr: _tuple, tir.TupleGet: _tuple_get, tir.Alloc: _alloc,
     tir.View: emit_view, tir.Transpose: emit_transpose,
     tir.Generate: emit_generate, tir.Coord: emit_coord, tir.ArrayLiteral: emit_array_literal,
-    tir.Reshape: emit_reshape,
+    tir.Reshape: emit_reshape, tir.GlobalArray: emit_global_array,
     tir.Reduce: emit_reduce, tir.Scan: emit_scan,
     tir.Elem: emit_elem, tir.ArrayMap: emit_array_map_fused, tir.Product: emit_product,
 }

@@ -18,6 +18,7 @@ from mlir.dialects import arith, func, memref
 from mlir.dialects import math as m
 
 from .. import types as T
+from . import complex_ops
 from .types import scalar_type
 
 Value = ir.Value
@@ -25,7 +26,10 @@ CF = arith.CmpFPredicate
 CI = arith.CmpIPredicate
 
 
-def const(t: T.Scalar, value: bool | int | float) -> Value:
+def const(t: T.Scalar, value: bool | int | float | complex) -> Value:
+    if t.is_complex:
+        return complex_ops.const(t, value)
+    assert not isinstance(value, complex)
     mt = scalar_type(t)
     if t.is_float:
         return arith.constant(mt, ir.FloatAttr.get(mt, float(value)))
@@ -148,6 +152,8 @@ BINARY: Final[dict[str, Callable[[T.Scalar, Value, Value], Value]]] = {
 
 
 def unary(op: str, t: T.Scalar, a: Value) -> Value:
+    if t.is_complex:
+        return complex_ops.neg(a)
     if op == "neg":
         return arith.negf(a) if t.is_float else arith.subi(const(t, 0), a)
     if op == "invert":
@@ -175,6 +181,8 @@ _UCMP: Final = {"eq": CI.eq, "ne": CI.ne, "lt": CI.ult, "le": CI.ule, "gt": CI.u
 
 
 def compare(op: str, t: T.Scalar, a: Value, b: Value) -> Value:
+    if t.is_complex:
+        return complex_ops.compare(op, a, b)
     if t.is_float:
         return arith.cmpf(_FCMP[op], a, b)
     table = _SCMP if _signed(t) else _UCMP
@@ -182,6 +190,8 @@ def compare(op: str, t: T.Scalar, a: Value, b: Value) -> Value:
 
 
 def truth(t: T.Scalar, a: Value) -> Value:
+    if t.is_complex:
+        return complex_ops.truth(t, a)
     if t.is_bool:
         return a
     if t.is_float:
@@ -196,6 +206,8 @@ def convert(src: T.Scalar, dst: T.Scalar, a: Value) -> Value:
         return truth(src, a)
     if st == dt:
         return a
+    if dst.is_complex:  # the frontend refuses complex -> real (NumPy's ComplexWarning)
+        return complex_ops.from_real(src, dst, a, convert)
     if src.is_float and dst.is_float:
         return arith.extf(dt, a) if dst.bits > src.bits else arith.truncf(dt, a)
     if src.is_float:
@@ -242,6 +254,8 @@ def _scale(op: str, x: Value) -> Value:
 
 def call(op: str, t: T.Scalar, args: list[Value], libm: Callable[[str, int, ir.Type], str]) -> Value:
     """Lower builtin `op` on `args`; `libm(name, arity, type)` declares a C math function."""
+    if op in complex_ops.CALLS:
+        return complex_ops.call(op, args, libm)
     if op in _MATH1:
         return _MATH1[op](args[0])
     if op in _SCALE:
@@ -373,7 +387,7 @@ def _extent(array: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
         lo = arith.addi(lo, arith.minsi(reach, zero))
         hi = arith.addi(hi, arith.maxsi(reach, zero))
         empty = arith.ori(empty, arith.cmpi(CI.eq, size, zero))
-    width = ir.MemRefType(array.type).element_type.width // 8
+    width = complex_ops.element_bytes(ir.MemRefType(array.type).element_type)
     nbytes = arith.constant(index, max(width, 1))
     base = memref.extract_aligned_pointer_as_index(array)
     return (arith.addi(base, arith.muli(lo, nbytes)), arith.addi(base, arith.muli(hi, nbytes)),
@@ -392,6 +406,15 @@ def _mixed(op: str) -> Callable[[T.Scalar, list[Value]], Value]:
     return rule
 
 
+def _bit_length(t: T.Scalar, args: list[Value]) -> Value:
+    """Python's int.bit_length() of a 64-bit integer: the width of |x| (|INT64_MIN| wraps to
+    itself, whose 64 bits are right)."""
+    x = args[0]
+    zero = const(t, 0)
+    magnitude = _select(arith.cmpi(CI.slt, x, zero), arith.subi(zero, x), x)
+    return arith.subi(const(t, t.bits), m.ctlz(magnitude))
+
+
 _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "isnan": _pred("isnan"), "isinf": _pred("isinf"), "isfinite": _pred("isfinite"),
     "max": lambda t, a: _pymax(t, a, True), "min": lambda t, a: _pymax(t, a, False),
@@ -399,8 +422,12 @@ _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "minimum": lambda t, a: _np_minmax(t, a, False),
     "abs": _abs, "sign": _sign, "round_n": _round_n, "pyround_n": _pyround_n,
     "range_len": lambda t, a: range_len(*a), "disjoint": lambda t, a: disjoint(*a),
+    "bit_length": _bit_length,
     **{f"mixed_{op}": _mixed(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
 }
 
-OPS: Final = frozenset([*_MATH1, *_MATH2, *_SCALE, *LIBM, *_SPECIAL])
+for _op in complex_ops.BINARY:  # complex operands: ir/complex_ops.py
+    BINARY[_op] = complex_ops.dispatch(_op, BINARY[_op])
+
+OPS: Final = frozenset([*_MATH1, *_MATH2, *_SCALE, *LIBM, *_SPECIAL, *complex_ops.CALLS])
 """Every op key `call` lowers (tests/test_builtin_tables.py checks the frontend against it)."""

@@ -309,7 +309,7 @@ def _rows(em: Emitter, e: tir.Reduce, t: T.Scalar, read: Reader, shape: list[ir.
         keep(ivs), _combine(em, kind, t, out.get(keep(ivs)), read(ivs))))
     if e.kind == "mean":
         n = _as_float(t, _count(shape, e.axes))
-        loop_nest(kept, lambda kivs: out.put(kivs, arith.divf(out.get(kivs), n)))
+        loop_nest(kept, lambda kivs: out.put(kivs, ops.BINARY["truediv"](t, out.get(kivs), n)))
 
 
 ARG_BLOCK = 256
@@ -409,7 +409,7 @@ def _moments(em: Emitter, e: tir.Reduce, t: T.Scalar, read: Reader, shape: list[
     n = _as_float(t, _count(shape, e.axes))
     if e.kind == "mean":
         _fold(em, "sum", t, read, shape, e.axes,
-              lambda kivs, s: out.put(kivs, arith.divf(s, n)))
+              lambda kivs, s: out.put(kivs, ops.BINARY["truediv"](t, s, n)))
         return
     ddof = ops.const(T.f64, 0.0) if e.ddof is None else em.expr(e.ddof)
     ddof = ops.convert(T.f64, t, ddof)

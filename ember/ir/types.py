@@ -19,6 +19,8 @@ from .. import types as T
 
 
 def scalar_type(t: T.Scalar) -> ir.Type:
+    if t.is_complex:  # complex<f32> / complex<f64>: numpy's layout in memrefs too
+        return ir.ComplexType.get(ir.F32Type.get() if t.bits == 64 else ir.F64Type.get())
     if t.is_float:
         return ir.F32Type.get() if t.bits == 32 else ir.F64Type.get()
     return ir.IntegerType.get_signless(t.bits)

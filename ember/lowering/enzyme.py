@@ -28,7 +28,7 @@ from typing import Final
 from mlir import ir
 
 from ..errors import CompileError, Span
-from . import reshapes, rewrites, views
+from . import complexes, reshapes, rewrites, views
 from .enzyme_worker import Worker
 from .temporaries import hoist_allocations
 
@@ -143,6 +143,11 @@ def prepare_for_enzyme(module: ir.Module, reverse: bool = True) -> None:
     from mlir.passmanager import PassManager
 
     PassManager.parse(f"builtin.module({PREPARE})").run(module.operation)
+    stuck_complex = complexes.prepare(module, reverse)  # atan2; forward mode: no complex
+    if stuck_complex:
+        error = complexes.refusal()
+        _point_at(error, stuck_complex)
+        raise error
     # remove-dead-values erases the values that a never-taken raise branch reads and leaves
     # the branch with null operands; such branches go first (sccp would find them, but it
     # folds some loop results wrongly: tests/grad/test_creation_grads.py)

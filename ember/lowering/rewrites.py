@@ -66,6 +66,7 @@ from mlir.dialects import arith, func, memref, scf
 from mlir.dialects import bufferization as bz
 from mlir.passmanager import PassManager
 
+from ..ir import complex_ops
 from ..ir.context import ops_where
 from ..ir.loops import loop_nest
 
@@ -133,22 +134,69 @@ def _sizes(array: ir.Value) -> list[ir.Value]:
 
 
 def _lower_clone(op: ir.Operation) -> None:
+    result = op.results[0]
+    arguments = _returned_from_entry(op)
+    if not arguments:
+        result.replace_all_uses_with(_copy(op.operands[0], result.type))
+        return
     source = op.operands[0]
+    base = memref.extract_aligned_pointer_as_index(source)
+    false = arith.constant(ir.IntegerType.get_signless(1), 0)
+    alias = _any([arith.cmpi(arith.CmpIPredicate.eq, base,
+                             memref.extract_aligned_pointer_as_index(a)) for a in arguments],
+                 false)
+    branch = scf.IfOp(alias, [result.type], has_else=True)
+    with ir.InsertionPoint(branch.then_block):  # an argument or a view of one: no copy
+        scf.YieldOp([source if source.type == result.type
+                     else memref.cast(result.type, source)])
+    with ir.InsertionPoint(branch.else_block):
+        scf.YieldOp([_copy(source, result.type)])
+    result.replace_all_uses_with(branch.results[0])
+
+
+def _copy(source: ir.Value, want: ir.Type) -> ir.Value:
     src_type = ir.MemRefType(source.type)
     sizes = _sizes(source)
     dyn = ir.ShapedType.get_dynamic_size()
     fresh = memref.alloc(ir.MemRefType.get([dyn] * src_type.rank, src_type.element_type),
                          sizes, [])
     loop_nest(sizes, lambda ivs: memref.store(memref.load(source, ivs), fresh, ivs))
-    result = op.results[0]
-    value = fresh if fresh.type == result.type else memref.cast(result.type, fresh)
-    result.replace_all_uses_with(value)
+    return fresh if fresh.type == want else memref.cast(want, fresh)
+
+
+def _returned_from_entry(clone: ir.Operation) -> list[ir.Value]:
+    """The array arguments of the public function whose result `clone` only becomes (through
+    `scf.if` results): ownership-based deallocation clones a returned array it does not own,
+    but a kernel returning its argument (or a view of it) gives the caller that array, as
+    NumPy and Numba do; the runtime makes the result a view of the argument. Empty if the
+    clone is needed (a private callee: dynamic ownership passes ownership out instead)."""
+    value = clone.results[0]
+    while True:
+        uses = [u.owner for u in value.uses
+                if u.owner.name != "bufferization.dealloc"]  # retained: never freed
+        if len(uses) != 1:
+            return []
+        user = uses[0]
+        if user.name == "func.return":
+            break
+        if user.name != "scf.yield" or user.parent.name != "scf.if":
+            return []
+        value = user.parent.results[[o for o in user.operands].index(value)]
+    function = user.parent
+    while function.name != "func.func":
+        function = function.parent
+    if "sym_visibility" in function.attributes:
+        return []
+    block = function.regions[0].blocks[0]
+    return [a for a in block.arguments if isinstance(a.type, ir.MemRefType)]
 
 
 def _zero_fill(op: ir.Operation) -> None:
     target = op.operands[0]
     element = ir.MemRefType(target.type).element_type
-    if isinstance(element, ir.FloatType):
+    if isinstance(element, ir.ComplexType):  # shadows of complex arrays
+        zero = complex_ops.zero(element)
+    elif isinstance(element, ir.FloatType):
         zero = arith.constant(element, ir.FloatAttr.get(element, 0.0))
     else:
         zero = arith.constant(element, ir.IntegerAttr.get(element, 0))

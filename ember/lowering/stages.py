@@ -38,7 +38,7 @@ LINALG: Final = Stage("linalg-to-loops", (
 DEALLOC: Final = Stage("dealloc", (
     # Local arrays (np.zeros, ...) are freed where their last owner dies, including arrays
     # replaced inside loops and arrays returned to a caller kernel (ownership moves out).
-    "ownership-based-buffer-deallocation",
+    "ownership-based-buffer-deallocation{private-function-dynamic-ownership=true}",
     "canonicalize",
     "buffer-deallocation-simplification",
     "canonicalize",
@@ -49,6 +49,11 @@ LOWER_DEALLOC: Final = Stage("lower-dealloc", (
 ), rewrites=("lower-deallocs",))  # instead of bufferization-lower-deallocations (i1 memrefs)
 
 TO_LLVM: Final = Stage("to-llvm", rewrites=("precise-libm",), passes=(
+    # complex values (ir/complex_ops.py): arithmetic on the two parts as arith/math ops
+    # (Smith's division, careful abs/sqrt), before math is lowered; then the remaining
+    # complex<fN> values (create/re/im, memref elements) as LLVM structs of two floats.
+    "convert-complex-to-standard",
+    "convert-complex-to-llvm",
     "convert-math-to-funcs{convert-ctlz=false}",  # integer ** integer (math.ipowi) as a loop
     "arith-expand",            # floordivsi, maximumf, ... into basic arith ops
     "lower-affine",            # must precede scf-to-cf (affine.for bodies with scf.if)

@@ -20,6 +20,8 @@ from typing import Final
 import numpy as np
 
 from .. import types as T
+from ..binding import Binding
+from . import complex_abi
 
 # numpy 2 object layouts (x86-64 / aarch64, 64-bit): PyArrayObject_fields and PyArray_Descr.
 ARRAY_DATA, ARRAY_ND, ARRAY_DIMS, ARRAY_STRIDES, ARRAY_DESCR, ARRAY_FLAGS = 16, 24, 32, 40, 56, 64
@@ -83,7 +85,9 @@ def llvm_memref(ndim: int) -> str:
 
 def result_slots(t: T.Scalar | T.Array) -> int:
     """The 8-byte slots a packed thunk stores result item `t` in (an array: every field of
-    its descriptor, which has no padding)."""
+    its descriptor, which has no padding; a c128 two: runtime/complex_abi.py)."""
+    if isinstance(t, T.Scalar) and t.is_complex:
+        return complex_abi.result_slots(t)
     return len(memref_fields(t.ndim)) if isinstance(t, T.Array) else 1
 
 
@@ -108,6 +112,8 @@ def int_range(t: T.Scalar) -> tuple[int, int]:
 
 
 def ctype_of(t: T.Scalar) -> type:
+    if t.is_complex:  # ctypes has no complex type (runtime/complex_abi.py)
+        return complex_abi.parts_ctype(t)
     return getattr(ctypes, t.info.ctype)
 
 
@@ -146,6 +152,9 @@ class Signature:
     params: tuple[tuple[str, T.Type], ...]
     ret: T.Type
     written: frozenset[str]
+    binding: Binding | None = None
+    """How Python arguments bind to `params` (which stay flat: what the thunk takes); None:
+    plain positional parameters."""
 
     @property
     def has_arrays(self) -> bool:
@@ -159,8 +168,12 @@ class Signature:
         return "scalar" if isinstance(self.ret, T.Scalar) else "out"
 
     def argtypes(self) -> list[type]:
-        types: list[type] = [ctypes.py_object if isinstance(t, T.Array) else ctype_of(t)  # type: ignore[arg-type]
-                             for _, t in self.params]
+        types: list[type] = []
+        for _, t in self.params:
+            if isinstance(t, T.Scalar) and t.is_complex:
+                types += complex_abi.argtypes(t)  # two doubles
+            else:
+                types.append(ctypes.py_object if isinstance(t, T.Array) else ctype_of(t))  # type: ignore[arg-type]
         return types + ([ctypes.c_void_p] if self.result_kind != "none" else [])
 
     def restype(self) -> type:
@@ -170,9 +183,11 @@ class Signature:
 def encode_signature(sig: Signature) -> dict:
     """A JSON-able form of `sig` (disk-cache metadata, AOT loaders)."""
     return {"params": [[n, T.encode(t)] for n, t in sig.params], "ret": T.encode(sig.ret),
-            "written": sorted(sig.written)}
+            "written": sorted(sig.written),
+            **({"binding": sig.binding.to_json()} if sig.binding is not None else {})}
 
 
 def decode_signature(data: dict) -> Signature:
     params = tuple((n, T.decode(t)) for n, t in data["params"])
-    return Signature(params, T.decode(data["ret"]), frozenset(data["written"]))
+    binding = Binding.from_json(data["binding"]) if "binding" in data else None
+    return Signature(params, T.decode(data["ret"]), frozenset(data["written"]), binding)

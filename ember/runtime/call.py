@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
+from . import complex_abi
 from .abi import STATUS_RAISED, Signature, int_range, result_struct
 
 _libc = ctypes.CDLL(None)
@@ -28,24 +29,32 @@ _libc.free.argtypes = [ctypes.c_void_p]
 _libc.free.restype = None
 
 
-class _Owner:
-    """Owns a buffer malloc'ed by a kernel; numpy arrays made from it keep it alive. With
-    `keep` (and `allocated` 0), a view of argument `keep`'s memory that keeps it alive."""
+class _Buffer:
+    """Owns a buffer malloc'ed by a kernel: freed when the last array made from it dies."""
 
-    def __init__(self, allocated: int, interface: dict, keep: Any = None) -> None:
+    def __init__(self, allocated: int) -> None:
         self.allocated = allocated
-        self.__array_interface__ = interface
-        self.keep = keep
 
     def __del__(self) -> None:
         if self.allocated:
             _libc.free(self.allocated)
 
 
-def _array_from(desc: Any, t: T.Array, args: tuple = ()) -> np.ndarray:
+class _Owner:
+    """The base of an array made from a result descriptor: its interface, and what keeps the
+    memory alive (a `_Buffer`, or the argument array it lies in)."""
+
+    def __init__(self, interface: dict, keep: Any = None) -> None:
+        self.__array_interface__ = interface
+        self.keep = keep
+
+
+def _array_from(desc: Any, t: T.Array, args: tuple = (),
+                buffers: dict[int, _Buffer] | None = None) -> np.ndarray:
     """The ndarray of result descriptor `desc`: a view of the array argument whose memory it
     lies in (the thunks pass an array's data pointer as `allocated`, and views keep it), else
-    the owner of the buffer the kernel allocated (freed when the array dies)."""
+    an array of the buffer the kernel allocated (freed when its last array dies; `buffers`
+    holds the buffers of one result, whose arrays may share one: `return out, out[1:]`)."""
     itemsize = t.dtype.np_dtype.itemsize
     shape = tuple(desc.sizes)
     data = (desc.aligned or 0) + desc.offset * itemsize
@@ -57,8 +66,19 @@ def _array_from(desc: Any, t: T.Array, args: tuple = ()) -> np.ndarray:
     allocated = desc.allocated or 0
     for arg in args:
         if allocated and isinstance(arg, np.ndarray) and arg.ctypes.data == allocated:
-            return _borrowed(arg, interface)
-    return np.asarray(_Owner(allocated, interface))
+            return arg if _same(arg, interface) else _borrowed(arg, interface)
+    buffers = {} if buffers is None else buffers
+    if allocated and allocated not in buffers:
+        buffers[allocated] = _Buffer(allocated)
+    return np.asarray(_Owner(interface, keep=buffers.get(allocated)))
+
+
+def _same(arg: np.ndarray, interface: dict) -> bool:
+    """Whether `interface` describes exactly array argument `arg` (returned as it is, as
+    Numba returns it; strides of axes of length 1 do not matter)."""
+    return (arg.ctypes.data == interface["data"][0] and arg.shape == interface["shape"]
+            and all(n <= 1 or a == b for n, a, b in
+                    zip(arg.shape, arg.strides, interface["strides"], strict=True)))
 
 
 def _borrowed(arg: np.ndarray, interface: dict) -> np.ndarray:
@@ -73,7 +93,7 @@ def _borrowed(arg: np.ndarray, interface: dict) -> np.ndarray:
                          offset=interface["data"][0] - owner.ctypes.data,
                          strides=interface["strides"])
     except (TypeError, ValueError):  # an owner without one contiguous buffer, an empty result
-        out = np.asarray(_Owner(0, interface, keep=arg))
+        out = np.asarray(_Owner(interface, keep=arg))
     if not arg.flags.writeable:
         out.flags.writeable = False
     return out
@@ -83,19 +103,28 @@ def _converter(ret: T.Type) -> Callable[..., Any]:
     """out-struct, arguments -> the result (array items made by `_array_from`)."""
     items = ret.items if isinstance(ret, T.Tuple) else (ret,)
 
-    def one(value: Any, t: T.Type, args: tuple) -> Any:
+    def one(value: Any, t: T.Type, args: tuple, buffers: dict) -> Any:
         if isinstance(t, T.Array):
-            return _array_from(value, t, args)
+            return _array_from(value, t, args, buffers)
+        if isinstance(t, T.Scalar) and t.is_complex:
+            return complex_abi.from_parts(value)
         return bool(value) if isinstance(t, T.Scalar) and t.is_bool else value
 
-    plain = all(isinstance(t, T.Scalar) and not t.is_bool for t in items)
+    plain = all(isinstance(t, T.Scalar) and not (t.is_bool or t.is_complex) for t in items)
     if isinstance(ret, T.Tuple) and plain:  # the common case, in C: attrgetter builds the tuple
         getter = operator.attrgetter(*(f"f{k}" for k in range(len(items))))
         return getter if len(items) > 1 else lambda out: (out.f0,)
     if isinstance(ret, T.Tuple):
-        return lambda out, args=(): tuple(one(getattr(out, f"f{k}"), t, args)
-                                          for k, t in enumerate(items))
-    return lambda out, args=(): one(out.f0, ret, args)
+        def many(out: Any, args: tuple = ()) -> tuple:
+            buffers: dict[int, _Buffer] = {}
+            return tuple(one(getattr(out, f"f{k}"), t, args, buffers)
+                         for k, t in enumerate(items))
+        return many
+    return lambda out, args=(): one(out.f0, ret, args, {})
+
+
+def _complex_params(sig: Signature) -> list[str]:
+    return [p for p, t in sig.params if isinstance(t, T.Scalar) and t.is_complex]
 
 
 def _borrows(sig: Signature) -> bool:
@@ -112,20 +141,24 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
     args = ", ".join(params)
     tup = f"({args},)" if params else "()"
     lines = [f"def {name}({args}):", "    try:"]
+    lines += [f"        {p}__z = __ember_complex({p})" for p in _complex_params(sig)]
+    cargs = ", ".join(f"{p}__z.real, {p}__z.imag" if p in _complex_params(sig) else p
+                      for p in params)
     for pname, t in sig.params:  # ctypes would wrap out-of-range ints silently
         if isinstance(t, T.Scalar) and t.is_int:
             lo, hi = int_range(t)
             lines.append(f"        if not {lo} <= {pname} <= {hi}: return __ember_retry({tup})")
     if sig.result_kind != "none":
-        lines += ["        __ember_out = __ember_Result()", f"        __ember_r = __ember_cfunc({args}{', ' if params else ''}__ember_ref(__ember_out))"]
+        lines += ["        __ember_out = __ember_Result()", f"        __ember_r = __ember_cfunc({cargs}{', ' if params else ''}__ember_ref(__ember_out))"]
     else:
-        lines.append(f"        __ember_r = __ember_cfunc({args})")
+        lines.append(f"        __ember_r = __ember_cfunc({cargs})")
     lines += ["    except (__ember_ArgError, TypeError, ValueError, OverflowError):",
               f"        return __ember_retry({tup})",
               "    if __ember_r:", f"        return __ember_fail(__ember_r, {tup})",
               _result_line(sig, tup)]
     namespace: dict[str, Any] = {"__ember_cfunc": cfunc, "__ember_ArgError": ctypes.ArgumentError,
-                                 "__ember_ref": ctypes.byref}
+                                 "__ember_ref": ctypes.byref,
+                                 "__ember_complex": complex_abi.to_complex}
     if sig.result_kind != "none":
         namespace["__ember_Result"] = result_struct(sig.ret)
         namespace["__ember_convert"] = _converter(sig.ret)
@@ -150,6 +183,8 @@ def make_entry(name: str, cfunc: Any, sig: Signature,
 def _result_line(sig: Signature, args: str) -> str:
     if sig.result_kind == "none":
         return "    return None"
+    if sig.result_kind == "scalar" and isinstance(sig.ret, T.Scalar) and sig.ret.is_complex:
+        return "    return __ember_convert(__ember_out)"
     if sig.result_kind == "scalar":  # a c_bool field reads as a Python bool already
         return "    return __ember_out.f0"
     if _borrows(sig):

@@ -33,7 +33,8 @@ class Checker:
         return tuple(fixed) if changed else None
 
     def _where(self, pname: str) -> str:
-        return f"{self.name}() argument '{pname}'"
+        b = self.sig.binding  # a tuple parameter's item: "argument 'pair' item 1"
+        return f"{self.name}() argument {b.shown(pname) if b is not None else repr(pname)}"
 
     def _one(self, pname: str, t: T.Type, value: Any) -> Any:
         if isinstance(t, T.Array):
@@ -76,11 +77,12 @@ _ACCEPTS: dict[str, tuple[type, ...]] = {
     "i": (numbers.Integral, np.integer, np.bool_),
     "u": (numbers.Integral, np.integer, np.bool_),
     "b": (bool, np.bool_, numbers.Integral, np.integer),
+    "c": (numbers.Number, np.number, np.bool_),
 }
 """The Python values a scalar parameter of each kind accepts (a bool is a number, as in
 Python); the GPU launcher (runtime/cuda.py) checks its arguments with the same rule."""
 _EXPECTED: dict[str, str] = {"f": "a real number", "i": "an integer", "u": "an integer",
-                             "b": "a bool"}
+                             "b": "a bool", "c": "a number"}
 
 
 def scalar(where: str, t: T.Scalar, value: Any) -> Any:
@@ -106,4 +108,6 @@ def _convert(where: str, t: T.Scalar, value: Any) -> Any:
         except OverflowError:
             raise OverflowError(f"{where} is too large to convert to {t}") from None
         return value if isinstance(value, float) else real
+    if t.is_complex:
+        return complex(value)
     return value

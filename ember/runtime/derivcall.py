@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..binding import Binding, plain
+
 RETURN = "return"
 KINDS = ("grad", "value_and_grad", "jvp", "vjp")
 ACTIVITIES = ("active", "dup", "const")
@@ -39,6 +41,11 @@ class DerivativeInfo:
     """How many while loops have their trips counted (0: no counting entry)."""
     count_written: tuple[str, ...] = ()
     written: tuple[str, ...] = ()
+    binding: Binding | None = None
+    """How Python arguments bind to the kernel's flat parameters (None: positionally)."""
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(name, flat names) per name given as `wrt` when one is a tuple parameter (`wrt` holds
+    the flat names; its gradient, tangent, is a tuple of its items'), else empty."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -52,7 +59,9 @@ class DerivativeInfo:
                 "single": self.single, "outputs": list(self.outputs),
                 "activities": [list(a) for a in self.activities],
                 "has_result": self.has_result, "loops": self.loops,
-                "count_written": list(self.count_written), "written": list(self.written)}
+                "count_written": list(self.count_written), "written": list(self.written),
+                "binding": self.binding.to_json() if self.binding is not None else None,
+                "groups": [[n, list(items)] for n, items in self.groups]}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> DerivativeInfo:
@@ -60,7 +69,26 @@ class DerivativeInfo:
             str(data["name"]), str(data["kind"]), tuple(data["wrt"]), bool(data["single"]),
             tuple(data["outputs"]), tuple((str(n), str(a)) for n, a in data["activities"]),
             bool(data["has_result"]), int(data["loops"]), tuple(data.get("count_written", ())),
-            tuple(data.get("written", ())))
+            tuple(data.get("written", ())),
+            Binding.from_json(data["binding"]) if data.get("binding") else None,
+            tuple((str(n), tuple(items)) for n, items in data.get("groups", ())))
+
+    def regroup(self, flat: Sequence[Any]) -> Any:
+        """Values per flat `wrt` name -> what the user gets: one per name given (a tuple for
+        a tuple parameter), alone if `wrt` was one name."""
+        values = iter(flat)
+        grouped = [next(values) if items == (n,) else tuple(next(values) for _ in items)
+                   for n, items in self.groups] if self.groups else list(flat)
+        return grouped[0] if self.single else tuple(grouped)
+
+    def flat_tangents(self, given: Sequence[Any] | None) -> Sequence[Any] | None:
+        """Tangents per name given -> per flat `wrt` name (a tuple parameter's: a tuple)."""
+        if not self.groups or given is None or len(given) != len(self.groups):
+            return given
+        out: list[Any] = []
+        for (name, items), value in zip(self.groups, given, strict=True):
+            out.extend([value] if items == (name,) else value)
+        return out
 
 
 class DerivativeCall:
@@ -68,6 +96,9 @@ class DerivativeCall:
 
     def __init__(self, info: DerivativeInfo, main: Any, count: Any = None) -> None:
         self.info, self.main, self.count = info, main, count
+        self.specialize: Any = None
+        """pattern -> the DerivativeCall of the kernel's build where those Optional
+        parameters are None (the JIT compiles it); None: only this one."""
         self.__name__ = info.name
         # The common call (grad/value_and_grad, no while loop, contiguous arrays) is planned
         # once: which arguments get a zeroed shadow, and where each gradient comes from.
@@ -80,7 +111,20 @@ class DerivativeCall:
                             else ("r", first + active.index(n)) for n in info.wrt)
 
     def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
-                 cotangents: Sequence[Any] | None = None) -> Any:
+                 cotangents: Sequence[Any] | None = None, **kwargs: Any) -> Any:
+        b = self.info.binding
+        if kwargs or b is not None:
+            b = b or plain(self.info.name, [n for n, _ in self.info.activities][
+                :len(self.info.activities) - (1 if self.info.loops else 0)])
+            values = b.bind(args, kwargs)
+            pattern = b.pattern(values)
+            if pattern != b.none:
+                if self.specialize is None:
+                    raise TypeError(f"{self.info.name}() is built for calls where "
+                                    f"{', '.join(b.none) or 'no parameter'} is None")
+                return self.specialize(pattern)(*args, tangents=tangents,
+                                                cotangents=cotangents, **kwargs)
+            args = tuple(b.flatten(values))
         if self._quick and len(args) == len(self._dups):
             done, result = self._quick_call(args)
             if done:
@@ -101,8 +145,8 @@ class DerivativeCall:
         if self.info.has_result:
             entry.append(1.0)
         results = self.main(*entry) or ()
-        grads = [shadows[k] if kind == "s" else results[k] for kind, k in self._picks]
-        grad = grads[0] if self.info.single else tuple(grads)
+        grad = self.info.regroup([shadows[k] if kind == "s" else results[k]
+                                  for kind, k in self._picks])
         if self.info.kind == "value_and_grad":
             return True, (results[0] if self.info.has_result else None, grad)
         return True, grad
@@ -142,8 +186,7 @@ class DerivativeCall:
         value = results[0] if info.has_result else None
         scalar = iter(results[1:] if info.has_result else results)
         active = {n: next(scalar) for n, a in info.activities if a == "active"}
-        grads = [shadows[n] if n in shadows else active[n] for n in info.wrt]
-        grad = grads[0] if info.single else tuple(grads)
+        grad = info.regroup([shadows[n] if n in shadows else active[n] for n in info.wrt])
         return (value, grad) if info.kind == "value_and_grad" else grad
 
     def _jvp_outputs(self, shadows: dict[str, Any], results: tuple) -> Any:
@@ -163,8 +206,8 @@ class _Seeds:
 
     def __init__(self, info: DerivativeInfo, tangents: Any, cotangents: Any) -> None:
         self.info = info
-        self.tangents = self._by_name(info.wrt, tangents, "tangents") if info.kind == "jvp" \
-            else {}
+        self.tangents = self._by_name(info.wrt, info.flat_tangents(tangents), "tangents") \
+            if info.kind == "jvp" else {}
         outs = info.outputs or ((RETURN,) if info.has_result else ())
         if info.kind == "vjp":
             self.cotangents = self._by_name(outs, cotangents, "cotangents")

@@ -198,7 +198,8 @@ static void int_digits(uint64_t v, char type, int alt, char *out, size_t n) {
    exponent notation at exp >= precision - 1 and keeps one digit after a fixed point. */
 static void general_no_type(double v, int prec, int alt, char *out, size_t n) {
     char buf[400];
-    snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+    if (alt) snprintf(buf, sizeof buf, "%#.*e", prec - 1, v);  /* '#': keeps "3.e+00" */
+    else snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
     int exp10 = atoi(strchr(buf, 'e') + 1);
     if (exp10 < -4 || exp10 >= prec - 1) {
         char *e = strchr(buf, 'e');

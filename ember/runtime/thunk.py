@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .. import types as T
-from . import abi, raising
+from . import abi, complex_abi, raising
 
 NDARRAY_TYPE_GLOBAL = "ember_py_ndarray_type"
 
@@ -252,6 +252,11 @@ def _arguments(sig: abi.Signature, body: list[str],
             flags.append(f"%contig{k}")
             continue
         assert isinstance(t, T.Scalar)
+        if t.is_complex:  # two doubles, or a pointer to them (runtime/complex_abi.py)
+            cparams, operand = complex_abi.thunk_param(k, t, packed, body)
+            params += cparams
+            operands.append(operand)
+            continue
         param, operand, lines = _scalar_param(k, t)
         if packed:
             _load_slot(body, k, param.split()[0])

@@ -47,3 +47,28 @@ def exported_symbols(library: Path) -> set[str]:
     nm = subprocess.run(["nm", "-D", "--defined-only", str(library)], capture_output=True,
                         text=True, check=True).stdout
     return {line.split()[-1].split("@")[0] for line in nm.splitlines() if line.strip()} - _LINKER
+
+
+def load_file(path: Path, name: str):
+    """Import the Python file `path` as module `name` (a build input, or a generated loader,
+    which needs only numpy and ctypes)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_c_program(build_dir: Path, library: str, text: str, work: Path) -> dict[str, list[str]]:
+    """Compile `text` against `build_dir`'s header and lib`library`.so with warnings as errors,
+    run it, and return its output as {first word of a line: the other words}."""
+    source = work / "prog.c"
+    source.write_text(text)
+    cc = subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", f"-I{build_dir}", str(source),
+                         f"-L{build_dir}", f"-l{library}", f"-Wl,-rpath,{build_dir}", "-o",
+                         str(work / "prog"), "-lm"], capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+    run = subprocess.run([str(work / "prog")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return {w[0]: w[1:] for w in (line.split() for line in run.stdout.splitlines()) if w}

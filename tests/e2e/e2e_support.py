@@ -51,4 +51,7 @@ def pure(fn):
         raw = _raw(value)
         if raw is not None:
             env[name] = types.FunctionType(raw.__code__, env, raw.__name__, raw.__defaults__)
-    return types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+            env[name].__kwdefaults__ = raw.__kwdefaults__
+    out = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    return out

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from e2e_support import pure
 from helpers import assert_same
 
@@ -292,3 +293,57 @@ def alternate_form_without_type(x: float) -> int:
 def test_alternate_form_without_type():
     """Seed 4712: f"{1e+22:#4}" is '1.e+22' in CPython, '1e+22' under Ember."""
     assert_same_raise(alternate_form_without_type, 1e16)
+
+
+def alternate_form_with_precision(x: float) -> int:
+    raise OverflowError(f"{x:#9.1}|{x:#.1}|{x:#.3}|{250.0:#.2}|{x:#}")
+
+
+def test_alternate_form_with_precision_keeps_the_point():
+    """Seed 3514: f"{3.0:#9.1}" is '   3.e+00' in CPython, '    3e+00' under Ember."""
+    for x in (3.0, 1e16, 0.5):
+        assert_same_raise(alternate_form_with_precision, x)
+
+
+# --- seeds 45, 58 (issue 14 fuzzing): two arrays of a tuple result in one local buffer --------
+# `return out, out[1:]`: each array of the result gets its own owner of the buffer the kernel
+# allocated (ember/_dispatch.c box_array, runtime/call.py _array_from), so it is freed twice
+# ("free(): double free detected in tcache 2", abort); a compiled caller that unpacks such a
+# result aborts the same way, so the compiled code frees it twice too. The generator returns at
+# most one non-parameter array per tuple until fixed (tests/fuzz/tuples.py SAME_BUFFER_TWICE).
+
+
+def local_and_its_view(x: float) -> tuple[f64[:], f64[:], float]:
+    out = np.full(6, 1.5)
+    out[0] = x
+    return out, out[1:], x
+
+
+@isolated
+def test_tuple_result_arrays_sharing_a_local_buffer():
+    """Seeds 45, 58 (python -m tests.fuzz --seed 45 --count 1 --show)."""
+    f = kernel(local_and_its_view)
+    for _ in range(3):
+        a, b, x = f(2.0)
+        assert np.shares_memory(a, b) and a[0] == 2.0 and b.shape == (5,) and x == 2.0
+        del a, b
+    import gc
+    gc.collect()
+
+
+local_and_its_view_kernel = kernel(local_and_its_view)
+
+
+def unpacks_local_and_its_view(x: float) -> float:
+    s = 0.0
+    for _ in range(50):
+        a, b, y = local_and_its_view_kernel(x)
+        b[0] = y
+        s += a[1] + len(b)
+    return s
+
+
+@isolated
+def test_callee_result_arrays_sharing_a_local_buffer():
+    """The same between kernels (the compiled caller must free the buffer once)."""
+    assert_same(unpacks_local_and_its_view, 2.0)

@@ -14,5 +14,5 @@ _ERRORS = """
 File "class_def.py", line 8, in f:
     class Point:
     ^^^^^^^^^^^^
-error: class definitions are not supported in kernels
+error: class definitions are not supported in kernels; define the class at module level (a NamedTuple can be passed as a parameter)
 """

@@ -14,5 +14,5 @@ _ERRORS = """
 File "del_stmt.py", line 9, in f:
     del y
     ^^^^^
-error: 'del' is not supported in kernels
+error: 'del' is not supported in kernels; leave the name unused (local arrays are freed after their last use)
 """

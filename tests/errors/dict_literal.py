@@ -13,5 +13,5 @@ _ERRORS = """
 File "dict_literal.py", line 8, in f:
     d = {"x": x}
         ^^^^^^^^
-error: dicts are not supported in kernels
+error: dicts are not supported in kernels; use an array indexed by integer keys (or pass the values as parameters, a NamedTuple for a bundle)
 """

@@ -13,5 +13,5 @@ _ERRORS = """
 File "fstring.py", line 8, in f:
     s = f"{x}"
         ^^^^^^
-error: f-strings are not supported in kernels
+error: f-strings are only supported as messages of raise and assert in kernels; return the numbers and format them outside
 """

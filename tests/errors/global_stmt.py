@@ -15,5 +15,5 @@ _ERRORS = """
 File "global_stmt.py", line 10, in f:
     global counter
     ^^^^^^^^^^^^^^
-error: 'global' declarations are not supported in kernels
+error: 'global' declarations are not supported in kernels; read module constants without it, and pass what the kernel changes as a parameter (arrays change in place)
 """

@@ -12,5 +12,5 @@ _ERRORS = """
 File "in_operator.py", line 8, in f:
     return x in a
            ^^^^^^
-error: 'in' / 'not in' are not supported in kernels
+error: 'in' needs a tuple or a list of numbers in kernels, not float64[:]; write np.any(a == x)
 """

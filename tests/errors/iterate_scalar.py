@@ -15,5 +15,5 @@ _ERRORS = """
 File "iterate_scalar.py", line 9, in f:
     for v in x:
              ^
-error: cannot iterate over 'x' of type float; for loops iterate over range(...), arrays, enumerate(...) and zip(...)
+error: cannot iterate over 'x' of type float; for loops iterate over range(...), arrays, tuples, enumerate(...) and zip(...)
 """

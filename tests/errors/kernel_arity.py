@@ -17,5 +17,5 @@ _ERRORS = """
 File "kernel_arity.py", line 13, in f:
     return g(x)
            ^^^^
-error: kernel 'g' takes 2 argument(s), got 1
+error: g() missing 1 required positional argument: 'b'
 """

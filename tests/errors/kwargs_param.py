@@ -11,6 +11,6 @@ def f(x: float, **opts: float) -> float:
 _ERRORS = """
 File "kwargs_param.py", line 7, in f:
     def f(x: float, **opts: float) -> float:
-    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-error: kernels take plain positional parameters only (no *args, **kwargs, keyword-only parameters or defaults)
+                      ^^^^^^^^^^^
+error: kernels take no **opts; name each parameter (keyword arguments bind to named parameters)
 """

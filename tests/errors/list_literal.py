@@ -1,17 +1,16 @@
-"""Error golden: a list literal."""
+"""Error golden: a list display where kernels take none (not assigned to a name)."""
 
 from ember import kernel
 
 
 @kernel
 def f(x: float) -> float:
-    v = [x, x]
-    return v[0]
+    return [x, x][0]
 
 
 _ERRORS = """
 File "list_literal.py", line 8, in f:
-    v = [x, x]
-        ^^^^^^
-error: lists are not supported in kernels; use a numpy array
+    return [x, x][0]
+           ^^^^^^
+error: a list display must be assigned to a name (b = [...]), iterated over, tested with 'in' or given to np.array(...) in kernels
 """

@@ -7,12 +7,12 @@ from ember import kernel
 
 @kernel
 def f(n: int) -> int:
-    return math.factorial(n)
+    return math.gcd(n, 4)
 
 
 _ERRORS = """
 File "math_unsupported.py", line 10, in f:
-    return math.factorial(n)
-           ^^^^^^^^^^^^^^
-error: math.factorial is not supported in kernels; kernels call math's functions of floats (math.sin, math.exp, math.floor, ...); write the computation out
+    return math.gcd(n, 4)
+           ^^^^^^^^
+error: math.gcd is not supported in kernels; kernels call math's functions of floats (math.sin, math.exp, math.floor, ...); write the computation out
 """

@@ -21,5 +21,5 @@ _ERRORS = """
 File "nonlocal_stmt.py", line 11, in f:
     nonlocal total
     ^^^^^^^^^^^^^^
-error: 'nonlocal' declarations are not supported in kernels
+error: 'nonlocal' declarations are not supported in kernels; pass what the kernel changes as a parameter (arrays change in place) or return it
 """

@@ -1,16 +1,17 @@
-"""Error golden: an optional (`| None`) array parameter."""
+"""Error golden: an Optional parameter used without an `is not None` guard, in the
+specialization where it is None (its default)."""
 
 from ember import f64, kernel
 
 
 @kernel
-def f(a: f64[:] | None) -> float:
-    return 0.0
+def f(x: f64[:], w: f64[:] | None = None) -> float:
+    return x[0] * w[0]
 
 
 _ERRORS = """
-File "optional_parameter.py", line 7, in f:
-    def f(a: f64[:] | None) -> float:
-             ^^^^^^^^^^^^^
-error: unsupported annotation 'f64[:] | None': kernels give every value a single type and no value can be None; annotate one type, e.g. 'f64[:]'
+File "optional_parameter.py", line 9, in f:
+    return x[0] * w[0]
+                  ^
+error: 'w' is None in this specialization; guard its use with `if w is not None:`
 """

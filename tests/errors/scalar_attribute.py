@@ -5,12 +5,12 @@ from ember import kernel
 
 @kernel
 def f(x: float) -> float:
-    return x.real
+    return x.dtype
 
 
 _ERRORS = """
 File "scalar_attribute.py", line 8, in f:
-    return x.real
-           ^^^^^^
-error: attribute 'real' of float is not supported in kernels; kernels have no complex numbers; a real number is its own real part
+    return x.dtype
+           ^^^^^^^
+error: attribute 'dtype' of float is not supported in kernels; write the type's name instead (np.float64, ...)
 """

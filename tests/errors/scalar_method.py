@@ -1,16 +1,16 @@
-"""Error golden: a method of an int (`n.bit_length()`)."""
+"""Error golden: a method of an int without a kernel form (`n.bit_count()`)."""
 
 from ember import kernel
 
 
 @kernel
 def f(n: int) -> int:
-    return n.bit_length()
+    return n.bit_count()
 
 
 _ERRORS = """
 File "scalar_method.py", line 8, in f:
-    return n.bit_length()
-           ^^^^^^^^^^^^^^
-error: method 'bit_length' of int is not supported in kernels; count the bits in a loop (while n > 0: n >>= 1; bits += 1)
+    return n.bit_count()
+           ^^^^^^^^^^^^^
+error: method 'bit_count' of int is not supported in kernels; count the bits in a loop (bits += n & 1; n >>= 1)
 """

@@ -11,6 +11,6 @@ def f(x: float, *rest: float) -> float:
 _ERRORS = """
 File "star_args.py", line 7, in f:
     def f(x: float, *rest: float) -> float:
-    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-error: kernels take plain positional parameters only (no *args, **kwargs, keyword-only parameters or defaults)
+                     ^^^^^^^^^^^
+error: kernels take no *rest; name each parameter, or take a tuple ('rest: tuple[float, float]')
 """

@@ -13,5 +13,5 @@ _ERRORS = """
 File "string_literal.py", line 8, in f:
     s = "hello"
         ^^^^^^^
-error: constant 'hello' is not supported in kernels
+error: constant 'hello' is not supported in kernels; kernels compute with numbers, tuples and arrays
 """

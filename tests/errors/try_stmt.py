@@ -16,5 +16,5 @@ _ERRORS = """
 File "try_stmt.py", line 8, in f:
     try:
     ^^^^
-error: try/except statements are not supported in kernels
+error: try/except statements are not supported in kernels; test the condition with 'if' first (kernels can 'raise'), or catch the error around the kernel call
 """

@@ -1,16 +1,16 @@
-"""Error golden: a tuple parameter (not supported yet; it used to fail inside the compiler)."""
+"""Error golden: a tuple parameter indexed out of range with a constant."""
 
 from ember import kernel
 
 
 @kernel
 def f(t: tuple[int, int]) -> int:
-    return t[0] + t[1]
+    return t[2]
 
 
 _ERRORS = """
-File "tuple_parameter.py", line 7, in f:
-    def f(t: tuple[int, int]) -> int:
-             ^^^^^^^^^^^^^^^
-error: tuple parameters are not supported yet; pass the items as separate parameters (t0: int, t1: int)
+File "tuple_parameter.py", line 8, in f:
+    return t[2]
+           ^^^^
+error: tuple parameter 't' has 2 items; index it from -2 to 1
 """

@@ -14,5 +14,5 @@ _ERRORS = """
 File "tuple_unpack_count.py", line 9, in f:
     a, b = x, x, x
            ^^^^^^^
-error: cannot unpack 3 values into 2 names
+error: cannot unpack 3 values into 2 names; unpack a tuple of that length or an array
 """

@@ -14,5 +14,5 @@ _ERRORS = """
 File "walrus.py", line 8, in f:
     if (y := x * 2.0) > 1.0:
         ^^^^^^^^^^^^
-error: assignment expressions (':=') are not supported in kernels
+error: assignment expressions (':=') are not supported in kernels; assign the value on a line of its own first
 """

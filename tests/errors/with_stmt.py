@@ -14,5 +14,5 @@ _ERRORS = """
 File "with_stmt.py", line 8, in f:
     with open("log.txt"):
     ^^^^^^^^^^^^^^^^^^^^^
-error: 'with' statements are not supported in kernels
+error: 'with' statements are not supported in kernels; enter the context around the kernel call
 """

@@ -14,5 +14,5 @@ _ERRORS = """
 File "yield_expr.py", line 9, in f:
     yield i * 2
     ^^^^^^^^^^^
-error: generators ('yield') are not supported in kernels
+error: generators ('yield') are not supported in kernels; fill an array (or a list with .append) and return it
 """

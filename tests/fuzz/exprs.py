@@ -20,6 +20,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fuzz.complexes import complex_float
+from tests.fuzz.defaults import arrange, call_text, tuple_items
+
 INT_HARD = 2**62  # no int value, even intermediate, may exceed this
 INT_SOFT = 2**40  # expressions are shrunk to this before being returned
 INT_ASSIGN = 2**30  # plain assignments to int variables / int array elements
@@ -103,6 +106,7 @@ class Callee:
     ret: str
     cost: int
     exact: tuple[bool, ...] = ()  # per param: takes an exact value (raises.py)
+    defaults: tuple[str | None, ...] = ()  # per param: its default's source (defaults.py)
 
 
 class ExprGen:
@@ -288,7 +292,7 @@ class ExprGen:
             return self.float_atom()
         op = self.pick({"+": 4, "-": 3, "*": 4, "/": 3, "//": 1, "%": 1, "mixed": 2,
                         "intdiv": 1, "unary": 2, "minmax": 2, "pow": 1, "math": 5, "np": 1,
-                        "ifexp": 2, "boolmul": 1})
+                        "ifexp": 2, "boolmul": 1, "complex": 1})
         d = depth - 1
         if op in "+-*":
             a, b = self.float_expr(d), self.float_expr(d)
@@ -317,6 +321,8 @@ class ExprGen:
             return self.math_call(d)
         if op == "np":
             return self.np_call(d)
+        if op == "complex":  # through complex intermediates (complexes.py)
+            return complex_float(self, d)
         if op == "ifexp":
             a, b, c = self.float_expr(d), self.float_expr(d), self.bool_expr(d)
             return Expr(f"{a.p()} if {c.p()} else {b.p()}", "float")
@@ -383,7 +389,7 @@ class ExprGen:
             "e": f"min({t}, {self.rng.choice(['50.0', '20.0', '1.0'])})",
             "a": f"abs({t})",
             "a1": f"abs({t}) + 1.0",
-            "a5": f"abs({t}) + 0.5",
+            "a5": f"abs({t}) + 2.5",  # lgamma: past its zeros at 1 and 2 (relative error)
             "u": self.rng.choice([f"math.tanh({t})", f"max(-1.0, min(1.0, {t}))",
                                   f"math.sin({self.clamp(a, 100.0).text})"]),
             "h": f"math.tanh({t}) * 0.5",
@@ -596,6 +602,10 @@ class ExprGen:
         args = []
         exact = c.exact or (False,) * len(c.params)
         for (_, kind), dims, ex in zip(c.params, c.dims, exact, strict=False):
+            if kind.endswith(" | None") and self.chance(0.3):  # Optional (defaults.py)
+                args.append("None")
+                continue
+            kind = kind.removesuffix(" | None")
             if dims is None:
                 args.append(self.exact_expr(kind).text if ex else self.scalar_arg(kind))
                 continue
@@ -608,6 +618,9 @@ class ExprGen:
             mapping.update(zip(dims, a.dims, strict=False))
             args.append(a.name)
         self.cost += c.cost * self.scope.mult
+        if any(c.defaults):  # positional, by keyword or left out (defaults.py)
+            items = arrange(self.rng, [n for n, _ in c.params], list(c.defaults), args)
+            return [call_text([x]) for x in items]
         return args
 
     def scalar_arg(self, kind: str) -> str:
@@ -615,4 +628,6 @@ class ExprGen:
             return self.shrink(self.int_expr(1), 1000).text
         if kind in ("float", "bool", "f32"):
             return self.expr(kind, 1).text
+        if kind.startswith("tuple["):
+            return f"({', '.join(self.scalar_arg(k) for k in tuple_items(kind))})"
         raise AssertionError(kind)

@@ -3,9 +3,16 @@
 `generate(seed)` returns a `Program`: the source of one to three `@kernel` functions (the later
 ones may call the earlier ones) plus their signatures, from which `inputs.py` draws arguments.
 The programs use for-range loops (constant, negative and run-time steps), nested loops, bounded
-`while` loops, if/elif/else, break/continue, early returns, augmented and tuple assignment,
-in-place array mutation, local arrays, int/float/f32/bool arithmetic, `math`/`np` functions on
-safe domains, min/max/abs/round, conditional expressions and kernel-to-kernel calls. In
+`while` loops, if/elif/else, break/continue, early returns, augmented, tuple and chained
+assignment, in-place array mutation, local arrays, int/float/f32/bool arithmetic, complex
+arithmetic inside float expressions (complexes.py), `math`/`np` functions on safe domains,
+min/max/abs/round, conditional expressions and kernel-to-kernel calls; and issue 14's
+features: tuple locals mixing arrays and scalars, loops over tuple literals, unpacking of
+small arrays, results like `tuple[f64[:], float]` returning locals, parameters or views of
+them (tuples.py); trailing parameters with defaults, `f64[:] | None` / `float | None`
+parameters with `is None` branches and tuple parameters, called positionally, by keyword or
+leaving defaults out (defaults.py); complex locals and arrays (complex_stmts.py); local lists
+with append, indexing, iteration and `in` (lists.py). In
 `RAISING` (60%) of the programs, `assert` and guarded `raise` statements may appear at every
 depth (raises.py), with literal, scalar and f-string messages; about one program in six raises
 on its inputs.
@@ -36,6 +43,8 @@ import random
 from dataclasses import dataclass
 from typing import ClassVar
 
+from tests.fuzz.complex_stmts import ComplexMixin
+from tests.fuzz.defaults import DefaultsMixin
 from tests.fuzz.exprs import (
     COST_MAX,
     DIM_MAX,
@@ -48,12 +57,14 @@ from tests.fuzz.exprs import (
     Var,
     lit_int,
 )
+from tests.fuzz.lists import ListInfo, ListMixin
 from tests.fuzz.loops import LoopMixin
 from tests.fuzz.raises import RaiseMixin
+from tests.fuzz.tuples import TUPLE_RETS, TupleMixin, is_tuple_ret
 
-EMBER_HEADER = "import math\n\nimport numpy as np\n\nfrom ember import f32, f64, i64, kernel\n"
+EMBER_HEADER = "import cmath\nimport math\n\nimport numpy as np\n\nfrom ember import f32, f64, i64, kernel\n"
 RAISING = 0.6  # share of programs with assert/raise statements
-PYTHON_HEADER = ("import math\n\nimport numpy as np\n\nfrom ember.types import f32, f64, i64\n\n"
+PYTHON_HEADER = ("import cmath\nimport math\n\nimport numpy as np\n\nfrom ember.types import f32, f64, i64\n\n"
                  "def kernel(fn):\n    return fn\n")
 
 
@@ -62,6 +73,7 @@ class Param:
     name: str
     kind: str  # "int" | "float" | "bool" | "f32" | "f64[:]" | "i64[:, :]" ...
     dims: tuple[str, ...] | None = None  # arrays: one dimension symbol per axis
+    default: str | None = None  # the default value's source (defaults.py)
 
 
 @dataclass(frozen=True)
@@ -177,8 +189,9 @@ class FunctionGen(ExprGen):
         return var is not None and var.exact
 
     def header(self) -> str:
-        args = ", ".join(f"{p.name}: {p.kind}" for p in self.params)
-        return f"def {self.name}({args}) -> {RET_ANNOTATION[self.ret]}:"
+        args = ", ".join(f"{p.name}: {p.kind}" + (f" = {p.default}" if p.default else "")
+                         for p in self.params)
+        return f"def {self.name}({args}) -> {RET_ANNOTATION.get(self.ret, self.ret)}:"
 
     # --- statements ----------------------------------------------------------------------
     def statement(self) -> bool:
@@ -191,7 +204,9 @@ class FunctionGen(ExprGen):
                  "ret": 2 if in_loop or self.indent > 1 else 0.3,
                  "call": 2 if self.callees else 0, "tuple": 1,
                  "local": 1 if self.depth == 0 else 0, "pass": 0.1,
-                 "raise": 3 * self.raising, "assert": 2 * self.raising}
+                 "raise": 3 * self.raising, "assert": 2 * self.raising,
+                 **self.tuple_kinds(), **self.complex_kinds(), **self.opt_kinds(),
+                 **self.list_kinds()}
         return bool(getattr(self, "st_" + self.pick(kinds))())
 
     def st_pass(self) -> None:
@@ -348,6 +363,10 @@ class FunctionGen(ExprGen):
             return self.rng.choice(["return", "return None"])
         if self.out is not None:
             return f"return {self.out}"
+        if is_tuple_ret(self.ret):
+            return self.tuple_return()
+        if self.ret == "float" and self.sinks and self.indent == 1:  # complex_stmts.py
+            return f"return {self.float_expr(2).p()}{self.sink_terms()}"
         if self.ret == "tuple":
             f, i = self.float_expr(2), self.shrink(self.int_expr(2), INT_ASSIGN)
             return f"return {f.text}, {i.text}"
@@ -366,7 +385,9 @@ class FunctionGen(ExprGen):
         if args is None:
             return self.st_new()
         call = f"{c.name}({', '.join(args)})"
-        if c.ret == "tuple":
+        if is_tuple_ret(c.ret):
+            self.unpack_call(c, call)
+        elif c.ret == "tuple":
             p, q = self.fresh(), self.fresh()
             self.emit(f"{p}, {q} = {call}")
             self.scope.vars[p] = Var(p, "float")
@@ -439,16 +460,27 @@ class FunctionGen(ExprGen):
         return f"np.{fn}({shape}, dtype={np_dtype})", ArrayVar(name, dtype, tuple(dims))
 
 
-class Generator(LoopMixin, RaiseMixin, FunctionGen):
-    """A FunctionGen with loop and raising statements (loops.py, raises.py: short modules)."""
+class Generator(LoopMixin, RaiseMixin, TupleMixin, ComplexMixin, DefaultsMixin, ListMixin,
+                FunctionGen):
+    """A FunctionGen with loop, raising, tuple, complex and list statements and defaulted
+    parameters (loops.py, raises.py, tuples.py, complex_stmts.py, defaults.py, lists.py)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tuple_meta: dict[str, list] = {}  # tuple name -> its (kind, item) elements
+        self.cinfo: dict[str, tuple] = {}  # complex name -> (bound, exact, dims)
+        self.sinks: list[str] = []  # inexact floats for the final return (complex_stmts.py)
+        self.optionals: dict[str, tuple] = {}  # Optional parameter -> (kind, dims)
+        self.list_info: dict[str, ListInfo] = {}  # list name -> what is known of it
 
     def function(self) -> Function:
         self.signature()
+        self.extra_params()
         self.ret = self.pick({"float": 5, "int": 3, "bool": 1, "None": 2, "tuple": 1,
-                              "f64[:]": 0.7, "i64[:]": 0.3})
-        if self.ret in ("f64[:]", "i64[:]"):
-            self.out = "out"
-            text, arr = self.allocation("out", self.ret[:3], ndim=1)
+                              "f64[:]": 0.7, "i64[:]": 0.3, **TUPLE_RETS})
+        if self.ret in ("f64[:]", "i64[:]") or is_tuple_ret(self.ret):
+            self.out = None if is_tuple_ret(self.ret) else "out"
+            text, arr = self.allocation("out", self.ret[:3] if self.out else "f64", ndim=1)
             self.emit(f"out = {text}")
             self.scope.arrays["out"] = arr
         for _ in range(self.rng.randint(2, 8)):
@@ -479,5 +511,6 @@ def generate(seed: int) -> Program:
         functions.append(fn)
         callees.append(Callee(fn.name, tuple((p.name, p.kind) for p in fn.params),
                               tuple(p.dims for p in fn.params), fn.ret, max(fn.cost, 1),
-                              tuple(g.exact_param(p.name) for p in fn.params)))
+                              tuple(g.exact_param(p.name) for p in fn.params),
+                              tuple(p.default for p in fn.params)))
     return Program(seed, "\n\n".join(chunks), tuple(functions))

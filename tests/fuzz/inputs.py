@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tests.fuzz.defaults import KwArg, arrange, tuple_items
 from tests.fuzz.exprs import DIM_MAX
 from tests.fuzz.generator import Function, Param
 
@@ -50,10 +51,20 @@ class ArrayArg:
 
 def make(arg):
     """A fresh copy of one argument (arrays get new memory, same strides)."""
+    if isinstance(arg, KwArg):
+        return KwArg(arg.name, make(arg.value))
     return arg.make() if isinstance(arg, ArrayArg) else arg
 
 
+def split(args: list) -> tuple[list, dict]:
+    """Positional arguments and keyword arguments of a call."""
+    return ([a for a in args if not isinstance(a, KwArg)],
+            {a.name: a.value for a in args if isinstance(a, KwArg)})
+
+
 def code(arg) -> str:
+    if isinstance(arg, tuple):
+        return f"({''.join(code(x) + ', ' for x in arg)})"
     if isinstance(arg, ArrayArg):
         return arg.code()
     if isinstance(arg, np.float32):
@@ -104,6 +115,9 @@ def _array(rng: random.Random, dtype: str, shape: tuple[int, ...],
 
 
 def _scalar(rng: random.Random, kind: str, edge: bool, nonfinite: bool = False):
+    kind = kind.removesuffix(" | None")
+    if kind.startswith("tuple["):
+        return tuple(_scalar(rng, k, edge, nonfinite) for k in tuple_items(kind))
     if kind == "bool":
         return rng.random() < 0.5
     if kind == "int":
@@ -120,6 +134,9 @@ def make_args(program_seed: int, fn: Function, trial: int) -> list:
     sizes: dict[str, int] = {}
     args = []
     for p in fn.params:
+        if p.kind.endswith(" | None") and rng.random() < 0.35:
+            args.append(None)
+            continue
         if p.dims is None:
             args.append(_scalar(rng, p.kind, edge and rng.random() < 0.6, nonfinite))
             continue
@@ -128,8 +145,20 @@ def make_args(program_seed: int, fn: Function, trial: int) -> list:
                 low = 2 if trial == 0 else 0
                 sizes[sym] = rng.choice([0, 1]) if edge else rng.randint(low, DIM_MAX)
         args.append(_array(rng, p.kind[:3], tuple(sizes[s] for s in p.dims), nonfinite))
+    if any(p.default for p in fn.params):  # positional, by keyword (KwArg) or left out
+        return arrange(rng, [p.name for p in fn.params], [p.default for p in fn.params], args)
     return args
 
 
 def params_code(params: tuple[Param, ...], args: list) -> str:
-    return "\n".join(f"{p.name} = {code(a)}" for p, a in zip(params, args, strict=False))
+    """`name = value` lines; keyword arguments under their own names, omitted ones absent."""
+    pos, kw = split(args)
+    named = [(p.name, a) for p, a in zip(params, pos, strict=False)] + list(kw.items())
+    return "\n".join(f"{name} = {code(a)}" for name, a in named)
+
+
+def call_args_code(params: tuple[Param, ...], args: list) -> str:
+    """The argument list of a reproducer's call: `a, x, p=p`."""
+    pos, kw = split(args)
+    return ", ".join([p.name for p, _ in zip(params, pos, strict=False)]
+                     + [f"{name}={name}" for name in kw])

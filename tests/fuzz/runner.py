@@ -26,8 +26,9 @@ from types import ModuleType
 
 import numpy as np
 
+from tests.fuzz.defaults import KwArg
 from tests.fuzz.generator import Function, Program, generate
-from tests.fuzz.inputs import TRIALS, make, make_args, params_code
+from tests.fuzz.inputs import TRIALS, call_args_code, make, make_args, params_code, split
 
 RTOL = 1e-9
 _DIR = tempfile.mkdtemp(prefix="ember-fuzz-")
@@ -84,13 +85,16 @@ def own_raise(error: BaseException | None) -> bool:
 
 
 def call(fn, recipes: list) -> Outcome:
-    args = [make(r) for r in recipes]
+    """`fn` on fresh copies of `recipes` (keyword ones, KwArg, last); `Outcome.args` holds
+    the positional arguments, then the keyword ones."""
+    args, kwargs = split([make(r) for r in recipes])
+    made = args + list(kwargs.values())
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            return Outcome(fn(*args), args)
+            return Outcome(fn(*args, **kwargs), made)
         except Exception as e:  # noqa: BLE001 - every exception is a finding
-            return Outcome(None, args, e, traceback.format_exc(limit=-3))
+            return Outcome(None, made, e, traceback.format_exc(limit=-3))
 
 
 # --- comparison ------------------------------------------------------------------------------
@@ -194,23 +198,45 @@ def compare(want: Outcome, got: Outcome, names: list[str]) -> str | None:
             f"exception: Ember {_raised(g)} != CPython {_raised(w)}"
             + (f"\n{got.trace}" if g is not None and type(g) is not type(w) else ""))
     else:
-        problem = difference(got.value, want.value)
+        problem = difference(got.value, want.value) or sharing(want, got, names)
     for name, g, w in zip(names, got.args, want.args, strict=False):
         if problem is None and isinstance(w, np.ndarray):
             problem = difference(g, w, f"argument {name} after the call")
     return problem
 
 
+def _arrays(value, path: str = "result") -> list[tuple[str, np.ndarray]]:
+    if isinstance(value, tuple):
+        return [x for i, v in enumerate(value) for x in _arrays(v, f"{path}[{i}]")]
+    return [(path, value)] if isinstance(value, np.ndarray) else []
+
+
+def sharing(want: Outcome, got: Outcome, names: list[str]) -> str | None:
+    """Every array of the result shares memory with an argument in Ember exactly when it
+    does in CPython (a returned parameter or view of one), else a description."""
+    pairs = zip(_arrays(want.value), _arrays(got.value), strict=False)
+    for (path, w), (_, g) in pairs:
+        for name, wa, ga in zip(names, want.args, got.args, strict=False):
+            if isinstance(wa, np.ndarray) and isinstance(ga, np.ndarray):
+                expect = np.shares_memory(w, wa)
+                if bool(np.shares_memory(g, ga)) != bool(expect):
+                    return (f"{path}: Ember's {'does not share' if expect else 'shares'} "
+                            f"memory with argument {name} (CPython's "
+                            f"{'does' if expect else 'does not'})")
+    return None
+
+
 def _raised(error: BaseException | None) -> str:
     return "returned" if error is None else f"raised {type(error).__name__}({str(error)!r})"
 
 
-def assert_same_outcome(kernel_fn, *args) -> None:
+def assert_same_outcome(kernel_fn, *args, **kwargs) -> None:
     """For reproducers: `kernel_fn` (an Ember kernel) and its Python function, each on fresh
-    copies of `args` (same strides), return the same result or raise the same exception, and
-    leave the same arrays behind."""
+    copies of `args` and `kwargs` (same strides), return the same result or raise the same
+    exception, and leave the same arrays behind."""
     def fresh() -> list:
-        return [_fresh(a) if isinstance(a, np.ndarray) else a for a in args]
+        return [_fresh(a) if isinstance(a, np.ndarray) else a for a in args] + [
+            KwArg(k, _fresh(a) if isinstance(a, np.ndarray) else a) for k, a in kwargs.items()]
     want, got = call(kernel_fn.py_func, fresh()), call(kernel_fn, fresh())
     problem = compare(want, got, [f"#{i}" for i in range(len(args))])
     assert problem is None, problem
@@ -247,7 +273,7 @@ def _show(outcome: Outcome | None, params) -> str:
 def reproducer(program: Program, fn: Function, recipes: list, failure: Failure,
                want: Outcome | None, got: Outcome | None) -> str:
     """A self-contained script: the program, the arguments, both outcomes as comments."""
-    names = ", ".join(p.name for p in fn.params)
+    names = call_args_code(fn.params, recipes)
     return "\n".join([
         f"# Ember fuzz seed {program.seed}: {failure.kind} in {fn.name} (argument set "
         f"{failure.trial})",

@@ -116,5 +116,5 @@ def test_launcher_imports_nothing_of_the_toolchain():
                         assert ".".join(target[1:]) in GPU_RUNTIME_MODULES, (rel, target)
             elif isinstance(node, ast.ImportFrom):
                 names.add((node.module or "").split(".")[0])
-    assert names <= {"__future__", "contextlib", "ctypes", "dataclasses", "math", "numbers",
+    assert names <= {"__future__", "collections", "contextlib", "ctypes", "dataclasses", "math", "numbers",
                      "threading", "typing", "numpy", "cuda"}, names
