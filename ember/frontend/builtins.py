@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import types as T
 from . import ufuncs
-from .lists import INTERNALS as LIST_INTERNALS
+from .list_methods import INTERNALS as LIST_INTERNALS
 
 
 @dataclass(frozen=True, slots=True)

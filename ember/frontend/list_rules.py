@@ -19,7 +19,7 @@ from . import arrays, builtins, prelude, tir
 from .annotations import eval_annotation
 from .bounds import lower_bound
 from .exits import RETVAL
-from .lists import ARRAY, CALL, CALLS, GET, GROW, INDEX, LEN, NEW, RETURN, VALUE
+from .list_methods import ARRAY, CALL, CALLS, GET, GROW, INDEX, LEN, NEW, RETURN, VALUE
 from .operators import Typer, cast
 from .scope import Pending, Scope
 
@@ -28,7 +28,7 @@ _ROWS = "; for a list of arrays use a 2-D array, e.g. np.zeros((k, n)) filled ro
 
 
 def call(typer: Typer, node: ast.Call, row: builtins.Builtin) -> tir.Expr:
-    """The rule of internal list builtin `row.op` (a name in lists.INTERNALS)."""
+    """The rule of internal list builtin `row.op` (a name in list_methods.INTERNALS)."""
     return _RULES[row.op](typer, node)
 
 

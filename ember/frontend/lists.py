@@ -24,7 +24,21 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..errors import CompileError
+from .list_methods import (
+    ARRAY,
+    CALL,
+    GET,
+    INDEX,
+    LEN,
+    NEW,
+    RETURN,
+    VALUE,
+    ListMethods,
+    assign,
+    load,
+    range_of,
+    shape0,
+)
 from .list_scan import (
     capacities,
     created,
@@ -36,17 +50,6 @@ from .list_scan import (
 )
 from .source import Source
 
-LEN = "__ember_len_"
-"""Prefix of the length variable of each list."""
-NEW, GROW, GET, INDEX, VALUE = ("__ember_list_new", "__ember_list_grow", "__ember_list_get",
-                                "__ember_list_index", "__ember_list_value")
-ARRAY, RETURN, CALL = "__ember_list_array", "__ember_list_return", "__ember_list_call"
-INTERNALS = (NEW, GROW, GET, INDEX, VALUE, ARRAY, RETURN, CALL)
-"""The internal builtins this rewrite writes (builtins.INTERNAL; typed by list_rules.py)."""
-CALLS = {"sum": "total", "min": "smallest", "max": "largest", "in": "contains",
-         "pop": "pop_index", "slice": "sliced", "sort": "sort_items", "sorted": "sorted_items",
-         "reverse": "reverse_items", "index": "index_of", "count": "count_of"}
-"""Builtins over a list -> the ember/prelude/lists.py routine `__ember_list_call` runs."""
 _ARRAY_LISTS = ("array", "asarray", "concatenate", "stack", "hstack", "vstack")
 """Calls whose list-display arguments creation.py / selection.py type themselves."""
 _METHODS = "append, extend, pop, copy, clear, sort, reverse, index and count"
@@ -82,7 +85,7 @@ class _Loop:
 
 
 @dataclass
-class _Lists(ast.NodeTransformer):
+class _Lists(ListMethods):
     src: Source
     ad: bool
     names: set[str]
@@ -101,9 +104,6 @@ class _Lists(ast.NodeTransformer):
     where there is no such place (a `while` test)."""
     pending: list[ast.stmt] = field(default_factory=list)
     """Statements to run before the loop being rewritten (a list display it iterates)."""
-
-    def error(self, node: ast.AST, message: str) -> CompileError:
-        return self.src.error(node, message)
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -136,7 +136,7 @@ class _Lists(ast.NodeTransformer):
             value = self.item(node.value)
             self.values.setdefault(target.value.id, []).append(copy.deepcopy(value))
             node.targets = [self.visit(target)]
-            node.value = self.internal(VALUE, [_load(target.value.id, node), value], node)
+            node.value = self.internal(VALUE, [load(target.value.id, node), value], node)
             return node
         if name_in(node.value, self.names):
             raise self.error(node.value, "assigning a list to another name (an alias in "
@@ -177,12 +177,12 @@ class _Lists(ast.NodeTransformer):
         k = f"__ember_li{next(self.ids)}"
         index = self.internal(INDEX, [self.visit(target.slice), self.length(name),
                                       ast.Constant(False)], target)
-        item = ast.Subscript(_load(name, node), _load(k, node), ast.Load())
+        item = ast.Subscript(load(name, node), load(k, node), ast.Load())
         value = ast.copy_location(ast.BinOp(item, node.op, self.item(node.value)), node)
         self.values.setdefault(name, []).append(copy.deepcopy(value))
-        store = ast.Subscript(_load(name, node), _load(k, node), ast.Store())
-        return [_assign(k, index, node), ast.copy_location(ast.Assign(
-            [store], self.internal(VALUE, [_load(name, node), value], node)), node)]
+        store = ast.Subscript(load(name, node), load(k, node), ast.Store())
+        return [assign(k, index, node), ast.copy_location(ast.Assign(
+            [store], self.internal(VALUE, [load(name, node), value], node)), node)]
 
     def visit_Expr(self, node: ast.Expr) -> ast.AST | list[ast.stmt]:
         call = node.value
@@ -268,19 +268,9 @@ class _Lists(ast.NodeTransformer):
             assert value is not None
             new = self.internal(NEW, [ast.Constant(name), ast.Constant(-1), ann,
                                       ast.Constant(-1), self.copied(value)], node)
-            length = _shape0(name, node)
+            length = shape0(name, node)
         self.news.setdefault(name, []).append(new)
-        return [_assign(name, new, node), _assign(LEN + name, length, node)]
-
-    def item(self, node: ast.expr) -> ast.expr:
-        """A value stored in a list (rewritten): a number, never a list."""
-        if isinstance(node, ast.List) or name_in(node, self.names):
-            raise self.error(node, "lists of lists are not supported in kernels; use a 2-D "
-                             "array, e.g. np.array([[1.0, 2.0], [3.0, 4.0]]) or np.zeros((m, n))")
-        if isinstance(node, ast.Starred):
-            raise self.error(node, "starred items are not supported in list displays")
-        out: ast.expr = self.visit(node)
-        return out
+        return [assign(name, new, node), assign(LEN + name, length, node)]
 
     def copied(self, value: ast.expr) -> ast.expr:
         """The buffer of a copy: `b.copy()`, `list(b)`, `b[i:j]` (a new exact-size array)."""
@@ -291,10 +281,10 @@ class _Lists(ast.NodeTransformer):
         n = self.length(source.id)
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
                 and value.func.id == "sorted":
-            return self.internal(CALL, [ast.Constant("sorted"), _load(source.id, value), n],
+            return self.internal(CALL, [ast.Constant("sorted"), load(source.id, value), n],
                                  value)
         if not isinstance(value, ast.Subscript):
-            return self.internal(ARRAY, [_load(source.id, value), n], value)
+            return self.internal(ARRAY, [load(source.id, value), n], value)
         part = value.slice
         assert isinstance(part, ast.Slice)
         if part.step is not None:
@@ -302,92 +292,8 @@ class _Lists(ast.NodeTransformer):
                              "slice an array instead: np.array(b)[i:j:k]")
         lo = self.visit(part.lower) if part.lower is not None else ast.Constant(0)
         hi = self.visit(part.upper) if part.upper is not None else copy.deepcopy(n)
-        return self.internal(CALL, [ast.Constant("slice"), _load(source.id, value), n, lo, hi],
+        return self.internal(CALL, [ast.Constant("slice"), load(source.id, value), n, lo, hi],
                              value)
-
-    def append(self, name: str, call: ast.Call) -> list[ast.stmt]:
-        if len(call.args) != 1 or call.keywords:
-            raise self.error(call, "append() takes exactly one argument")
-        value = self.item(call.args[0])
-        return self.store_last(name, value, call)
-
-    def store_last(self, name: str, value: ast.expr, at: ast.AST) -> list[ast.stmt]:
-        """Append the (rewritten) `value`: grow the buffer if full, store, count."""
-        self.values.setdefault(name, []).append(copy.deepcopy(value))
-        n = self.length(name)
-        full = ast.Compare(copy.deepcopy(n), [ast.Eq()], [_shape0(name, at)])
-        grow = self.internal(GROW, [_load(name, at), copy.deepcopy(n),
-                                    ast.Constant(self.ad)], at)
-        store = ast.Assign([ast.Subscript(_load(name, at), copy.deepcopy(n), ast.Store())],
-                           self.internal(VALUE, [_load(name, at), value], at))
-        count = ast.BinOp(copy.deepcopy(n), ast.Add(), ast.Constant(1))
-        out = [ast.If(full, [_assign(name, grow, at)], []), store,
-               _assign(LEN + name, count, at)]
-        if name in self.capacity:  # room for every append was made at the creation
-            out = out[1:]
-        return [ast.copy_location(s, at) for s in out]
-
-    def extend(self, name: str, call: ast.Call) -> list[ast.stmt]:
-        if len(call.args) != 1 or call.keywords:
-            raise self.error(call, "extend() takes exactly one argument")
-        arg = call.args[0]
-        if isinstance(arg, ast.List):
-            return [s for e in arg.elts for s in self.store_last(name, self.item(e), e)]
-        k = f"__ember_lk{next(self.ids)}"
-        before: list[ast.stmt] = []
-        count: ast.expr
-        if name_in(arg, self.names):
-            assert isinstance(arg, ast.Name)
-            source, count = arg.id, ast.Name(LEN + arg.id, ast.Load())
-        else:
-            source = f"__ember_lx{next(self.ids)}"
-            before = [_assign(source, self.visit(arg), call)]
-            count = _shape0(source, call)
-        limit = f"__ember_ln{next(self.ids)}"  # Python's b.extend(b) reads the old length
-        before.append(_assign(limit, count, call))
-        item = ast.Subscript(_load(source, call), _load(k, call), ast.Load())
-        body = self.store_last(name, item, call)
-        loop = ast.For(ast.Name(k, ast.Store()), _range(_load(limit, call)), body, [])
-        return [*before, ast.copy_location(loop, call)]
-
-    def in_place(self, name: str, call: ast.Call) -> list[ast.stmt]:
-        """`b.sort()`, `b.reverse()` (no arguments: no key, no reverse=)."""
-        if call.args or call.keywords:
-            raise self.error(call, f"{name}.{method_of(call)}() takes no arguments in kernels")
-        what = ast.Constant(method_of(call))
-        run = self.internal(CALL, [what, _load(name, call), self.length(name)], call)
-        return [ast.copy_location(ast.Expr(run), call)]
-
-    def clear(self, name: str, call: ast.Call) -> list[ast.stmt]:
-        return [_assign(LEN + name, ast.Constant(0), call)]
-
-    def pop(self, call: ast.Call, node: ast.AST, target: ast.expr | None) -> list[ast.stmt]:
-        """`b.pop()` / `x = b.pop()`: IndexError if empty, else the last element, removed."""
-        assert isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
-        name = call.func.value.id
-        if call.args or call.keywords:
-            raise self.error(call, "pop() with an index is not supported in kernels; "
-                             "only b.pop() (the last element)")
-        self.check_resize(name, call)
-        n = self.length(name)
-        out = [_assign(LEN + name, self.internal(CALL, [ast.Constant("pop"), n], call), call)]
-        if target is not None:
-            item = ast.Subscript(_load(name, call), self.length(name), ast.Load())
-            out.append(ast.copy_location(ast.Assign([self.visit(target)], item), node))
-        return out
-
-    def check_resize(self, name: str, call: ast.Call) -> None:
-        """Refuse resizing a list being iterated or shared by parallel iterations."""
-        what = f"{name}.{method_of(call)}()"
-        for loop in self.loops:
-            if name in loop.iterated:
-                raise self.error(call, f"{what} changes the length of list '{name}' while a "
-                                 "loop iterates over it; iterate over range(len(...)) of a "
-                                 "copy, or collect into another list")
-            if loop.prange and name not in loop.created:
-                raise self.error(call, f"{what} inside a prange loop is a data race: its "
-                                 "iterations run in parallel and share the list; preallocate "
-                                 "an array (out = np.empty(n)) and assign out[i] = ...")
 
     # --- loops over lists ----------------------------------------------------------------
     def iterated_list(self, node: ast.expr) -> str | None:
@@ -422,17 +328,17 @@ class _Lists(ast.NodeTransformer):
             index, target = target.elts
         if start is not None and not isinstance(start, ast.Constant):
             first = f"__ember_ls{next(self.ids)}"
-            before.append(_assign(first, start, node))
-            start = _load(first, node)
+            before.append(assign(first, start, node))
+            start = load(first, node)
         k = f"__ember_lk{next(self.ids)}"
         head: list[ast.stmt] = []
         if index is not None:
-            value = _load(k, node) if start is None else ast.BinOp(_load(k, node), ast.Add(),
+            value = load(k, node) if start is None else ast.BinOp(load(k, node), ast.Add(),
                                                                    start)
             head.append(ast.Assign([index], value))
-        item = ast.Subscript(_load(name, node), _load(k, node), ast.Load())
+        item = ast.Subscript(load(name, node), load(k, node), ast.Load())
         head.append(ast.Assign([self.visit(target)], item))
-        loop = ast.For(ast.Name(k, ast.Store()), _range(self.length(name)),
+        loop = ast.For(ast.Name(k, ast.Store()), range_of(self.length(name)),
                        [ast.copy_location(s, node) for s in head] + node.body, node.orelse)
         return [*before, ast.copy_location(loop, node)]
 
@@ -515,7 +421,7 @@ class _Lists(ast.NodeTransformer):
         `b.index(v)`, `b.count(v)`."""
         name = node.func.value.id  # type: ignore[attr-defined]
         if method in ("index", "count") and len(node.args) == 1 and not node.keywords:
-            return self.internal(CALL, [ast.Constant(method), _load(name, node),
+            return self.internal(CALL, [ast.Constant(method), load(name, node),
                                         self.length(name), self.visit(node.args[0])], node)
         if method != "pop" or self.hoisted is None:
             where = "" if method != "pop" else " outside a while condition"
@@ -524,7 +430,7 @@ class _Lists(ast.NodeTransformer):
                              f"{_HINT}")
         temp = f"__ember_lp{next(self.ids)}"
         self.hoisted.extend(self.pop(node, node, ast.Name(temp, ast.Store())))
-        return _load(temp, node)
+        return load(temp, node)
 
     def display_items(self, display: ast.List | ast.Tuple) -> None:
         """The items of `np.array([[...], ...])`'s (nested) display, rewritten in place."""
@@ -593,12 +499,6 @@ class _Lists(ast.NodeTransformer):
                          "(b = [...]) or make an array with np.array([...])")
 
     # --- helpers -------------------------------------------------------------------------
-    def internal(self, name: str, args: list[ast.expr], at: ast.AST) -> ast.Call:
-        return ast.copy_location(ast.Call(ast.copy_location(ast.Name(name, ast.Load()), at),
-                                          args, []), at)
-
-    def length(self, name: str) -> ast.Name:
-        return ast.Name(LEN + name, ast.Load())
 
 
 def _views_of_lists(call: ast.Call, names: set[str]) -> list[ast.Subscript]:
@@ -628,21 +528,3 @@ def _is_prange(node: ast.expr) -> bool:
 def _builtin_call(node: ast.expr, name: str) -> bool:
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == name)
-
-
-def _load(name: str, at: ast.AST) -> ast.Name:
-    return ast.copy_location(ast.Name(name, ast.Load()), at)
-
-
-def _assign(name: str, value: ast.expr, at: ast.AST) -> ast.stmt:
-    target = ast.copy_location(ast.Name(name, ast.Store()), at)
-    return ast.copy_location(ast.Assign([target], value), at)
-
-
-def _shape0(name: str, at: ast.AST) -> ast.expr:
-    shape = ast.Attribute(_load(name, at), "shape", ast.Load())
-    return ast.copy_location(ast.Subscript(shape, ast.Constant(0), ast.Load()), at)
-
-
-def _range(stop: ast.expr) -> ast.expr:
-    return ast.Call(ast.Name("range", ast.Load()), [stop], [])
