@@ -21,6 +21,11 @@
 #include <string.h>
 
 #define MAX_ARGS 32
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))  /* the hot path: one call */
+#else
+#define ALWAYS_INLINE inline
+#endif
 #define MAX_RESULTS 16       /* items of a tuple result */
 #define MAX_RESULT_SLOTS 64  /* driver/cpu.py MAX_RESULT_SLOTS */
 
@@ -324,8 +329,9 @@ static PyObject *box_item(Dispatcher *self, const char **code, Value **r, Py_ssi
 static PyObject *box_all(Dispatcher *self, Value *results, Value *args) {
     const char *code = self->result;
     Py_ssize_t array = 0;
-    Owners owners = {0};
+    Owners owners;  /* only owners.n is read before an entry is written */
     PyObject *out = NULL;
+    owners.n = 0;
     if (code[0] != 't') {
         out = box_item(self, &code, &results, &array, args, &owners);
         release_owners(&owners);
@@ -394,8 +400,8 @@ static int convert_params(Dispatcher *self, PyObject **given, Value *slots) {
     return 1;
 }
 
-static inline PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
-                                    PyObject *kwargs);
+static ALWAYS_INLINE PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
+                                          PyObject *kwargs);
 
 static PyObject *bound_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
     PyObject *given[MAX_ARGS];
@@ -419,8 +425,8 @@ static PyObject *dispatcher_call(PyObject *op, PyObject *args, PyObject *kwargs)
 }
 
 /* Call the packed thunk on converted slots and box its result. */
-static inline PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
-                                    PyObject *kwargs) {
+static ALWAYS_INLINE PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
+                                          PyObject *kwargs) {
     Value results[MAX_RESULT_SLOTS];
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
