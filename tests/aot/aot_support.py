@@ -72,3 +72,12 @@ def run_c_program(build_dir: Path, library: str, text: str, work: Path) -> dict[
     run = subprocess.run([str(work / "prog")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return {w[0]: w[1:] for w in (line.split() for line in run.stdout.splitlines()) if w}
+
+
+def build_module(tmp_path_factory, name: str) -> Path:
+    """`ember.build` of tests/aot/<name>.py into a fresh folder; that folder."""
+    import ember
+
+    out = tmp_path_factory.mktemp(f"aot-{name}")
+    ember.build(str(HERE / f"{name}.py"), str(out))
+    return out

@@ -5,7 +5,7 @@ written in the header."""
 
 import numpy as np
 import pytest
-from aot_support import HERE, load_file, run_c_program
+from aot_support import HERE, build_module, load_file, run_c_program
 
 PROGRAM = r"""
 #include <stdio.h>
@@ -23,11 +23,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    import ember
-
-    out = tmp_path_factory.mktemp("aot-binding")
-    ember.build(str(HERE / "binding_mod.py"), str(out))
-    return out
+    return build_module(tmp_path_factory, "binding_mod")
 
 
 def _jit():

@@ -5,7 +5,7 @@ numbers and complex arrays."""
 
 import numpy as np
 import pytest
-from aot_support import HERE, load_file, run_c_program
+from aot_support import HERE, build_module, load_file, run_c_program
 
 import ember
 
@@ -40,9 +40,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("aot-complex")
-    ember.build(str(HERE / "complex_mod.py"), str(out))
-    return out
+    return build_module(tmp_path_factory, "complex_mod")
 
 
 def _jit():

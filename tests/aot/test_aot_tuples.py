@@ -5,9 +5,7 @@ Python loader gives the same results as the JIT."""
 
 import numpy as np
 import pytest
-from aot_support import HERE, load_file, run_c_program
-
-import ember
+from aot_support import HERE, build_module, load_file, run_c_program
 
 PROGRAM = r"""
 #include <stdio.h>
@@ -42,9 +40,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("aot-tuples")
-    ember.build(str(HERE / "tuples_mod.py"), str(out))
-    return out
+    return build_module(tmp_path_factory, "tuples_mod")
 
 
 def test_c_program(built, tmp_path):
