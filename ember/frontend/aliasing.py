@@ -23,22 +23,23 @@ from .scope import Scope
 _VIEWS = (tir.View, tir.Transpose, tir.Reshape)
 
 
-def roots(scope: Scope, e: tir.Expr) -> frozenset[str]:
-    """The variables whose arrays `e` may share memory with (parameters, locals, constants)."""
+def roots(scope: Scope, e: tir.Expr, resolve: bool = True) -> frozenset[str]:
+    """The variables whose arrays `e` may share memory with (parameters, locals, constants);
+    without `resolve`, the variables `e` reads them from (not what those alias)."""
     while isinstance(e, _VIEWS):
         e = e.array
     if isinstance(e, tir.Var):
-        return names(scope, e.name)
+        return names(scope, e.name) if resolve else frozenset([e.name])
     if isinstance(e, tir.TupleExpr):
-        return _union(roots(scope, i) for i in e.items)
+        return _union(roots(scope, i, resolve) for i in e.items)
     if isinstance(e, tir.TupleGet):
         if isinstance(e.value, tir.TupleExpr):
-            return roots(scope, e.value.items[e.index])
-        return roots(scope, e.value)
+            return roots(scope, e.value.items[e.index], resolve)
+        return roots(scope, e.value, resolve)
     if isinstance(e, tir.IfExp):
-        return roots(scope, e.then) | roots(scope, e.orelse)
+        return roots(scope, e.then, resolve) | roots(scope, e.orelse, resolve)
     if isinstance(e, tir.KernelCall):
-        return _call_roots(scope, e)
+        return _call_roots(scope, e, resolve)
     return frozenset()
 
 
@@ -53,6 +54,7 @@ def track(scope: Scope, name: str, value: tir.Expr) -> None:
     """Record what `name` aliases once it is assigned `value` (an array or a tuple)."""
     if not _holds_arrays(value.type):
         return
+    scope.alias_edges.setdefault(name, set()).update(roots(scope, value, resolve=False) - {name})
     found = roots(scope, value) - {name}
     if isinstance(value.type, T.Array) and len(found) == 1 and name not in scope.alias_sets:
         scope.aliases[name] = next(iter(found))
@@ -62,17 +64,37 @@ def track(scope: Scope, name: str, value: tir.Expr) -> None:
 
 def mark_written(scope: Scope, name: str) -> None:
     """A store through variable `name` (or a view of it): every array it may be is written."""
+    scope.stored.add(name)
     scope.written.update(names(scope, name))
+
+
+def written(scope: Scope) -> frozenset[str]:
+    """Every variable a store may reach, over all the kernel's assignments: a variable
+    rebound later (`a, b = b, a` in a loop) stores into each array it is ever bound to."""
+    return frozenset(scope.written) | _reachable(scope, scope.stored)
 
 
 def result_aliases(scope: Scope, body: tuple[tir.Stmt, ...]) -> frozenset[str]:
     """The parameters the kernel's result may share memory with (through any `return`)."""
-    found = _union(roots(scope, s.value) for s in tir.walk(body)
+    found = _union(roots(scope, s.value, resolve=False) for s in tir.walk(body)
                    if isinstance(s, tir.Return) and s.value is not None)
-    return found & frozenset(scope.params)
+    return _reachable(scope, found) & frozenset(scope.params)
 
 
-def _call_roots(scope: Scope, call: tir.KernelCall) -> frozenset[str]:
+def _reachable(scope: Scope, start: Iterable[str]) -> frozenset[str]:
+    """`start` and every variable assigned, directly or through others, into one of them."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(scope.alias_edges.get(name, ()))
+            todo.extend(names(scope, name))
+    return frozenset(seen)
+
+
+def _call_roots(scope: Scope, call: tir.KernelCall, resolve: bool = True) -> frozenset[str]:
     callee = scope.callees.functions.get(call.callee)
     params = [n for n, _ in callee.params] if callee is not None else []
     may = callee.result_aliases if callee is not None else None
@@ -80,7 +102,7 @@ def _call_roots(scope: Scope, call: tir.KernelCall) -> frozenset[str]:
     for k, arg in enumerate(call.args):
         name = params[k] if k < len(params) else None
         if _holds_arrays(arg.type) and (may is None or name is None or name in may):
-            out.append(roots(scope, arg))
+            out.append(roots(scope, arg, resolve))
     return _union(out)
 
 

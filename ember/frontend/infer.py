@@ -159,7 +159,7 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
     if optimize and not _raises_in_loops(body) and not makes_views(body):
         fast = optimize_nests(body, types)
     return tir.Function(src.name, symbol, tuple(params), final_ret, body, src.span(src.tree),
-                        frozenset(scope.written & set(scope.params)), types,
+                        aliasing.written(scope) & frozenset(scope.params), types,
                         dataflow.annotate(fast, types) if fast != body else None,
                         result_aliases=aliasing.result_aliases(scope, body))
 

@@ -66,6 +66,10 @@ class Scope:
     """Array variable -> the parameter it may alias."""
     alias_sets: dict[str, frozenset[str]] = field(default_factory=dict)
     """Variable -> the several arrays it may be (tuples, call results; frontend/aliasing.py)."""
+    alias_edges: dict[str, set[str]] = field(default_factory=dict)
+    """Variable -> the variables whose arrays were ever assigned to it (aliasing.written)."""
+    stored: set[str] = field(default_factory=set)
+    """Variables stored through (or passed to a callee that writes them)."""
     constants: dict[str, tir.GlobalArray] = field(default_factory=dict)
     """Module-level arrays the kernel reads, by the read-only variable bound to each
     (frontend/constants.py)."""

@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from e2e_support import pure
 from helpers import assert_same
 

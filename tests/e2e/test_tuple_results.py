@@ -263,3 +263,24 @@ def test_run_time_tuple_index():
 def test_membership_in_tuples():
     for x, y in ((1, 0.5), (2, 2.0), (5, 7.0), (3, 3.0)):
         assert member(x, y) == member.py_func(x, y)
+
+
+@kernel
+def swapped_steps(u: f64[:], v: f64[:], n: int) -> float:
+    a = u
+    b = v
+    for _ in range(n):
+        for i in range(1, a.shape[0] - 1):
+            b[i] = 0.5 * a[i] + 0.25 * (a[i - 1] + a[i + 1])
+        a, b = b, a  # from the second step on, the stores reach u
+    return np.sum(a * a)
+
+
+def test_a_variable_rebound_in_a_loop_writes_every_array_it_holds():
+    u = np.linspace(0.0, 1.0, 6)
+    assert swapped_steps(u.copy(), np.zeros(6), 3) == pytest.approx(
+        swapped_steps.py_func(u.copy(), np.zeros(6), 3))
+    ro = u.copy()
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="argument 'u' is read-only"):
+        swapped_steps(ro, np.zeros(6), 3)
