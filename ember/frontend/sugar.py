@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .. import types as T
+from ..errors import Span
 from ..prelude import scalars as prelude_scalars
 from . import builtins, tir
 from .operators import Typer, cast
@@ -79,10 +80,14 @@ def choose(typer: Typer, node: ast.AST, index: tir.Expr, items: list[tir.Expr]) 
                               "instead")
         raise typer.error(node, f"the items of an iterated tuple need one common type, not "
                           f"({shown}); convert them, e.g. float(...)")
-    span = typer.src.span(node)
+    return select_item(typer.src.span(node), index, items, common)
+
+
+def select_item(span: Span, index: tir.Expr, items: list[tir.Expr], common: T.Type) -> tir.Expr:
+    """Item `index` (in range, of `index`'s type) of `items`, as `common`: a chain of selects."""
     result = cast(items[-1], common)
     for k in range(len(items) - 2, -1, -1):
-        test = tir.Compare(T.boolean, span, "eq", index, tir.Const(T.i64, span, k))
+        test = tir.Compare(T.boolean, span, "eq", index, tir.Const(index.type, span, k))
         result = tir.IfExp(common, span, test, cast(items[k], common), result)
     return result
 

@@ -18,7 +18,7 @@ from ..prelude import scalars as prelude_scalars
 from . import tir
 from .operators import Typer, cast
 from .prelude import specialize
-from .sugar import tuple_items
+from .sugar import select_item, tuple_items
 
 
 def dynamic_item(typer: Typer, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
@@ -36,11 +36,7 @@ def dynamic_item(typer: Typer, node: ast.Subscript, base: tir.Expr) -> tir.Expr:
     span = typer.src.span(node)
     size = tir.Const(T.py_int, span, len(items))
     k = specialize(typer, node, prelude_scalars.tuple_index, [cast(index, T.py_int), size])
-    result = cast(items[-1], common)
-    for j in range(len(items) - 2, -1, -1):
-        test = tir.Compare(T.boolean, span, "eq", k, tir.Const(T.py_int, span, j))
-        result = tir.IfExp(common, span, test, cast(items[j], common), result)
-    return result
+    return select_item(span, k, items, common)
 
 
 def membership(typer: Typer, node: ast.Compare) -> tir.Expr:
