@@ -332,6 +332,32 @@ def run_overhead(opts: Options, report: Report) -> None:
             except Exception as exc:
                 report.failures.append(f"`{fn.__name__}` (per-call overhead): {short_error(exc)}")
         report.overhead.append(row)
+    run_derivative_overhead(opts, report)
+
+
+DERIVATIVE_ROWS = (
+    ("`value_and_grad` of `square(x: float) -> float`", "value_and_grad", K.square, "f(1.5)"),
+    ("`grad` of `square(x: float) -> float`", "grad", K.square, "f(1.5)"),
+    ("`value_and_grad` of `first(x: f64[:]) -> float`, 1 element", "value_and_grad", K.first,
+     "f(a1)"),
+    ("`grad` of `first(x: f64[:]) -> float`, 1 element", "grad", K.first, "f(a1)"),
+)
+"""Derivative calls (Ember only): the fixed cost of binding, zeroed shadows and packing."""
+
+
+def run_derivative_overhead(opts: Options, report: Report) -> None:
+    env = {"a1": np.ones(1)}
+    for label, kind, fn, stmt in DERIVATIVE_ROWS:
+        row: dict = {"call": label}
+        if EMBER is not None:
+            try:
+                d = getattr(EMBER, kind)(EMBER.kernel(fn))
+                timeit.Timer(stmt, globals={**env, "f": d}).timeit(1)  # compiles
+                row["ember"] = ns_per_call(stmt, {**env, "f": d}, opts)
+            except Exception as exc:
+                report.failures.append(f"{kind} of `{fn.__name__}` (per-call overhead): "
+                                       f"{short_error(exc)}")
+        report.overhead.append(row)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

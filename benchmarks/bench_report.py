@@ -228,7 +228,8 @@ def overhead_table(report: Report) -> list[str]:
     header = ["call", "Ember", "Numba", "ctypes (reference)", "pure Python"]
     ns = lambda v: "—" if v is None else f"{v:,.0f} ns"  # noqa: E731
     rows = [
-        [r["call"], ns(r.get("ember")), ns(r["numba"]), ns(r.get("ctypes")), ns(r["python"])]
+        [r["call"], ns(r.get("ember")), ns(r.get("numba")), ns(r.get("ctypes")),
+         ns(r.get("python"))]
         for r in report.overhead
     ]
     return table(header, rows)

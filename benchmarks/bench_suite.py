@@ -1,4 +1,4 @@
-"""Benchmark suite: Ember vs Numba vs NumPy vs C on 25 PolyBench/NPBench-style loop kernels.
+"""Benchmark suite: Ember vs Numba vs NumPy vs C on 28 PolyBench/NPBench-style loop kernels.
 
     python benchmarks/bench_suite.py            # full run (~5 minutes), prints a Markdown report
     python benchmarks/bench_suite.py --quick    # small inputs, few repeats (~40 s)

@@ -227,3 +227,11 @@ def same(a: f64[:]) -> f64[:]:
 
 def scaled(x: float, p: float = 2.0) -> float:
     return x * p
+
+
+def square(x: float) -> float:
+    return x * x
+
+
+def first(x: f64[:]) -> float:
+    return x[0]

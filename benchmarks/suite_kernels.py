@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from suite_numpy import (
+    np_arc_distance,
     np_atax,
     np_bicg,
     np_cholesky,
+    np_durbin,
     np_floyd_warshall,
     np_gemm,
     np_gemv_f32,
@@ -41,6 +43,7 @@ from suite_numpy import (
     np_nbody_forces,
     np_popcount,
     np_softmax,
+    np_softmax_f32,
     np_spmv_csr,
     np_syrk,
     np_variance,
@@ -239,6 +242,26 @@ def cholesky(a0: f64[:, :], a: f64[:, :]) -> None:
         a[i, i] = math.sqrt(a[i, i])
 
 
+def durbin(r: f64[:], y: f64[:], z: f64[:]) -> None:
+    """PolyBench/NPBench durbin: Levinson-Durbin Toeplitz solve, inner loops reading `r` and `y`
+    reversed (`r[k - i - 1]`, `y[k - i - 1]`)."""
+    n = len(r)
+    y[0] = -r[0]
+    beta = 1.0
+    alpha = -r[0]
+    for k in range(1, n):
+        beta = (1.0 - alpha * alpha) * beta
+        s = 0.0
+        for i in range(k):
+            s += r[k - i - 1] * y[i]
+        alpha = -(r[k] + s) / beta
+        for i in range(k):
+            z[i] = y[i] + alpha * y[k - i - 1]
+        for i in range(k):
+            y[i] = z[i]
+        y[k] = alpha
+
+
 # --- Dynamic programming -----------------------------------------------------------------------
 
 
@@ -310,6 +333,22 @@ def softmax(x: f64[:, :], out: f64[:, :]) -> None:
         s = 0.0
         for j in range(x.shape[1]):
             e = math.exp(x[i, j] - m)
+            out[i, j] = e
+            s += e
+        for j in range(x.shape[1]):
+            out[i, j] = out[i, j] / s
+
+
+def softmax_f32(x: f32[:, :], out: f32[:, :]) -> None:
+    """Row-wise softmax in float32 (NPBench softmax's data type): max scan, exp, divide. np.exp
+    of a float32 is float32 in NumPy, Numba and Ember alike (math.exp returns a Python float)."""
+    for i in range(x.shape[0]):
+        m = x[i, 0]
+        for j in range(1, x.shape[1]):
+            m = max(m, x[i, j])
+        s = np.float32(0.0)
+        for j in range(x.shape[1]):
+            e = np.exp(x[i, j] - m)
             out[i, j] = e
             s += e
         for j in range(x.shape[1]):
@@ -388,6 +427,16 @@ def spmv_csr(indptr: i64[:], indices: i64[:], data: f64[:], x: f64[:], y: f64[:]
         for k in range(indptr[i], indptr[i + 1]):
             s += data[k] * x[indices[k]]
         y[i] = s
+
+
+def arc_distance(theta_1: f64[:], phi_1: f64[:], theta_2: f64[:], phi_2: f64[:],
+                 out: f64[:]) -> None:
+    """NPBench arc_distance: great-circle distance per element (sin, cos, atan2, sqrt)."""
+    for i in range(len(out)):
+        a = math.sin((theta_2[i] - theta_1[i]) / 2.0)
+        b = math.sin((phi_2[i] - phi_1[i]) / 2.0)
+        t = a**2 + math.cos(theta_1[i]) * math.cos(theta_2[i]) * b**2
+        out[i] = 2.0 * math.atan2(math.sqrt(t), math.sqrt(1.0 - t))
 
 
 # --- String and bit work -----------------------------------------------------------------------
@@ -530,6 +579,21 @@ def _softmax_args(n: int) -> tuple:
     return (x, np.zeros_like(x))
 
 
+def _durbin_args(n: int) -> tuple:
+    r = _rng().uniform(-1.0, 1.0, n) / n  # |reflection coefficients| < 1: a stable recursion
+    return (r, np.zeros(n), np.zeros(n))
+
+
+def _softmax_f32_args(n: int) -> tuple:
+    x = _rng().normal(0.0, 3.0, (n, 1000)).astype(np.float32)
+    return (x, np.zeros_like(x))
+
+
+def _arc_args(n: int) -> tuple:
+    rng = _rng()
+    return (*(rng.uniform(0.0, 2.0 * np.pi, n) for _ in range(4)), np.zeros(n))
+
+
 def _leapfrog_args(n: int) -> tuple:
     r = _rng()
     return (r.normal(0.0, 1.0, n), r.normal(0.0, 1.0, n), np.zeros(n), np.zeros(n), 0.01, 10)
@@ -653,6 +717,8 @@ CASES: tuple[Case, ...] = (
          reference=ref_trisolv, c_dims=_n0, unit="n x n"),
     Case(cholesky, "linalg", _cholesky_args, 500, 150, 16, (1,),
          numpy=np_cholesky, c_dims=_n0, rtol=1e-8, unit="n x n"),
+    Case(durbin, "linalg", _durbin_args, 4000, 1000, 16, (1,),
+         numpy=np_durbin, c_dims=_len(0), rtol=1e-9, unit="n (Toeplitz)"),
     Case(floyd_warshall, "dynamic prog.", _floyd_args, 400, 120, 16, (1,),
          numpy=np_floyd_warshall, c_dims=_n0, unit="nodes"),
     Case(nussinov, "dynamic prog.", _nussinov_args, 400, 150, 30, (1,),
@@ -661,6 +727,9 @@ CASES: tuple[Case, ...] = (
          c_dims=_len(0, 1), unit="x n bytes"),
     Case(softmax, "reduction", _softmax_args, 1000, 200, 4, (1,),
          numpy=np_softmax, c_dims=lambda args: args[0].shape, rtol=1e-12, unit="rows x 1000"),
+    Case(softmax_f32, "reduction", _softmax_f32_args, 1000, 200, 4, (1,),
+         numpy=np_softmax_f32, c_dims=lambda args: args[0].shape, rtol=1e-5,
+         unit="rows x 1000 (f32)"),
     Case(variance, "reduction", _vector_args, 4_000_000, 400_000, 1000, (),
          numpy=np_variance, c_dims=_len(0), unit="elements"),
     Case(l2norm_f32, "reduction", _norm_args, 8_000_000, 800_000, 1000, (),
@@ -671,6 +740,8 @@ CASES: tuple[Case, ...] = (
          numpy=np_leapfrog, c_dims=_len(0), unit="oscillators, 10 steps"),
     Case(spmv_csr, "physics", _spmv_args, 300_000, 50_000, 100, (4,),
          numpy=np_spmv_csr, c_dims=lambda args: (len(args[0]) - 1,), unit="rows, ~10 nnz/row"),
+    Case(arc_distance, "physics", _arc_args, 500_000, 50_000, 100, (4,),
+         numpy=np_arc_distance, c_dims=_len(0), unit="points"),
     Case(crc32_table, "string/bit", _crc_args, 4_000_000, 400_000, 1000, (),
          reference=ref_crc32_table, c_dims=_len(0), unit="bytes"),
     Case(popcount, "string/bit", _popcount_args, 4_000_000, 400_000, 1000, (),

@@ -84,6 +84,17 @@ def np_cholesky(a0, a):
     a[:] = np.linalg.cholesky(a0) + np.triu(a0, 1)
 
 
+def np_durbin(r, y, z):
+    """NPBench's NumPy durbin: a dot with the reversed prefix, a reversed axpy (z unused)."""
+    y[0] = -r[0]
+    alpha, beta = -r[0], 1.0
+    for k in range(1, r.shape[0]):
+        beta *= 1.0 - alpha * alpha
+        alpha = -(r[k] + np.dot(np.flip(r[:k]), y[:k])) / beta
+        y[:k] += alpha * np.flip(y[:k])
+        y[k] = alpha
+
+
 def np_floyd_warshall(d0, d):
     d[:] = d0
     for k in range(len(d)):
@@ -93,6 +104,10 @@ def np_floyd_warshall(d0, d):
 def np_softmax(x, out):
     e = np.exp(x - x.max(axis=1, keepdims=True))
     np.divide(e, e.sum(axis=1, keepdims=True), out=out)
+
+
+def np_softmax_f32(x, out):
+    np_softmax(x, out)  # float32 in, float32 out
 
 
 def np_variance(x):
@@ -116,6 +131,13 @@ def np_nbody_forces(pos, mass, acc, eps):
     r2 = np.einsum("ijk,ijk->ij", d, d) + eps
     f = mass[None, :] / (r2 * np.sqrt(r2))
     np.einsum("ij,ijk->ik", f, d, out=acc)
+
+
+def np_arc_distance(theta_1, phi_1, theta_2, phi_2, out):
+    """NPBench's NumPy arc_distance."""
+    temp = (np.sin((theta_2 - theta_1) / 2) ** 2
+            + np.cos(theta_1) * np.cos(theta_2) * np.sin((phi_2 - phi_1) / 2) ** 2)
+    out[:] = 2 * np.arctan2(np.sqrt(temp), np.sqrt(1 - temp))
 
 
 def np_spmv_csr(indptr, indices, data, x, y):

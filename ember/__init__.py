@@ -37,18 +37,20 @@ if TYPE_CHECKING:
     from .api import cuda
     from .api.autodiff import Derivative, grad, jvp, value_and_grad, vjp
     from .api.gradcheck import GradientCheckError, check_grad
+    from .runtime.tape import release_tape_memory, tape_cached_bytes
 
 _LAZY = {
     "build": "aot", "cuda": None, "Derivative": "api.autodiff", "grad": "api.autodiff",
     "jvp": "api.autodiff", "value_and_grad": "api.autodiff", "vjp": "api.autodiff",
     "GradientCheckError": "api.gradcheck", "check_grad": "api.gradcheck",
+    "release_tape_memory": "runtime.tape", "tape_cached_bytes": "runtime.tape",
 }
 """Public name -> the module defining it (None: the name is the module api.<name>), imported
 on first use."""
 
 __all__ = [
     "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "c64", "c128", "f32", "f64", "i8", "i16", "i32", "i64",
-    "kernel", "u8", "u16", "u32", "u64", "__version__",
+    "kernel", "release_tape_memory", "tape_cached_bytes", "u8", "u16", "u32", "u64", "__version__",
 ]
 
 

@@ -13,7 +13,9 @@
    Anything else (keywords of plain kernels, numpy scalars, bools for ints, a rejected array)
    goes to the `slow`
    Python callable, which gives the same results and the precise errors. A kernel that raised
-   (status 2) is not run again: `raise_error` raises its exception. */
+   (status 2) is not run again: `raise_error` raises its exception. A derivative entry (grad,
+   value_and_grad: `derivative`, see run_derivative) binds the primal arguments the same way,
+   adds zeroed shadows and the seed, and packs the gradients as runtime/derivcall.py does. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -52,6 +54,16 @@ typedef struct {
     char params[3 * MAX_ARGS + 1];
     PyObject *names;        /* tuple of str (None: positional-only), one per parameter */
     PyObject *defaults;     /* tuple, one per parameter: its default, or Ellipsis: none */
+    /* Derivative entries (grad, value_and_grad; see run_derivative): `spec` has the slots of
+       the primal arguments; the thunk takes a zeroed shadow after each slot `shadowed` marks
+       'S', then the seed 1.0 of letter `seed` (0: no float result), and returns the value and
+       the scalar gradients. Each of the `npicks` gradients is result item k (k >= 0) or
+       shadow j (-1 - j). */
+    char derivative;        /* 0: a kernel; 'g': grad; 'v': value_and_grad */
+    char seed;
+    int single, npicks;     /* single: the gradient alone, else a tuple of them */
+    char shadowed[MAX_ARGS + 1];
+    int picks[MAX_ARGS];
 } Dispatcher;
 
 typedef union {
@@ -138,7 +150,9 @@ static PyObject *box(char c, Value *r) {
 #define API_DESCR_TYPE 3
 #define API_NEW_FROM_DESCR 94
 #define API_SET_BASE_OBJECT 282
+#define API_ZEROS 183
 #define NPY_WRITEABLE 0x0400
+#define NPY_C_CONTIGUOUS 0x0001
 #define MAX_NDIM 9
 
 typedef PyObject *(*new_from_descr_fn)(PyTypeObject *, PyObject *descr, int nd,
@@ -147,6 +161,7 @@ typedef PyObject *(*new_from_descr_fn)(PyTypeObject *, PyObject *descr, int nd,
 static new_from_descr_fn new_from_descr;
 static int (*set_base_object)(PyObject *array, PyObject *base);  /* steals base */
 static PyTypeObject *descr_type;
+static PyObject *(*zeros)(int nd, const Py_ssize_t *dims, PyObject *descr, int fortran);
 
 typedef struct {  /* the head of numpy 2's PyArrayObject_fields (runtime/abi.py) */
     PyObject_HEAD
@@ -171,6 +186,7 @@ static int load_numpy(void) {
     descr_type = (PyTypeObject *)api[API_DESCR_TYPE];
     set_base_object = (int (*)(PyObject *, PyObject *))api[API_SET_BASE_OBJECT];
     new_from_descr = (new_from_descr_fn)api[API_NEW_FROM_DESCR];
+    zeros = (PyObject *(*)(int, const Py_ssize_t *, PyObject *, int))api[API_ZEROS];
     return 1;
 }
 
@@ -402,6 +418,9 @@ static int convert_params(Dispatcher *self, PyObject **given, Value *slots) {
 
 static ALWAYS_INLINE PyObject *run_packed(Dispatcher *self, Value *slots, PyObject *args,
                                           PyObject *kwargs);
+static PyObject *run_derivative(Dispatcher *self, Value *primal, PyObject *args,
+                                PyObject *kwargs);
+static PyObject *failed(Dispatcher *self, int32_t status, PyObject *args, PyObject *kwargs);
 
 static PyObject *bound_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
     PyObject *given[MAX_ARGS];
@@ -429,19 +448,96 @@ static ALWAYS_INLINE PyObject *run_packed(Dispatcher *self, Value *slots, PyObje
                                           PyObject *kwargs) {
     Value results[MAX_RESULT_SLOTS];
     int32_t status;
+    if (self->derivative) return run_derivative(self, slots, args, kwargs);
     Py_BEGIN_ALLOW_THREADS
     status = self->fn((void **)slots, results);
     Py_END_ALLOW_THREADS
     if (status == 0)
         return box_all(self, results, slots);
-    if (status == 2 && self->raise_error != NULL) {  /* the kernel raised: never run again */
+    return failed(self, status, args, kwargs);
+}
+
+/* After status 2 (the kernel raised: never run again) raise its error; after status 1 (an
+   argument rejected before running) the slow path explains or converts. */
+static PyObject *failed(Dispatcher *self, int32_t status, PyObject *args, PyObject *kwargs) {
+    if (status == 2 && self->raise_error != NULL) {
         PyObject *r = PyObject_CallNoArgs(self->raise_error);
         if (r == NULL) return NULL;
         Py_DECREF(r);
         PyErr_SetString(PyExc_SystemError, "ember: a kernel error was not raised");
         return NULL;
     }
-    return slow_call(self, args, kwargs);  /* rejected before running: explain or convert */
+    return slow_call(self, args, kwargs);
+}
+
+/* --- derivative entries ------------------------------------------------------------------- */
+/* Gradient k of a derivative: a new reference to result item k or shadow -1 - k. */
+static PyObject *pick(PyObject *results, PyObject **shadows, int k) {
+    return Py_NewRef(k >= 0 ? PyTuple_GET_ITEM(results, k) : shadows[-1 - k]);
+}
+
+/* What grad (the gradient, or a tuple of them) or value_and_grad ((value, gradient))
+   returns, from the boxed `results` (None or a tuple: the value first if there is a seed). */
+static PyObject *pack_derivative(Dispatcher *self, PyObject *results, PyObject **shadows) {
+    PyObject *grad;
+    if (self->single)
+        grad = pick(results, shadows, self->picks[0]);
+    else if ((grad = PyTuple_New(self->npicks)) != NULL)
+        for (int k = 0; k < self->npicks; k++)
+            PyTuple_SET_ITEM(grad, k, pick(results, shadows, self->picks[k]));
+    if (grad == NULL || self->derivative == 'g') return grad;
+    PyObject *out = PyTuple_Pack(2, self->seed ? PyTuple_GET_ITEM(results, 0) : Py_None, grad);
+    Py_DECREF(grad);
+    return out;
+}
+
+/* The derivative entry's slots: the primal slots, a fresh zeroed shadow (np.zeros of the
+   primal's shape and dtype) after each one marked, then the seed. 0: take the slow path
+   (a non-contiguous primal; an exception set if allocating failed). */
+static int expand_slots(Dispatcher *self, Value *primal, Value *slots, PyObject **shadows,
+                        int *nshadows) {
+    int n = 0;
+    for (int k = 0; k < self->nargs; k++) {
+        slots[n++] = primal[k];
+        if (self->shadowed[k] != 'S') continue;
+        ArrayHead *a = (ArrayHead *)primal[k].o;
+        if (!(a->flags & NPY_C_CONTIGUOUS)) return 0;  /* the slow path copies it */
+        slots[n++].o = zeros(a->nd, a->dims, Py_NewRef(a->descr), 0);
+        if (slots[n - 1].o == NULL) return 0;
+        shadows[(*nshadows)++] = slots[n - 1].o;
+    }
+    if (self->seed == 'f') slots[n].f = 1.0f;
+    else if (self->seed == 'd') slots[n].d = 1.0;
+    return 1;
+}
+
+static void release(PyObject **objects, int n) {
+    for (int k = 0; k < n; k++) Py_DECREF(objects[k]);
+}
+
+/* Call a derivative entry (grad, value_and_grad) on converted primal slots. */
+static PyObject *run_derivative(Dispatcher *self, Value *primal, PyObject *args,
+                                PyObject *kwargs) {
+    Value slots[MAX_ARGS], results[MAX_RESULT_SLOTS];
+    PyObject *shadows[MAX_ARGS], *boxed, *out;
+    int nshadows = 0;
+    int32_t status;
+    if (!expand_slots(self, primal, slots, shadows, &nshadows)) {
+        release(shadows, nshadows);
+        return PyErr_Occurred() ? NULL : slow_call(self, args, kwargs);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = self->fn((void **)slots, results);
+    Py_END_ALLOW_THREADS
+    if (status != 0) {
+        release(shadows, nshadows);
+        return failed(self, status, args, kwargs);
+    }
+    boxed = box_all(self, results, slots);
+    out = boxed ? pack_derivative(self, boxed, shadows) : NULL;
+    Py_XDECREF(boxed);
+    release(shadows, nshadows);
+    return out;
 }
 
 /* Check result spec `spec` (see the top of this file); count its items and arrays. */
@@ -503,21 +599,67 @@ static int set_bound(Dispatcher *self, PyObject *bound, const char *spec) {
     return 1;
 }
 
+static int set_derivative_error(void) {
+    PyErr_SetString(PyExc_ValueError, "ember: unsupported derivative plan");
+    return 0;
+}
+
+/* Take the derivative plan `deriv` (None: a kernel; or (kind 'grad' | 'value_and_grad',
+   shadowed, seed letter or '', picks, single): see Dispatcher) for primal slots `spec` and
+   result spec `result` with `nitems` items; 0 with an exception if it does not fit. */
+static int set_derivative(Dispatcher *self, PyObject *deriv, const char *spec,
+                          const char *result, Py_ssize_t nitems) {
+    const char *kind, *shadowed, *seed;
+    PyObject *picks;
+    int single, slots = 0;
+    self->derivative = 0;
+    if (deriv == Py_None) return 1;
+    if (!PyArg_ParseTuple(deriv, "sssO!p", &kind, &shadowed, &seed, &PyTuple_Type, &picks,
+                          &single))
+        return 0;
+    Py_ssize_t npicks = PyTuple_GET_SIZE(picks), items = result[0] == 't' ? nitems : 0;
+    for (const char *c = shadowed; *c; c++) {
+        slots += *c == 'S';
+        if (*c == 'S' && (size_t)(c - shadowed) < strlen(spec) && spec[c - shadowed] != 'A')
+            return set_derivative_error();  /* only arrays have shadows */
+    }
+    if (strlen(shadowed) != strlen(spec) || strspn(shadowed, "S.") != strlen(spec)
+            || strlen(spec) + slots + (*seed != 0) > MAX_ARGS || strlen(seed) > 1
+            || (*seed && (strchr("df", *seed) == NULL || items == 0))
+            || npicks < 1 || npicks > MAX_ARGS || (single && npicks != 1)
+            || (strcmp(kind, "grad") != 0 && strcmp(kind, "value_and_grad") != 0))
+        return set_derivative_error();
+    for (Py_ssize_t k = 0; k < npicks; k++) {
+        long pick = PyLong_AsLong(PyTuple_GET_ITEM(picks, k));
+        if (pick == -1 && PyErr_Occurred()) return 0;
+        if (pick >= items || pick < -slots) return set_derivative_error();
+        self->picks[k] = (int)pick;
+    }
+    strcpy(self->shadowed, shadowed);
+    self->seed = *seed;
+    self->npicks = (int)npicks;
+    self->single = single;
+    self->derivative = kind[0] == 'g' ? 'g' : 'v';
+    return 1;
+}
+
 static PyObject *set_fast(PyObject *op, PyObject *args) {
     Dispatcher *self = (Dispatcher *)op;
     unsigned long long address;
     const char *spec, *result;
     PyObject *slow, *ndarray, *raise_error = Py_None, *dtypes = NULL, *bound = Py_None;
+    PyObject *deriv = Py_None;
     Py_ssize_t nitems, arrays;
-    if (!PyArg_ParseTuple(args, "KssOO|OO!O", &address, &spec, &result, &slow, &ndarray,
-                          &raise_error, &PyTuple_Type, &dtypes, &bound))
+    if (!PyArg_ParseTuple(args, "KssOO|OO!OO", &address, &spec, &result, &slow, &ndarray,
+                          &raise_error, &PyTuple_Type, &dtypes, &bound, &deriv))
         return NULL;
     if (strlen(spec) > MAX_ARGS || !parse_result(result, &nitems, &arrays)
-            || arrays != (dtypes ? PyTuple_GET_SIZE(dtypes) : 0)) {
+            || arrays != (dtypes ? PyTuple_GET_SIZE(dtypes) : 0)
+            || (deriv != Py_None && arrays)) {
         PyErr_SetString(PyExc_ValueError, "ember: unsupported dispatcher spec");
         return NULL;
     }
-    if (arrays && !load_numpy()) {  /* a numpy of another ABI: the Python call path */
+    if ((arrays || deriv != Py_None) && !load_numpy()) {  /* another numpy ABI: Python path */
         Py_XSETREF(self->slow, Py_NewRef(slow));
         self->fn = NULL;
         Py_RETURN_NONE;
@@ -527,7 +669,8 @@ static PyObject *set_fast(PyObject *op, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "ember: dtypes must be numpy dtypes");
             return NULL;
         }
-    if (!set_bound(self, bound, spec)) return NULL;
+    if (!set_bound(self, bound, spec) || !set_derivative(self, deriv, spec, result, nitems))
+        return NULL;
     Py_XSETREF(self->slow, Py_NewRef(slow));
     Py_XSETREF(self->ndarray, Py_NewRef(ndarray));
     Py_XSETREF(self->raise_error, raise_error == Py_None ? NULL : Py_NewRef(raise_error));
@@ -579,7 +722,7 @@ static void dispatcher_dealloc(PyObject *op) {
 }
 
 static PyMethodDef dispatcher_methods[] = {
-    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error[, dtypes[, bound]]])."},
+    {"_set_fast", set_fast, METH_VARARGS, "Use a packed thunk: (address, spec, result, slow, ndarray[, raise_error[, dtypes[, bound[, derivative]]]])."},
     {"_set_slow", set_slow, METH_O, "Call this Python callable for every call."},
     {NULL, NULL, 0, NULL},
 };

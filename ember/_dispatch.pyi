@@ -9,7 +9,8 @@ class Dispatcher:
     def _set_fast(self, address: int, spec: str, result: str, slow: Callable[..., Any],
                   ndarray: type, raise_error: Callable[..., Any] | None = None,
                   dtypes: tuple[Any, ...] = (),
-                  bound: tuple[str, tuple[str | None, ...], tuple[Any, ...], int] | None = None
+                  bound: tuple[str, tuple[str | None, ...], tuple[Any, ...], int] | None = None,
+                  derivative: tuple[str, str, str, tuple[int, ...], bool] | None = None
                   ) -> None: ...
     def _set_slow(self, slow: Callable[..., Any]) -> None: ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...

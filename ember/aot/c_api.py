@@ -71,7 +71,8 @@ def adapter(export: str, symbol: str, params: tuple[tuple[str, T.Type], ...],
             ret: T.Type, raises: bool = False, arena: bool = False) -> str:
     """`ember_x_<export>`: calls `symbol`, storing any result through `%out`. With `raises`,
     the call runs in an error frame (runtime/raising.py) and the adapter returns the status
-    (0, or 2 when the kernel raised; `arena`: the arena is released then)."""
+    (0, or 2 when the kernel raised). `arena`: a derivative, which releases the tape arena
+    (runtime/arena.c) at the end of each call, also when it raised."""
     args, operands, body = _expanded(params)
     ty = abi.llvm_result(ret)
     call = f"call {ty} @{symbol}({', '.join(operands)})"
@@ -79,11 +80,11 @@ def adapter(export: str, symbol: str, params: tuple[tuple[str, T.Type], ...],
     if ty != "void":
         args = [*args, "ptr %out"]
         body.append(f"  store {ty} %r, ptr %out")
-    body.append("  ret void")
+    release = ["  call void @ember_arena_release()"] if arena else []
+    body += [*release, "  ret void"]
     name = f"ember_x_{export}"
     if not raises:
         return "\n".join([f"define hidden void @{name}({', '.join(args)}) {{", *body, "}", ""])
-    release = ["  call void @ember_arena_release()"] if arena else []
     framed = raising.framed(name, args, f"{name}.guarded", "ok",
                             [*release, f"  ret i32 {abi.STATUS_RAISED}"])
     return "\n".join([f"define internal void @{name}.guarded({', '.join(args)}) noinline {{",
@@ -129,6 +130,8 @@ class CLibrary:
     types: dict[str, str] = field(default_factory=dict)
     loader: list[str] = field(default_factory=list)
     """Declarations of the Python loader's entry thunks (`ember_py_*`)."""
+    tape: bool = False
+    """It has derivatives, so a tape arena (runtime/arena.c) and its C functions."""
 
     def need_array(self, t: T.Array) -> str:
         name = array_struct(t)
@@ -170,6 +173,7 @@ class CLibrary:
     def derivative(self, export: str, info: DerivativeInfo, sig: abi.Signature,
                    primal: tuple[tuple[str, T.Type], ...], count: abi.Signature | None,
                    result: T.Scalar | None, raises: bool = False) -> None:
+        self.tape = True
         self.loader.append(loader_declaration(export, sig))
         if count is not None:
             self.loader.append(loader_declaration(f"{export}_count", count))
@@ -609,9 +613,24 @@ def header_text(lib: CLibrary) -> str:
         "   error as \"Kind: message (file, line N, in kernel)\" for this thread, valid until",
         "   this thread's next call into the library; NULL if it did not raise. */",
         f"const char* {lib.module}_last_error(void);", "",
+        *(_tape_header(lib.module) if lib.tape else []),
         *lib.header, "",
         *(line.replace("<module>", lib.module) for line in LOADER_SECTION), *lib.loader, "",
         "#ifdef __cplusplus", "}", "#endif", f"#endif /* {guard} */", ""])
+
+
+def _tape_header(module: str) -> list[str]:
+    return ["/* Derivatives keep their tape memory per thread between calls (at most",
+            "   $EMBER_TAPE_CACHE_MB MiB, default 256): this frees the calling thread's, and",
+            "   tells how many bytes it keeps. A thread's is freed when it exits. */",
+            f"void {module}_release_tape_memory(void);",
+            f"uint64_t {module}_tape_cached_bytes(void);", ""]
+
+
+def _tape_source(module: str) -> str:
+    return (f"void ember_tape_trim(void);\nuint64_t ember_tape_cached_bytes(void);\n"
+            f"void {module}_release_tape_memory(void) {{ ember_tape_trim(); }}\n"
+            f"uint64_t {module}_tape_cached_bytes(void) {{ return ember_tape_cached_bytes(); }}\n")
 
 
 def _uses_complex(lib: CLibrary) -> bool:
@@ -646,8 +665,8 @@ def source_text(lib: CLibrary, adapters: list[str]) -> str:
     """The C file: declarations of the adapters, helpers, and the wrappers."""
     last_error = (f"const char* ember_err_text(void);\n"
                   f"const char* {lib.module}_last_error(void) {{ return ember_err_text(); }}\n")
-    return "\n".join([f'#include "{lib.module}.h"', PRELUDE_C, last_error, *adapters,
-                      *lib.source])
+    return "\n".join([f'#include "{lib.module}.h"', PRELUDE_C, last_error,
+                      *([_tape_source(lib.module)] if lib.tape else []), *adapters, *lib.source])
 
 
 def adapter_declaration(export: str, params: tuple[tuple[str, T.Type], ...], ret: T.Type,

@@ -32,7 +32,7 @@ from ..driver.cpu import (
 from ..driver.derivatives import describe, plan
 from ..errors import CompileError
 from ..options import CompileOptions
-from ..runtime import cache, native
+from ..runtime import cache, native, tape
 from ..runtime.abi import Signature
 from ..runtime.parallel import parallel_ir
 from ..runtime.raising import program_ir, runtime_object
@@ -194,4 +194,5 @@ def _link(objects: list[bytes], c_source: str, header: tuple[str, str], library:
         if proc.returncode != 0:
             raise CompileError(f"compiling the C interface failed:\n{proc.stderr}")
         with open(c_obj, "rb") as f:
-            native.link_shared([*objects, f.read(), runtime_object()], library, libs)
+            native.link_shared([*objects, f.read(), runtime_object(),
+                                *tape.linked_objects(objects)], library, libs)

@@ -13,7 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..driver.derivatives import Request, describe
+from .. import types as T
+from ..driver.derivatives import Request, checkpointing, describe
 from ..options import CompileOptions
 from ..runtime.derivcall import DerivativeCall, DerivativeInfo
 from .kernel import CallPath, Kernel, _user_facing, connect, kernel
@@ -46,10 +47,15 @@ def _names(k: Kernel, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     return tuple(names), single
 
 
-class Derivative:
-    """A compiled derivative of a kernel; see `grad`, `value_and_grad`, `jvp`, `vjp`."""
+class Derivative(CallPath):
+    """A compiled derivative of a kernel; see `grad`, `value_and_grad`, `jvp`, `vjp`.
 
-    def __init__(self, k: Kernel, kind: str, wrt: Wrt, outputs: Wrt = None) -> None:
+    Callable like the kernel (with `tangents=`/`cotangents=`); once compiled, grad and
+    value_and_grad calls go through the C dispatcher (ember/_dispatch.c) where they can.
+    """
+
+    def __init__(self, k: Kernel, kind: str, wrt: Wrt, outputs: Wrt = None,
+                 checkpoint: tuple[str | None, int] = (None, 0)) -> None:
         self.kernel = k
         self.kind = kind
         self.wrt, self.single = _names(k, wrt)
@@ -57,13 +63,14 @@ class Derivative:
         if outputs is not None:
             outs = (outputs,) if isinstance(outputs, str) else tuple(outputs)  # type: ignore[arg-type]
         mode = "forward" if kind == "jvp" else "reverse"
-        self.request = Request(mode, self.wrt, outs)
+        self.request = Request(mode, self.wrt, outs, *checkpoint)
         self.__name__ = f"{kind}_{k.__name__}"
         self.__doc__ = k.__doc__
         self._compiled: Any = None
         self._call: DerivativeCall | None = None
         self._specs: dict[tuple[str, ...], DerivativeCall] = {}
         self._lock = threading.Lock()
+        self._set_slow(self._first_call)
 
     def compile(self) -> Any:
         with self._lock:
@@ -92,12 +99,13 @@ class Derivative:
                 self._specs[none] = found
         return found
 
-    def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
-                 cotangents: Sequence[Any] | None = None, **kwargs: Any) -> Any:
-        call = self._call or self._first_call(args, kwargs)
+    def _first_call(self, *args: Any, tangents: Sequence[Any] | None = None,
+                    cotangents: Sequence[Any] | None = None, **kwargs: Any) -> Any:
+        call = self._call or self._pick_call(args, kwargs)
+        _connect(self, call)
         return call(*args, tangents=tangents, cotangents=cotangents, **kwargs)
 
-    def _first_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DerivativeCall:
+    def _pick_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DerivativeCall:
         """The call path of the build the first call's None arguments select (the build of
         the defaults may not exist: `wrt` may name an Optional parameter)."""
         from ..frontend.params import binding_of
@@ -121,6 +129,7 @@ class Derivative:
         call = DerivativeCall(self.info(compiled), connect(CallPath(), compiled.main),
                               compiled.count.entry if compiled.count else None)
         call.specialize = self._specialization
+        call.native = compiled
         return call
 
     def info(self, compiled: Any = None) -> DerivativeInfo:
@@ -131,11 +140,32 @@ class Derivative:
                         count, compiled.main.signature.written)
 
 
+def _connect(path: CallPath, call: DerivativeCall) -> None:
+    """Make `path` call `call`: grad and value_and_grad calls through the C dispatcher where
+    `call.dispatch_plan` and the primal binding allow, the rest through `call`."""
+    from ..driver.cpu import bound_spec
+    from ..runtime.abi import Signature
+
+    main, plan = call.native.main, call.native.plan
+    fast = call.dispatch_plan(main.fast_spec[0]) if main.packed is not None else None
+    primal = tuple((n, t) for n, t, _ in plan.activities)
+    bound = bound_spec(Signature(primal, T.none, frozenset(), plan.binding)) if fast else None
+    if fast is None or bound is None:
+        path._set_slow(call)
+        return
+    import numpy as np
+
+    path._set_fast(main.packed, fast[0], main.fast_spec[1], call, np.ndarray,
+                   main.raise_error, (), bound, fast[1])
+
+
 def _transform(kind: str) -> Callable[..., Any]:
-    def transform(f: Any = None, wrt: Wrt = None, outputs: Wrt = None) -> Any:
+    def transform(f: Any = None, wrt: Wrt = None, outputs: Wrt = None, *,
+                  checkpoint: str | None = None, snapshots: int | None = None) -> Any:
+        cp = checkpointing(kind, checkpoint, snapshots)
         if f is None:  # decorator with arguments: @grad(wrt="x")
-            return lambda g: Derivative(_as_kernel(g), kind, wrt, outputs)
-        return Derivative(_as_kernel(f), kind, wrt, outputs)
+            return lambda g: Derivative(_as_kernel(g), kind, wrt, outputs, cp)
+        return Derivative(_as_kernel(f), kind, wrt, outputs, cp)
     transform.__name__ = kind
     transform.__doc__ = (f"`{kind}(f, wrt=...)`: the {kind} of kernel `f` with respect to the "
                          "parameters named (or numbered) by `wrt` (default: the first). Also "

@@ -24,7 +24,7 @@ except ImportError:  # built without the C extension: the pure-Python call path
 
         def _set_fast(self, address: int, spec: str, result: str, slow: Any,
                       ndarray: Any, raise_error: Any = None, dtypes: Any = (),
-                      bound: Any = None) -> None:
+                      bound: Any = None, derivative: Any = None) -> None:
             self._slow = slow
 
         def _set_slow(self, slow: Any) -> None:

@@ -23,7 +23,7 @@ from .. import types as T
 from ..binding import BoundEntry, plain
 from ..errors import CompileError
 from ..options import CompileOptions
-from ..runtime import cache
+from ..runtime import cache, tape
 from ..runtime.abi import Signature, result_slots, verify_numpy_layout
 from ..runtime.call import error_raiser, make_entry
 from ..runtime.checks import Checker
@@ -278,7 +278,9 @@ def compile_derivative(func: Callable[..., object], request: Request,
 def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: int, p: Plan,
                 path: str, hit: bool) -> CompiledDerivative:
     count = _load(f"{name}_count", count_sig, path, hit) if count_sig is not None else None
-    return CompiledDerivative(_load(name, sig, path, hit), count, loops, p)
+    main = _load(name, sig, path, hit)
+    tape.register(main.library)  # ember.release_tape_memory() reaches its arena
+    return CompiledDerivative(main, count, loops, p)
 
 
 def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True) -> str:
@@ -286,13 +288,20 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
     for kernels with while loops), without thunks."""
     from ..ir import emit_module, mlir_context
     from ..ir.types import contiguous_memref_type, to_mlir_type
+    from ..lowering import checkpointing as cp
     from ..lowering import gradient_stages, lower_to_llvm_ir
     from ..lowering.enzyme import ADSpec, differentiate, explain_crash, prepare_for_enzyme
+    from ..lowering.preopt import optimize_for_enzyme
+    from ..lowering.remat import rematerialize
 
     fn = prep.replay.functions[prep.replay.entry]
+    checkpoint = p.request.checkpoint
     with mlir_context():
         module = emit_module(prep.replay, ad=True)
         prepare_for_enzyme(module, reverse=p.request.mode == "reverse")
+        if optimize:  # a smaller tape, the same values (lowering/preopt.py)
+            optimize_for_enzyme(module)
+        marked = cp.mark_loops(module, checkpoint, p.request.snapshots) if checkpoint else []
         text = module.operation.get_asm(enable_debug_info=True)
         spec = ADSpec(f"ek_{name}", fn.symbol, p.request.mode,
                       tuple((n, str(contiguous_memref_type(t) if isinstance(t, T.Array)
@@ -301,9 +310,15 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
                       None if p.result_type is None
                       else ("active" if p.request.mode == "reverse" else "dup"))
         try:
-            derived = differentiate(text, [spec])
+            derived = differentiate(text, [spec], checkpoint)
+            if marked:
+                cp.verify(derived, marked, p.request.snapshots)
         except CompileError as err:
+            if marked:
+                raise _locate(cp.refusal(err, marked), prep.replay) from None
             raise _locate(explain_crash(err, module), prep.replay) from None
+        if optimize:  # reload unchanged elements instead of caching them
+            rematerialize(derived, spec)
     with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
@@ -333,7 +348,7 @@ def _build_derivative(prep: Prepared, p: Plan, name: str, sig: Signature,
 
     ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops),
                                 derivative_thunks(prep, name, sig, count_sig, packed=True))
-    mod = native.optimize(ir_text, speed=options.opt_level)
+    mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
     native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path)
 
 

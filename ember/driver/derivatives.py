@@ -13,7 +13,7 @@ Rules, chosen so a gradient is never silently wrong:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import types as T
 from ..binding import Binding
@@ -21,6 +21,8 @@ from ..frontend import tir
 from ..runtime.derivcall import DerivativeInfo
 
 RETURN = "return"
+CHECKPOINTS = ("binomial",)
+"""The `checkpoint=` schemes (lowering/checkpointing.PIPELINE has a row for each)."""
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,14 @@ class Request:
     wrt: tuple[str, ...]
     outputs: tuple[str, ...] = ()
     """vjp/jvp outputs: names of written array parameters, and/or 'return'."""
+    checkpoint: str | None = None
+    """Checkpointing scheme of the time loops (lowering/checkpointing.py), or None."""
+    snapshots: int = 0
+    """Snapshots the scheme keeps (with `checkpoint`)."""
 
     def key(self) -> str:
-        return f"{self.mode}|{','.join(self.wrt)}|{','.join(self.outputs)}"
+        key = f"{self.mode}|{','.join(self.wrt)}|{','.join(self.outputs)}"
+        return key + (f"|{self.checkpoint}:{self.snapshots}" if self.checkpoint else "")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,27 @@ class Plan:
 
 def shadow_name(name: str) -> str:
     return f"__d_{name}"
+
+
+def checkpointing(kind: str, checkpoint: object, snapshots: object) -> tuple[str | None, int]:
+    """The (scheme, snapshots) of `grad(..., checkpoint=, snapshots=)` for derivative `kind`,
+    validated: (None, 0) without checkpointing."""
+    if checkpoint is None:
+        if snapshots is not None:
+            raise ValueError("snapshots= needs checkpoint= (e.g. checkpoint='binomial')")
+        return None, 0
+    if kind == "jvp":
+        raise TypeError("jvp() does not take checkpoint=: forward mode keeps no tape (it "
+                        "applies to grad, value_and_grad and vjp)")
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint={checkpoint!r}; choose one of "
+                         f"{', '.join(map(repr, CHECKPOINTS))}")
+    count = 64 if snapshots is None else snapshots
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise TypeError(f"snapshots must be an int, not {type(count).__name__}")
+    if count < 2:
+        raise ValueError(f"snapshots must be at least 2, got {count}")
+    return str(checkpoint), count
 
 
 def _is_float(t: T.Type) -> bool:
@@ -109,7 +137,7 @@ def plan(fn: tir.Function, req: Request) -> Plan:
     """The derivative entry point of `fn` for `req` (raises TypeError on a bad request); a
     tuple parameter in `wrt` stands for its items (`Plan.groups`)."""
     groups = _groups(fn, req.wrt)
-    req = Request(req.mode, tuple(n for _, items in groups for n in items), req.outputs)
+    req = replace(req, wrt=tuple(n for _, items in groups for n in items))
     for name in (*req.wrt, *req.outputs):
         if name != RETURN and name not in dict(fn.params):
             raise TypeError(_no_parameter(fn, name))

@@ -370,6 +370,8 @@ def _dynamic_item(typer: ExprTyper, node: ast.Subscript, base: tir.Expr) -> tir.
 
 
 def _nonnegative(scope: Scope, node: ast.expr) -> bool:
+    if node in scope.nonneg_indices:
+        return True
     bound = lower_bound(node, scope.lower_bounds)
     return bound is not None and bound >= 0
 

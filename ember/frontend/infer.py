@@ -24,6 +24,7 @@ from .exits import RETVAL, lower_exits
 from .exprs import ExprTyper
 from .list_rules import join as list_join
 from .lists import lower_lists
+from .loopbounds import nonnegative_indices
 from .opt import optimize_nests
 from .opt.arrayfusion import fuse_array_statements
 from .parallel import outline_parallel_loops
@@ -141,6 +142,7 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
     if ret is not None and not isinstance(ret, T.NoneType):
         scope.declared[RETVAL] = ret
     scope.lower_bounds = compute_bounds(fdef, set(scope.params))
+    scope.nonneg_indices = nonnegative_indices(fdef, scope.lower_bounds)
     _infer_variables(fdef, scope)
     scope.final = True
     builder = StmtBuilder(scope, ret, ad)

@@ -7,6 +7,7 @@ parameters the kernel writes, and access to the program builder for calls to oth
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,6 +62,8 @@ class Scope:
     assigned: set[str] = field(default_factory=set)
     """Every name the function assigns (so it is a local, even before typing)."""
     lower_bounds: dict[str, int] = field(default_factory=dict)
+    nonneg_indices: set[ast.expr] = field(default_factory=set)
+    """Subscript index nodes that enclosing range loops prove >= 0 (loopbounds.py)."""
     written: set[str] = field(default_factory=set)
     aliases: dict[str, str] = field(default_factory=dict)
     """Array variable -> the parameter it may alias."""

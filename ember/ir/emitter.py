@@ -181,6 +181,7 @@ class Emitter:
             with ir.InsertionPoint.at_block_begin(self.module.body):
                 decl = func.FuncOp(name, ir.FunctionType.get([mt] * arity, [mt]))
                 decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+                decl.attributes["memory_effects"] = ir.Attribute.parse(_PURE)
         return name
 
     def index(self, value: ir.Value) -> ir.Value:
@@ -188,6 +189,13 @@ class Emitter:
 
     def dim(self, array: ir.Value, axis: int) -> ir.Value:
         return memref.dim(array, arith.constant(ir.IndexType.get(), axis))
+
+
+_PURE = ("#llvm.memory_effects<other = none, argMem = none, inaccessibleMem = none, "
+         "errnoMem = none, targetMem0 = none, targetMem1 = none>")
+"""The libm functions' memory effects: none. They only write errno (and lgamma `signgam`),
+which kernels never read; declared pure, LLVM may vectorize loops that call them (as it does
+the math intrinsics, scalarizing the call) and hoist or merge calls, with the same results."""
 
 
 def _as_list(value: Any) -> list[ir.Value]:

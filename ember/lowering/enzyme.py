@@ -28,7 +28,7 @@ from typing import Final
 from mlir import ir
 
 from ..errors import CompileError, Span
-from . import complexes, reshapes, rewrites, views
+from . import checkpointing, complexes, reshapes, rewrites, views
 from .enzyme_worker import Worker
 from .temporaries import hoist_allocations
 
@@ -216,22 +216,30 @@ def _point_at(error: CompileError, where: list[ir.Location]) -> None:
         error.span = Span(found["file"], line, col - 1, line, col, "")
 
 
-def differentiate(module_text: str, specs: list[ADSpec]) -> ir.Module:
+def differentiate(module_text: str, specs: list[ADSpec],
+                  checkpoint: str | None = None) -> ir.Module:
     """Add the derivative entry points of `specs` to `module_text`, run Enzyme, and parse the
-    result into the current (MLIR 22) context."""
+    result into the current (MLIR 22) context. `checkpoint`: the checkpointing scheme of the
+    loops lowering/checkpointing.mark_loops marked (None: none)."""
     end = module_text.rindex("\n}")  # the module's closing brace (location aliases follow)
     wrappers = "\n".join(_wrapper(s) for s in specs)
     text = module_text[:end] + "\n" + wrappers + module_text[end:]
+    pipeline = checkpointing.pipeline(PIPELINE, checkpoint)
     try:
-        out = _worker().run(text, PIPELINE)
+        out = _worker().run(text, pipeline)
     except Exception as exc:  # ValueError with Enzyme's diagnostics, or a crash
         error = _enzyme_error(str(exc))
         fd, path = tempfile.mkstemp(prefix="ember-enzyme-", suffix=".mlir")
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        error.notes.append(f"Enzyme's input was saved to {path} (pipeline: {PIPELINE})")
+        error.notes.append(f"Enzyme's input was saved to {path} (pipeline: {pipeline})")
         raise error from None
-    return ir.Module.parse(_postprocess(out))
+    if checkpoint is not None:  # the revolve schedule's progress ops
+        out = checkpointing.lower_progress(out)
+    derived = ir.Module.parse(_postprocess(out))
+    if checkpoint is not None:
+        checkpointing.lower_copies(derived)  # the snapshots' copies
+    return derived
 
 
 def _postprocess(text: str) -> str:

@@ -99,6 +99,9 @@ class DerivativeCall:
         self.specialize: Any = None
         """pattern -> the DerivativeCall of the kernel's build where those Optional
         parameters are None (the JIT compiles it); None: only this one."""
+        self.native: Any = None
+        """The JIT's compiled derivative (api/autodiff.py serves the common call from the C
+        dispatcher with it, see `dispatch_plan`); None: AOT."""
         self.__name__ = info.name
         # The common call (grad/value_and_grad, no while loop, contiguous arrays) is planned
         # once: which arguments get a zeroed shadow, and where each gradient comes from.
@@ -109,6 +112,27 @@ class DerivativeCall:
         first = 1 if info.has_result else 0
         self._picks = tuple(("s", shadowed.index(n)) if n in shadowed
                             else ("r", first + active.index(n)) for n in info.wrt)
+
+    def dispatch_plan(self, entry_spec: str) -> tuple[str, tuple[Any, ...]] | None:
+        """How the C dispatcher makes the common call (ember/_dispatch.c run_derivative), from
+        the derivative entry's slot letters `entry_spec` (each primal argument's, its
+        shadow's after it, then the seed's): (the primal arguments' letters, (kind, 'S' per
+        primal argument that gets a zeroed shadow else '.', the seed's letter or '', per
+        gradient result item k or shadow -1 - j, single)); None where only this path serves
+        (jvp, vjp, while loops, tuple parameters in `wrt`)."""
+        names = {n for n, _ in self.info.activities}
+        if not self._quick or self.info.groups or names & {"tangents", "cotangents"}:
+            return None  # (a parameter named like a keyword of this path: this path binds)
+        primal, k = [], 0
+        for dup in self._dups:
+            primal.append(entry_spec[k])
+            k += 2 if dup else 1
+        seed = entry_spec[k:]
+        if seed not in (("d", "f") if self.info.has_result else ("",)):
+            return None
+        picks = tuple(-1 - k if kind == "s" else k for kind, k in self._picks)
+        shadowed = "".join("S" if dup else "." for dup in self._dups)
+        return "".join(primal), (self.info.kind, shadowed, seed, picks, self.info.single)
 
     def __call__(self, *args: Any, tangents: Sequence[Any] | None = None,
                  cotangents: Sequence[Any] | None = None, **kwargs: Any) -> Any:
@@ -135,7 +159,8 @@ class DerivativeCall:
         entry: list[Any] = []
         shadows = []
         for value, dup in zip(args, self._dups, strict=True):
-            if isinstance(value, np.ndarray) and not value.flags.c_contiguous:
+            if not (isinstance(value, np.ndarray) and value.flags.c_contiguous) and (
+                    dup or isinstance(value, np.ndarray)):
                 return False, None
             entry.append(value)
             if dup:
@@ -154,9 +179,9 @@ class DerivativeCall:
     def _call(self, args: tuple, tangents: Sequence[Any] | None,
               cotangents: Sequence[Any] | None) -> Any:
         info = self.info
-        expected = len(info.activities) - (1 if info.loops else 0)
-        if len(args) != expected:
-            raise TypeError(f"{info.name}() takes {expected} arguments, got {len(args)}")
+        names = [n for n, _ in info.activities][:len(info.activities) - (1 if info.loops else 0)]
+        if len(args) != len(names):
+            plain(info.name, names).bind(args, {})  # raises CPython's TypeError
         if info.loops:
             args = (*args, self._trip_counts(args))
         given = args
@@ -237,7 +262,7 @@ class _Seeds:
 
     def _shadow(self, name: str, value: Any) -> np.ndarray:
         if not isinstance(value, np.ndarray):
-            raise TypeError(f"{self.info.name}() argument '{name}' must be a numpy array")
+            return value  # the entry rejects the primal before it with the kernel's error
         seed = (self.tangents if self.info.kind == "jvp" else self.cotangents).get(name)
         if seed is None:
             return np.zeros(value.shape, dtype=value.dtype)

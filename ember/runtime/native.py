@@ -66,14 +66,18 @@ def _declared(line: str) -> str:
 
 
 def optimize(ir_text: str, cpu: str | None = None, speed: int = 3,
-             vector_math: bool = False) -> llvm.ModuleRef:
+             vector_math: bool = False, slp: bool = True) -> llvm.ModuleRef:
     """Parse and optimize; with `vector_math` (fastmath kernels), the vectorized math
-    intrinsics LLVM would scalarize call glibc's vector math library instead (vecmath.py)."""
+    intrinsics LLVM would scalarize call glibc's vector math library instead (vecmath.py).
+    `slp=False` for derivatives: the reverse of a stencil adds into neighbouring shadow
+    elements (`du[i-1] += a; du[i] += b`), which the SLP vectorizer pairs into one 16-byte
+    load and store that then waits on the 8-byte store of the previous iteration (a
+    store-forwarding stall: the heat-equation gradient ran 5x slower)."""
     tm = target_machine(cpu)
     mod = _parse(ir_text, tm)
     options = llvm.create_pipeline_tuning_options(speed_level=speed)
     options.loop_vectorization = True
-    options.slp_vectorization = True
+    options.slp_vectorization = slp
     builder = llvm.create_pass_builder(tm, options)
     builder.getModulePassManager().run(mod, builder)
     if vector_math and vecmath.VECTOR_INTRINSIC.search(text := str(mod)):

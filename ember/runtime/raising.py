@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
-import tempfile
 from typing import TYPE_CHECKING, Final
 
-from .cc import compiler
+from . import tape
+from .cc import compile_object
 
 if TYPE_CHECKING:
     from ..frontend import tir
@@ -128,17 +127,11 @@ def framed(name: str, params: list[str], guarded: str, returns: str,
 @functools.cache
 def runtime_object() -> bytes:
     """kernel_errors.c compiled for this machine (once per process)."""
-    with tempfile.TemporaryDirectory(prefix="ember-rt-") as tmp:
-        obj = os.path.join(tmp, "kernel_errors.o")
-        cmd = [compiler(), "-O2", "-fPIC", "-fvisibility=hidden", "-c", _SOURCE, "-o", obj]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"compiling Ember's error runtime failed: {' '.join(cmd)}\n"
-                               f"{proc.stderr}")
-        with open(obj, "rb") as f:
-            return f.read()
+    return compile_object(_SOURCE, "Ember's error runtime")
 
 
 def runtime_objects(ir_text: str) -> list[bytes]:
-    """The objects a library's IR needs besides its own: the error runtime if it raises."""
-    return [runtime_object()] if "@ember_err_enter" in ir_text else []
+    """The objects a library's IR needs besides its own: the error runtime if it raises, the
+    tape arena (runtime/tape.py) if it is a derivative."""
+    return [*([runtime_object()] if "@ember_err_enter" in ir_text else []),
+            *tape.runtime_objects(ir_text)]

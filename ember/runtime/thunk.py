@@ -16,98 +16,14 @@ PRELUDE = f"@{NDARRAY_TYPE_GLOBAL} = weak global ptr null\n"
 
 
 ARENA = """
-@ember_arena_head = linkonce_odr hidden thread_local global ptr null
-declare ptr @malloc(i64)
-declare void @free(ptr)
-
-declare ptr @llvm.threadlocal.address.p0(ptr)
-
-define linkonce_odr hidden ptr @ember_arena_slot() noinline {
-entry:
-  %slot = call ptr @llvm.threadlocal.address.p0(ptr @ember_arena_head)
-  ret ptr %slot
-}
-
-define linkonce_odr hidden ptr @_mlir_memref_to_llvm_alloc(i64 %size) {
-entry:
-  %slot = call ptr @ember_arena_slot()
-  %total = add i64 %size, 16
-  %block = call ptr @malloc(i64 %total)
-  %head = load ptr, ptr %slot
-  store ptr %head, ptr %block
-  %prevp = getelementptr i8, ptr %block, i64 8
-  store ptr null, ptr %prevp
-  %has = icmp ne ptr %head, null
-  br i1 %has, label %link, label %done
-link:
-  %hprev = getelementptr i8, ptr %head, i64 8
-  store ptr %block, ptr %hprev
-  br label %done
-done:
-  store ptr %block, ptr %slot
-  %payload = getelementptr i8, ptr %block, i64 16
-  ret ptr %payload
-}
-
-define linkonce_odr hidden void @_mlir_memref_to_llvm_free(ptr %payload) {
-entry:
-  %isnull = icmp eq ptr %payload, null
-  br i1 %isnull, label %out, label %unlink
-unlink:
-  %block = getelementptr i8, ptr %payload, i64 -16
-  %next = load ptr, ptr %block
-  %prevp = getelementptr i8, ptr %block, i64 8
-  %prev = load ptr, ptr %prevp
-  %hasprev = icmp ne ptr %prev, null
-  br i1 %hasprev, label %middle, label %first
-middle:
-  store ptr %next, ptr %prev
-  br label %fixnext
-first:
-  %slot = call ptr @ember_arena_slot()
-  store ptr %next, ptr %slot
-  br label %fixnext
-fixnext:
-  %hasnext = icmp ne ptr %next, null
-  br i1 %hasnext, label %setprev, label %release
-setprev:
-  %nprev = getelementptr i8, ptr %next, i64 8
-  store ptr %prev, ptr %nprev
-  br label %release
-release:
-  call void @free(ptr %block)
-  br label %out
-out:
-  ret void
-}
-
-define linkonce_odr hidden void @ember_arena_release() {
-entry:
-  %slot = call ptr @ember_arena_slot()
-  %head = load ptr, ptr %slot
-  br label %loop
-loop:
-  %cur = phi ptr [ %head, %entry ], [ %next, %body ]
-  %done = icmp eq ptr %cur, null
-  br i1 %done, label %exit, label %body
-body:
-  %next = load ptr, ptr %cur
-  call void @free(ptr %cur)
-  br label %loop
-exit:
-  store ptr null, ptr %slot
-  ret void
-}
+declare ptr @_mlir_memref_to_llvm_alloc(i64)
+declare void @_mlir_memref_to_llvm_free(ptr)
+declare void @ember_arena_release()
 """
 """Allocator of gradient libraries: derivative code cannot go through MLIR's buffer
-deallocation (Enzyme's output already frees its caches), so every allocation of a call is
-kept in a per-thread list; frees unlink early, and the thunk frees the rest at the end.
-The list head is reached only through the `noinline` `ember_arena_slot`: a thread's first
-access to a thread-local of a dlopen'ed library may grow its TLS vector inside
-`__tls_get_addr` (glibc's realloc/memcpy, which use xmm16-31 on AVX-512 machines), and LLVM's
-x86 backend takes the inline `__tls_get_addr` sequence to preserve xmm16-31, so a derivative's
-first call in a thread could compute with clobbered arguments; a real call makes the caller
-save them."""
+deallocation (Enzyme's output already frees its caches), so it allocates from the per-thread
+tape arena of runtime/arena.c (linked by runtime/tape.py), which keeps its blocks between
+calls; the thunk releases what a call left at its end (also when the kernel raised)."""
 
 
 _RELEASE: Final = "  call void @ember_arena_release()"

@@ -18,8 +18,10 @@ from ..options import vector_bytes
 
 PREFIX = b"_ZGV"
 FUNCTIONS = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
-             "exp2", "exp10", "log", "log2", "log10", "pow")
-"""LLVM math intrinsics that libmvec implements (pow takes two vectors)."""
+             "exp2", "exp10", "log", "log2", "log10", "pow", "atan2")
+"""LLVM math intrinsics that libmvec implements (pow and atan2 take two vectors; LLVM
+vectorizes a loop's libm `atan2` calls into `llvm.atan2.v4f64`, ir/emitter.py `_PURE`)."""
+BINARY = ("pow", "atan2")
 VECTOR_INTRINSIC = re.compile(
     r"@llvm\.(" + "|".join(FUNCTIONS) + r")\.v(\d+)f(32|64)\b")
 _ISA = {16: "b", 32: "d", 64: "e"}
@@ -42,7 +44,7 @@ def variant(function: str, lanes: int, bits: int) -> str | None:
     lib = _libmvec()
     if isa is None or width > vector_bytes() or lib is None:
         return None
-    args = "vv" if function == "pow" else "v"
+    args = "vv" if function in BINARY else "v"
     name = f"_ZGV{isa}N{lanes}{args}_{function}{'f' if bits == 32 else ''}"
     return name if hasattr(lib, name) else None
 

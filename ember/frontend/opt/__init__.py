@@ -9,7 +9,8 @@ infer.py applies them, only to kernels whose loops cannot raise, in this order:
                   as written, before the other passes reshape it);
 2. interchange.py swap column-order nests so the inner loop walks stride-1;
 3. fusion.py      fuse adjacent producer/consumer loops with the same bounds;
-4. jam.py         unroll-and-jam row loops (last: it multiplies the bodies the others match).
+4. jam.py         unroll-and-jam row loops (it multiplies the bodies the others match);
+5. scans.py       float max/min scans (`m = max(m, x[j])`) split into independent chains.
 
 jam.py also holds the dependence helpers (accesses, overlap checks, `LoopRewriter`) that the
 other passes and the GPU planner (frontend/gpu.py) share.
@@ -23,13 +24,15 @@ from .fusion import fuse_loops
 from .interchange import interchange_loops
 from .jam import jam_loops
 from .matmul import tile_matmuls
+from .scans import split_scans
 
 
 def optimize_nests(body: tuple[tir.Stmt, ...],
                    types: dict[str, Type]) -> tuple[tir.Stmt, ...]:
     """`body` with the passes above applied in order."""
-    return jam_loops(fuse_loops(interchange_loops(tile_matmuls(body, types), types), types),
-                     types)
+    return split_scans(jam_loops(fuse_loops(interchange_loops(tile_matmuls(body, types), types),
+                                            types), types), types)
 
 
-__all__ = ["fuse_loops", "interchange_loops", "jam_loops", "optimize_nests", "tile_matmuls"]
+__all__ = ["fuse_loops", "interchange_loops", "jam_loops", "optimize_nests", "split_scans",
+           "tile_matmuls"]

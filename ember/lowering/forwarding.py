@@ -1,0 +1,301 @@
+"""Forward stored values to the loads that read them, before Enzyme (opt_level 2-3).
+
+A kernel that fills a local work array and reads it back (`xc[j] = x[i, j] - mu[k, j]` for
+every `j`, then `... xc[i] ...` in a later loop) makes Enzyme save every element it reads,
+because the array is overwritten in the next iteration of an enclosing loop. When the value
+read is known, as an expression of values that do not change in between, the load is
+replaced by that expression: Enzyme then saves at most the expression's result, which
+lowering/remat.py recomputes in the reverse pass from the unchanged arrays. Two forms:
+
+* same block: `B[idx] = v` followed by `... = B[idx]` (the same index values) with no write to
+  `B` in between: the load is `v`;
+* covering loop: `for j in range(lo, hi): ... B[j] = e(j)` (one unconditional store in the
+  body, the only write to `B` in the loop) followed, later in the same block, by an op whose
+  nest loads `B[i]` where `i` runs over a loop with the same `lo`, `hi` and step 1, with no
+  write to `B` from the first loop to the load: the load is `e(i)`, recomputed where it is
+  read, when `e` is arithmetic on values defined outside the first loop, its index `j`, and
+  loads of arrays nothing writes from the first loop to the load.
+
+`B` is a local array (an allocation of the function: arguments may be the same array). The
+values are equal bit for bit (the same operations on the same inputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from mlir import ir
+
+from ..ir.context import ops_where
+
+VIEWS: Final = frozenset({"memref.subview", "memref.cast", "memref.reinterpret_cast",
+                          "memref.expand_shape", "memref.collapse_shape", "memref.transpose",
+                          "arith.select"})
+READS: Final = frozenset({"memref.load", "memref.dim", "memref.dealloc"})
+MAX_OPS: Final = 24
+"""At most this many ops are copied to recompute one load."""
+
+
+def forward_stores(module: ir.Module) -> int:
+    """Replace the loads described in the module docstring; returns how many."""
+    done = 0
+    for func in ops_where(module.operation, lambda op: op.name == "func.func"):
+        for load in ops_where(func, lambda op: op.name == "memref.load"):
+            done += _forward(load)
+    return done
+
+
+def _op(x: object) -> ir.Operation | None:
+    op = getattr(x, "operation", None)
+    return op if isinstance(op, ir.Operation) else None
+
+
+def _defining(value: ir.Value) -> ir.Operation | None:
+    return None if isinstance(value.owner, ir.Block) else _op(value.owner)
+
+
+def _root(value: ir.Value) -> ir.Operation | None | str:
+    """The alloc `value` views, 'argument' for a function argument, None if unknown."""
+    op = _defining(value)
+    if op is None:
+        parent = _op(value.owner.owner)
+        return "argument" if parent is not None and parent.name == "func.func" else None
+    if op.name == "memref.alloc":
+        return op
+    if op.name in VIEWS and op.name != "arith.select":
+        return _root(op.operands[0])
+    return None
+
+
+def _walk(op: ir.Operation) -> Iterator[ir.Operation]:
+    yield op
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.operations:
+                yield from _walk(child.operation)
+
+
+def _writes(op: ir.Operation, buffer: ir.Operation | str) -> bool:
+    """Whether `op` (with its regions) may write `buffer` (an alloc, or 'argument': any
+    function argument)."""
+    for inner in _walk(op):
+        for k, operand in enumerate(inner.operands):
+            if not isinstance(operand.type, ir.MemRefType) or inner.name in READS or \
+                    inner.name in VIEWS or (inner.name == "memref.store" and k != 1):
+                continue
+            root = _root(operand)
+            if root is None or root == buffer:
+                return True
+    return False
+
+
+def _forward(load: ir.Operation) -> int:
+    buffer = _root(load.operands[0])
+    if not isinstance(buffer, ir.Operation):
+        return 0
+    found = _same_block(load, buffer)
+    if found is not None:
+        load.results[0].replace_all_uses_with(found)
+        load.erase()
+        return 1
+    return _covering(load, buffer)
+
+
+def _same_block(load: ir.Operation, buffer: ir.Operation) -> ir.Value | None:
+    """The value of a store to the same element earlier in the load's block."""
+    index = list(load.operands)[1:]
+    previous = _previous(load)
+    while previous is not None:
+        if previous.name == "memref.store" and previous.operands[1] == load.operands[0] and \
+                list(previous.operands)[2:] == index:
+            return _unguarded(previous.operands[0])
+        if _writes(previous, buffer):
+            return None
+        previous = _previous(previous)
+    return None
+
+
+def _previous(op: ir.Operation) -> ir.Operation | None:
+    """The op before `op` in its block, or None."""
+    block = op.block
+    prev = None
+    for view in block.operations:
+        if view.operation == op:
+            return prev
+        prev = view.operation
+    return None
+
+
+def _covering(load: ir.Operation, buffer: ir.Operation) -> int:
+    """The covering-loop form (module docstring)."""
+    indices = [_uncast(v) for v in list(load.operands)[1:]]
+    if len(indices) != 1 or not _is_iv(indices[0]):
+        return 0
+    reader = _op(indices[0].owner.owner)  # the loop `i` runs over
+    assert reader is not None
+    op = load  # climb from the load; at each level look for an earlier covering loop
+    while True:
+        if op != load and _writes(op, buffer):  # also after the load, in a loop
+            return 0
+        previous = _previous(op)
+        while previous is not None:
+            if previous.name == "scf.for" and _same_range(previous, reader):
+                store = _covering_store(previous, buffer, load.operands[0])
+                if store is not None:
+                    return _replace(load, store, previous, op, buffer)
+            if _writes(previous, buffer):
+                return 0
+            previous = _previous(previous)
+        parent = _op(op.parent)
+        if parent is None or parent.name == "func.func":
+            return 0
+        op = parent
+
+
+def _unguarded(value: ir.Value) -> ir.Value:
+    """The value a store guard `select(false, old, v)` (lowering/rewrites.activate_stores)
+    stores: `v`."""
+    op = _defining(value)
+    if op is None or op.name != "arith.select":
+        return value
+    condition = _defining(op.operands[0])
+    if condition is None or condition.name != "arith.constant" or \
+            not isinstance(flag := condition.attributes["value"], ir.BoolAttr) or flag.value:
+        return value
+    return _unguarded(op.operands[2])
+
+
+def _uncast(value: ir.Value) -> ir.Value:
+    """`value` without an index -> integer -> index round trip (the frontend's loop indices
+    are i64 values cast back to index where they index an array)."""
+    op = _defining(value)
+    if op is None or op.name != "arith.index_cast":
+        return value
+    inner = _defining(op.operands[0])
+    if inner is None or inner.name != "arith.index_cast" or \
+            inner.operands[0].type != value.type or \
+            ir.IntegerType(op.operands[0].type).width != 64:
+        return value
+    return inner.operands[0]
+
+
+def _is_iv(value: ir.Value) -> bool:
+    owner = value.owner
+    if not isinstance(owner, ir.Block) or value.arg_number != 0:
+        return False
+    parent = _op(owner.owner)
+    return parent is not None and parent.name == "scf.for"
+
+
+def _constant_one(value: ir.Value) -> bool:
+    op = _defining(value)
+    if op is None or op.name != "arith.constant":
+        return False
+    attr = op.attributes["value"]
+    return isinstance(attr, ir.IntegerAttr) and attr.value == 1
+
+
+def _same_range(a: ir.Operation, b: ir.Operation) -> bool:
+    return a.operands[0] == b.operands[0] and a.operands[1] == b.operands[1] and \
+        _constant_one(a.operands[2]) and _constant_one(b.operands[2])
+
+
+def _covering_store(loop: ir.Operation, buffer: ir.Operation,
+                    view: ir.Value) -> ir.Operation | None:
+    """The one store `view[j] = e` directly in `loop`'s body, if it is the loop's only write
+    to `buffer`."""
+    body = loop.regions[0].blocks[0]
+    iv = body.arguments[0]
+    stores = [v.operation for v in body.operations if v.operation.name == "memref.store"
+              and v.operation.operands[1] == view
+              and [_uncast(i) for i in list(v.operation.operands)[2:]] == [iv]]
+    if len(stores) != 1:
+        return None
+    others = [v.operation for v in body.operations if v.operation != stores[0]]
+    if any(_writes(op, buffer) for op in others):
+        return None
+    return stores[0]
+
+
+def _replace(load: ir.Operation, store: ir.Operation, loop: ir.Operation,
+             reader_top: ir.Operation, buffer: ir.Operation) -> int:
+    """Recompute the stored value at the load, if its inputs do not change in between."""
+    iv = loop.regions[0].blocks[0].arguments[0]
+    plan: list[ir.Operation] = []
+    stored = _unguarded(store.operands[0])
+    if not _plan(stored, loop, iv, plan, reader_top, buffer):
+        return 0
+    memo = {iv: _uncast(load.operands[1])}
+    with ir.InsertionPoint(load), load.location:
+        for op in plan:
+            operands = [memo.get(v, v) for v in op.operands]
+            copy = op.clone()
+            for k, v in enumerate(operands):
+                copy.operands[k] = v
+            for old, new in zip(op.results, copy.results, strict=True):
+                memo[old] = new
+    load.results[0].replace_all_uses_with(memo.get(stored, stored))
+    load.erase()
+    return 1
+
+
+def _plan(value: ir.Value, loop: ir.Operation, iv: ir.Value, plan: list[ir.Operation],
+          reader_top: ir.Operation, buffer: ir.Operation) -> bool:
+    """Append to `plan` (operands first) the ops of `loop`'s body that compute `value`; False
+    if one is not pure arithmetic or a load of an array written in between."""
+    if value == iv:
+        return True
+    op = _defining(value)
+    if op is None:
+        return not _inside(value, loop)
+    if not _inside(value, loop):
+        return True
+    if op in plan:
+        return True
+    if len(plan) >= MAX_OPS or len(op.regions):
+        return False
+    if op.name == "memref.load":
+        root = _root(op.operands[0])
+        if root is None or _inside(op.operands[0], loop) or _written_between(
+                root, loop, reader_top):
+            return False
+    elif not op.name.startswith("arith."):
+        return False
+    if not all(_plan(v, loop, iv, plan, reader_top, buffer) for v in op.operands):
+        return False
+    plan.append(op)
+    return True
+
+
+def _written_between(root: ir.Operation | str, loop: ir.Operation,
+                     reader_top: ir.Operation) -> bool:
+    """Whether `root` may be written by `loop`, by the ops after it up to `reader_top`, or
+    inside `reader_top` (conservative)."""
+    op: ir.Operation | None = loop
+    while op is not None:
+        if _writes(op, root):
+            return True
+        if op == reader_top:
+            return False
+        op = _next(op)
+    return True
+
+
+def _next(op: ir.Operation) -> ir.Operation | None:
+    found = False
+    for view in op.block.operations:
+        if found:
+            return view.operation
+        found = view.operation == op
+    return None
+
+
+def _inside(value: ir.Value, loop: ir.Operation) -> bool:
+    owner = value.owner
+    op = _op(owner.owner if isinstance(owner, ir.Block) else owner)
+    while op is not None:
+        if op == loop:
+            return True
+        op = _op(op.parent)
+    return False
