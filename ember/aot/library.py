@@ -91,13 +91,15 @@ def _key(func: Any, options: Any, what: str, cpu: str | None) -> str:
 
 
 def _object(key: str, export: str, make_ir: Any, cpu: str | None,
-            vector_math: bool = False) -> tuple[bytes, bool]:
-    """Object code for `key` from the cache, or compiled from `make_ir()` and cached."""
+            vector_math: bool = False, slp: bool = True) -> tuple[bytes, bool]:
+    """Object code for `key` from the cache, or compiled from `make_ir()` and cached
+    (`slp=False` for derivatives, as in the JIT: runtime/native.optimize)."""
     hit = cache.lookup(key)
     if hit is not None:
         with open(hit[0], "rb") as f:
             return f.read(), True
-    obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math), cpu)
+    obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math, slp=slp),
+                             cpu)
     with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as tmp:
         tmp.write(obj)
     try:
@@ -166,7 +168,8 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
         return native.prepare_ir(lowered, thunks)
 
     what = f"derivative:{export}:{d.kind}:{d.request.key()}"
-    obj, reused = _object(_key(d.kernel.py_func, options, what, cpu), export, make_ir, cpu)
+    obj, reused = _object(_key(d.kernel.py_func, options, what, cpu), export, make_ir, cpu,
+                          slp=False)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
     if count_sig is not None:
         adapters.append(aot_c.adapter_declaration(f"{export}_count", count_sig.params,

@@ -23,6 +23,10 @@ A cache qualifies when, in the derivative function:
   `iv`, `iv - lb` or `(iv - lb) / step`), so the reverse pass can recompute it from the
   position it reads.
 Anything else is left as Enzyme made it.
+
+`save_results` goes the other way where that is cheaper: a cache whose every reverse read only
+feeds one math function the forward pass also applied to the value (`tanh(a)`, recomputed by
+the adjoint of tanh) keeps that function's result instead.
 """
 
 from __future__ import annotations
@@ -461,4 +465,56 @@ def rematerialize(module: ir.Module, spec: ADSpec) -> int:
         if activity == "dup":
             shadows.add(k)
             k += 1
-    return rematerialize_loads(module, {f"diffe{spec.fn}": frozenset(shadows)})
+    name = f"diffe{spec.fn}"
+    return rematerialize_loads(module, {name: frozenset(shadows)}) + save_results(module, name)
+
+
+def save_results(module: ir.Module, name: str) -> int:
+    """In derivative function `name`: where the reverse pass only ever applies one math
+    function to a cached value (`tanh(a)` for tanh's adjoint) that the forward pass also
+    computed from it, cache that result instead: a load replaces the recomputation (the same
+    operation on the same input: the same bits). Returns how many caches changed."""
+    done = 0
+    for view in module.body.operations:
+        op = view.operation
+        if op.name == "func.func" and "sym_name" in op.attributes and \
+                ir.StringAttr(op.attributes["sym_name"]).value == name:
+            for alloc in op.regions[0].blocks[0].operations:
+                if alloc.operation.name == "memref.alloc":
+                    done += _save_result(alloc.operation)
+    return done
+
+
+def _save_result(alloc: ir.Operation) -> int:
+    uses = _Uses.of(alloc.result)
+    if uses is None or len(uses.stores) != 1 or not uses.loads:
+        return 0
+    store = uses.stores[0][0]
+    applied = [_op(u.owner) for load, _ in uses.loads for u in load.results[0].uses]
+    first = applied[0] if applied else None
+    if first is None or not first.name.startswith("math.") or len(first.operands) != 1 or \
+            any(a is None or not _same_op(a, first) for a in applied):
+        return 0
+    stored = store.operands[0]
+    forward = next((_op(u.owner) for u in stored.uses
+                    if _op(u.owner) is not None and _same_op(_op(u.owner), first)
+                    and _op(u.owner).block == store.block), None)  # type: ignore[union-attr]
+    if forward is None:
+        return 0
+    if store.is_before_in_block(forward):
+        forward.move_before(store)  # its operand is defined before the store
+    store.operands[0] = forward.results[0]
+    for a in applied:
+        a.results[0].replace_all_uses_with(a.operands[0])  # type: ignore[union-attr]
+        a.erase()  # type: ignore[union-attr]
+    return 1
+
+
+def _same_op(a: ir.Operation, b: ir.Operation) -> bool:
+    """The same unary op with the same attributes (fastmath flags)."""
+    return a.name == b.name and len(a.operands) == 1 and _attributes(a) == _attributes(b)
+
+
+def _attributes(op: ir.Operation) -> dict[str, str]:
+    attrs = op.attributes
+    return {name: str(attrs[name]) for name in attrs}
