@@ -465,8 +465,8 @@ def rematerialize(module: ir.Module, spec: ADSpec) -> int:
         if activity == "dup":
             shadows.add(k)
             k += 1
-    name = f"diffe{spec.fn}"
-    return rematerialize_loads(module, {name: frozenset(shadows)}) + save_results(module, name)
+    name = f"diffe{spec.fn}"  # first: saving exp(v) beats recomputing v and exp
+    return save_results(module, name) + rematerialize_loads(module, {name: frozenset(shadows)})
 
 
 def save_results(module: ir.Module, name: str) -> int:
