@@ -22,17 +22,13 @@ values are equal bit for bit (the same operations on the same inputs).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Final
 
 from mlir import ir
 
 from ..ir.context import ops_where
+from .irquery import VIEWS, defining, inside, is_iv, nested, op_of, writes
 
-VIEWS: Final = frozenset({"memref.subview", "memref.cast", "memref.reinterpret_cast",
-                          "memref.expand_shape", "memref.collapse_shape", "memref.transpose",
-                          "arith.select"})
-READS: Final = frozenset({"memref.load", "memref.dim", "memref.dealloc"})
 MAX_OPS: Final = 24
 """At most this many ops are copied to recompute one load."""
 
@@ -46,20 +42,11 @@ def forward_stores(module: ir.Module) -> int:
     return done
 
 
-def _op(x: object) -> ir.Operation | None:
-    op = getattr(x, "operation", None)
-    return op if isinstance(op, ir.Operation) else None
-
-
-def _defining(value: ir.Value) -> ir.Operation | None:
-    return None if isinstance(value.owner, ir.Block) else _op(value.owner)
-
-
 def _root(value: ir.Value) -> ir.Operation | None | str:
     """The alloc `value` views, 'argument' for a function argument, None if unknown."""
-    op = _defining(value)
+    op = defining(value)
     if op is None:
-        parent = _op(value.owner.owner)
+        parent = op_of(value.owner.owner)
         return "argument" if parent is not None and parent.name == "func.func" else None
     if op.name == "memref.alloc":
         return op
@@ -68,21 +55,12 @@ def _root(value: ir.Value) -> ir.Operation | None | str:
     return None
 
 
-def _walk(op: ir.Operation) -> Iterator[ir.Operation]:
-    yield op
-    for region in op.regions:
-        for block in region.blocks:
-            for child in block.operations:
-                yield from _walk(child.operation)
-
-
 def _writes(op: ir.Operation, buffer: ir.Operation | str) -> bool:
     """Whether `op` (with its regions) may write `buffer` (an alloc, or 'argument': any
     function argument)."""
-    for inner in _walk(op):
+    for inner in (op, *nested(op)):
         for k, operand in enumerate(inner.operands):
-            if not isinstance(operand.type, ir.MemRefType) or inner.name in READS or \
-                    inner.name in VIEWS or (inner.name == "memref.store" and k != 1):
+            if not isinstance(operand.type, ir.MemRefType) or not writes(inner, k):
                 continue
             root = _root(operand)
             if root is None or root == buffer:
@@ -130,9 +108,9 @@ def _previous(op: ir.Operation) -> ir.Operation | None:
 def _covering(load: ir.Operation, buffer: ir.Operation) -> int:
     """The covering-loop form (module docstring)."""
     indices = [_uncast(v) for v in list(load.operands)[1:]]
-    if len(indices) != 1 or not _is_iv(indices[0]):
+    if len(indices) != 1 or not is_iv(indices[0]):
         return 0
-    reader = _op(indices[0].owner.owner)  # the loop `i` runs over
+    reader = op_of(indices[0].owner.owner)  # the loop `i` runs over
     assert reader is not None
     op = load  # climb from the load; at each level look for an earlier covering loop
     while True:
@@ -147,7 +125,7 @@ def _covering(load: ir.Operation, buffer: ir.Operation) -> int:
             if _writes(previous, buffer):
                 return 0
             previous = _previous(previous)
-        parent = _op(op.parent)
+        parent = op_of(op.parent)
         if parent is None or parent.name == "func.func":
             return 0
         op = parent
@@ -156,10 +134,10 @@ def _covering(load: ir.Operation, buffer: ir.Operation) -> int:
 def _unguarded(value: ir.Value) -> ir.Value:
     """The value a store guard `select(false, old, v)` (lowering/rewrites.activate_stores)
     stores: `v`."""
-    op = _defining(value)
+    op = defining(value)
     if op is None or op.name != "arith.select":
         return value
-    condition = _defining(op.operands[0])
+    condition = defining(op.operands[0])
     if condition is None or condition.name != "arith.constant" or \
             not isinstance(flag := condition.attributes["value"], ir.BoolAttr) or flag.value:
         return value
@@ -169,10 +147,10 @@ def _unguarded(value: ir.Value) -> ir.Value:
 def _uncast(value: ir.Value) -> ir.Value:
     """`value` without an index -> integer -> index round trip (the frontend's loop indices
     are i64 values cast back to index where they index an array)."""
-    op = _defining(value)
+    op = defining(value)
     if op is None or op.name != "arith.index_cast":
         return value
-    inner = _defining(op.operands[0])
+    inner = defining(op.operands[0])
     if inner is None or inner.name != "arith.index_cast" or \
             inner.operands[0].type != value.type or \
             ir.IntegerType(op.operands[0].type).width != 64:
@@ -180,16 +158,8 @@ def _uncast(value: ir.Value) -> ir.Value:
     return inner.operands[0]
 
 
-def _is_iv(value: ir.Value) -> bool:
-    owner = value.owner
-    if not isinstance(owner, ir.Block) or value.arg_number != 0:
-        return False
-    parent = _op(owner.owner)
-    return parent is not None and parent.name == "scf.for"
-
-
 def _constant_one(value: ir.Value) -> bool:
-    op = _defining(value)
+    op = defining(value)
     if op is None or op.name != "arith.constant":
         return False
     attr = op.attributes["value"]
@@ -246,10 +216,10 @@ def _plan(value: ir.Value, loop: ir.Operation, iv: ir.Value, plan: list[ir.Opera
     if one is not pure arithmetic or a load of an array written in between."""
     if value == iv:
         return True
-    op = _defining(value)
+    op = defining(value)
     if op is None:
-        return not _inside(value, loop)
-    if not _inside(value, loop):
+        return not inside(value, loop)
+    if not inside(value, loop):
         return True
     if op in plan:
         return True
@@ -257,7 +227,7 @@ def _plan(value: ir.Value, loop: ir.Operation, iv: ir.Value, plan: list[ir.Opera
         return False
     if op.name == "memref.load":
         root = _root(op.operands[0])
-        if root is None or _inside(op.operands[0], loop) or _written_between(
+        if root is None or inside(op.operands[0], loop) or _written_between(
                 root, loop, reader_top):
             return False
     elif not op.name.startswith("arith."):
@@ -291,11 +261,3 @@ def _next(op: ir.Operation) -> ir.Operation | None:
     return None
 
 
-def _inside(value: ir.Value, loop: ir.Operation) -> bool:
-    owner = value.owner
-    op = _op(owner.owner if isinstance(owner, ir.Block) else owner)
-    while op is not None:
-        if op == loop:
-            return True
-        op = _op(op.parent)
-    return False

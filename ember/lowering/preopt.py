@@ -39,6 +39,7 @@ from mlir.passmanager import PassManager
 
 from ..ir.context import ops_where
 from .forwarding import forward_stores
+from .irquery import inside, op_of
 
 PASSES: Final = "builtin.module(cse)"
 DIVISIONS: Final = frozenset({"arith.divsi", "arith.divui", "arith.remsi", "arith.remui",
@@ -63,11 +64,11 @@ def _hoist(loop: ir.Operation) -> None:
     """Move the loop-invariant integer arithmetic of `loop`'s body before `loop`."""
     for view in list(loop.regions[0].blocks[0].operations):
         op = view.operation
-        if _integer_op(op) and not any(_inside(v, loop) for v in op.operands):
+        if _integerop_of(op) and not any(inside(v, loop) for v in op.operands):
             op.move_before(loop)
 
 
-def _integer_op(op: ir.Operation) -> bool:
+def _integerop_of(op: ir.Operation) -> bool:
     if op.name == "arith.constant":
         return True
     if not (op.name.startswith("arith.") or op.name == "memref.dim") or len(op.regions):
@@ -78,7 +79,7 @@ def _integer_op(op: ir.Operation) -> bool:
 
 
 def _nonzero_constant(value: ir.Value) -> bool:
-    op = _op(value.owner)
+    op = op_of(value.owner)
     if op is None or op.name != "arith.constant":
         return False
     value = op.attributes["value"]
@@ -112,31 +113,14 @@ def _advance(yielded: ir.Value, arg: ir.Value,
              loop: ir.Operation) -> tuple[ir.Operation, ir.Value] | None:
     """(the `arith.addi`, the step) when `yielded` is `arg + step` with `step` defined outside
     `loop`, else None."""
-    owner = _op(yielded.owner)
+    owner = op_of(yielded.owner)
     if owner is None or owner.name != "arith.addi":
         return None
     a, b = owner.operands
     step = b if a == arg else a if b == arg else None
-    if step is None or _inside(step, loop):
+    if step is None or inside(step, loop):
         return None
     return owner, step
-
-
-def _inside(value: ir.Value, loop: ir.Operation) -> bool:
-    """Whether `value` is defined within `loop` (an op or a block argument of its body)."""
-    owner = value.owner
-    op = _op(owner.owner if isinstance(owner, ir.Block) else owner)
-    while op is not None:
-        if op == loop:
-            return True
-        op = _op(op.parent)
-    return False
-
-
-def _op(x: object) -> ir.Operation | None:
-    """The operation of an op view or operation, else None."""
-    op = getattr(x, "operation", None)
-    return op if isinstance(op, ir.Operation) else None
 
 
 def _only_use(value: ir.Value, user: ir.Operation) -> bool:
@@ -147,7 +131,7 @@ def _iteration(loop: ir.Operation, iv: ir.Value) -> ir.Value:
     """`(iv - lb) / step`: the number of the current iteration, from 0 (index)."""
     lb, step = loop.operands[0], loop.operands[2]
     offset = arith.subi(iv, lb)
-    one = _op(step.owner)
+    one = op_of(step.owner)
     if one is not None and one.name == "arith.constant" and \
             ir.IntegerAttr(one.attributes["value"]).value == 1:
         return offset

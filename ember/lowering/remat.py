@@ -31,7 +31,6 @@ the adjoint of tanh) keeps that function's result instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
@@ -39,13 +38,9 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .enzyme import ADSpec
+from .irquery import VIEWS, defining, is_iv, nested, op_of, writes
 
 _DYNAMIC: Final = ir.ShapedType.get_dynamic_size()
-VIEWS: Final = frozenset({"memref.subview", "memref.cast", "memref.reinterpret_cast",
-                          "memref.expand_shape", "memref.collapse_shape", "memref.transpose",
-                          "arith.select"})
-READS: Final = frozenset({"memref.load", "memref.dim", "memref.dealloc",
-                          "memref.extract_strided_metadata", "memref.extract_aligned_pointer_as_index"})
 PURE: Final = ("arith.",)
 """Ops a cached value may be recomputed through (arithmetic, constants), besides loads."""
 MAX_OPS: Final = 8
@@ -68,15 +63,6 @@ def rematerialize_loads(module: ir.Module, functions: dict[str, frozenset[int]])
     return done
 
 
-def _op(x: object) -> ir.Operation | None:
-    op = getattr(x, "operation", None)
-    return op if isinstance(op, ir.Operation) else None
-
-
-def _defining(value: ir.Value) -> ir.Operation | None:
-    return None if isinstance(value.owner, ir.Block) else _op(value.owner)
-
-
 @dataclass
 class _Function:
     func: ir.Operation
@@ -95,10 +81,10 @@ class _Function:
         if not self._writes():
             return 0
         done = 0
-        allocs = [op for op in _walk(self.func) if op.name == "memref.alloc"]
+        allocs = [op for op in nested(self.func) if op.name == "memref.alloc"]
         self.saved = self._saved_arguments(allocs)
         for alloc in allocs:
-            done += self._replace(alloc) if _op(alloc.parent) == self.func \
+            done += self._replace(alloc) if op_of(alloc.parent) == self.func \
                 else self._replace_nested(alloc)
         return done
 
@@ -108,7 +94,7 @@ class _Function:
         another cached value (an element of a packed array `a[p + j]`)."""
         saved = {}
         for alloc in allocs:
-            uses = _Uses.of(alloc.result) if _op(alloc.parent) == self.func else None
+            uses = _Uses.of(alloc.result) if op_of(alloc.parent) == self.func else None
             if uses is not None and len(uses.stores) == 1:
                 store, coords = uses.stores[0]
                 if isinstance(store.operands[0].owner, ir.Block):
@@ -119,9 +105,9 @@ class _Function:
 
     def _writes(self) -> bool:
         """Fill `last_write`; False when some write goes to a buffer of unknown origin."""
-        for op in _walk(self.func):
+        for op in nested(self.func):
             for k, operand in enumerate(op.operands):
-                if not isinstance(operand.type, ir.MemRefType) or _reads(op, k):
+                if not isinstance(operand.type, ir.MemRefType) or not writes(op, k):
                     continue
                 bases = self._bases(operand)
                 if bases is None:
@@ -140,7 +126,7 @@ class _Function:
             if value.owner != self.block:
                 return None
             return {value.arg_number}
-        op = _defining(value)
+        op = defining(value)
         if op is None:
             return None
         if op.name in ("memref.alloc", "memref.alloca"):
@@ -153,8 +139,8 @@ class _Function:
         return None
 
     def _top_of(self, op: ir.Operation) -> int:
-        while op.parent is not None and _op(op.parent) != self.func:
-            op = _op(op.parent)  # type: ignore[assignment]
+        while op.parent is not None and op_of(op.parent) != self.func:
+            op = op_of(op.parent)  # type: ignore[assignment]
         return self.top[op]
 
     def _last_write(self, base: object) -> int:
@@ -196,10 +182,10 @@ class _Function:
             return False
         freed = all([_unused_but_freed(load.results[0]) for load, _ in outer.loads])
         _unused_but_freed(buffer.result)  # erases its dead views
-        if freed and [_op(u.owner) for u in buffer.result.uses] == [keeper]:
+        if freed and [op_of(u.owner) for u in buffer.result.uses] == [keeper]:
             for load, _ in outer.loads:  # the buffers are no longer read: nor kept
                 for use in list(load.results[0].uses):
-                    _op(use.owner).erase()  # type: ignore[union-attr]
+                    op_of(use.owner).erase()  # type: ignore[union-attr]
                 load.erase()
             keeper.erase()
             buffer.erase()
@@ -217,7 +203,7 @@ class _Function:
         value = store.operands[0]
         bounds = [v for how in ivs.values() for v in (how.lb, how.step) if v is not None]
         budget = [MAX_OPS, MAX_INDEX_OPS]
-        if _defining(value) is None or not all(
+        if defining(value) is None or not all(
                 self._recomputable(v, at, ivs, budget) for v in [value, *bounds]):
             return False
         for load, rcoords in loads:
@@ -248,8 +234,8 @@ class _Function:
         """Defined by a function argument or a top-level op before index `at`."""
         if isinstance(value.owner, ir.Block):
             return value.owner == self.block
-        op = _defining(value)
-        return op is not None and _op(op.parent) == self.func and self.top[op] < at
+        op = defining(value)
+        return op is not None and op_of(op.parent) == self.func and self.top[op] < at
 
     def _recomputable(self, value: ir.Value, at: int, ivs: dict[ir.Value, _IV],
                       budget: list[int]) -> bool:
@@ -259,7 +245,7 @@ class _Function:
         ops and ops in all it may take."""
         if value in ivs or self._available(value, at):
             return True
-        op = _defining(value)
+        op = defining(value)
         if op is None and value in self.saved:
             return all(self._recomputable(c, at, ivs, budget) for c in self.saved[value].coords)
         if op is None or len(op.regions) or budget[0] <= 0 or budget[1] <= 0:
@@ -283,7 +269,7 @@ class _Function:
             return memo[value]
         if self._available(value, at):
             return value
-        op = _defining(value)
+        op = defining(value)
         if op is None:  # a saved loop-carried value (_saved_arguments)
             cache, coords = self.saved[value]
             at_ = [self._clone(c, at, ivs, memo) for c in coords]
@@ -298,22 +284,6 @@ class _Function:
             copy.operands[k] = operand
         memo[value] = copy.results[0]
         return copy.results[0]
-
-
-def _reads(op: ir.Operation, k: int) -> bool:
-    """Whether operand `k` (a memref) of `op` is not written there: read, viewed, or stored
-    as a value (a cache of buffers; writes through it are then of unknown origin)."""
-    if op.name in READS or op.name in VIEWS:
-        return True
-    return op.name == "memref.store" and k != 1
-
-
-def _walk(op: ir.Operation) -> Iterator[ir.Operation]:
-    for region in op.regions:
-        for block in region.blocks:
-            for child in block.operations:
-                yield child.operation
-                yield from _walk(child.operation)
 
 
 @dataclass
@@ -333,7 +303,7 @@ class _Uses:
 
     def _collect(self, value: ir.Value, outer: list[ir.Value], escapes: bool) -> bool:
         for use in value.uses:
-            op = _op(use.owner)
+            op = op_of(use.owner)
             if op is None:
                 return False
             if op.name in ("memref.dealloc", "memref.dim"):
@@ -359,19 +329,19 @@ def _unused_but_freed(buffer: ir.Value) -> bool:
     while changed:  # re-read the uses after each erasure (an erased op's uses are gone)
         changed = False
         for use in buffer.uses:
-            op = _op(use.owner)
+            op = op_of(use.owner)
             if op is not None and op.name in ("memref.subview", "memref.dim") and \
                     _erase_dead(op):
                 changed = True
                 break
-    return all(_op(use.owner).name == "memref.dealloc" for use in buffer.uses)  # type: ignore[union-attr]
+    return all(op_of(use.owner).name == "memref.dealloc" for use in buffer.uses)  # type: ignore[union-attr]
 
 
 def _erase_dead(op: ir.Operation) -> bool:
     """Erase `op` if its results are unused (then the views and sizes only it used, too)."""
     if any(len(list(r.uses)) for r in op.results):
         return False
-    owners = [_defining(v) for v in op.operands]
+    owners = [defining(v) for v in op.operands]
     op.erase()
     for owner in owners:
         if owner is not None and owner.name in ("memref.subview", "memref.dim"):
@@ -381,9 +351,9 @@ def _erase_dead(op: ir.Operation) -> bool:
 
 def _root(view: ir.Value) -> ir.Operation | None:
     """The alloc a chain of subviews starts from, else None."""
-    op = _defining(view)
+    op = defining(view)
     while op is not None and op.name == "memref.subview":
-        op = _defining(op.operands[0])
+        op = defining(op.operands[0])
     return op if op is not None and op.name == "memref.alloc" else None
 
 
@@ -431,21 +401,13 @@ def _iv_positions(coords: list[ir.Value]) -> dict[ir.Value, _IV] | None:
     return ivs
 
 
-def _is_iv(value: ir.Value) -> bool:
-    owner = value.owner
-    if not isinstance(owner, ir.Block) or value.arg_number != 0:
-        return False
-    parent = _op(owner.owner)
-    return parent is not None and parent.name == "scf.for"
-
-
 def _iv_of(c: ir.Value) -> tuple[ir.Value, ir.Value | None, ir.Value | None] | None:
-    if _is_iv(c):
+    if is_iv(c):
         return c, None, None
-    op = _defining(c)
+    op = defining(c)
     if op is None:
         return None
-    if op.name == "arith.subi" and _is_iv(op.operands[0]):
+    if op.name == "arith.subi" and is_iv(op.operands[0]):
         return op.operands[0], op.operands[1], None
     if op.name in ("arith.divui", "arith.divsi"):
         inner = _iv_of(op.operands[0])
@@ -490,15 +452,15 @@ def _save_result(alloc: ir.Operation) -> int:
     if uses is None or len(uses.stores) != 1 or not uses.loads:
         return 0
     store = uses.stores[0][0]
-    applied = [_op(u.owner) for load, _ in uses.loads for u in load.results[0].uses]
+    applied = [op_of(u.owner) for load, _ in uses.loads for u in load.results[0].uses]
     first = applied[0] if applied else None
     if first is None or not first.name.startswith("math.") or len(first.operands) != 1 or \
-            any(a is None or not _same_op(a, first) for a in applied):
+            any(a is None or not _sameop_of(a, first) for a in applied):
         return 0
     stored = store.operands[0]
-    forward = next((_op(u.owner) for u in stored.uses
-                    if _op(u.owner) is not None and _same_op(_op(u.owner), first)
-                    and _op(u.owner).block == store.block), None)  # type: ignore[union-attr]
+    forward = next((op_of(u.owner) for u in stored.uses
+                    if op_of(u.owner) is not None and _sameop_of(op_of(u.owner), first)
+                    and op_of(u.owner).block == store.block), None)  # type: ignore[union-attr]
     if forward is None:
         return 0
     if store.is_before_in_block(forward):
@@ -510,7 +472,7 @@ def _save_result(alloc: ir.Operation) -> int:
     return 1
 
 
-def _same_op(a: ir.Operation, b: ir.Operation) -> bool:
+def _sameop_of(a: ir.Operation, b: ir.Operation) -> bool:
     """The same unary op with the same attributes (fastmath flags)."""
     return a.name == b.name and len(a.operands) == 1 and _attributes(a) == _attributes(b)
 
