@@ -9,8 +9,10 @@ Results are compared with CPython on the same inputs, bitwise (rtol 0) unless st
 
 import ast
 import math
+import os
 import platform
 import re
+import sys
 import textwrap
 
 import numpy as np
@@ -22,23 +24,8 @@ from ember import f32, f64
 from ember.frontend.bounds import compute_bounds
 from ember.frontend.loopbounds import nonnegative_indices
 
-
-def durbin(r: f64[:], y: f64[:], z: f64[:]) -> None:
-    n = len(r)
-    y[0] = -r[0]
-    beta = 1.0
-    alpha = -r[0]
-    for k in range(1, n):
-        beta = (1.0 - alpha * alpha) * beta
-        s = 0.0
-        for i in range(k):
-            s += r[k - i - 1] * y[i]
-        alpha = -(r[k] + s) / beta
-        for i in range(k):
-            z[i] = y[i] + alpha * y[k - i - 1]
-        for i in range(k):
-            y[i] = z[i]
-        y[k] = alpha
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+from suite_kernels import durbin  # noqa: E402  (NPBench's Levinson-Durbin, the suite row)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 9, 64])

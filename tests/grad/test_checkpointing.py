@@ -6,6 +6,7 @@ bad options are refused."""
 
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -13,22 +14,10 @@ import pytest
 import ember
 from ember import f64, grad, jvp, value_and_grad, vjp
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+from bench_checkpoint import array_loop, scalar_loop  # noqa: E402  (the measured loops)
+
 CP = {"checkpoint": "binomial", "snapshots": 8}
-
-
-def scalar_loop(s0: float, n: int) -> float:
-    s = s0
-    for _ in range(n):
-        s = math.sin(s) + 0.5 * s
-    return s
-
-
-def array_loop(u: f64[:], n: int, dt: float) -> float:
-    m = u.shape[0]
-    for t in range(n):
-        i = t % m
-        u[i] += dt * math.sin(u[(i + 1) % m])
-    return np.sum(u * u)
 
 
 def heat(u: f64[:], c: f64[:], steps: int, dt: float) -> float:
