@@ -33,12 +33,21 @@ MAX_OPS: Final = 24
 """At most this many ops are copied to recompute one load."""
 
 
+_WRITTEN: dict[ir.Operation, frozenset[object] | None] = {}
+"""Per op (with its regions): the buffers it may write (None: one of unknown origin). Only
+valid during one `forward_stores`, which adds no writes: it erases loads and adds loads and
+arithmetic, so an entry of an erased op that a new op inherits (by address) is still right."""
+
+
 def forward_stores(module: ir.Module) -> int:
     """Replace the loads described in the module docstring; returns how many."""
     done = 0
-    for func in ops_where(module.operation, lambda op: op.name == "func.func"):
-        for load in ops_where(func, lambda op: op.name == "memref.load"):
-            done += _forward(load)
+    try:
+        for func in ops_where(module.operation, lambda op: op.name == "func.func"):
+            for load in ops_where(func, lambda op: op.name == "memref.load"):
+                done += _forward(load)
+    finally:
+        _WRITTEN.clear()
     return done
 
 
@@ -58,14 +67,22 @@ def _root(value: ir.Value) -> ir.Operation | None | str:
 def _writes(op: ir.Operation, buffer: ir.Operation | str) -> bool:
     """Whether `op` (with its regions) may write `buffer` (an alloc, or 'argument': any
     function argument)."""
+    if op not in _WRITTEN:
+        _WRITTEN[op] = _written(op)
+    roots = _WRITTEN[op]
+    return roots is None or buffer in roots
+
+
+def _written(op: ir.Operation) -> frozenset[object] | None:
+    roots: set[object] = set()
     for inner in (op, *nested(op)):
         for k, operand in enumerate(inner.operands):
-            if not isinstance(operand.type, ir.MemRefType) or not writes(inner, k):
-                continue
-            root = _root(operand)
-            if root is None or root == buffer:
-                return True
-    return False
+            if isinstance(operand.type, ir.MemRefType) and writes(inner, k):
+                root = _root(operand)
+                if root is None:
+                    return None
+                roots.add(root)
+    return frozenset(roots)
 
 
 def _forward(load: ir.Operation) -> int:
@@ -83,26 +100,19 @@ def _forward(load: ir.Operation) -> int:
 def _same_block(load: ir.Operation, buffer: ir.Operation) -> ir.Value | None:
     """The value of a store to the same element earlier in the load's block."""
     index = list(load.operands)[1:]
-    previous = _previous(load)
-    while previous is not None:
+    for previous in _before(load):
         if previous.name == "memref.store" and previous.operands[1] == load.operands[0] and \
                 list(previous.operands)[2:] == index:
             return _unguarded(previous.operands[0])
         if _writes(previous, buffer):
             return None
-        previous = _previous(previous)
     return None
 
 
-def _previous(op: ir.Operation) -> ir.Operation | None:
-    """The op before `op` in its block, or None."""
-    block = op.block
-    prev = None
-    for view in block.operations:
-        if view.operation == op:
-            return prev
-        prev = view.operation
-    return None
+def _before(op: ir.Operation) -> list[ir.Operation]:
+    """The ops before `op` in its block, nearest first."""
+    ops = [view.operation for view in op.block.operations]
+    return ops[:ops.index(op)][::-1]
 
 
 def _covering(load: ir.Operation, buffer: ir.Operation) -> int:
@@ -116,15 +126,13 @@ def _covering(load: ir.Operation, buffer: ir.Operation) -> int:
     while True:
         if op != load and _writes(op, buffer):  # also after the load, in a loop
             return 0
-        previous = _previous(op)
-        while previous is not None:
+        for previous in _before(op):
             if previous.name == "scf.for" and _same_range(previous, reader):
                 store = _covering_store(previous, buffer, load.operands[0])
                 if store is not None:
                     return _replace(load, store, previous, op, buffer)
             if _writes(previous, buffer):
                 return 0
-            previous = _previous(previous)
         parent = op_of(op.parent)
         if parent is None or parent.name == "func.func":
             return 0
@@ -242,22 +250,8 @@ def _written_between(root: ir.Operation | str, loop: ir.Operation,
                      reader_top: ir.Operation) -> bool:
     """Whether `root` may be written by `loop`, by the ops after it up to `reader_top`, or
     inside `reader_top` (conservative)."""
-    op: ir.Operation | None = loop
-    while op is not None:
-        if _writes(op, root):
-            return True
-        if op == reader_top:
-            return False
-        op = _next(op)
-    return True
-
-
-def _next(op: ir.Operation) -> ir.Operation | None:
-    found = False
-    for view in op.block.operations:
-        if found:
-            return view.operation
-        found = view.operation == op
-    return None
-
-
+    ops = [view.operation for view in loop.block.operations]
+    span = ops[ops.index(loop):]
+    if reader_top not in span:
+        return True
+    return any(_writes(op, root) for op in span[:span.index(reader_top) + 1])
