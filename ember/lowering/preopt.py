@@ -96,13 +96,16 @@ def _counters(loop: ir.Operation) -> None:
     args = list(body.arguments)
     terminator = list(body.operations)[-1]
     inits = list(loop.operands)[3:]
+    if not isinstance(args[0].type, ir.IndexType):
+        return
+    first = list(body.operations)[0]  # new ops go before it, in the order they are made
     n: ir.Value | None = None
     for k, arg in enumerate(args[1:]):
         advance = _advance(terminator.operands[k], arg, loop) if _is_integer(arg.type) else None
         if advance is None or _only_use(arg, advance[0]):
             continue
         add, step = advance
-        with ir.InsertionPoint.at_block_begin(body), loop.location:
+        with ir.InsertionPoint(first), loop.location:
             n = n if n is not None else _iteration(loop, args[0])
             count = n if n.type == arg.type else arith.index_cast(arg.type, n)
             value = arith.addi(inits[k], arith.muli(count, step))

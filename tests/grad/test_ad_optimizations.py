@@ -124,6 +124,22 @@ CASES["packed_lower"] = (packed_lower, (RNG.standard_normal(5), RNG.standard_nor
 CASES["dense_tanh"] = (dense_tanh, (M, RNG.standard_normal((5, 4))), ("w",))
 
 
+def two_counters(v: f64[:], packed: f64[:]) -> float:
+    """Two counters advanced by different steps in one loop."""
+    s = 0.0
+    p = 0
+    q = 1
+    for i in range(v.shape[0]):
+        s += packed[p] * v[i] + packed[q] * v[i] * v[i]
+        p += 2
+        q += 2
+    return s
+
+
+CASES["two_counters"] = (two_counters, (RNG.standard_normal(4), RNG.standard_normal(8)),
+                         ("v", "packed"))
+
+
 def _enzyme_output(fn, args, wrt, opt_level, tmp_path, monkeypatch) -> str:
     folder = tmp_path / f"ir{opt_level}"
     monkeypatch.setenv("EMBER_DUMP_IR", str(folder))
