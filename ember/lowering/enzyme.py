@@ -72,6 +72,21 @@ class ADSpec:
     ret_activity: str | None
     """Activity of the result: 'active' (reverse), 'dup' (forward) or None."""
 
+    def shadowed(self, activity: str) -> bool:
+        """Whether a parameter of `activity` is followed by its shadow (forward mode: a
+        differentiated scalar by its tangent)."""
+        return activity == "dup" or (activity == "active" and self.mode == "forward")
+
+    def shadows(self) -> frozenset[int]:
+        """Positions of the shadow arguments of the derivative function (`_wrapper`'s order)."""
+        positions, k = set(), 0
+        for _, _, activity in self.params:
+            k += 1
+            if self.shadowed(activity):
+                positions.add(k)
+                k += 1
+        return frozenset(positions)
+
 
 def _wrapper(spec: ADSpec) -> str:
     """The entry function calling enzyme.autodiff / enzyme.fwddiff, in generic op form."""
@@ -80,7 +95,7 @@ def _wrapper(spec: ADSpec) -> str:
         args.append(f"%a{k}: {ty}")
         operands.append(f"%a{k}")
         types.append(ty)
-        if act == "dup" or (act == "active" and spec.mode == "forward"):
+        if spec.shadowed(act):
             args.append(f"%d{k}: {ty}")
             operands.append(f"%d{k}")
             types.append(ty)

@@ -27,7 +27,7 @@ from typing import Final
 from mlir import ir
 
 from ..ir.context import ops_where
-from .irquery import VIEWS, defining, inside, is_iv, nested, op_of, writes
+from .irquery import VIEWS, constant, defining, inside, is_iv, nested, op_of, writes
 
 MAX_OPS: Final = 24
 """At most this many ops are copied to recompute one load."""
@@ -145,9 +145,7 @@ def _unguarded(value: ir.Value) -> ir.Value:
     op = defining(value)
     if op is None or op.name != "arith.select":
         return value
-    condition = defining(op.operands[0])
-    if condition is None or condition.name != "arith.constant" or \
-            not isinstance(flag := condition.attributes["value"], ir.BoolAttr) or flag.value:
+    if constant(op.operands[0]) is not False:
         return value
     return _unguarded(op.operands[2])
 
@@ -166,17 +164,9 @@ def _uncast(value: ir.Value) -> ir.Value:
     return inner.operands[0]
 
 
-def _constant_one(value: ir.Value) -> bool:
-    op = defining(value)
-    if op is None or op.name != "arith.constant":
-        return False
-    attr = op.attributes["value"]
-    return isinstance(attr, ir.IntegerAttr) and attr.value == 1
-
-
 def _same_range(a: ir.Operation, b: ir.Operation) -> bool:
     return a.operands[0] == b.operands[0] and a.operands[1] == b.operands[1] and \
-        _constant_one(a.operands[2]) and _constant_one(b.operands[2])
+        constant(a.operands[2]) == 1 and constant(b.operands[2]) == 1
 
 
 def _covering_store(loop: ir.Operation, buffer: ir.Operation,

@@ -29,6 +29,15 @@ def defining(value: ir.Value) -> ir.Operation | None:
     return None if isinstance(value.owner, ir.Block) else op_of(value.owner)
 
 
+def constant(value: ir.Value) -> int | bool | None:
+    """The value of an integer or bool `arith.constant`, else None."""
+    op = defining(value)
+    if op is None or op.name != "arith.constant":
+        return None
+    attr = op.attributes["value"]
+    return attr.value if isinstance(attr, ir.IntegerAttr | ir.BoolAttr) else None
+
+
 def nested(op: ir.Operation) -> Iterator[ir.Operation]:
     """Every op inside `op`'s regions, outer ones first."""
     for region in op.regions:

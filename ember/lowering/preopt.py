@@ -39,7 +39,7 @@ from mlir.passmanager import PassManager
 
 from ..ir.context import ops_where
 from .forwarding import forward_stores
-from .irquery import inside, op_of
+from .irquery import constant, inside, op_of
 
 PASSES: Final = "builtin.module(cse)"
 DIVISIONS: Final = frozenset({"arith.divsi", "arith.divui", "arith.remsi", "arith.remui",
@@ -73,17 +73,9 @@ def _integerop_of(op: ir.Operation) -> bool:
         return True
     if not (op.name.startswith("arith.") or op.name == "memref.dim") or len(op.regions):
         return False
-    if op.name in DIVISIONS and not _nonzero_constant(op.operands[1]):
+    if op.name in DIVISIONS and constant(op.operands[1]) in (None, 0):
         return False
     return len(op.results) > 0 and all(_is_integer(r.type) for r in op.results)
-
-
-def _nonzero_constant(value: ir.Value) -> bool:
-    op = op_of(value.owner)
-    if op is None or op.name != "arith.constant":
-        return False
-    value = op.attributes["value"]
-    return isinstance(value, ir.IntegerAttr) and value.value != 0
 
 
 def _is_integer(t: ir.Type) -> bool:
@@ -134,8 +126,6 @@ def _iteration(loop: ir.Operation, iv: ir.Value) -> ir.Value:
     """`(iv - lb) / step`: the number of the current iteration, from 0 (index)."""
     lb, step = loop.operands[0], loop.operands[2]
     offset = arith.subi(iv, lb)
-    one = op_of(step.owner)
-    if one is not None and one.name == "arith.constant" and \
-            ir.IntegerAttr(one.attributes["value"]).value == 1:
+    if constant(step) == 1:
         return offset
     return arith.divui(offset, step)

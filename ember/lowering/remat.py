@@ -421,14 +421,8 @@ def rematerialize(module: ir.Module, spec: ADSpec) -> int:
     caches)."""
     if spec.mode != "reverse":
         return 0
-    shadows, k = set(), 0
-    for _, _, activity in spec.params:
-        k += 1
-        if activity == "dup":
-            shadows.add(k)
-            k += 1
     name = f"diffe{spec.fn}"  # first: saving exp(v) beats recomputing v and exp
-    return save_results(module, name) + rematerialize_loads(module, {name: frozenset(shadows)})
+    return save_results(module, name) + rematerialize_loads(module, {name: spec.shadows()})
 
 
 def save_results(module: ir.Module, name: str) -> int:
