@@ -33,11 +33,10 @@ import re
 from typing import Final
 
 from mlir import ir
-from mlir.dialects import arith, memref
 
 from ..errors import CompileError, Span
 from ..ir.context import ops_where
-from ..ir.loops import loop_nest
+from .rewrites import copy_elements
 
 BEFORE: Final = (
     # a snapshot is a new buffer of the type of each array the loop uses: a strided view
@@ -288,19 +287,9 @@ def lower_progress(text: str) -> str:
 
 
 def lower_copies(module: ir.Module) -> None:
-    """Each `memref.copy` (Enzyme's snapshots) as a loop nest of loads and stores: the
-    upstream lowering of strided copies calls `memrefCopy`, which derivative libraries do not
-    link."""
+    """Each `memref.copy` (Enzyme's snapshots) as a loop nest of loads and stores
+    (rewrites.copy_elements)."""
     for op in ops_where(module.operation, lambda op: op.name == "memref.copy"):
-        source, target = op.operands[0], op.operands[1]
         with ir.InsertionPoint(op), op.location:
-            sizes = _sizes(source)
-            loop_nest(sizes, lambda ivs, s=source, t=target:
-                      memref.store(memref.load(s, ivs), t, ivs))
+            copy_elements(op.operands[0], op.operands[1])
         op.erase()
-
-
-def _sizes(array: ir.Value) -> list[ir.Value]:
-    index = ir.IndexType.get()
-    rank = ir.MemRefType(array.type).rank
-    return [memref.dim(array, arith.constant(index, k)) for k in range(rank)]

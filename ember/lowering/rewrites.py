@@ -156,12 +156,18 @@ def _lower_clone(op: ir.Operation) -> None:
 
 def _copy(source: ir.Value, want: ir.Type) -> ir.Value:
     src_type = ir.MemRefType(source.type)
-    sizes = _sizes(source)
     dyn = ir.ShapedType.get_dynamic_size()
     fresh = memref.alloc(ir.MemRefType.get([dyn] * src_type.rank, src_type.element_type),
-                         sizes, [])
-    loop_nest(sizes, lambda ivs: memref.store(memref.load(source, ivs), fresh, ivs))
+                         _sizes(source), [])
+    copy_elements(source, fresh)
     return fresh if fresh.type == want else memref.cast(want, fresh)
+
+
+def copy_elements(source: ir.Value, target: ir.Value) -> None:
+    """A loop nest copying `source` into `target` element by element (at the insertion
+    point): MLIR's lowering of a strided `memref.copy` calls `memrefCopy`, which Ember's
+    libraries do not link."""
+    loop_nest(_sizes(source), lambda ivs: memref.store(memref.load(source, ivs), target, ivs))
 
 
 def _returned_from_entry(clone: ir.Operation) -> list[ir.Value]:
