@@ -33,10 +33,15 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .adfuncs import stop_gradient
     from .aot import build
     from .api import cuda
     from .api.autodiff import Derivative, grad, jvp, value_and_grad, vjp
+    from .api.custom import custom_jvp
     from .api.gradcheck import GradientCheckError, check_grad
+    from .api.jacobians import jacfwd, jacrev
+    from .api.secondorder import hessian, hvp
+    from .api.vmap import vmap
     from .runtime.tape import release_tape_memory, tape_cached_bytes
 
 _LAZY = {
@@ -44,13 +49,18 @@ _LAZY = {
     "jvp": "api.autodiff", "value_and_grad": "api.autodiff", "vjp": "api.autodiff",
     "GradientCheckError": "api.gradcheck", "check_grad": "api.gradcheck",
     "release_tape_memory": "runtime.tape", "tape_cached_bytes": "runtime.tape",
+    "jacfwd": "api.jacobians", "jacrev": "api.jacobians",
+    "hessian": "api.secondorder", "hvp": "api.secondorder",
+    "vmap": "api.vmap",
+    "custom_jvp": "api.custom", "stop_gradient": "adfuncs",
 }
 """Public name -> the module defining it (None: the name is the module api.<name>), imported
 on first use."""
 
 __all__ = [
     "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "c64", "c128", "f32", "f64", "i8", "i16", "i32", "i64",
-    "kernel", "release_tape_memory", "tape_cached_bytes", "u8", "u16", "u32", "u64", "__version__",
+    "kernel", "release_tape_memory",
+    "jacfwd", "jacrev", "hessian", "hvp", "vmap", "custom_jvp", "stop_gradient", "tape_cached_bytes", "u8", "u16", "u32", "u64", "__version__",
 ]
 
 

@@ -41,6 +41,10 @@ class CompileOptions:
     none: tuple[str, ...] | None = None
     """The Optional parameters that are None in the specialization compiled (ember/binding.py);
     None: those whose default is None."""
+    parallel_grads: str = "deterministic"
+    """How derivatives of prange loops add into the shadow of an array that several
+    iterations update: 'deterministic' (a copy per thread, added in thread order: the same
+    bits on every run) or 'atomic' (atomic additions: no copies, the order varies)."""
 
     def __post_init__(self) -> None:
         from .driver.targets import TARGETS, names  # a table only: loads no driver
@@ -48,6 +52,9 @@ class CompileOptions:
         if self.target not in TARGETS:
             raise ValueError(f"unknown target {self.target!r}; choose {names()}")
         target = TARGETS[self.target]
+        if self.parallel_grads not in ("deterministic", "atomic"):
+            raise ValueError(f"unknown parallel_grads {self.parallel_grads!r}; choose "
+                             "'deterministic' or 'atomic'")
         if self.error_model not in ("numpy", "python"):
             raise ValueError(f"unknown error_model {self.error_model!r}; choose 'numpy' or "
                              "'python'")
@@ -70,7 +77,8 @@ class CompileOptions:
     def key(self) -> str:
         base = (f"opt={self.opt_level}|fastmath={self.fastmath}|bounds={self.boundscheck}"
                 f"|errors={self.error_model}"
-                + ("" if self.none is None else f"|none={','.join(self.none)}"))
+                + ("" if self.none is None else f"|none={','.join(self.none)}")
+                + ("" if self.parallel_grads == "deterministic" else "|atomic-grads"))
         from .driver.targets import TARGETS
 
         target = TARGETS[self.target]

@@ -40,8 +40,9 @@ tests/e2e/test_complex.py calls each."""
 OTHER_OPS.update(COMPLEX_OPS)
 NO_OPS = {"cast", "len", "alloc", "alloc_like", "unpack", "iter_len", "item", "inplace",
           "product", "create", "reduce", "select", "ufunc_operator", "divmod", "unpack_check",
-          "pick", "list"}
-"""Rules that emit no `tir.Call` (casts, shapes, allocations, desugaring helpers)."""
+          "pick", "list", "stop_gradient"}
+"""Rules that emit no `tir.Call` (casts, shapes, allocations, desugaring helpers), and
+`stop_gradient`, whose op only derivative builds see (tests/grad/test_custom_rules.py)."""
 VECTOR_ONLY = {"exp10": "LLVM's form of pow(10, x)"}
 """libmvec functions that no Ember op names, with where LLVM creates them."""
 

@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "ember"
 
 BASE = frozenset({"ember._version", "ember.errors", "ember.types", "ember.options",
                   "ember.binding",
-                  "ember.safedir", "ember.parallel", "ember.driver.targets"})
+                  "ember.safedir", "ember.parallel", "ember.adfuncs", "ember.driver.targets"})
 """Modules every layer may use: they import no other part of Ember (the target registry is a
 table of names; the drivers it names are imported by their callers' layers)."""
 LAYERS = ("base", "frontend", "ir", "lowering", "runtime", "driver", "api", "aot", "top")

@@ -201,7 +201,10 @@ _INTERNAL = ("__seed", "__ember_counts")
 
 
 def _header_name(name: str) -> str:
-    """A parameter's name in the header: the user's, unless it is a C keyword."""
+    """A parameter's name in the header: the user's, unless it is a C keyword; `ret<k>` for
+    the out-parameter `__ret<k>` holding leaf k of a converted result (aot/jacobian.py)."""
+    if name.startswith("__ret"):
+        return name[2:]
     return f"{name}_" if name in _C_KEYWORDS else name
 
 
@@ -258,7 +261,7 @@ def _defaults_doc(sig: abi.Signature) -> dict[str, str]:
 
 
 def _doc_derivative(export: str, info: DerivativeInfo, raises: bool = False) -> str:
-    extra = f", outputs={list(info.outputs)}" if info.outputs else ""
+    extra = f", outputs={[_header_name(o) for o in info.outputs]}" if info.outputs else ""
     return (f"/* {export}: {info.kind} with respect to {list(info.wrt)}{extra}"
             f"{_RAISES_DOC if raises else ''} */\n")
 
@@ -273,7 +276,7 @@ def _derivative_params(info: DerivativeInfo, primal: dict[str, T.Type],
                        else f"double tan_{w}")
         for o in _outputs(info):
             out.append(f"{c_scalar(result)}* tan_return" if o == RETURN  # type: ignore[arg-type]
-                       else f"{c_scalar(primal[o].dtype)}* tan_{o}")  # type: ignore[union-attr]
+                       else f"{c_scalar(primal[o].dtype)}* {_tangent_out(info, o)}")  # type: ignore[union-attr]
         return out
     if info.kind == "vjp":
         for o in _outputs(info):
@@ -284,6 +287,12 @@ def _derivative_params(info: DerivativeInfo, primal: dict[str, T.Type],
         out.append(f"{c_scalar(t.dtype)}* grad_{w}" if isinstance(t, T.Array)
                    else f"{c_scalar(t)}* grad_{w}")  # type: ignore[arg-type]
     return out
+
+
+def _tangent_out(info: DerivativeInfo, o: str) -> str:
+    """The buffer receiving output o's tangent: `tan_<o>`, or `tan_out_<o>` where o is also
+    differentiated (`tan_<o>` is then its tangent)."""
+    return f"tan_out_{o}" if o in info.wrt else f"tan_{o}"
 
 
 def _outputs(info: DerivativeInfo) -> tuple[str, ...]:
@@ -508,6 +517,18 @@ class _DerivativeBody:
         self.emit(f"{self._status()}ember_x_{self.export}({', '.join(args)});")
         self._stop_if_raised()
         self._scalar_results()
+        self._both_ways()
+
+    def _both_ways(self) -> None:
+        """A parameter both differentiated and an output: its shadow, seeded from the
+        caller's tangent or cotangent, ends holding the output tangent or the gradient."""
+        info = self.info
+        for name in info.outputs:
+            t = self.primal.get(name)
+            if name in info.wrt and isinstance(t, T.Array):
+                dest = _tangent_out(info, name) if info.kind == "jvp" else f"grad_{name}"
+                self.emit(f"memcpy({dest}, d_{name}, {self._size(name, t)} * "
+                          f"sizeof({c_scalar(t.dtype)}));")
 
     def _scalar_results(self) -> None:
         info = self.info

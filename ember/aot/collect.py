@@ -13,7 +13,11 @@ import sys
 from typing import Any, Final
 
 from ..api.autodiff import Derivative
+from ..api.jacobians import Jacobian
 from ..api.kernel import Kernel
+from ..api.secondorder import HVP
+from ..api.secondorder import Jacobian as SecondJacobian
+from ..api.vmap import BatchedDerivative
 from ..errors import CompileError
 
 
@@ -24,7 +28,9 @@ def collect(source: Any) -> tuple[str, list[tuple[str, Any]]]:
         path = os.fspath(source)
         name = os.path.splitext(os.path.basename(path))[0]
         module = _import(path, name)
-        items = [(k, v) for k, v in vars(module).items() if isinstance(v, Kernel | Derivative)]
+        items = [(k, v) for k, v in vars(module).items()
+                 if isinstance(v, Kernel | Derivative | Jacobian | HVP | SecondJacobian
+                               | BatchedDerivative)]
     else:
         name = "kernels"
         items = [(getattr(obj, "__name__", f"f{k}"), obj) for k, obj in enumerate(source)]

@@ -8,7 +8,11 @@ as a private package, the CPU loader's mechanism: aot/loader.py) -- the JIT's ow
 so calls behave the same: numpy arrays copied in and, when written, out;
 `__cuda_array_interface__` arrays used in place -- and the kernels' manifests (the JSON form
 of `GpuManifest`, each nest's PTX replaced by the name of its file). It imports neither mlir nor ember, so a machine that has
-a GPU but not Ember's toolchain can run the kernels. Derivative objects are skipped.
+a GPU but not Ember's toolchain can run the kernels. Module-level derivatives of kernels
+(`grad`, `value_and_grad`, `jvp`, `vjp`; driver/gpu_derivatives.py) are exported too: their
+manifest with the `DerivativeInfo` that runtime/derivcall.py (embedded) calls it with, so
+they take the same arguments and return the same values as in the JIT. Other objects, and
+derivatives that cannot run on the GPU (the CompileError says why), are skipped.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .loader import PACKAGE_BOOT, runtime_sources
 GPU_RUNTIME_MODULES: Final = ("types", "binding", "runtime.complex_abi", "runtime.abi",
                               "runtime.checks",
                               "runtime.gpu_manifest",
-                              "runtime.cuda")
+                              "runtime.cuda", "runtime.derivcall")
 """The modules the GPU loader embeds: runtime/cuda.py and what it imports (none imports mlir)."""
 
 _BOOT = '''
@@ -44,6 +48,10 @@ def _load():
                 nest["ptx"] = f.read()
         manifest = rt.gpu_manifest.GpuManifest.from_json(item)
         exported[manifest.name] = rt.cuda.GpuFunction(manifest)
+        if "derivative" in item:  # called with shadows and seeds made by derivcall
+            info = rt.derivcall.DerivativeInfo.from_json(item["derivative"])
+            entry = rt.cuda.GpuDerivativeFunction(manifest)
+            exported[manifest.name] = rt.derivcall.DerivativeCall(info, entry)
     return rt.cuda, exported
 
 
@@ -62,13 +70,19 @@ def build_gpu(source: Any, out_dir: str, target_cpu: str | None = None,
     name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
     manifests: list[GpuManifest] = []
+    infos: dict[str, dict] = {}
     files, skipped = [], []
     for export, obj in exports:
         if not isinstance(obj, Kernel):
-            skipped.append(export)
-            continue
-        options = replace(obj.options, target="gpu", gpu_arch=gpu_arch or obj.options.gpu_arch)
-        manifest = replace(gpu_manifest(obj.py_func, options), name=export)
+            built = _derivative(obj, export, gpu_arch)
+            if built is None:
+                skipped.append(export)
+                continue
+            manifest, infos[export] = built
+        else:
+            options = replace(obj.options, target="gpu",
+                              gpu_arch=gpu_arch or obj.options.gpu_arch)
+            manifest = replace(gpu_manifest(obj.py_func, options), name=export)
         for k, nest in enumerate(manifest.nests):
             files.append(os.path.join(out_dir, ptx_file(name, export, k)))
             with open(files[-1], "w") as f:
@@ -76,9 +90,28 @@ def build_gpu(source: Any, out_dir: str, target_cpu: str | None = None,
         manifests.append(manifest)
     loader = os.path.join(out_dir, f"{name}.py")
     with open(loader, "w") as f:
-        f.write(loader_text(name, manifests))
+        f.write(loader_text(name, manifests, infos))
     return {"loader": loader, "ptx": files, "compiled": [m.name for m in manifests],
             "skipped": skipped}
+
+
+def _derivative(obj: Any, export: str, gpu_arch: str | None) -> tuple[GpuManifest, dict] | None:
+    """The manifest and `DerivativeInfo` JSON of derivative `obj` built for the GPU, or None
+    (not a derivative, or refused on the GPU)."""
+    from ..api.autodiff import Derivative
+    from ..driver.gpu_derivatives import compile_gpu_derivative
+    from ..errors import CompileError
+
+    if not isinstance(obj, Derivative):
+        return None
+    k = obj.kernel
+    options = replace(k.options, target="gpu", gpu_arch=gpu_arch or k.options.gpu_arch)
+    try:
+        compiled = compile_gpu_derivative(k.py_func, obj.request, options)
+    except (CompileError, TypeError):
+        return None
+    info = replace(obj.info(compiled), name=export)
+    return replace(compiled.main.manifest, name=export), info.to_json()
 
 
 def ptx_file(name: str, export: str, k: int) -> str:
@@ -95,10 +128,16 @@ def _loader_json(name: str, manifest: GpuManifest) -> dict:
     return data
 
 
-def loader_text(name: str, manifests: Sequence[GpuManifest]) -> str:
-    """The generated loader of the GPU build of module `name`."""
+def loader_text(name: str, manifests: Sequence[GpuManifest],
+                infos: dict[str, dict] | None = None) -> str:
+    """The generated loader of the GPU build of module `name` (`infos`: the DerivativeInfo
+    JSON of the derivatives among `manifests`, by name)."""
     sources = runtime_sources(GPU_RUNTIME_MODULES)
-    text = json.dumps([_loader_json(name, m) for m in manifests])
+    items = [_loader_json(name, m) for m in manifests]
+    for item in items:
+        if item["name"] in (infos or {}):
+            item["derivative"] = (infos or {})[item["name"]]
+    text = json.dumps(items)
     digest = hashlib.sha256(json.dumps([sources, text]).encode()).hexdigest()[:16]
     names = ", ".join(m.name for m in manifests)
     arch = ", ".join(sorted({m.arch for m in manifests})) or "-"

@@ -24,6 +24,7 @@ from ..api.kernel import Kernel
 from ..driver.cachekey import cache_key
 from ..driver.cpu import (
     contiguous_variant,
+    count_signature,
     derivative_thunks,
     lowered_derivative,
     lowered_kernel,
@@ -38,6 +39,7 @@ from ..runtime.parallel import parallel_ir
 from ..runtime.raising import program_ir, runtime_object
 from ..runtime.thunk import entry_thunk
 from . import c_api as aot_c
+from . import jacobian as aot_jac
 from . import loader as aot_loader
 from .collect import collect
 from .loader import DerivativeEntry, Entry, KernelEntry
@@ -51,17 +53,24 @@ class _Part:
     obj: bytes
     entry: Entry
     reused: bool
+    derived: Any = None
+    """A derivative's aot/jacobian.Derived (for the Jacobian built on it)."""
 
 
 def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
               gpu_arch: str | None = None) -> dict:
     """The CPU library of `source` (`gpu_arch` is unused)."""
     name, exports = collect(source)
+    primals = aot_jac.with_primals(exports)
     os.makedirs(out_dir, exist_ok=True)
     lib = aot_c.CLibrary(name)
     adapters: list[str] = []
-    parts = [_part(export, obj, target_cpu, lib, adapters) for export, obj in exports]
-    parallel = any(isinstance(p.entry, KernelEntry) and p.entry.parallel for p in parts)
+    parts = [_part(export, obj, target_cpu, lib, adapters,
+                   primals.get(id(aot_jac.kernel_of(obj))))
+             for export, obj in exports]
+    parts += _primal_parts(parts, exports, target_cpu, lib, adapters)
+    parallel = any(isinstance(p.entry, KernelEntry) and p.entry.parallel for p in parts) or \
+        any(b"GOMP_parallel" in p.obj for p in parts)  # derivatives of prange loops
     libs = ["-lgomp"] if parallel else []
     header = os.path.join(out_dir, f"{name}.h")
     header_text = aot_c.header_text(lib)
@@ -79,10 +88,73 @@ def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
 
 
 def _part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,
-          adapters: list[str]) -> _Part:
+          adapters: list[str], primal: str | None = None) -> _Part:
     if isinstance(obj, Kernel):
         return _kernel_part(export, obj, cpu, lib, adapters)
-    return _derivative_part(export, obj, cpu, lib, adapters)
+    if not isinstance(obj, Derivative):  # the objects of issue 16, told apart by attribute
+        make = next(f for attribute, f in _DERIVED if hasattr(obj, attribute))
+        return make(export, obj, cpu, lib, adapters, primal)
+    part = _derivative_part(export, obj, cpu, lib, adapters)
+    if part.derived.layout is None or not isinstance(part.entry, DerivativeEntry):
+        return part
+    return dataclasses.replace(part, entry=dataclasses.replace(part.entry, primal=primal))
+
+
+def _jacobian_part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,
+                   adapters: list[str], primal: str | None) -> _Part:
+    """A jacfwd/jacrev export: its jvp/vjp, and the C Jacobian over it (aot/jacobian.py)."""
+    inner = _derivative_part(f"{export}_{obj.derivative.kind}", obj.derivative, cpu, lib,
+                             adapters)
+    entry = aot_jac.jacobian(export, inner.entry.name, inner.derived, lib, primal,
+                             obj.derivative.request.outputs, obj.single_output)
+    return _Part(export, inner.obj, entry, inner.reused)
+
+
+def _batched_part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,
+                  adapters: list[str], primal: str | None) -> _Part:
+    """A `vmap(grad(f))` export: the gradient of its batched kernel's sum (api/vmap.py)."""
+    inner, plan = obj._prepare()
+    part = _derivative_part(export, inner, cpu, lib, adapters)
+    batch = aot_jac.batch_json(obj, plan)
+    aot_jac.note_batch(lib, obj)
+    assert isinstance(part.entry, DerivativeEntry)
+    return dataclasses.replace(part, entry=dataclasses.replace(part.entry, batch=batch))
+
+
+def _second_part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,
+                 adapters: list[str], primal: str | None) -> _Part:
+    """An hvp or hessian export (aot/second.py)."""
+    from .second import second_part
+
+    k = obj.second.kernel
+    options = exported_options(k.options)
+
+    def compiled(what: str, make_ir: Any) -> tuple[bytes, bool]:
+        return _object(_key(k.py_func, options, what, cpu), export, make_ir, cpu, slp=False)
+
+    (obj_code, reused), entry = second_part(export, obj, options, lib, adapters, primal,
+                                            compiled)
+    return _Part(export, obj_code, entry, reused)
+
+
+_DERIVED = (("second", _second_part), ("batched", _batched_part),
+            ("derivative", _jacobian_part))
+"""(attribute, part maker) of the derived objects: hvp/hessian (api/secondorder.py),
+vmap(grad(f)) (api/vmap.py), jacfwd/jacrev (api/jacobians.py)."""
+
+
+def _primal_parts(parts: list[_Part], exports: list[tuple[str, Any]], cpu: str | None,
+                  lib: aot_c.CLibrary, adapters: list[str]) -> list[_Part]:
+    """Exports `<name>_primal` of the kernels whose Jacobian or jvp/vjp loader entries need a
+    primal call (aot/jacobian.py) and that the module does not export itself."""
+    have = {export for export, obj in exports if isinstance(obj, Kernel)}
+    out = []
+    for part, (_, obj) in zip(parts, exports, strict=True):
+        primal = getattr(part.entry, "primal", None)
+        if primal is not None and primal not in have:
+            have.add(primal)
+            out.append(_kernel_part(primal, aot_jac.kernel_of(obj), cpu, lib, adapters))
+    return out
 
 
 def _key(func: Any, options: Any, what: str, cpu: str | None) -> str:
@@ -150,13 +222,14 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
 
     options = exported_options(d.kernel.options)
     program = build_program(d.kernel.py_func, ad=True, checks=options)
+    program, request, layout = aot_jac.results(program, d.request, d.kind)
     raises = bool(program.sites)
-    reverse = d.request.mode == "reverse"
+    reverse = request.mode == "reverse"
     prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
     fn = prep.replay.functions[prep.replay.entry]
-    p = plan(fn, d.request)
+    p = plan(fn, request)
     sig = Signature(p.params, p.entry_ret, p.written)
-    count_sig = signature_of(prep.count)[1] if prep.count is not None else None
+    count_sig = count_signature(prep)
 
     def make_ir() -> str:
         thunks = derivative_thunks(prep, export, sig, count_sig, prefix="py_")
@@ -167,7 +240,7 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
         lowered = lowered_derivative(prep, p, export, d.kernel.options.optimize_loops)
         return native.prepare_ir(lowered, thunks)
 
-    what = f"derivative:{export}:{d.kind}:{d.request.key()}"
+    what = f"derivative:{export}:{d.kind}:{request.key()}"
     obj, reused = _object(_key(d.kernel.py_func, options, what, cpu), export, make_ir, cpu,
                           slp=False)
     adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
@@ -178,7 +251,11 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
                     count_sig.written if count_sig else frozenset(), sig.written)
     primal = tuple((n, t) for n, t in fn.params if n != COUNTS)
     lib.derivative(export, info, sig, primal, count_sig, p.result_type, raises)
-    return _Part(export, obj, DerivativeEntry(export, sig, info, count_sig), reused)
+    aot_jac.note_results(lib, layout)
+    derived = aot_jac.Derived(info, primal, p.result_type, raises, layout)
+    entry = DerivativeEntry(export, sig, info, count_sig,
+                            aot_jac.layout_json(layout, d.request.outputs))
+    return _Part(export, obj, entry, reused, derived)
 
 
 def _link(objects: list[bytes], c_source: str, header: tuple[str, str], library: str,

@@ -23,7 +23,8 @@ from ..runtime.derivcall import DerivativeInfo
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """The ember package folder: RUNTIME_MODULES are read from it."""
 RUNTIME_MODULES: Final = ("types", "binding", "runtime.complex_abi", "runtime.abi",
-                          "runtime.call", "runtime.checks", "runtime.derivcall")
+                          "runtime.call", "runtime.checks", "runtime.derivcall",
+                          "runtime.aotderived")
 
 
 @dataclass(frozen=True)
@@ -54,29 +55,63 @@ class DerivativeEntry:
     signature: Signature
     info: DerivativeInfo
     count_signature: Signature | None = None
+    layout: dict[str, Any] | None = None
+    """A jvp/vjp of a kernel returning an array or tuple: its result's leaves, written into
+    out-parameters (aot/jacobian.layout_json); None otherwise."""
+    primal: str | None = None
+    """With `layout`: the export of the kernel whose call sizes those out-parameters."""
+    batch: dict[str, Any] | None = None
+    """A `vmap(grad(f))`: how its loader call batches (aot/jacobian.batch_json)."""
 
     def to_json(self) -> dict[str, Any]:
         count = self.count_signature
         return {"kind": "derivative", "name": self.name,
                 "signature": encode_signature(self.signature),
                 "count_signature": encode_signature(count) if count is not None else None,
-                "info": self.info.to_json()}
+                "info": self.info.to_json(),
+                **({"layout": self.layout, "primal": self.primal} if self.layout else {}),
+                **({"batch": self.batch} if self.batch else {})}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> DerivativeEntry:
         count = data.get("count_signature")
         return DerivativeEntry(data["name"], decode_signature(data["signature"]),
                                DerivativeInfo.from_json(data["info"]),
-                               decode_signature(count) if count is not None else None)
+                               decode_signature(count) if count is not None else None,
+                               data.get("layout"), data.get("primal"), data.get("batch"))
 
 
-Entry = KernelEntry | DerivativeEntry
+@dataclass(frozen=True)
+class JacobianEntry:
+    """An exported Jacobian: the C function `name` (aot/jacobian.py), called by the loader
+    through ctypes as runtime/aotderived.JacobianCall describes `data`."""
+
+    name: str
+    data: dict[str, Any]
+
+    @property
+    def primal(self) -> str | None:
+        """The export of the kernel whose call checks the arguments and sizes the result."""
+        primal: str | None = self.data.get("primal")
+        return primal
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.data, "kind": "jacobian", "name": self.name}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> JacobianEntry:
+        return JacobianEntry(data["name"], {k: v for k, v in data.items()
+                                            if k not in ("kind", "name")})
+
+
+Entry = KernelEntry | DerivativeEntry | JacobianEntry
 """One exported function of an AOT library, as its loader's manifest lists it."""
 
 
 def entry_from_json(data: dict[str, Any]) -> Entry:
     """The manifest entry `data` (from `to_json`) describes."""
-    kinds: dict[str, Any] = {"kernel": KernelEntry, "derivative": DerivativeEntry}
+    kinds: dict[str, Any] = {"kernel": KernelEntry, "derivative": DerivativeEntry,
+                             "jacobian": JacobianEntry}
     if data.get("kind") not in kinds:
         raise ValueError(f"not an AOT manifest entry: kind {data.get('kind')!r}")
     entry: Entry = kinds[data["kind"]].from_json(data)
@@ -133,12 +168,14 @@ def _load():
         if item["kind"] == "kernel":
             exported[name] = entry(name, item["signature"])
             continue
+        if item["kind"] == "jacobian":
+            continue
         count = item["count_signature"]
         info = rt.derivcall.DerivativeInfo.from_json(item["info"])
         main = entry(name, item["signature"])
         counting = entry(name + "_count", count) if count else None
         exported[name] = rt.derivcall.DerivativeCall(info, main, counting)
-    return lib, exported
+    return lib, rt.aotderived.finish(lib, exported, _MANIFEST, raise_error)
 
 
 _lib, _exported = _load()

@@ -80,9 +80,13 @@ class Derivative(CallPath):
 
     def _build(self, options: CompileOptions) -> Any:
         from ..driver.cpu import compile_derivative
+        from ..driver.gpu_derivatives import compile_gpu_derivative
 
         try:
-            return compile_derivative(self.kernel.py_func, self.request, options)
+            if options.target == "gpu":  # a GpuManifest (driver/gpu_derivatives.py)
+                return compile_gpu_derivative(self.kernel.py_func, self.request, options)
+            return compile_derivative(self.kernel.py_func, self.request, options,
+                                      results=self.kind in ("jvp", "vjp"))
         except TypeError:
             raise
         except Exception as err:
@@ -130,7 +134,16 @@ class Derivative(CallPath):
                               compiled.count.entry if compiled.count else None)
         call.specialize = self._specialization
         call.native = compiled
+        if getattr(compiled, "layout", None) is not None:  # an array or tuple result
+            from .resultcall import ResultCall
+
+            return ResultCall(call, compiled.layout, self.kernel,  # type: ignore[return-value]
+                              self.request.outputs)
         return call
+
+    def call_path(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DerivativeCall:
+        """The call path (compiled on first use) of a call with these arguments."""
+        return self._call or self._pick_call(args, kwargs)
 
     def info(self, compiled: Any = None) -> DerivativeInfo:
         """The plain description of this derivative that its call path needs."""

@@ -169,16 +169,18 @@ def _user_facing(err: Exception, name: str) -> Exception:
 def kernel(func: Callable[..., Any] | None = None, *, cache: bool = True,
            opt_level: int = 3, fastmath: bool = False, target: str = "cpu",
            gpu_arch: str | None = None, boundscheck: bool | None = None,
-           error_model: str = "numpy") -> Any:
+           error_model: str = "numpy", parallel_grads: str = "deterministic") -> Any:
     """Compile `func` to native code on first call: `@kernel`, `@kernel(cache=False)`,
     `@kernel(fastmath=True)` (reassociated, vectorized float reductions and math),
     `@kernel(target="gpu")` (prange nests as CUDA kernels; `gpu_arch="sm_80"` or
     $EMBER_GPU_ARCH picks the chip, default sm_90), `@kernel(boundscheck=True)` (every
     array index checked: IndexError; default $EMBER_BOUNDSCHECK), `@kernel(error_model=
-    "python")` (division by zero raises ZeroDivisionError instead of giving 0/inf)."""
+    "python")` (division by zero raises ZeroDivisionError instead of giving 0/inf),
+    `@kernel(parallel_grads="atomic")` (derivatives of prange loops add into shared shadows
+    atomically instead of through per-thread copies; not bitwise reproducible)."""
     options = CompileOptions(opt_level=opt_level, cache=cache, fastmath=fastmath,
                              target=target, gpu_arch=gpu_arch, boundscheck=boundscheck,
-                             error_model=error_model)
+                             error_model=error_model, parallel_grads=parallel_grads)
     if func is None:
         return lambda f: Kernel(f, options)
     return Kernel(func, options)

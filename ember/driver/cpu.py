@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +35,8 @@ from .cachekey import cache_key
 if TYPE_CHECKING:
     from ..frontend import tir
     from ..frontend.adprep import Prepared
+    from ..frontend.adresults import ResultLayout
+    from ..lowering.secondorder import Then
     from .derivatives import Plan, Request
 
 STAGES = ("mlir", "lowered", "llvm", "asm")
@@ -118,6 +120,14 @@ def signature_of(program: tir.Program) -> tuple[tir.Function, Signature]:
     fn = program.functions[program.entry]
     binding = fn.binding if fn.binding is not None and not fn.binding.simple else None
     return fn, Signature(fn.params, fn.ret, fn.written, binding)
+
+
+def count_signature(prep: Prepared) -> Signature | None:
+    """The signature of the trip-counting primal of a derivative (None without while loops):
+    it is called with flat arguments (runtime/derivcall._trip_counts), so without binding."""
+    if prep.count is None:
+        return None
+    return replace(signature_of(prep.count)[1], binding=None)
 
 
 def compile_kernel(func: Callable[..., object], options: CompileOptions) -> Compiled:
@@ -241,10 +251,13 @@ class CompiledDerivative:
     count: Compiled | None
     loops: int
     plan: Plan
+    layout: ResultLayout | None = None
+    """frontend/adresults.ResultLayout where the kernel's array or tuple result became
+    out-parameters (`results=True`), else None."""
 
 
 def compile_derivative(func: Callable[..., object], request: Request,
-                       options: CompileOptions) -> CompiledDerivative:
+                       options: CompileOptions, results: bool = False) -> CompiledDerivative:
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
     from ..frontend import build_program
     from ..frontend.adprep import Prepared, prepare_reverse
@@ -252,15 +265,14 @@ def compile_derivative(func: Callable[..., object], request: Request,
 
     with COMPILE_LOCK:
         program = build_program(func, ad=True, checks=options)
+        program, request, layout = _array_results(program, request, results)
         reverse = request.mode == "reverse"
         prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)
         fn = prep.replay.functions[prep.replay.entry]
         p = plan(fn, request)
         name = f"{fn.name}_{request.mode}"
         sig = Signature(p.params, p.entry_ret, p.written)
-        count_sig = None
-        if prep.count is not None:
-            _, count_sig = signature_of(prep.count)
+        count_sig = count_signature(prep)
         key = None
         if options.cache:
             key = hashlib.sha256(f"{cache_key(func, options)}|{request.key()}".encode()).hexdigest()
@@ -271,8 +283,22 @@ def compile_derivative(func: Callable[..., object], request: Request,
                 _build_derivative(prep, p, name, sig, count_sig, options, path)
                 if key:
                     path = cache.store(key, path, cache.Meta("derivative", name))
-                return _derivative(name, sig, count_sig, prep.loops, p, path, False)
-        return _derivative(name, sig, count_sig, prep.loops, p, hit[0], True)
+                return replace(_derivative(name, sig, count_sig, prep.loops, p, path, False),
+                               layout=layout)
+        return replace(_derivative(name, sig, count_sig, prep.loops, p, hit[0], True),
+                       layout=layout)
+
+
+def _array_results(program: tir.Program, request: Request,
+                   results: bool) -> tuple[tir.Program, Request, ResultLayout | None]:
+    """With `results` (jvp, vjp), an array or tuple result as out-parameters, the request's
+    'return' output standing for them (frontend/adresults.py)."""
+    from ..frontend.adresults import converts, results_as_outputs
+
+    if not results or not converts(program.functions[program.entry]):
+        return program, request, None
+    program, layout = results_as_outputs(program)
+    return program, replace(request, outputs=layout.expand(request.outputs)), layout
 
 
 def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: int, p: Plan,
@@ -283,16 +309,20 @@ def _derivative(name: str, sig: Signature, count_sig: Signature | None, loops: i
     return CompiledDerivative(main, count, loops, p)
 
 
-def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True) -> str:
+def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True,
+                       then: Then | None = None, atomic: bool = False) -> str:
     """LLVM IR of the Enzyme derivative entry `ek_<name>` (and of the trip-counting primal
-    for kernels with while loops), without thunks."""
+    for kernels with while loops), without thunks. `then(module, spec)`: a transformation of
+    Enzyme's output before lowering (second order, driver/secondorder.py). `atomic`: prange
+    loops update shared shadows atomically (lowering/paralleladjoint.py)."""
     from ..ir import emit_module, mlir_context
     from ..ir.types import contiguous_memref_type, to_mlir_type
+    from ..lowering import adattrs, gradient_stages, lower_to_llvm_ir
     from ..lowering import checkpointing as cp
-    from ..lowering import gradient_stages, lower_to_llvm_ir
+    from ..lowering.afterenzyme import rewrite_derivative
     from ..lowering.enzyme import ADSpec, differentiate, explain_crash, prepare_for_enzyme
     from ..lowering.preopt import optimize_for_enzyme
-    from ..lowering.remat import rematerialize
+    from ..runtime.parlaunch import with_launchers
 
     fn = prep.replay.functions[prep.replay.entry]
     checkpoint = p.request.checkpoint
@@ -317,12 +347,14 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
             if marked:
                 raise _locate(cp.refusal(err, marked), prep.replay) from None
             raise _locate(explain_crash(err, module), prep.replay) from None
-        if optimize:  # reload unchanged elements instead of caching them
-            rematerialize(derived, spec)
+        shadows = rewrite_derivative(derived, spec, optimize, then is not None, atomic)
+        if then is not None:
+            derived = then(derived, spec)
     with mlir_context():
         if prep.count is not None:  # the primal that counts while-loop trips, no AD rules
             emit_module(prep.count, ad=False, module=derived)
-        return lower_to_llvm_ir(derived, name, gradient_stages(optimize))
+        text = lower_to_llvm_ir(derived, name, gradient_stages(optimize))
+        return with_launchers(adattrs.annotate(text, shadows))  # lowering/adattrs.py
 
 
 def derivative_thunks(prep: Prepared, name: str, sig: Signature, count_sig: Signature | None,
@@ -346,10 +378,13 @@ def _build_derivative(prep: Prepared, p: Plan, name: str, sig: Signature,
                       options: CompileOptions, path: str) -> None:
     from ..runtime import native
 
-    ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops),
+    atomic = options.parallel_grads == "atomic"
+    ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops,
+                                                   atomic=atomic),
                                 derivative_thunks(prep, name, sig, count_sig, packed=True))
     mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
-    native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path)
+    native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path,
+                       native.libraries(ir_text))
 
 
 def _locate(err: CompileError, program: tir.Program) -> CompileError:

@@ -127,7 +127,8 @@ def _result(fn: tir.Function, req: Request) -> T.Scalar | None:
         return ret
     if not isinstance(ret, T.NoneType):
         raise TypeError(f"cannot differentiate '{fn.name}': it returns {ret}; derivatives need "
-                        "a float (or no) result, with array outputs written into parameters")
+                        "a float (or no) result, with array outputs written into parameters "
+                        "(jvp, vjp, jacfwd and jacrev also take array and tuple results)")
     if RETURN in req.outputs:
         raise TypeError(f"'{fn.name}' has no float result to differentiate")
     return None

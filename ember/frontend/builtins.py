@@ -20,6 +20,7 @@ from typing import Final
 import numpy as np
 
 from .. import types as T
+from ..adfuncs import stop_gradient
 from . import ufuncs
 from .list_methods import INTERNALS as LIST_INTERNALS
 
@@ -174,6 +175,7 @@ def is_inplace(node: ast.expr) -> bool:
 
 
 FUNCTIONS: Final = _rows()
+FUNCTIONS[stop_gradient] = Builtin("stop_gradient", "stop_gradient", "stop_gradient")  # customrules
 FUNCTIONS[INTERNAL["__ember_range_len"]] = Builtin("len(range)", "range_len", "range_len", (3, 3))
 FUNCTIONS[INTERNAL["__ember_unpack"]] = Builtin("unpacking", "unpack", "unpack", (2, 2))
 FUNCTIONS[INTERNAL["__ember_iter_len"]] = Builtin("iteration", "iter_len", "iter_len")

@@ -21,6 +21,7 @@ from . import (
     complex_calls,
     constants,
     creation,
+    customrules,
     kernelargs,
     list_rules,
     params,
@@ -174,6 +175,7 @@ def kernel_call(typer: Typer, node: ast.Call, func: Any) -> tir.Expr:
     callee = typer.scope.callees.signature(func, span, none)
     args = [_kernel_arg(typer, callee, pname, ptype, a)
             for (pname, ptype), a in zip(callee.params, flat, strict=True)]
+    callee = customrules.substitute(typer, func, callee, span)  # custom_jvp rules
     return tir.KernelCall(callee.ret, span, callee.symbol, tuple(args))
 
 
@@ -471,7 +473,7 @@ _SPECIAL_FORMS: dict[str, Callable[[Typer, ast.Call, builtins.Builtin], tir.Expr
     "reduce": lambda typer, node, row: reductions.call(typer, node, row, _dtype),
     "create": lambda typer, node, row: creation.create(typer, node, row, _dtype),
     "select": selection.call, "ufunc_operator": ufuncs.call,
-    "list": list_rules.call,
+    "list": list_rules.call, "stop_gradient": customrules.stop_gradient,
     **sugar.SPECIAL_FORMS, **scalars.SPECIAL_FORMS,
 }
 

@@ -30,6 +30,8 @@ def dependencies(func: Any) -> list[str]:
         seen.add(id(fn))
         src = load_source(fn)
         out.append(f"{fn.__module__}.{fn.__qualname__}\n{src.text}")
+        if getattr(fn, "__ember_jvp__", None) is not None:  # its custom_jvp rule
+            stack.append(fn.__ember_jvp__)
         out.extend(sources_read(src.tree, src.lookup))  # NumPy routines of ember/prelude
         for name, value in _globals_read(src):
             inner = getattr(value, "__ember_kernel__", None)

@@ -15,7 +15,7 @@ from typing import Any
 from .. import types as T
 from ..errors import CompileError, Span
 from ..options import CompileOptions
-from . import aliasing, constants, dataflow, tir
+from . import aliasing, constants, customrules, dataflow, tir
 from .annotations import eval_annotation, return_type
 from .bounds import compute_bounds
 from .check import check_subset
@@ -28,6 +28,7 @@ from .loopbounds import nonnegative_indices
 from .opt import optimize_nests
 from .opt.arrayfusion import fuse_array_statements
 from .parallel import outline_parallel_loops
+from .parallelad import mark_parallel_loops
 from .params import prepare as prepare_params
 from .scope import Callees, Pending, Scope
 from .source import Source, load_source, pinned
@@ -47,6 +48,8 @@ def build_program(func: Any, ad: bool = False, optimize: bool = False,
     builder.outline = outline
     builder.checks = checks
     entry = builder.signature(func, None, getattr(checks, "none", None))
+    if ad:  # a kernel with a custom_jvp rule is differentiated through its rule
+        entry = customrules.entry(builder, func, entry)
     return tir.Program(entry.symbol, builder.functions, tuple(builder.sites))
 
 
@@ -147,12 +150,15 @@ def type_function(src: Source, callees: Callees, symbol: str, params: list[tuple
     scope.final = True
     builder = StmtBuilder(scope, ret, ad)
     body = builder.block(fdef.body)
+    customrules.check_writes(builder, scope, fdef, body)  # stopped arrays are read-only
     final_ret = ret if ret is not None else (builder.returned or T.none)
     body, types = constants.bind(scope, body, {**scope.vars, **scope.declared})
     dataflow.check_assigned_before_use(body, set(scope.params), src)
     body = dataflow.annotate(fuse_array_statements(body, types), types)
+    if ad:  # prange loops that stay parallel under Enzyme (serial without outlining)
+        body = mark_parallel_loops(body, callees.outline)
     body, workers = (outline_parallel_loops(symbol, body, types, dict(params))
-                     if callees.outline else (body, []))
+                     if callees.outline and not ad else (body, []))
     for worker in workers:
         callees.functions[worker.symbol] = worker
     fast = body

@@ -51,7 +51,8 @@ class _Outliner:
         return s
 
     def outline(self, loop: tir.For) -> tir.Stmt:
-        reductions = [(name, _reduction_op(loop, name), t) for name, t in loop.carried]
+        check_races(loop)
+        reductions = [(name, reduction_op(loop, name), t) for name, t in loop.carried]
         reads = tir.names(loop.body)
         captured = sorted(reads - dataflow.assigned(loop.body) - {loop.var})
         worker = self.worker(loop, reductions, captured)
@@ -101,7 +102,40 @@ def _sequential(body: tuple[tir.Stmt, ...]) -> tuple[tir.Stmt, ...]:
     return tuple(out)
 
 
-def _reduction_op(loop: tir.For, name: str) -> str:
+def check_races(loop: tir.For) -> None:
+    """A CompileError if every iteration of `loop` updates one element (`total[0] += e`
+    outside any `if`): the iterations would race on it, and the sum would be wrong."""
+    varying = dataflow.assigned(loop.body) | {loop.var}
+    for s in _unguarded(loop.body):
+        if (isinstance(s, tir.Store) and not dataflow.uses((s.array, s.indices)) & varying
+                and _reads_element(s)):
+            raise CompileError(
+                "every iteration of this prange loop updates the same array element, so the "
+                "iterations race on it; accumulate into a variable (s += ...: a reduction) "
+                "and store it after the loop", s.span)
+
+
+def _unguarded(body: tuple[tir.Stmt, ...]) -> list[tir.Stmt]:
+    """The statements of `body` and of the `for` loops in it, not those under an `if`."""
+    found: list[tir.Stmt] = []
+    for s in body:
+        found.extend(_unguarded(s.body) if isinstance(s, tir.For) else [s])
+    return found
+
+
+def _reads_element(store: tir.Store) -> bool:
+    key = _shape_of((store.array, store.indices))
+    return any(isinstance(n, tir.Load) and _shape_of((n.array, n.indices)) == key
+               for n in tir.walk(store.value))
+
+
+def _shape_of(node: object) -> tuple[object, ...]:
+    """`node`'s structure without source positions: equal for `t[0]` written twice."""
+    return tuple((type(n).__name__, getattr(n, "name", None), getattr(n, "value", None)
+                  if isinstance(n, tir.Const) else None) for n in tir.walk(node))
+
+
+def reduction_op(loop: tir.For, name: str) -> str:
     """The operator of reduction `name` in `loop`, or a CompileError."""
     if name == loop.var:
         raise CompileError(f"the variable of a prange loop ('{name}') cannot be used after "

@@ -175,7 +175,7 @@ class StmtBuilder(ExprTyper, RaiseBuilder):
         if sign == 0 and isinstance(step, tir.Const):
             raise self.error(node.iter, "range() step must not be zero")
         body = self.block(node.body)
-        parallel = (not self.ad and isinstance(node.iter, ast.Call)
+        parallel = (isinstance(node.iter, ast.Call)  # derivative builds: parallelad.py
                     and self.resolve(node.iter.func) is prange)
         return [tir.For(self.src.span(node), var, start, stop, step, sign, body,
                         parallel=parallel)]

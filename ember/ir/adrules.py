@@ -74,8 +74,10 @@ RULES: Final[dict[str, Rule]] = {
     "atan2": _atan2,
     "hypot": _hypot,
 }
-ZERO_DERIVATIVE: Final = {"floor", "ceil", "trunc", "rint", "roundeven", "round_n", "pyround_n"}
-"""Piecewise-constant ops: their arguments are stopped, so the derivative is 0."""
+ZERO_DERIVATIVE: Final = {"floor", "ceil", "trunc", "rint", "roundeven", "round_n", "pyround_n",
+                          "stop_gradient"}
+"""Piecewise-constant ops (and `ember.stop_gradient`): their arguments are stopped, so the
+derivative is 0."""
 ENZYME: Final = frozenset({
     "sin", "cos", "atan", "tanh", "exp", "exp2", "log", "log1p", "log2", "sqrt", "cbrt", "pow",
     "fabs", "copysign", "fmod", "abs", "sign", "min", "max", "minimum", "maximum",

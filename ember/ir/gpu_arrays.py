@@ -64,9 +64,22 @@ def emit_element_store(em: Emitter, s: ElementStore) -> None:
     args = []
     for value, e in zip(values, m.inputs, strict=True):
         if isinstance(e.type, T.Array):
-            view = _spread(value, e.type.ndim, target, e.type.dtype)
-            args.append(ops.from_storage(e.type.dtype, memref.load(view, at)))
+            args.append(ops.from_storage(e.type.dtype, _element(em, value, e.type, target, at)))
     memref.store(ops.to_storage(t.dtype, _body(em, m, values, args)), dest, at)
+
+
+def _element(em: Emitter, value: Any, t: T.Array, shape: list[Any], at: list[Any]) -> Any:
+    """The element `at` of array `value` broadcast to `shape`: through its stride-0 view, or
+    for Enzyme (a derivative of a GPU kernel: it has no rule for that view) at indices with
+    broadcasting folded in (a size-1 axis is read at 0)."""
+    if not em.ad:
+        return memref.load(_spread(value, t.ndim, shape, t.dtype), at)
+    index = ir.IndexType.get()
+    zero, one = arith.constant(index, 0), arith.constant(index, 1)
+    lead = len(at) - t.ndim
+    where = [arith.select(arith.cmpi(arith.CmpIPredicate.eq, em.dim(value, k), one), zero,
+                          at[lead + k]) for k in range(t.ndim)]
+    return memref.load(value, where)
 
 
 def emit_broadcast_element(em: Emitter, e: BroadcastElement) -> Any:
@@ -83,8 +96,7 @@ def emit_broadcast_element(em: Emitter, e: BroadcastElement) -> Any:
         args = []
         for value, x in zip(values, m.inputs, strict=True):
             if isinstance(x.type, T.Array):
-                view = _spread(value, x.type.ndim, shape, x.type.dtype)
-                args.append(ops.from_storage(x.type.dtype, memref.load(view, at)))
+                args.append(ops.from_storage(x.type.dtype, _element(em, value, x.type, shape, at)))
         scf.YieldOp([_body(em, m, values, args)])
     with ir.InsertionPoint(branch.else_block):
         scf.YieldOp([ops.const(e.type, 0)])

@@ -423,6 +423,7 @@ _SPECIAL: Final[dict[str, Callable[[T.Scalar, list[Value]], Value]]] = {
     "abs": _abs, "sign": _sign, "round_n": _round_n, "pyround_n": _pyround_n,
     "range_len": lambda t, a: range_len(*a), "disjoint": lambda t, a: disjoint(*a),
     "bit_length": _bit_length,
+    "stop_gradient": lambda t, a: a[0],  # the value; its derivative: adrules.ZERO_DERIVATIVE
     **{f"mixed_{op}": _mixed(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
 }
 

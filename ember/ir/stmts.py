@@ -20,6 +20,7 @@ from .epilogue import emit_array_store_fused
 from .exprs import indices
 from .loops import cold_loop
 from .matmul import emit_matmul
+from .parallelfor import emit_parallel_for
 from .protocols import Emitter
 from .raising import raise_at
 from .types import flat_types, storage_type
@@ -82,6 +83,8 @@ def _if(em: Emitter, s: tir.If) -> None:
 
 
 def _for(em: Emitter, s: tir.For) -> None:
+    if s.parallel and em.ad:  # a prange loop kept parallel for Enzyme (frontend/parallelad.py)
+        return emit_parallel_for(em, s)
     start, stop, step = em.expr(s.start), em.expr(s.stop), em.expr(s.step)
     index = ir.IndexType.get()
     one = arith.constant(index, 1)

@@ -28,7 +28,7 @@ from typing import Final
 from mlir import ir
 
 from ..errors import CompileError, Span
-from . import checkpointing, complexes, reshapes, rewrites, views
+from . import checkpointing, complexes, paralleladjoint, parallelforms, reshapes, rewrites, views
 from .enzyme_worker import Worker
 from .temporaries import hoist_allocations
 
@@ -129,7 +129,8 @@ def _wrapper(spec: ADSpec) -> str:
 
 
 _FILL_ZERO = re.compile(r"enzyme\.fill_zero\s+(%[\w#]+)\s*:\s*(memref<([^<>]|<[^<>]*>)*>)")
-_LOC = re.compile(r'loc\("(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)\)')
+_LOC = re.compile(r'loc\((?:callsite\()?"(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)[) ]')
+"""A file location, also the innermost one of an inlined call's `callsite(... at ...)`."""
 
 
 # Before every Enzyme run, in this order (arrays first: `use_loop_results` follows the
@@ -184,6 +185,7 @@ def prepare_for_enzyme(module: ir.Module, reverse: bool = True) -> None:
         _point_at(error, stuck_reshapes)
         raise error.with_note("reshape it where it is used, or copy it (a.flatten(), "
                               "a.reshape(...).copy())")
+    parallelforms.serialize_allocating(module)  # hoisting would share their buffers
     stuck = hoist_allocations(module)  # Enzyme never zeroes the shadows of allocs in loops
     if reverse and stuck:
         error = CompileError("cannot differentiate (reverse mode) an array allocated inside a "
@@ -258,7 +260,7 @@ def differentiate(module_text: str, specs: list[ADSpec],
 
 
 def _postprocess(text: str) -> str:
-    text = _FILL_ZERO.sub(_fill, text)
+    text = paralleladjoint.atomics_as_ops(_FILL_ZERO.sub(_fill, text))
     return text.replace("fastmath<fast>", "fastmath<none>")
 
 

@@ -67,6 +67,16 @@ def is_iv(value: ir.Value) -> bool:
     return parent is not None and parent.name == "scf.for"
 
 
+def is_parallel_iv(value: ir.Value) -> bool:
+    """Whether `value` is the index of a one-index `scf.parallel` (a prange loop in a
+    derivative: ir/parallelfor.py)."""
+    owner = value.owner
+    if not isinstance(owner, ir.Block) or len(owner.arguments) != 1:
+        return False
+    parent = op_of(owner.owner)
+    return parent is not None and parent.name == "scf.parallel"
+
+
 def writes(op: ir.Operation, k: int) -> bool:
     """Whether `op` may write through its memref operand `k` (a store writes its target; a
     memref stored as a value escapes: writes through it are of unknown origin)."""

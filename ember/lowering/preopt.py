@@ -17,13 +17,18 @@ changing a single value:
   can come between them.
 * `forward_stores` (forwarding.py): a load of a local work array reads the expression
   stored there (`xc[j] = x[i, j] - mu[k, j]` in an earlier loop), so Enzyme saves no element
-  of an array the loops overwrite, and lowering/remat.py recomputes the expression.
+  of an array the loops overwrite, and lowering/remat.py recomputes the expression;
+  `drop_unread` (deadarrays.py) then erases a work array nothing reads any more.
 * `hoist`: integer and index arithmetic (and constants) that does not change in a loop moves
   out of it, so Enzyme neither recomputes nor saves it per iteration. Float values stay where
   they are: MLIR's loop-invariant-code-motion also hoists `x * 0.5` out of a loop, and Enzyme
   0.0.16 then accumulates the adjoint of such a value wrongly when the loop is nested in a
   replayed while loop (tests/grad/test_jvp_loops.py seed 38: a gradient 43% off, no error).
   Divisions move only by a nonzero constant (a zero-trip loop must not divide by zero).
+* `tabulate_counters` (countertable.py): a counter carried by a nested loop whose values do
+  not depend on the enclosing loops (a packed index advanced by an inner loop's trip count)
+  is read from a table filled once before the loop nest, which remat.py reloads instead of
+  a cache per iteration of the nest.
 
 No `canonicalize`: it would fold the stop-gradients of ir/adrules.py (bitcast round trips) and
 insert `memref.cast` ops, which Enzyme has no rule for.
@@ -38,6 +43,8 @@ from mlir.dialects import arith
 from mlir.passmanager import PassManager
 
 from ..ir.context import ops_where
+from .countertable import tabulate_counters
+from .deadarrays import drop_unread
 from .forwarding import forward_stores
 from .irquery import constant, inside, op_of
 
@@ -58,6 +65,8 @@ def optimize_for_enzyme(module: ir.Module) -> None:
         PassManager.parse(PASSES).run(module.operation)
     for loop in ops_where(module.operation, lambda op: op.name == "scf.for"):  # after CSE
         _hoist(loop)
+    drop_unread(module)  # arrays all of whose loads were forwarded (deadarrays.py)
+    tabulate_counters(module)  # after `counters`: their uses read the outer counter
 
 
 def _hoist(loop: ir.Operation) -> None:

@@ -38,7 +38,7 @@ from mlir import ir
 from mlir.dialects import arith
 
 from .enzyme import ADSpec
-from .irquery import VIEWS, defining, is_iv, nested, op_of, writes
+from .irquery import VIEWS, defining, is_iv, is_parallel_iv, nested, op_of, writes
 
 _DYNAMIC: Final = ir.ShapedType.get_dynamic_size()
 PURE: Final = ("arith.",)
@@ -50,16 +50,18 @@ MAX_INDEX_OPS: Final = 64
 """... and at most this many ops in all (index arithmetic included)."""
 
 
-def rematerialize_loads(module: ir.Module, functions: dict[str, frozenset[int]]) -> int:
+def rematerialize_loads(module: ir.Module, functions: dict[str, frozenset[int]],
+                        distinct: bool = False) -> int:
     """Rewrite the derivative functions `functions` (name -> positions of their shadow
-    arguments) in `module`; returns how many caches were replaced."""
+    arguments) in `module`; returns how many caches were replaced. `distinct`: different
+    array arguments are different arrays (the GPU target's rule, docs/gpu.md)."""
     done = 0
     for view in module.body.operations:
         op = view.operation
         name = ir.StringAttr(op.attributes["sym_name"]).value if "sym_name" in op.attributes \
             else None
         if op.name == "func.func" and name in functions:
-            done += _Function(op, functions[name]).run()
+            done += _Function(op, functions[name], distinct).run()
     return done
 
 
@@ -67,6 +69,8 @@ def rematerialize_loads(module: ir.Module, functions: dict[str, frozenset[int]])
 class _Function:
     func: ir.Operation
     shadows: frozenset[int]
+    distinct: bool = False
+    """Array arguments never alias (else a write to one counts as a write to every one)."""
     top: dict[ir.Operation, int] = field(default_factory=dict)
     saved: dict[ir.Value, _Saved] = field(default_factory=dict)
     last_write: dict[object, int] = field(default_factory=dict)
@@ -115,7 +119,7 @@ class _Function:
                 where = self._top_of(op)
                 for base in bases:
                     key = "args" if isinstance(base, int) and base not in self.shadows \
-                        else base
+                        and not self.distinct else base
                     self.last_write[key] = max(self.last_write.get(key, -1), where)
         return True
 
@@ -144,7 +148,7 @@ class _Function:
         return self.top[op]
 
     def _last_write(self, base: object) -> int:
-        if isinstance(base, int) and base not in self.shadows:
+        if isinstance(base, int) and base not in self.shadows and not self.distinct:
             return self.last_write.get("args", -1)
         return self.last_write.get(base, -1)
 
@@ -402,7 +406,7 @@ def _iv_positions(coords: list[ir.Value]) -> dict[ir.Value, _IV] | None:
 
 
 def _iv_of(c: ir.Value) -> tuple[ir.Value, ir.Value | None, ir.Value | None] | None:
-    if is_iv(c):
+    if is_iv(c) or is_parallel_iv(c):
         return c, None, None
     op = defining(c)
     if op is None:

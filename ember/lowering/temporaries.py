@@ -5,7 +5,8 @@ whose buffer does not outlive an iteration (no loop carries it) moved before the
 loop around it, with the pure index arithmetic, dims and subviews its sizes are computed from
 cloned there; ir/arrays.py's `TEMPORARY` marks are removed. `hoist_allocations` returns the
 locations of the allocations it could not hoist (sizes that change from one iteration to the
-next): reverse mode refuses those.
+next): reverse mode refuses those. An allocation in an `scf.if` outside loops moves before
+it, its size zero where the branch does not run.
 
 Why: Enzyme 0.0.16 keeps the shadow of an array allocated inside a loop in a per-iteration
 cache that it never zeroes (`flatten-enzyme-caches` drops the zero fill), so the reverse sweep
@@ -19,6 +20,7 @@ once, is reset to zero by the reverse sweep as it is consumed.
 from __future__ import annotations
 
 from mlir import ir
+from mlir.dialects import arith
 
 from ..ir.arrays import TEMPORARY
 from ..ir.context import ops_where
@@ -35,7 +37,10 @@ def hoist_allocations(module: ir.Module) -> list[ir.Location]:
         if TEMPORARY in op.attributes:
             del op.attributes[TEMPORARY]
         loop = _outermost_loop(op)
-        if loop is None or _carried(op.result):
+        if loop is None:
+            _out_of_branches(op)
+            continue
+        if _carried(op.result):
             continue  # carried arrays: rewrites.select_carried_arrays, or Ember's refusal
         mapped: dict[ir.Value, ir.Value] = {}
         sizes = [_outside(v, loop, mapped) for v in op.operands]
@@ -45,7 +50,28 @@ def hoist_allocations(module: ir.Module) -> list[ir.Location]:
         for k, size in enumerate(sizes):
             op.operands[k] = size
         op.move_before(loop)
+        _out_of_branches(op)
     return stuck
+
+
+def _out_of_branches(op: ir.Operation) -> None:
+    """Move an allocation that no loop holds before the `scf.if`s around it, its size zero
+    where the branch does not run: Enzyme 0.0.16 cannot differentiate (reverse) an alloc in
+    an `scf.if` ('memref.alloc' op symbol operand count does not equal memref symbol count),
+    and code after an `if c: raise` is such a branch."""
+    while (branch := op.parent) is not None and branch.name == "scf.if":
+        mapped: dict[ir.Value, ir.Value] = {}
+        sizes = [_outside(v, branch.operation, mapped) for v in op.operands]
+        if any(size is None for size in sizes):
+            return
+        then = op.operation.block.region == branch.regions[0]
+        with ir.InsertionPoint(branch), op.location:
+            zero = arith.ConstantOp(ir.IndexType.get(), 0).result
+            cond = branch.operands[0]
+            for k, size in enumerate(sizes):
+                op.operands[k] = arith.select(cond, size, zero) if then \
+                    else arith.select(cond, zero, size)
+        op.move_before(branch)
 
 
 _VIEWS = frozenset({"memref.subview", "memref.cast", "memref.reinterpret_cast",

@@ -378,6 +378,21 @@ class GpuFunction:
         return None
 
 
+class GpuDerivativeFunction(GpuFunction):
+    """The entry of a derivative of a GPU kernel (driver/gpu_derivatives.py), called by
+    runtime/derivcall.py with each differentiated or written array followed by its shadow
+    `__d_<name>`. derivcall makes shadows of numpy arrays only and passes any other object
+    on as its own shadow: such an array (a device array) is refused, never written twice."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for k, p in enumerate(self.params[:len(args)]):
+            if p.kind == "array" and p.name.startswith("__d_") and args[k] is args[k - 1]:
+                raise TypeError(f"{self.__name__}() argument '{self.names[k - 1]}' must be a "
+                                "numpy array: a derivative of a GPU kernel takes device arrays "
+                                "only for the arrays it neither differentiates nor writes")
+        return super().__call__(*args, **kwargs)
+
+
 def _scalar(kernel: str, p: Param, value: Any) -> Any:
     """The Python value of scalar argument `value` as the kernel sees it (a float32 rounded),
     accepted by the CPU's rule (runtime/checks.py)."""

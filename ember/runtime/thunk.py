@@ -16,14 +16,16 @@ PRELUDE = f"@{NDARRAY_TYPE_GLOBAL} = weak global ptr null\n"
 
 
 ARENA = """
-declare ptr @_mlir_memref_to_llvm_alloc(i64)
+declare noalias ptr @_mlir_memref_to_llvm_alloc(i64)
 declare void @_mlir_memref_to_llvm_free(ptr)
 declare void @ember_arena_release()
 """
 """Allocator of gradient libraries: derivative code cannot go through MLIR's buffer
 deallocation (Enzyme's output already frees its caches), so it allocates from the per-thread
 tape arena of runtime/arena.c (linked by runtime/tape.py), which keeps its blocks between
-calls; the thunk releases what a call left at its end (also when the kernel raised)."""
+calls; the thunk releases what a call left at its end (also when the kernel raised). `noalias`:
+live blocks never overlap (as malloc's), so LLVM may keep a shadow element in a register
+across stores to a cache (lowering/adattrs.py)."""
 
 
 _RELEASE: Final = "  call void @ember_arena_release()"

@@ -24,3 +24,25 @@ def test_heat_sample_loop_and_slices_agree():
     slices = heat.simulate(heat.heat_step_slices, u0, 0.2, 30)
     np.testing.assert_array_equal(loops, slices)
     assert abs(slices.sum() - u0.sum()) < 1e-12 * u0.sum()
+
+
+def test_newton_chain_sample_converges_to_a_rest_shape():
+    """samples/newton_chain.py: Newton with ember.hessian and Newton-CG with ember.hvp reach
+    the same shape, at which central differences of the energy (no Ember derivative) vanish
+    and the Hessian is symmetric positive definite."""
+    chain = _load("newton_chain")
+    lines: list[str] = []
+    dense, free = chain.main(beads=12, log=lines.append)
+    assert any("step  5" in line for line in lines) and len(lines) < 40, lines
+    np.testing.assert_allclose(free, dense, atol=1e-10)
+    ends = np.array([0.0, 0.0, 1.0, 0.2])
+    args = (ends, 400.0, 2.0e4, 1.0 / 13, 0.05)
+    energy = chain.energy.py_func  # the same function, run by CPython
+    eps = 1e-6
+    fd = np.array([(energy(dense + eps * e, *args) - energy(dense - eps * e, *args)) / (2 * eps)
+                   for e in np.eye(dense.size)])
+    assert np.abs(fd).max() < 1e-6
+    h = chain.hessian(chain.energy, wrt="q")(dense, *args)
+    np.testing.assert_allclose(h, h.T, atol=1e-9)
+    assert np.linalg.eigvalsh(h).min() > 0
+    assert dense[1::2].min() < ends[1]  # the chain sags below its lower hook

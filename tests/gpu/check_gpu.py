@@ -10,7 +10,10 @@ present, CuPy and PyTorch. It runs every kernel of gpu_kernels.py on the GPU and
 result and the written arrays with the CPU build's (as tests/gpu/test_device.py does with
 Ember installed); then device arrays in place (`to_device`, CuPy, PyTorch) and large inputs
 (10M-element saxpy and strided reductions: many warps, many iterations per thread; array
-code) against NumPy. One line per check; exit status 0 if all pass, 1 if one fails, 2 without a GPU.
+code) against NumPy; then the derivatives of grad_kernels.py (jvp, grad, vjp of GPU kernels:
+their manifests, the derivative entry's arguments with shadows and seeds, and the CPU
+derivative's results and gradients, in DIR/grads.pkl). One line per check; exit status 0 if
+all pass, 1 if one fails, 2 without a GPU.
 """
 
 from __future__ import annotations
@@ -75,6 +78,28 @@ def build(out: Path) -> None:
         pickle.dump(data, f)
     shutil.copy(Path(__file__), out / "check_gpu.py")
     print(f"wrote {out}: loader, {len(result['ptx'])} PTX files, {len(data)} cases")
+    print(f"wrote {out}: {build_grads(out)} derivative cases")
+
+
+def build_grads(out: Path) -> int:
+    """DIR/grads.pkl: per case of grad_kernels.py, the GPU derivative's manifest, its entry's
+    arguments (primal arguments, shadows, seed) and the CPU derivative entry's results and
+    arguments after the call (the shadows hold the gradients)."""
+    import grad_kernels as gk
+
+    from ember.runtime.derivcall import _Seeds
+
+    data = {}
+    for name, (_, kind, _, _, make, seeds, rtol) in gk.GRAD_CASES.items():
+        gpu, cpu = gk.derivative(name), gk.derivative(name, cpu=True)
+        args, _ = _Seeds(gpu.info(), seeds if kind == "jvp" else None,
+                         seeds if kind == "vjp" else None).arguments(make())
+        after = copies(tuple(args))
+        data[name] = {"manifest": gpu.compile().main.manifest.to_json(), "args": tuple(args),
+                      "result": cpu.compile().main.entry(*after), "after": after, "rtol": rtol}
+    with open(out / "grads.pkl", "wb") as f:
+        pickle.dump(data, f)
+    return len(data)
 
 
 # --- there: run the checks ---------------------------------------------------------------------
@@ -97,6 +122,33 @@ def case_checks(m: Any, data: dict) -> dict[str, Callable[[], None]]:
                     same(g, w, case["rtol"], f"argument {k} after the call")
         return run
     return {f"same as CPU: {name}": check(name) for name in sorted(data)}
+
+
+def grad_checks(m: Any, grads: dict) -> list[tuple[str, str]]:
+    """(name, outcome) per derivative case: the GPU derivative against the CPU's."""
+    def check(case: dict) -> None:
+        rt = m._runtime
+        fn = rt.GpuFunction(rt.GpuManifest.from_json(case["manifest"]))
+        args = copies(case["args"])
+        same(fn(*args), case["result"], case["rtol"])
+        for k, (g, w) in enumerate(zip(args, case["after"], strict=True)):
+            if isinstance(w, np.ndarray):
+                same(g, w, case["rtol"], f"argument {k} after the call")
+
+    return _outcomes({f"derivative same as CPU: {name}": (lambda c=case: check(c))
+                      for name, case in sorted(grads.items())})
+
+
+def _outcomes(checks: dict[str, Callable[[], str | None]]) -> list[tuple[str, str]]:
+    outcomes = []
+    for name, check in checks.items():
+        try:
+            note = check()
+            outcomes.append((name, note or "ok"))
+        except Exception as err:  # report every failure, then go on
+            last = traceback.format_exception_only(type(err), err)[-1].strip()
+            outcomes.append((name, f"FAILED: {last}"))
+    return outcomes
 
 
 def _heat(u: np.ndarray, k: float) -> np.ndarray:
@@ -189,15 +241,7 @@ def extra_checks(m: Any) -> dict[str, Callable[[], str | None]]:
 
 def run_checks(m: Any, data: dict) -> list[tuple[str, str]]:
     """(name, 'ok' | 'skipped: ...' | 'FAILED: ...') per check."""
-    outcomes = []
-    for name, check in {**case_checks(m, data), **extra_checks(m)}.items():
-        try:
-            note = check()
-            outcomes.append((name, note or "ok"))
-        except Exception as err:  # report every failure, then go on
-            last = traceback.format_exception_only(type(err), err)[-1].strip()
-            outcomes.append((name, f"FAILED: {last}"))
-    return outcomes
+    return _outcomes({**case_checks(m, data), **extra_checks(m)})
 
 
 def main(argv: list[str]) -> int:
@@ -215,6 +259,9 @@ def main(argv: list[str]) -> int:
     with open(folder / "cases.pkl", "rb") as f:
         data = pickle.load(f)
     outcomes = run_checks(m, data)
+    if (folder / "grads.pkl").exists():
+        with open(folder / "grads.pkl", "rb") as f:
+            outcomes += grad_checks(m, pickle.load(f))
     for name, outcome in outcomes:
         status, _, detail = outcome.partition(": ")
         print(f"{status:8s} {name}" + (f" ({detail})" if detail else ""))

@@ -45,7 +45,8 @@ class _CpuKernel:
         with mlir_context():
             module, _ = emit_gpu_module(plan, device=False)
             text = lower_to_llvm_ir(module, plan.fn.name, (LINALG, CLEANUP, TO_LLVM))
-        path = os.path.join(tmp, f"{plan.fn.name}.so")
+        fd, path = tempfile.mkstemp(prefix=f"{plan.fn.name}.", suffix=".so", dir=tmp)
+        os.close(fd)  # a new file each time: a loaded library is never rewritten
         native.link_shared([native.emit_object(native.optimize(text))], path)
         self.library = ctypes.CDLL(path)
         self.functions = [n.name for n in plan.nests]
@@ -67,6 +68,28 @@ class EmulatedDevice:
         cpu = _CpuKernel(kernel.py_func, manifest, self._tmp)
         for nest, fname in zip(manifest.nests, cpu.functions, strict=True):
             self.kernels[(nest.ptx, nest.kernel)] = (nest, getattr(cpu.library, fname), manifest)
+
+    def add_derivative(self, derivative):
+        """Make `derivative` (grad/jvp/vjp/value_and_grad of a target="gpu" kernel) runnable
+        here: its derivative nests compiled for the CPU (the primal nests a reverse-mode
+        derivative launches first come from `add` of the kernel)."""
+        from ember.driver.gpu_derivatives import derivative_module, prepare
+
+        added = self.__dict__.setdefault("primals", set())
+        if derivative.kernel.py_func not in added:  # its library is loaded: never rewrite it
+            added.add(derivative.kernel.py_func)
+            self.add(derivative.kernel)
+        manifest = derivative.compile().main.manifest
+        gp, plan, versions = prepare(derivative.kernel.py_func, derivative.request)
+        with mlir_context():
+            module, nests = derivative_module(gp, plan, versions, device=False)
+            text = lower_to_llvm_ir(module, manifest.name, (LINALG, CLEANUP, TO_LLVM))
+        path = os.path.join(self._tmp, f"{manifest.name}.{len(self.kernels)}.so")  # a new file
+        native.link_shared([native.emit_object(native.optimize(text))], path)
+        library = ctypes.CDLL(path)
+        derived = manifest.nests[len(manifest.nests) - len(nests):]
+        for nest, (_, fname, _) in zip(derived, nests, strict=True):
+            self.kernels[(nest.ptx, nest.kernel)] = (nest, getattr(library, fname), manifest)
 
     # --- Device interface ---------------------------------------------------------------
     def activate(self):

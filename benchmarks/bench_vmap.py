@@ -1,0 +1,91 @@
+"""Per-example gradients: `vmap(grad(f))` on a batch of 256 against 256 separate `grad(f)`
+calls (the acceptance figure of issue 16: at least 5x), on logistic regression (16 features)
+and a tiny MLP (8 tanh units over 16 inputs), both written as loops; plus `vmap(f)` against a
+loop of kernel calls.
+
+    python benchmarks/bench_vmap.py          # ~15 seconds; prints a Markdown table
+
+Times: CPU time of the calling thread (`time.thread_time`; steadier than wall time on a shared
+machine); A and B called alternately in one process, the median of REPEATS rounds of INNER calls.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ember import f64, grad, kernel, vmap
+
+REPEATS = 21
+INNER = 20
+BATCH = 256
+
+
+@kernel
+def logistic(w: f64[:], x: f64[:], y: float) -> float:
+    z = 0.0
+    for j in range(len(w)):
+        z += w[j] * x[j]
+    p = 1.0 / (1.0 + math.exp(-z))
+    return -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
+
+
+@kernel
+def mlp(w1: f64[:, :], w2: f64[:], x: f64[:], y: float) -> float:
+    h = np.zeros(w1.shape[0])
+    for i in range(w1.shape[0]):
+        s = 0.0
+        for j in range(w1.shape[1]):
+            s += w1[i, j] * x[j]
+        h[i] = math.tanh(s)
+    o = 0.0
+    for i in range(len(w2)):
+        o += w2[i] * h[i]
+    return (o - y) ** 2
+
+
+def _time(fn: Callable[[], object]) -> float:
+    start = time.thread_time()
+    for _ in range(INNER):
+        fn()
+    return (time.thread_time() - start) / INNER
+
+
+def ratio(loop: Callable[[], object], one: Callable[[], object]) -> tuple[float, float]:
+    loop(), one()
+    a, b = [], []
+    for _ in range(REPEATS):
+        a.append(_time(loop))
+        b.append(_time(one))
+    return statistics.median(a), statistics.median(b)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    xs, ys = rng.standard_normal((BATCH, 16)), (rng.random(BATCH) > 0.5).astype(float)
+    w, w1, w2 = rng.standard_normal(16) * 0.1, rng.standard_normal((8, 16)) * 0.3, \
+        rng.standard_normal(8)
+    g1, g2 = grad(logistic), grad(mlp, wrt=("w1", "w2"))
+    p1, p2 = vmap(g1, in_axes=(None, 0, 0)), vmap(g2, in_axes=(None, None, 0, 0))
+    v1 = vmap(logistic, in_axes=(None, 0, 0))
+    rows = [
+        ("per-example grad, logistic (16)", lambda: [g1(w, xs[b], ys[b]) for b in range(BATCH)],
+         lambda: p1(w, xs, ys)),
+        ("per-example grad, MLP (8x16)",
+         lambda: [g2(w1, w2, xs[b], ys[b]) for b in range(BATCH)], lambda: p2(w1, w2, xs, ys)),
+        ("values, logistic (16)", lambda: [logistic(w, xs[b], ys[b]) for b in range(BATCH)],
+         lambda: v1(w, xs, ys)),
+    ]
+    print(f"| batch of {BATCH} | {BATCH} calls (us) | one vmap call (us) | ratio |")
+    print("|---|---|---|---|")
+    for name, loop, one in rows:
+        a, b = ratio(loop, one)
+        print(f"| {name} | {a * 1e6:.0f} | {b * 1e6:.0f} | {a / b:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

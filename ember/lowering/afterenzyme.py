@@ -1,0 +1,33 @@
+"""The rewrites of Enzyme's output before it is lowered, in their order (one place to read it).
+
+Input: the module Enzyme returned for the derivative entry `spec` (lowering/enzyme.py).
+At opt_level >= 2 (`optimize`): reload unchanged elements instead of caching them (remat.py),
+stencil adjoints in gather form (gather.py), in-place row loops kept scalar (rowloops.py).
+Always: prange loops onto libgomp threads (paralleladjoint.py), except for derivatives that
+are differentiated again (`serial`: second order). Output: the shadow parameters that
+adattrs.annotate marks `noalias` in the LLVM IR (None: none marked).
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from . import adattrs, gather, paralleladjoint, remat, rowloops
+from .enzyme import ADSpec
+
+
+def rewrite_derivative(derived: ir.Module, spec: ADSpec, optimize: bool, serial: bool,
+                       atomic: bool) -> adattrs.Shadows | None:
+    """Rewrite `derived` in place (see the module docstring); `atomic`: prange loops update
+    shared shadows atomically instead of in per-thread copies. (The passes are called through
+    their modules, so that a test can switch one off.)"""
+    shadows = None
+    if optimize:
+        remat.rematerialize(derived, spec)
+        gather.gather_scatter(derived, spec)
+        if not serial:
+            shadows = adattrs.shadow_params(derived, spec)
+        if shadows is not None:
+            rowloops.keep_rows_scalar(derived, shadows.function)
+    paralleladjoint.parallelize(derived, not serial, atomic)
+    return shadows

@@ -1,0 +1,92 @@
+"""Launchers of the parallel loops of derivative libraries (lowering/paralleladjoint.py).
+
+Input: the LLVM IR of a derivative in which each outlined worker
+`W(lo, hi, thread, *operands)` is launched by a call of the declared
+`__ember_padj_W(trips, *operands) -> threads used`. Output: the same IR with each launcher
+defined (the declaration removed): it packs its operands into a context and runs
+`GOMP_parallel` (libgomp, as runtime/parallel.py does for primal prange loops); thread t of n
+runs W on the contiguous chunk [t*c, min((t+1)*c, trips)) with c = ceil(trips / n), so the
+split, and with it every partial sum, depends only on the thread count. The types come from
+the declaration, so the launcher fits whatever the lowering made of the operands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ..lowering.paralleladjoint import LAUNCHER
+
+_DECLARED: Final = re.compile(r"^declare i32 @" + LAUNCHER + r"([\w.$]+)\(([^()]*)\)[^\n]*$",
+                              re.M)
+_NEEDED: Final = (("@GOMP_parallel(", "declare void @GOMP_parallel(ptr, ptr, i32, i32)"),
+                  ("@omp_get_thread_num(", "declare i32 @omp_get_thread_num()"),
+                  ("@omp_get_num_threads(", "declare i32 @omp_get_num_threads()"),
+                  ("@llvm.smin.i64(", "declare i64 @llvm.smin.i64(i64, i64)"))
+
+
+def with_launchers(llvm_ir: str) -> str:
+    """`llvm_ir` with every declared launcher defined (unchanged if there is none)."""
+    found = _DECLARED.findall(llvm_ir)
+    if not found:
+        return llvm_ir
+    text = _DECLARED.sub("", llvm_ir)
+    defined = [_launcher(w, [_type(p) for p in _split(params)[1:]]) for w, params in found]
+    extra = [decl for symbol, decl in _NEEDED
+             if not re.search(r"^declare [^\n]*" + re.escape(symbol), text, re.M)]
+    return "\n".join([text, *extra, *defined])
+
+
+def _split(params: str) -> list[str]:
+    """The parameters of a declaration, split at the commas outside `{ }`, `[ ]`, `< >`."""
+    out, depth, start = [], 0, 0
+    for k, ch in enumerate(params):
+        depth += (ch in "{[<") - (ch in "}]>")
+        if ch == "," and depth == 0:
+            out.append(params[start:k].strip())
+            start = k + 1
+    return [*out, params[start:].strip()] if params.strip() else out
+
+
+def _type(param: str) -> str:
+    """A parameter's type (a struct such as a complex value's `{ double, double }` whole),
+    without the attributes after it."""
+    if param.startswith(("{", "[", "<")):
+        depth = 0
+        for k, ch in enumerate(param):
+            depth += (ch in "{[<") - (ch in "}]>")
+            if depth == 0:
+                return param[:k + 1]
+    return param.split()[0]
+
+
+def _launcher(w: str, operands: list[str]) -> str:
+    fields = ["i64", *operands, "i32"]
+    ctx = "{ " + ", ".join(fields) + " }"
+    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:-1]))
+    out = [f"define internal i32 @{LAUNCHER}{w}({params}) {{", f"  %ctx = alloca {ctx}"]
+    for j, ty in enumerate(fields[:-1]):
+        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
+                f"  store {ty} %p{j}, ptr %f{j}"]
+    last = len(fields) - 1
+    out += [f"  call void @GOMP_parallel(ptr @{LAUNCHER}{w}.thread, ptr %ctx, i32 0, i32 0)",
+            f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
+            "  %n = load i32, ptr %nf", "  ret i32 %n", "}",
+            f"define internal void @{LAUNCHER}{w}.thread(ptr %ctx) {{"]
+    for j, ty in enumerate(fields[:-1]):
+        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
+                f"  %v{j} = load {ty}, ptr %f{j}"]
+    out += ["  %tid = call i32 @omp_get_thread_num()",
+            "  %nt = call i32 @omp_get_num_threads()",
+            "  %t = sext i32 %tid to i64", "  %n = sext i32 %nt to i64",
+            "  %span = add i64 %v0, %n", "  %span1 = sub i64 %span, 1",
+            "  %chunk = sdiv i64 %span1, %n", "  %lo0 = mul i64 %t, %chunk",
+            "  %lo = call i64 @llvm.smin.i64(i64 %lo0, i64 %v0)",
+            "  %hi0 = add i64 %lo, %chunk",
+            "  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %v0)"]
+    args = ["i64 %lo", "i64 %hi", "i64 %t", *(f"{fields[j]} %v{j}" for j in range(1, last))]
+    out += [f"  call void @{w}({', '.join(args)})",
+            "  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
+            "count:", f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
+            "  store i32 %nt, ptr %nf", "  br label %done", "done:", "  ret void", "}"]
+    return "\n".join(out)
