@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import types as T
 from ..frontend.adresults import RETURN, ResultLayout
+from ..runtime.aotderived import result_leaves
 from ..runtime.derivcall import DerivativeCall
 
 
@@ -55,7 +56,7 @@ class ResultCall:
         result = self.kernel(*_copies(args, copy), **dict(zip(kwargs, _copies(
             tuple(kwargs.values()), copy), strict=True))) if kwargs or copy \
             else self.kernel(*args)
-        leaves = _leaves(result, self.layout.ret)
+        leaves = result_leaves(result, self.layout.ret)
         return {name: np.empty((v.shape if isinstance(v, np.ndarray) else np.shape(v)) or (1,),
                                dtype=dtype)
                 for name, v, dtype in zip(self.layout.names, leaves, self._dtypes, strict=True)}
@@ -86,7 +87,7 @@ class ResultCall:
             if name != RETURN:
                 flat.append(value)
                 continue
-            leaves = list(_leaves(value, self.layout.ret))
+            leaves = list(result_leaves(value, self.layout.ret))
             for leaf, buf in zip(leaves, buffers.values(), strict=True):
                 flat.append(np.reshape(np.asarray(leaf, dtype=buf.dtype), buf.shape)
                             if buf.shape == (1,) and np.ndim(leaf) == 0 else leaf)
@@ -105,18 +106,6 @@ def _copies(values: tuple[Any, ...], copy: bool) -> tuple[Any, ...]:
         return values
     return tuple(np.array(v, copy=True) if isinstance(v, np.ndarray)
                  else _copies(v, copy) if isinstance(v, tuple) else v for v in values)
-
-
-def _leaves(value: Any, t: T.Type) -> Iterator[Any]:
-    """The leaves of a value structured like `t` (TypeError naming the mismatch)."""
-    if not isinstance(t, T.Tuple):
-        yield value
-        return
-    if not isinstance(value, tuple) or len(value) != len(t.items):
-        raise TypeError(f"expected a tuple of {len(t.items)} items (like the result, {t}), "
-                        f"got {type(value).__name__}")
-    for v, item in zip(value, t.items, strict=True):
-        yield from _leaves(v, item)
 
 
 def _build(t: T.Type, arrays: Iterator[Any]) -> Any:

@@ -32,6 +32,7 @@ from ..errors import CompileError
 from ..frontend import batching
 from ..frontend.batching import Lift, Operand, Result
 from ..parallel import prange
+from ..runtime.aotderived import batch_size
 from .autodiff import Derivative, _as_kernel
 from .kernel import Kernel, _user_facing
 
@@ -304,7 +305,7 @@ class BatchedDerivative:
             bound = plan.signature.bind(*args, **kwargs)
             bound.apply_defaults()
             values = list(bound.arguments.values())
-        size = _batch_size(self.derivative.kernel.__name__, list(plan.signature.parameters),
+        size = batch_size(self.derivative.kernel.__name__, list(plan.signature.parameters),
                            values, self.in_axes)
         for i, dtype in plan.broadcast:
             values[i] = _broadcast(values[i], dtype, size)
@@ -346,23 +347,6 @@ def _dtype(t: T.Type) -> T.Scalar:
     found = t.dtype if isinstance(t, T.Array) else t
     assert isinstance(found, T.Scalar)
     return found
-
-
-def _batch_size(name: str, params: list[str], values: list[Any],
-                in_axes: tuple[int | None, ...]) -> int:
-    """The common batch size of the batched arguments (ValueError if they differ)."""
-    sizes = []
-    for param, value, axis in zip(params, values, in_axes, strict=True):
-        if axis is not None:
-            shape = np.shape(value)
-            if not -len(shape) <= axis < len(shape):
-                raise ValueError(f"vmap({name}): in_axes entry {axis} for '{param}' is out of "
-                                 f"range for an argument of shape {shape}")
-            sizes.append((param, int(shape[axis]), axis % len(shape)))
-    if len({size for _, size, _ in sizes}) > 1:
-        raise ValueError(f"vmap({name}): batch sizes differ: " + ", ".join(
-            f"'{p}' has {size} along axis {a}" for p, size, a in sizes))
-    return sizes[0][1]
 
 
 def _broadcast(value: Any, dtype: np.dtype[Any], size: int) -> Any:

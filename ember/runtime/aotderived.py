@@ -73,7 +73,7 @@ class ResultDerivative:
         lay = self.layout
         result = _primal(self.primal, args, kwargs, self._copy)
         buffers = {name: np.empty(np.shape(v) or (1,), dtype=dtype) for name, v, dtype in
-                   zip(lay.names, _leaves(result, lay.ret), lay.dtypes, strict=True)}
+                   zip(lay.names, result_leaves(result, lay.ret), lay.dtypes, strict=True)}
         given = {**kwargs, **buffers}
         if self.info.kind == "vjp":
             return self.inner(*args, cotangents=self._cotangents(cotangents, buffers), **given)
@@ -101,7 +101,7 @@ class ResultDerivative:
             if name != RETURN:
                 flat.append(value)
                 continue
-            for leaf, buf in zip(_leaves(value, self.layout.ret), buffers.values(), strict=True):
+            for leaf, buf in zip(result_leaves(value, self.layout.ret), buffers.values(), strict=True):
                 flat.append(np.reshape(np.asarray(leaf, dtype=buf.dtype), buf.shape)
                             if buf.shape == (1,) and np.ndim(leaf) == 0 else leaf)
         return flat
@@ -166,7 +166,7 @@ class JacobianCall(_CCall):
         keep: list[Any] = []
         cargs, shapes, result = self.marshal(args, kwargs, keep)
         for name, leaf, t in zip(self.layout.names if self.layout else (),
-                                 _leaves(result, self.layout.ret) if self.layout else (),
+                                 result_leaves(result, self.layout.ret) if self.layout else (),
                                  self.layout.leaves if self.layout else (), strict=True):
             shapes[name] = np.shape(leaf) if isinstance(t, T.Array) else ()
             if isinstance(t, T.Array):
@@ -243,7 +243,7 @@ class BatchedCall:
             bound = self.signature.bind(*args, **kwargs)
             bound.apply_defaults()
             values = list(bound.arguments.values())
-        size = _batch_size(self.name, list(self.signature.parameters), values, self.in_axes)
+        size = batch_size(self.name, list(self.signature.parameters), values, self.in_axes)
         for i, dtype in self.broadcast:
             item = np.asarray(values[i], dtype=dtype)
             values[i] = np.empty((size, *item.shape), dtype)
@@ -258,10 +258,10 @@ class BatchedCall:
         result = moved if many else moved[0]
         if self.kind == "grad":
             return result
-        return (per if self.out_axis in (0, -1) else np.moveaxis(per, 0, self.out_axis), result)
+        return per, result  # one value per element: the batch is its only axis
 
 
-def _batch_size(name: str, params: list[str], values: list[Any],
+def batch_size(name: str, params: list[str], values: list[Any],
                 in_axes: tuple[int | None, ...]) -> int:
     """The common batch size of the batched arguments (ValueError if they differ)."""
     sizes = []
@@ -320,7 +320,7 @@ def _copies(values: tuple[Any, ...]) -> tuple[Any, ...]:
                  else _copies(v) if isinstance(v, tuple) else v for v in values)
 
 
-def _leaves(value: Any, t: T.Type) -> Iterator[Any]:
+def result_leaves(value: Any, t: T.Type) -> Iterator[Any]:
     """The leaves of a value structured like `t` (TypeError naming the mismatch)."""
     if not isinstance(t, T.Tuple):
         yield value
@@ -329,7 +329,7 @@ def _leaves(value: Any, t: T.Type) -> Iterator[Any]:
         raise TypeError(f"expected a tuple of {len(t.items)} items (like the result, {t}), "
                         f"got {type(value).__name__}")
     for v, item in zip(value, t.items, strict=True):
-        yield from _leaves(v, item)
+        yield from result_leaves(v, item)
 
 
 def _build(t: T.Type, values: Iterator[Any]) -> Any:

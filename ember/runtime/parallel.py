@@ -75,22 +75,28 @@ def launcher(worker: tir.Function) -> str:
     return "\n".join(launch + _trampoline(w, ctx, fields, len(captured), reds, raises)) + "\n"
 
 
+def thread_chunk(ctx: str, fields: list[str]) -> list[str]:
+    """LLVM IR that loads a launch context's fields (`%v0`: the trip count, up to the last
+    field) and computes this thread's contiguous chunk [`%lo`, `%hi`) of the trips (`%t`,
+    `%tid`: the thread's number)."""
+    out = [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}\n  %v{j} = load {ty}, "
+           f"ptr %f{j}" for j, ty in enumerate(fields[:-1])]
+    return out + ["  %tid = call i32 @omp_get_thread_num()",
+                  "  %nt = call i32 @omp_get_num_threads()",
+                  "  %t = sext i32 %tid to i64", "  %n = sext i32 %nt to i64",
+                  "  %span = add i64 %v0, %n", "  %span1 = sub i64 %span, 1",
+                  "  %chunk = sdiv i64 %span1, %n", "  %lo0 = mul i64 %t, %chunk",
+                  "  %lo = call i64 @llvm.smin.i64(i64 %lo0, i64 %v0)",
+                  "  %hi0 = add i64 %lo, %chunk",
+                  "  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %v0)"]
+
+
 def _trampoline(w: str, ctx: str, fields: list[str], ncaptured: int,
                 reds: tuple[T.Scalar, ...], raises: bool) -> list[str]:
     last = len(fields) - 1
     name = f"__ember_tramp_{w}" + (".guarded" if raises else "")
     out = [f"define internal void @{name}(ptr %ctx){' noinline' if raises else ''} {{"]
-    for j, ty in enumerate(fields[:-1]):
-        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
-                f"  %v{j} = load {ty}, ptr %f{j}"]
-    out += ["  %tid = call i32 @omp_get_thread_num()",
-            "  %nt = call i32 @omp_get_num_threads()",
-            "  %t = sext i32 %tid to i64", "  %n = sext i32 %nt to i64",
-            "  %span = add i64 %v0, %n", "  %span1 = sub i64 %span, 1",
-            "  %chunk = sdiv i64 %span1, %n", "  %lo0 = mul i64 %t, %chunk",
-            "  %lo = call i64 @llvm.smin.i64(i64 %lo0, i64 %v0)",
-            "  %hi0 = add i64 %lo, %chunk",
-            "  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %v0)"]
+    out += thread_chunk(ctx, fields)
     args = ["i64 %lo", "i64 %hi", "i64 %v1", "i64 %v2"]
     args += [f"{fields[j]} %v{j}" for j in range(3, 3 + ncaptured)]
     ret = _result_type(reds)

@@ -16,6 +16,7 @@ import re
 from typing import Final
 
 from ..lowering.paralleladjoint import LAUNCHER
+from .parallel import thread_chunk
 
 _DECLARED: Final = re.compile(r"^declare i32 @" + LAUNCHER + r"([\w.$]+)\(([^()]*)\)[^\n]*$",
                               re.M)
@@ -73,17 +74,7 @@ def _launcher(w: str, operands: list[str]) -> str:
             f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
             "  %n = load i32, ptr %nf", "  ret i32 %n", "}",
             f"define internal void @{LAUNCHER}{w}.thread(ptr %ctx) {{"]
-    for j, ty in enumerate(fields[:-1]):
-        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
-                f"  %v{j} = load {ty}, ptr %f{j}"]
-    out += ["  %tid = call i32 @omp_get_thread_num()",
-            "  %nt = call i32 @omp_get_num_threads()",
-            "  %t = sext i32 %tid to i64", "  %n = sext i32 %nt to i64",
-            "  %span = add i64 %v0, %n", "  %span1 = sub i64 %span, 1",
-            "  %chunk = sdiv i64 %span1, %n", "  %lo0 = mul i64 %t, %chunk",
-            "  %lo = call i64 @llvm.smin.i64(i64 %lo0, i64 %v0)",
-            "  %hi0 = add i64 %lo, %chunk",
-            "  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %v0)"]
+    out += thread_chunk(ctx, fields)
     args = ["i64 %lo", "i64 %hi", "i64 %t", *(f"{fields[j]} %v{j}" for j in range(1, last))]
     out += [f"  call void @{w}({', '.join(args)})",
             "  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
