@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from .. import types as T
-from ..errors import CompileError
 from ..runtime.abi import Signature
 from ..runtime.derivcall import DerivativeInfo
 from . import c_api as aot_c
@@ -33,7 +32,7 @@ def second_part(export: str, obj: Any, options: Any, lib: aot_c.CLibrary,
     from ..api.secondorder import HVP
     from ..driver.cpu import count_signature
     from ..driver.derivatives import describe
-    from ..driver.secondorder import _forward, second_plan
+    from ..driver.secondorder import second_plan
     from ..frontend import build_program
     from ..frontend.adprep import COUNTS, prepare_reverse
     second = obj.second
@@ -48,7 +47,7 @@ def second_part(export: str, obj: Any, options: Any, lib: aot_c.CLibrary,
     info = describe(sp.first, inner, "grad", True, prep.loops,
                     count_sig.written if count_sig else frozenset(), fn.written)
     made = obj_code(f"second:{inner}:{second.request.key()}",
-                    lambda: _ir(prep, sp, inner, sig, count_sig, raises, options, _forward))
+                    lambda: _ir(prep, sp, inner, sig, count_sig, raises, options))
     adapters.append(aot_c.adapter_declaration(inner, sig.params, sig.ret, raises))
     if count_sig is not None:
         adapters.append(aot_c.adapter_declaration(f"{inner}_count", count_sig.params,
@@ -68,20 +67,13 @@ def second_part(export: str, obj: Any, options: Any, lib: aot_c.CLibrary,
 
 
 def _ir(prep: Any, sp: Any, inner: str, sig: Signature, count_sig: Signature | None,
-        raises: bool, options: Any, forward_of: Any) -> str:
-    from ..driver.cpu import _locate, lowered_derivative
-    from ..lowering.secondorder import check_computed
+        raises: bool, options: Any) -> str:
+    from ..driver.secondorder import lowered_second
     from ..runtime import native
     from ..runtime.raising import program_ir
     from ..runtime.thunk import ARENA
 
-    forward = forward_of(sp, f"ek_{inner}")
-    try:
-        lowered = lowered_derivative(prep, sp.first, f"{inner}_grad", options.optimize_loops,
-                                     then=forward)
-        check_computed(lowered, forward.placeholders)
-    except CompileError as err:
-        raise _locate(err, prep.replay) from None
+    lowered = lowered_second(prep, sp, inner, options.optimize_loops)
     thunks = [ARENA, *program_ir(prep.replay, tracked=False)]  # (no loader entry thunks)
     thunks.append(aot_c.adapter(inner, f"ek_{inner}", sig.params, sig.ret, raises, True))
     if count_sig is not None and prep.count is not None:

@@ -162,22 +162,31 @@ def compile_second(func: Callable[..., object], req: SecondRequest,
                                               path, False), sp)
 
 
-def _build(prep: Prepared, sp: SecondPlan, name: str, sig: Signature,
-           count_sig: Signature | None,
-           options: CompileOptions, path: str) -> None:
+def lowered_second(prep: Prepared, sp: SecondPlan, name: str, optimize: bool) -> str:
+    """LLVM IR of the second-order entry `ek_<name>` (without thunks): the reverse
+    derivative, then Enzyme's forward mode over it; refused where a tangent was left
+    uncomputed (lowering/secondorder.check_computed). Shared by the JIT and `ember build`."""
     from ..errors import CompileError
     from ..lowering.secondorder import check_computed
-    from ..runtime import native
-    from ..runtime.raising import runtime_objects
-    from .cpu import _locate, derivative_thunks, lowered_derivative
+    from .cpu import _locate, lowered_derivative
 
     forward = _forward(sp, f"ek_{name}")
     try:
-        lowered = lowered_derivative(prep, sp.first, f"{name}_grad", options.optimize_loops,
-                                     then=forward)
+        lowered = lowered_derivative(prep, sp.first, f"{name}_grad", optimize, then=forward)
         check_computed(lowered, forward.placeholders)
     except CompileError as err:
         raise _locate(err, prep.replay) from None
+    return lowered
+
+
+def _build(prep: Prepared, sp: SecondPlan, name: str, sig: Signature,
+           count_sig: Signature | None,
+           options: CompileOptions, path: str) -> None:
+    from ..runtime import native
+    from ..runtime.raising import runtime_objects
+    from .cpu import derivative_thunks
+
+    lowered = lowered_second(prep, sp, name, options.optimize_loops)
     ir_text = native.prepare_ir(lowered, derivative_thunks(prep, name, sig, count_sig))
     mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
     native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path,
