@@ -21,6 +21,7 @@ def _source(seed: int) -> str:
     L.append("def k(x: f64[:], w: f64[:, :], c: float) -> float:")
     L.append("    n = x.shape[0]")
     L.append("    t = np.empty(n)")
+    L.append("    t[0] = x[0]")  # the j loops may start at 1: no read of uninitialized memory
     L.append("    u = np.zeros(n)")
     L.append("    s = 0.0")
     L.append("    p = 0")
