@@ -25,7 +25,10 @@ import numpy as np
 
 from ember import f64
 
-MODES = {"unbounded": None, "binomial/64": 64, "binomial/256": 256, "binomial/1024": 1024}
+MODES: dict[str, int | str | None] = {
+    "unbounded": None, "binomial/64": 64, "binomial/256": 256, "binomial/1024": 1024,
+    "binomial (default: 2048 for scalar loops, 64 for array loops)": "default"}
+"""Mode -> snapshots= (None: no checkpointing; "default": checkpoint="binomial" alone)."""
 ROUNDS = 3
 REPEATS = 5
 
@@ -70,7 +73,9 @@ def _derivative(workload: str, mode: str):
 
     f, wrt, _ = WORKLOADS[workload]
     snapshots = MODES[mode]
-    options = {"checkpoint": "binomial", "snapshots": snapshots} if snapshots else {}
+    options: dict[str, object] = {} if snapshots is None else {"checkpoint": "binomial"}
+    if isinstance(snapshots, int):
+        options["snapshots"] = snapshots
     return ember.grad(ember.kernel(f), wrt=wrt, **options)
 
 

@@ -1,8 +1,9 @@
 """`jacrev` of an n-output kernel against n gradients of the same computation reduced to a
 scalar (the acceptance figure of issue 16: jacrev <= n x 1.2 gradients), on a moderate kernel
 (10 outputs of a loop over 1e4 elements), a smaller one and a tiny one (3 outputs of 8
-elements); `jacfwd` against one `jvp` call per input element where the input is small. The
-"row by row" column is `jacrev` without its per-signature plan (`Jacobian.rows`).
+elements); `jacfwd` against one `jvp` call per input element where the input is small. A
+Jacobian call is one call of its native loop (runtime/jacnative.py); the "row by row" column
+is `jacrev` by the Python loop, one derivative call per row (`Jacobian.rows`).
 
     python benchmarks/bench_jacobians.py          # ~30 seconds; prints a Markdown table
 

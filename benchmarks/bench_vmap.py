@@ -1,9 +1,9 @@
 """Per-example gradients: `vmap(grad(f))` on a batch of 256 against 256 separate `grad(f)`
 calls (the acceptance figure of issue 16: at least 5x), on logistic regression (16 features)
 and a tiny MLP (8 tanh units over 16 inputs), both written as loops; plus `vmap(f)` against a
-loop of kernel calls.
+loop of kernel calls; then where the MLP's time goes (`mlp_breakdown`).
 
-    python benchmarks/bench_vmap.py          # ~15 seconds; prints a Markdown table
+    python benchmarks/bench_vmap.py          # ~20 seconds; prints a Markdown table
 
 Times: CPU time of the calling thread (`time.thread_time`; steadier than wall time on a shared
 machine); A and B called alternately in one process, the median of REPEATS rounds of INNER calls.
@@ -48,6 +48,37 @@ def mlp(w1: f64[:, :], w2: f64[:], x: f64[:], y: float) -> float:
     return (o - y) ** 2
 
 
+@kernel
+def empty_mlp(w1: f64[:, :], w2: f64[:], x: f64[:], y: float) -> float:
+    """The MLP's signature, no work: what 256 `grad` calls cost besides the gradients."""
+    return w1[0, 0] * x[0] + w2[0] * y
+
+
+@kernel
+def mlp_batch_inner(w1: f64[:, :, :], w2: f64[:, :], x: f64[:, :], y: f64[:]) -> float:
+    """The MLP's summed loss over a batch on the LAST axis, the batch loop innermost in each
+    statement (the form issue 16 suggests generating): bitwise the same gradients."""
+    n = x.shape[1]
+    h = np.zeros((w1.shape[0], n))
+    s = np.empty(n)
+    for i in range(w1.shape[0]):
+        for b in range(n):
+            s[b] = 0.0
+        for j in range(w1.shape[1]):
+            for b in range(n):
+                s[b] += w1[i, j, b] * x[j, b]
+        for b in range(n):
+            h[i, b] = math.tanh(s[b])
+    o = np.zeros(n)
+    for i in range(w2.shape[0]):
+        for b in range(n):
+            o[b] += w2[i, b] * h[i, b]
+    total = 0.0
+    for b in range(n):
+        total += (o[b] - y[b]) ** 2
+    return total
+
+
 def _time(fn: Callable[[], object]) -> float:
     start = time.thread_time()
     for _ in range(INNER):
@@ -85,6 +116,23 @@ def main() -> None:
     for name, loop, one in rows:
         a, b = ratio(loop, one)
         print(f"| {name} | {a * 1e6:.0f} | {b * 1e6:.0f} | {a / b:.1f}x |")
+    mlp_breakdown(w1, w2, xs, ys, p2)
+
+
+def mlp_breakdown(w1: np.ndarray, w2: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                  batched: Callable[..., object]) -> None:
+    """Where the MLP's time goes (BENCHMARKS.md): the call overhead of 256 `grad` calls, and
+    `vmap(grad)` against the batch-innermost form's gradient (inputs laid out once)."""
+    ge, gi = grad(empty_mlp, wrt=("w1", "w2")), grad(mlp_batch_inner, wrt=("w1", "w2"))
+    big1 = np.ascontiguousarray(np.broadcast_to(w1[:, :, None], (*w1.shape, BATCH)))
+    big2 = np.ascontiguousarray(np.broadcast_to(w2[:, None], (*w2.shape, BATCH)))
+    xt = np.ascontiguousarray(xs.T)
+    want = batched(w1, w2, xs, ys)[0]
+    assert np.array_equal(np.moveaxis(gi(big1, big2, xt, ys)[0], -1, 0), want)
+    a, b = ratio(lambda: [ge(w1, w2, xs[k], ys[k]) for k in range(BATCH)],
+                 lambda: gi(big1, big2, xt, ys))
+    print(f"\nMLP: {BATCH} `grad` calls of a no-work kernel {a * 1e6:.0f} us; gradient of the "
+          f"batch-innermost form {b * 1e6:.0f} us (inputs laid out, no copies)")
 
 
 if __name__ == "__main__":

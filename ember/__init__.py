@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from .api.gradcheck import GradientCheckError, check_grad
     from .api.jacobians import jacfwd, jacrev
     from .api.secondorder import hessian, hvp
+    from .api.ufunc import guvectorize, vectorize
     from .api.vmap import vmap
+    from .frontend.sourcetext import exec_source, register_source
     from .runtime.tape import release_tape_memory, tape_cached_bytes
 
 _LAZY = {
@@ -51,8 +53,9 @@ _LAZY = {
     "release_tape_memory": "runtime.tape", "tape_cached_bytes": "runtime.tape",
     "jacfwd": "api.jacobians", "jacrev": "api.jacobians",
     "hessian": "api.secondorder", "hvp": "api.secondorder",
-    "vmap": "api.vmap",
+    "vmap": "api.vmap", "vectorize": "api.ufunc", "guvectorize": "api.ufunc",
     "custom_jvp": "api.custom", "stop_gradient": "adfuncs",
+    "exec_source": "frontend.sourcetext", "register_source": "frontend.sourcetext",
 }
 """Public name -> the module defining it (None: the name is the module api.<name>), imported
 on first use."""
@@ -60,7 +63,7 @@ on first use."""
 __all__ = [
     "Array", "CompileError", "build", "cuda", "prange", "Derivative", "GradientCheckError", "check_grad", "Kernel", "grad", "jvp", "value_and_grad", "vjp", "boolean", "c64", "c128", "f32", "f64", "i8", "i16", "i32", "i64",
     "kernel", "release_tape_memory",
-    "jacfwd", "jacrev", "hessian", "hvp", "vmap", "custom_jvp", "stop_gradient", "tape_cached_bytes", "u8", "u16", "u32", "u64", "__version__",
+    "jacfwd", "jacrev", "hessian", "hvp", "vmap", "vectorize", "guvectorize", "custom_jvp", "stop_gradient", "exec_source", "register_source", "tape_cached_bytes", "u8", "u16", "u32", "u64", "__version__",
 ]
 
 

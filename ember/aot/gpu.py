@@ -30,6 +30,7 @@ from ..driver.gpu import gpu_manifest
 from ..runtime.gpu_manifest import GpuManifest
 from .collect import collect
 from .loader import PACKAGE_BOOT, runtime_sources
+from .progress import Progress, run_steps
 
 GPU_RUNTIME_MODULES: Final = ("types", "binding", "runtime.complex_abi", "runtime.abi",
                               "runtime.checks",
@@ -64,35 +65,40 @@ __all__ = sorted(_exported) + ["from_device", "is_available", "to_device"]
 
 
 def build_gpu(source: Any, out_dir: str, target_cpu: str | None = None,
-              gpu_arch: str | None = None) -> dict:
+              gpu_arch: str | None = None, progress: Progress | None = None) -> dict:
     """Build the kernels of `source` (a .py path or a list of kernels) for the GPU
-    (`target_cpu` is unused)."""
+    (`target_cpu` is unused), each export reported to `progress` (aot/progress.py)."""
     name, exports = collect(source)
     os.makedirs(out_dir, exist_ok=True)
-    manifests: list[GpuManifest] = []
     infos: dict[str, dict] = {}
-    files, skipped = [], []
-    for export, obj in exports:
-        if not isinstance(obj, Kernel):
-            built = _derivative(obj, export, gpu_arch)
-            if built is None:
-                skipped.append(export)
-                continue
-            manifest, infos[export] = built
-        else:
-            options = replace(obj.options, target="gpu",
-                              gpu_arch=gpu_arch or obj.options.gpu_arch)
-            manifest = replace(gpu_manifest(obj.py_func, options), name=export)
+    built = run_steps(exports, lambda export, obj: _export(obj, export, gpu_arch, infos),
+                      lambda m: "skipped" if m is None else "compiled", progress, len(exports))
+    manifests = [m for m in built if m is not None]
+    skipped = [export for (export, _), m in zip(exports, built, strict=True) if m is None]
+    files = []
+    for manifest in manifests:
         for k, nest in enumerate(manifest.nests):
-            files.append(os.path.join(out_dir, ptx_file(name, export, k)))
+            files.append(os.path.join(out_dir, ptx_file(name, manifest.name, k)))
             with open(files[-1], "w") as f:
                 f.write(nest.ptx)
-        manifests.append(manifest)
     loader = os.path.join(out_dir, f"{name}.py")
     with open(loader, "w") as f:
         f.write(loader_text(name, manifests, infos))
     return {"loader": loader, "ptx": files, "compiled": [m.name for m in manifests],
             "skipped": skipped}
+
+
+def _export(obj: Any, export: str, gpu_arch: str | None,
+            infos: dict[str, dict]) -> GpuManifest | None:
+    """The manifest of one export (a derivative's info JSON into `infos`), None if skipped."""
+    if not isinstance(obj, Kernel):
+        built = _derivative(obj, export, gpu_arch)
+        if built is None:
+            return None
+        manifest, infos[export] = built
+        return manifest
+    options = replace(obj.options, target="gpu", gpu_arch=gpu_arch or obj.options.gpu_arch)
+    return replace(gpu_manifest(obj.py_func, options), name=export)
 
 
 def _derivative(obj: Any, export: str, gpu_arch: str | None) -> tuple[GpuManifest, dict] | None:

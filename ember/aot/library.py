@@ -43,6 +43,7 @@ from . import jacobian as aot_jac
 from . import loader as aot_loader
 from .collect import collect
 from .loader import DerivativeEntry, Entry, KernelEntry
+from .progress import Progress, run_steps
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,23 @@ class _Part:
 
 
 def build_cpu(source: Any, out_dir: str, target_cpu: str | None = None,
-              gpu_arch: str | None = None) -> dict:
-    """The CPU library of `source` (`gpu_arch` is unused)."""
+              gpu_arch: str | None = None, progress: Progress | None = None) -> dict:
+    """The CPU library of `source` (`gpu_arch` is unused), each export reported to
+    `progress` (aot/progress.py)."""
     name, exports = collect(source)
     primals = aot_jac.with_primals(exports)
     os.makedirs(out_dir, exist_ok=True)
     lib = aot_c.CLibrary(name)
     adapters: list[str] = []
-    parts = [_part(export, obj, target_cpu, lib, adapters,
-                   primals.get(id(aot_jac.kernel_of(obj))))
-             for export, obj in exports]
-    parts += _primal_parts(parts, exports, target_cpu, lib, adapters)
+
+    def outcome(part: _Part) -> str:
+        return "reused" if part.reused else "compiled"
+
+    parts = run_steps(exports, lambda export, obj: _part(
+        export, obj, target_cpu, lib, adapters, primals.get(id(aot_jac.kernel_of(obj)))),
+        outcome, progress, len(exports))
+    parts += run_steps(_primal_exports(parts, exports), lambda export, k: _kernel_part(
+        export, k, target_cpu, lib, adapters), outcome, progress, len(exports), first=0)
     parallel = any(isinstance(p.entry, KernelEntry) and p.entry.parallel for p in parts) or \
         any(b"GOMP_parallel" in p.obj for p in parts)  # derivatives of prange loops
     libs = ["-lgomp"] if parallel else []
@@ -143,8 +150,8 @@ _DERIVED = (("second", _second_part), ("batched", _batched_part),
 vmap(grad(f)) (api/vmap.py), jacfwd/jacrev (api/jacobians.py)."""
 
 
-def _primal_parts(parts: list[_Part], exports: list[tuple[str, Any]], cpu: str | None,
-                  lib: aot_c.CLibrary, adapters: list[str]) -> list[_Part]:
+def _primal_exports(parts: list[_Part], exports: list[tuple[str, Any]]
+                    ) -> list[tuple[str, Kernel]]:
     """Exports `<name>_primal` of the kernels whose Jacobian or jvp/vjp loader entries need a
     primal call (aot/jacobian.py) and that the module does not export itself."""
     have = {export for export, obj in exports if isinstance(obj, Kernel)}
@@ -153,7 +160,7 @@ def _primal_parts(parts: list[_Part], exports: list[tuple[str, Any]], cpu: str |
         primal = getattr(part.entry, "primal", None)
         if primal is not None and primal not in have:
             have.add(primal)
-            out.append(_kernel_part(primal, aot_jac.kernel_of(obj), cpu, lib, adapters))
+            out.append((primal, aot_jac.kernel_of(obj)))
     return out
 
 

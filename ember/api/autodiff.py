@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .. import types as T
 from ..driver.derivatives import Request, checkpointing, describe
 from ..options import CompileOptions
 from ..runtime.derivcall import DerivativeCall, DerivativeInfo
+from . import pickling
 from .kernel import CallPath, Kernel, _user_facing, connect, kernel
 
 Wrt = str | int | Sequence[str | int] | None
@@ -71,6 +72,11 @@ class Derivative(CallPath):
         self._specs: dict[tuple[str, ...], DerivativeCall] = {}
         self._lock = threading.Lock()
         self._set_slow(self._first_call)
+
+    def __reduce__(self) -> Any:
+        return pickling.reduce_derivative(self)
+
+    __copy__ = __deepcopy__ = pickling.itself
 
     def compile(self) -> Any:
         with self._lock:
@@ -172,21 +178,42 @@ def _connect(path: CallPath, call: DerivativeCall) -> None:
                    main.raise_error, (), bound, fast[1])
 
 
-def _transform(kind: str) -> Callable[..., Any]:
-    def transform(f: Any = None, wrt: Wrt = None, outputs: Wrt = None, *,
-                  checkpoint: str | None = None, snapshots: int | None = None) -> Any:
-        cp = checkpointing(kind, checkpoint, snapshots)
-        if f is None:  # decorator with arguments: @grad(wrt="x")
-            return lambda g: Derivative(_as_kernel(g), kind, wrt, outputs, cp)
-        return Derivative(_as_kernel(f), kind, wrt, outputs, cp)
-    transform.__name__ = kind
-    transform.__doc__ = (f"`{kind}(f, wrt=...)`: the {kind} of kernel `f` with respect to the "
-                         "parameters named (or numbered) by `wrt` (default: the first). Also "
-                         f"usable as `@{kind}` or `@{kind}(wrt=...)`.")
-    return transform
+def _derivative(kind: str, f: Any, wrt: Wrt, outputs: Wrt, checkpoint: str | None,
+                snapshots: int | None) -> Any:
+    """The `kind` derivative of `f`, or a decorator making it (`@grad(wrt="x")`)."""
+    cp = checkpointing(kind, checkpoint, snapshots)
+    if f is None:  # decorator with arguments: @grad(wrt="x")
+        return lambda g: Derivative(_as_kernel(g), kind, wrt, outputs, cp)
+    return Derivative(_as_kernel(f), kind, wrt, outputs, cp)
 
 
-grad = _transform("grad")
-value_and_grad = _transform("value_and_grad")
-jvp = _transform("jvp")
-vjp = _transform("vjp")
+def grad(f: Any = None, wrt: Wrt = None, outputs: Wrt = None, *,
+         checkpoint: str | None = None, snapshots: int | None = None) -> Any:
+    """The gradient of kernel `f`'s float result with respect to the parameters named (or
+    numbered) by `wrt` (default: the first): `grad(f, wrt="x")(*args)` returns an array
+    shaped like `x`, a tuple for several `wrt`. `checkpoint="binomial"` with `snapshots=k`
+    bounds the tape of long loops. Also usable as `@grad` or `@grad(wrt=...)`."""
+    return _derivative("grad", f, wrt, outputs, checkpoint, snapshots)
+
+
+def value_and_grad(f: Any = None, wrt: Wrt = None, outputs: Wrt = None, *,
+                   checkpoint: str | None = None, snapshots: int | None = None) -> Any:
+    """Like `grad`, returning `(value, gradient)` from one call. Also usable as
+    `@value_and_grad` or `@value_and_grad(wrt=...)`."""
+    return _derivative("value_and_grad", f, wrt, outputs, checkpoint, snapshots)
+
+
+def jvp(f: Any = None, wrt: Wrt = None, outputs: Wrt = None, *,
+        checkpoint: str | None = None, snapshots: int | None = None) -> Any:
+    """Forward mode: `jvp(f, wrt=..., outputs=...)(*args, tangents=(t, ...))` returns
+    `(value, tangent of the result)`, or the tangents of the arrays named in `outputs`; one
+    tangent per `wrt` parameter, shaped like it. Also usable as `@jvp(wrt=...)`."""
+    return _derivative("jvp", f, wrt, outputs, checkpoint, snapshots)
+
+
+def vjp(f: Any = None, wrt: Wrt = None, outputs: Wrt = None, *,
+        checkpoint: str | None = None, snapshots: int | None = None) -> Any:
+    """Reverse mode: `vjp(f, wrt=..., outputs=...)(*args, cotangents=(c, ...))` returns the
+    cotangents of the `wrt` parameters, given one cotangent per output (the arrays named in
+    `outputs`, `"return"` for the result). Also usable as `@vjp(wrt=...)`."""
+    return _derivative("vjp", f, wrt, outputs, checkpoint, snapshots)

@@ -22,7 +22,8 @@ import importlib
 import importlib.util
 import inspect
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,9 @@ from ..frontend.adresults import RETURN
 from ..runtime.derivcall import DerivativeCall
 from ..runtime.jacloop import Session
 from ..runtime.jacquick import LIMIT, Layout, Quick, signature
+from . import pickling
 from .autodiff import Derivative, Wrt, _as_kernel
+from .jacfast import MISS, Native, Shapes
 from .kernel import Kernel
 from .resultcall import ResultCall
 
@@ -50,15 +53,28 @@ class Jacobian:
                             "jvp/vjp for GPU kernels")
         self.kernel = k
         self.derivative = Derivative(k, MODES[name], wrt, _output_names(k, outputs))
+        self.derivative.request = replace(self.derivative.request, jacobian=True)
+        self._native: Native | None = None
+        """The build's native loop (api/jacfast.py), once a call found it."""
         self.single_output = outputs is None or isinstance(outputs, str | int)
         self.__name__ = f"{name}_{k.__name__}"
         self.__doc__ = k.__doc__
         self._plans: dict[int, _Plan] = {}
 
+    def __reduce__(self) -> Any:
+        return pickling.reduce_jacobian(self)
+
+    __copy__ = __deepcopy__ = pickling.itself
+
     def compile(self) -> Any:
         return self.derivative.compile()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        native = self._native
+        if native is not None and not kwargs:
+            found = native(args)
+            if found is not MISS:
+                return found
         call = self.derivative.call_path(args, kwargs)
         inner, flat, layout = _bound(call, args, kwargs)
         plan = self._plans.get(id(inner))
@@ -67,12 +83,37 @@ class Jacobian:
         key = signature(flat)
         if key is None:
             return self._by_rows(plan, inner, flat, layout)
+        native = self._native or self._connect(plan, inner, layout)
+        if native is not None and not kwargs and len(args) == native.nargs:
+            return native.learn(args, _shapes(plan, inner, flat, len(args)))
         quick = plan.quick.get(key)
         if quick is None:
             if len(plan.quick) >= LIMIT:
                 plan.quick.pop(next(iter(plan.quick)))
             quick = plan.quick[key] = Quick(inner, plan.layout, flat, _fresh(layout))
         return self._shape(plan, quick(flat), layout)
+
+    def _connect(self, plan: _Plan, inner: DerivativeCall, layout: Any) -> Native | None:
+        """The build's native loop (api/jacfast.py) where it has one and binds positionally."""
+        compiled = getattr(inner.native, "jacobian", None)
+        if compiled is None or inner.info.binding is not None:
+            return None
+
+        def rows(flat: list[Any]) -> list[np.ndarray]:
+            table = self._table(plan, Session(inner, flat, _fresh(layout)))
+            return [table.jac[ow] for ow in plan.dtypes]
+
+        acts = inner.native.plan.activities
+        leaves = [t for n, t, _ in acts if n in _fresh(layout)]
+        params = [(n, t) for n, t, _ in acts if n not in _fresh(layout)]
+        native = Native(compiled, params[:len(params) - (1 if inner.info.loops else 0)], leaves,
+                        inner._trip_counts if inner.info.loops else None, rows,
+                        len(plan.dtypes))
+        native.shape = lambda js: self._shape(plan, dict(zip(plan.dtypes, js, strict=True)),
+                                              layout)
+        native.alone = bool(self._alone(plan, layout))
+        self._native = native
+        return native
 
     def rows(self, *args: Any, **kwargs: Any) -> Any:
         """The Jacobian by the row-by-row path (runtime/jacloop.py), without the quick
@@ -84,14 +125,19 @@ class Jacobian:
 
     def _by_rows(self, plan: _Plan, inner: DerivativeCall, flat: list[Any],
                  layout: Any) -> Any:
-        session = Session(inner, flat, _fresh(layout))
+        return self._shape(plan, self._table(plan, Session(inner, flat, _fresh(layout))).jac,
+                           layout)
+
+    @staticmethod
+    def _table(plan: _Plan, session: Session) -> _Table:
+        """The blocks by the row-by-row path (the kernel's writes copied back)."""
         table = _Table(plan, session)
         if session.forward:
             table.forward()
         else:
             table.reverse()
         session.finish()
-        return self._shape(plan, table.jac, layout)
+        return table
 
     def _shape(self, plan: _Plan, jac: dict[tuple[str, str], np.ndarray], layout: Any) -> Any:
         """The Jacobians as the user gets them (see the module's docstring)."""
@@ -216,6 +262,20 @@ def _bound(call: Any, args: tuple[Any, ...],
     return inner, b.flatten(values), layout
 
 
+def _shapes(plan: _Plan, inner: DerivativeCall, flat: list[Any], given: int) -> Shapes:
+    """The shapes and dtypes of a call's result leaf buffers (the flat arguments after the
+    `given` ones) and of its blocks (api/jacfast.py)."""
+    names = [n for n, _ in inner.info.activities]
+    values = dict(zip(names, flat, strict=False))
+
+    def shape(n: str) -> tuple[int, ...]:
+        v = values.get(n)
+        return () if n in plan.scalars or not isinstance(v, np.ndarray) else v.shape
+
+    leaves = tuple((b.shape, b.dtype) for b in flat[given:])
+    return leaves, tuple((shape(o) + shape(w), dt) for (o, w), dt in plan.dtypes.items())
+
+
 def _fresh(layout: Any) -> tuple[str, ...]:
     """The result buffers: out-parameters the kernel overwrites whole (not restored)."""
     return tuple(layout.names) if layout is not None else ()
@@ -257,20 +317,27 @@ def _output_names(k: Kernel, outputs: Wrt) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def _transform(name: str) -> Callable[..., Any]:
-    def transform(f: Any = None, wrt: Wrt = None, outputs: Wrt = None) -> Any:
-        if f is None:  # decorator with arguments: @jacrev(wrt="x")
-            return lambda g: transform(g, wrt, outputs)
-        if isinstance(f, Derivative):
-            return _of_derivative(name, f, wrt)
-        return Jacobian(_as_kernel(f), name, wrt, outputs)
-    transform.__name__ = name
-    mode = "forward mode, one jvp per input element" if name == "jacfwd" else \
-        "reverse mode, one vjp per output element"
-    transform.__doc__ = (f"`{name}(f, wrt=..., outputs=...)`: the Jacobian of kernel `f` "
-                         f"({mode}); shapes as JAX's (see ember/api/jacobians.py). Also "
-                         f"usable as `@{name}` or `@{name}(wrt=...)`.")
-    return transform
+def _jacobian(name: str, f: Any, wrt: Wrt, outputs: Wrt) -> Any:
+    """The `name` Jacobian of `f`, or a decorator making it (`@jacrev(wrt="x")`)."""
+    if f is None:  # decorator with arguments: @jacrev(wrt="x")
+        return lambda g: _jacobian(name, g, wrt, outputs)
+    if isinstance(f, Derivative):
+        return _of_derivative(name, f, wrt)
+    return Jacobian(_as_kernel(f), name, wrt, outputs)
+
+
+def jacfwd(f: Any = None, wrt: Wrt = None, outputs: Wrt = None) -> Any:
+    """The Jacobian of kernel `f` in forward mode, one jvp per input element: shape (output
+    shape) + (input shape) as JAX's, a tuple over several `wrt` or outputs. `jacfwd(grad(f))`
+    is the Hessian. Also usable as `@jacfwd` or `@jacfwd(wrt=...)`."""
+    return _jacobian("jacfwd", f, wrt, outputs)
+
+
+def jacrev(f: Any = None, wrt: Wrt = None, outputs: Wrt = None) -> Any:
+    """The Jacobian of kernel `f` in reverse mode, one vjp per output element (prefer it when
+    outputs are fewer than inputs); shapes as `jacfwd`'s. Also usable as `@jacrev` or
+    `@jacrev(wrt=...)`."""
+    return _jacobian("jacrev", f, wrt, outputs)
 
 
 def _of_derivative(name: str, d: Derivative, wrt: Wrt) -> Any:
@@ -283,6 +350,3 @@ def _of_derivative(name: str, d: Derivative, wrt: Wrt) -> Any:
                         + ("; for a Hessian use jacfwd(grad(f))" if name == "jacrev" else ""))
     return hook(d, wrt)
 
-
-jacfwd = _transform("jacfwd")
-jacrev = _transform("jacrev")

@@ -120,15 +120,29 @@ class Kernel(CallPath):
         'llvm' (optimized LLVM IR with the entry thunk) or 'asm' (host assembly); for
         target="gpu": 'mlir', 'lowered' (gpu.binary) or 'ptx'."""
         from ..driver.targets import entry
+        from .listing import Listing
 
         try:
             text: str = entry(self.options.target, "inspect")(self.py_func, stage, self.options)
-            return text
+            return Listing(text, stage)
         except (CompileError, RecursionError, AssertionError, KeyError, AttributeError) as err:
             raise _user_facing(err, self.__qualname__) from None
 
     def __repr__(self) -> str:
         return f"<ember.kernel {self.__qualname__}>"
+
+    def __reduce__(self) -> Any:
+        """Pickled by reference (module + name) where importable, else by value
+        (ember/api/pickling.py); never the compiled code."""
+        from .pickling import reduce_kernel
+
+        return reduce_kernel(self)
+
+    def __copy__(self) -> Kernel:
+        return self  # immutable, like a function
+
+    def __deepcopy__(self, memo: Any) -> Kernel:
+        return self
 
 
 def _none_pattern(func: Callable[..., Any], args: tuple[Any, ...],

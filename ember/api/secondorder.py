@@ -25,6 +25,7 @@ from .. import types as T
 from ..binding import Binding, plain
 from ..driver.derivatives import shadow_name
 from ..driver.secondorder import CompiledSecond, SecondPlan, SecondRequest, tangent_name
+from . import pickling
 from .autodiff import Derivative, Wrt, _as_kernel, _names
 from .kernel import Kernel, _user_facing
 
@@ -197,6 +198,11 @@ class HVP:
         self.__name__ = f"hvp_{k.__name__}"
         self.second = SecondOrder(k, names, names, self.__name__)
 
+    def __reduce__(self) -> Any:
+        return pickling.reduce_hvp(self)
+
+    __copy__ = __deepcopy__ = pickling.itself
+
     def __call__(self, *args: Any, tangents: Any = None, **kwargs: Any) -> Any:
         names = self.second.request.dirs
         if self.single and not isinstance(tangents, tuple | list):
@@ -224,6 +230,11 @@ class Jacobian:
     def __init__(self, second: SecondOrder, singles: tuple[bool, bool]) -> None:
         self.second, self.singles = second, singles
         self.__name__ = second.name
+
+    def __reduce__(self) -> Any:
+        return pickling.reduce_second(self)
+
+    __copy__ = __deepcopy__ = pickling.itself
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         bound = self.second.bind(args, kwargs)

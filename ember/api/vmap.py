@@ -33,6 +33,7 @@ from ..frontend import batching
 from ..frontend.batching import Lift, Operand, Result
 from ..parallel import prange
 from ..runtime.aotderived import batch_size
+from . import pickling
 from .autodiff import Derivative, _as_kernel
 from .kernel import Kernel, _user_facing
 
@@ -145,6 +146,9 @@ class BatchedKernel(Kernel):
 
     def __repr__(self) -> str:
         return f"<ember.vmap of {self.core.__qualname__}>"
+
+    def __reduce__(self) -> Any:
+        return type(self), (self.core, self.spec)
 
 
 def _generate(core: Kernel, spec: _Spec, name: str) -> tuple[Any, Lift]:
@@ -327,6 +331,11 @@ class BatchedDerivative:
 
     def __repr__(self) -> str:
         return f"<ember.vmap of {self.derivative.__name__}>"
+
+    def __reduce__(self) -> Any:
+        return pickling.reduce_batched_derivative(self)
+
+    __copy__ = __deepcopy__ = pickling.itself
 
 
 _BATCHED_KINDS = ("grad", "value_and_grad", "jvp")

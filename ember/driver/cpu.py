@@ -132,9 +132,9 @@ def count_signature(prep: Prepared) -> Signature | None:
 
 def compile_kernel(func: Callable[..., object], options: CompileOptions) -> Compiled:
     """Type, compile (or load from the cache) and wrap one kernel."""
-    with COMPILE_LOCK:
+    with COMPILE_LOCK, cache.Claim() as claim:  # one process builds, the others wait
         key = cache_key(func, options) if options.cache else None
-        hit = cache.lookup(key) if key else None
+        hit = claim.lookup(key) if key else None
         cached = hit[1].signature if hit is not None else None
         if hit is not None and cached is not None:  # no frontend work on a hit
             return _load(hit[1].name, cached, hit[0], True)
@@ -254,6 +254,8 @@ class CompiledDerivative:
     layout: ResultLayout | None = None
     """frontend/adresults.ResultLayout where the kernel's array or tuple result became
     out-parameters (`results=True`), else None."""
+    jacobian: Compiled | None = None
+    """The native Jacobian loop of a `jacobian` request (driver/jacentry.py), else None."""
 
 
 def compile_derivative(func: Callable[..., object], request: Request,
@@ -261,9 +263,10 @@ def compile_derivative(func: Callable[..., object], request: Request,
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
     from ..frontend import build_program
     from ..frontend.adprep import Prepared, prepare_reverse
+    from . import jacentry
     from .derivatives import plan
 
-    with COMPILE_LOCK:
+    with COMPILE_LOCK, cache.Claim() as claim:
         program = build_program(func, ad=True, checks=options)
         program, request, layout = _array_results(program, request, results)
         reverse = request.mode == "reverse"
@@ -276,17 +279,19 @@ def compile_derivative(func: Callable[..., object], request: Request,
         key = None
         if options.cache:
             key = hashlib.sha256(f"{cache_key(func, options)}|{request.key()}".encode()).hexdigest()
-        hit = cache.lookup(key) if key else None
+        hit = claim.lookup(key) if key else None
+        jac = jacentry.spec_of(p, name, layout)
         if hit is None:
             with tempfile.TemporaryDirectory(prefix="ember-") as tmp:
                 path = os.path.join(tmp, f"{name}.so")
-                _build_derivative(prep, p, name, sig, count_sig, options, path)
+                _build_derivative(prep, p, name, sig, count_sig, options, path,
+                                  jacentry.thunks(prep, jac, fast_spec))
                 if key:
                     path = cache.store(key, path, cache.Meta("derivative", name))
                 return replace(_derivative(name, sig, count_sig, prep.loops, p, path, False),
-                               layout=layout)
+                               layout=layout, jacobian=jacentry.load(jac, path, False, _load))
         return replace(_derivative(name, sig, count_sig, prep.loops, p, hit[0], True),
-                       layout=layout)
+                       layout=layout, jacobian=jacentry.load(jac, hit[0], True, _load))
 
 
 def _array_results(program: tir.Program, request: Request,
@@ -342,7 +347,7 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
         try:
             derived = differentiate(text, [spec], checkpoint)
             if marked:
-                cp.verify(derived, marked, p.request.snapshots)
+                cp.verify(derived, marked)
         except CompileError as err:
             if marked:
                 raise _locate(cp.refusal(err, marked), prep.replay) from None
@@ -375,13 +380,14 @@ def derivative_thunks(prep: Prepared, name: str, sig: Signature, count_sig: Sign
 
 def _build_derivative(prep: Prepared, p: Plan, name: str, sig: Signature,
                       count_sig: Signature | None,
-                      options: CompileOptions, path: str) -> None:
+                      options: CompileOptions, path: str, extra: list[str] | None = None) -> None:
     from ..runtime import native
 
     atomic = options.parallel_grads == "atomic"
     ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops,
                                                    atomic=atomic),
-                                derivative_thunks(prep, name, sig, count_sig, packed=True))
+                                [*derivative_thunks(prep, name, sig, count_sig, packed=True),
+                                 *(extra or [])])
     mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
     native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path,
                        native.libraries(ir_text))

@@ -23,6 +23,8 @@ from ..runtime.derivcall import DerivativeInfo
 RETURN = "return"
 CHECKPOINTS = ("binomial",)
 """The `checkpoint=` schemes (lowering/checkpointing.PIPELINE has a row for each)."""
+SNAPSHOTS = 0
+"""Default `snapshots=`: chosen per time loop (lowering/checkpointing.default_snapshots)."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,13 @@ class Request:
     checkpoint: str | None = None
     """Checkpointing scheme of the time loops (lowering/checkpointing.py), or None."""
     snapshots: int = 0
-    """Snapshots the scheme keeps (with `checkpoint`)."""
+    """Snapshots the scheme keeps (with `checkpoint`; 0: each loop's default)."""
+    jacobian: bool = False
+    """jvp/vjp builds of `jacfwd`/`jacrev`: also the native Jacobian loop (driver/jacentry.py)."""
 
     def key(self) -> str:
         key = f"{self.mode}|{','.join(self.wrt)}|{','.join(self.outputs)}"
+        key += "|jacobian" if self.jacobian else ""
         return key + (f"|{self.checkpoint}:{self.snapshots}" if self.checkpoint else "")
 
 
@@ -81,7 +86,9 @@ def checkpointing(kind: str, checkpoint: object, snapshots: object) -> tuple[str
     if checkpoint not in CHECKPOINTS:
         raise ValueError(f"unknown checkpoint={checkpoint!r}; choose one of "
                          f"{', '.join(map(repr, CHECKPOINTS))}")
-    count = 64 if snapshots is None else snapshots
+    if snapshots is None:
+        return str(checkpoint), SNAPSHOTS
+    count = snapshots
     if not isinstance(count, int) or isinstance(count, bool):
         raise TypeError(f"snapshots must be an int, not {type(count).__name__}")
     if count < 2:

@@ -112,13 +112,14 @@ def _ret(ret: T.Type) -> Result | None:
 
 def compile_gpu(func: Callable[..., object], options: CompileOptions) -> CompiledGpu:
     """The manifest of `func` from the disk cache or compiled, wrapped for calls."""
-    with COMPILE_LOCK:
-        return _compile_gpu(func, options)
+    with COMPILE_LOCK, cache.Claim() as claim:
+        return _compile_gpu(func, options, claim)
 
 
-def _compile_gpu(func: Callable[..., object], options: CompileOptions) -> CompiledGpu:
+def _compile_gpu(func: Callable[..., object], options: CompileOptions,
+                 claim: cache.Claim) -> CompiledGpu:
     key = cache_key(func, options) if options.cache else None
-    hit = cache.lookup(key) if key else None
+    hit = claim.lookup(key) if key else None
     launcher = stage("gpu", "launcher")
     if hit is not None:
         with open(hit[0]) as f:

@@ -387,12 +387,12 @@ def _params(p: Plan) -> tuple[Param, ...]:
 def compile_gpu_derivative(func: Callable[..., object], request: Request,
                            options: CompileOptions) -> CompiledGpuDerivative:
     """The derivative of GPU kernel `func` for `request`, from the disk cache or compiled."""
-    with COMPILE_LOCK:
+    with COMPILE_LOCK, cache.Claim() as claim:
         key = None
         if options.cache:
             text = f"{cache_key(func, options)}|gpu-derivative|{request.key()}"
             key = hashlib.sha256(text.encode()).hexdigest()
-        hit = cache.lookup(key) if key else None
+        hit = claim.lookup(key) if key else None
         if hit is not None:
             _, p, _ = prepare(func, request)
             with open(hit[0]) as f:

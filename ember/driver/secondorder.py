@@ -140,7 +140,7 @@ def compile_second(func: Callable[..., object], req: SecondRequest,
     from .cachekey import cache_key
     from .cpu import _derivative, count_signature
 
-    with COMPILE_LOCK:
+    with COMPILE_LOCK, cache.Claim() as claim:
         prep = prepare_reverse(build_program(func, ad=True, checks=options))
         fn = prep.replay.functions[prep.replay.entry]
         sp = second_plan(fn, req)
@@ -149,7 +149,7 @@ def compile_second(func: Callable[..., object], req: SecondRequest,
         count_sig = count_signature(prep)
         key = hashlib.sha256(f"{cache_key(func, options)}|{req.key()}".encode()).hexdigest() \
             if options.cache else None
-        hit = cache.lookup(key) if key else None
+        hit = claim.lookup(key) if key else None
         if hit is not None:
             return CompiledSecond(_derivative(name, sig, count_sig, prep.loops, sp.first,
                                               hit[0], True), sp)

@@ -40,7 +40,8 @@ class Target:
     inspect: str
     """`f(py_func, stage, options) -> str`, in ember.driver."""
     aot: str
-    """`f(source, out_dir, target_cpu, gpu_arch) -> dict`, in ember.aot (imported there)."""
+    """`f(source, out_dir, target_cpu, gpu_arch, progress=None) -> dict`, in ember.aot
+    (imported there); `progress` receives an aot/progress.Step per export."""
     raises: bool = True
     """Kernels can raise (bounds checks, error_model='python')."""
     chip_env: str | None = None

@@ -21,7 +21,9 @@ from . import dataflow, tir
 RETURN = "return"
 PREFIX = "__ret"
 TEMP = "__ember_result"
-INTO = "could not broadcast input array from shape {} into shape {}"
+INTO = ("the result has shape {} where an earlier call with arguments of the same shapes "
+        "gave {} (jacfwd/jacrev learn result shapes once per argument shapes: a result "
+        "whose shape depends on array contents cannot be differentiated)")
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class _Writer:
         template = INTO.format(_shape(t.ndim, 0), _shape(t.ndim, t.ndim))
         self.sites.append(tir.Site("ValueError", template, "q" * 2 * t.ndim, span.file,
                                    span.line, self.fn.name))
-        return tir.ArrayStore(span, dest, mapped, self.first_site + len(self.sites) - 1)
+        return tir.ArrayStore(span, dest, mapped, self.first_site + len(self.sites) - 1,
+                              exact=True)
 
 
 def _shape(ndim: int, first: int) -> str:

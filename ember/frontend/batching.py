@@ -84,6 +84,15 @@ class Lift:
     """The core returns one value (not a tuple)."""
     parallel: bool = False
     reduce: bool = False
+    checked: bool = True
+    """The kernel checks that the batched arguments have one size (False: the caller passes
+    equal sizes, e.g. a ufunc's inner loop, so the kernel has no raise of its own)."""
+    outputs: bool = False
+    """Scalar results are stored into trailing parameters `_out<k>` (batched along axis 0)
+    instead of new arrays, and the kernel returns None: a ufunc's inner loop (api/ufunc.py)."""
+    serial_below: int = 0
+    """With `parallel`: a batch whose first batched argument has fewer elements than this
+    runs the serial loop (starting threads would cost more than they save)."""
 
 
 def param_types(lift: Lift) -> dict[str, T.Type]:
@@ -91,7 +100,23 @@ def param_types(lift: Lift) -> dict[str, T.Type]:
     found = {_type_name(op.name): op.batched for op in lift.operands}
     if lift.reduce and lift.results:
         found[_type_name(values_name(lift))] = T.Array(_dtype(lift.results[0]), 1)
+    for name, r in zip(output_names(lift), lift.results or (), strict=False):
+        found[_type_name(name)] = T.Array(_dtype(r), 1)
     return found
+
+
+def output_names(lift: Lift) -> list[str]:
+    """The out-parameters of an `outputs` lift, one per result (none otherwise)."""
+    if not lift.outputs or not lift.results:
+        return []
+    taken = {op.name for op in lift.operands} | {lift.callee}
+    names = []
+    for k in range(len(lift.results)):
+        name = f"_out{k}"
+        while name in taken:
+            name += "_"
+        names.append(name)
+    return names
 
 
 def source(lift: Lift) -> str:
@@ -152,6 +177,7 @@ def _signature(lift: Lift, n: _Names) -> str:
               for op in lift.operands if not op.keyword_only]
     if lift.reduce:
         params.append(f"{n.values}: {_type_name(n.values)}")
+    params += [f"{name}: {_type_name(name)}" for name in output_names(lift)]
     keywords = [f"{op.name}: {_type_name(op.name)}" + (f" = {op.default}" if op.default else "")
                 for op in lift.operands if op.keyword_only]
     return f"def {lift.name}({', '.join(params + (['*', *keywords] if keywords else []))}):"
@@ -162,7 +188,7 @@ def _sizes(lift: Lift, n: _Names) -> list[str]:
     batched = _batched(lift)
     first = batched[0]
     lines = [f"{n.n} = {first.name}.shape[{first.axis}]"]
-    if len(batched) > 1:
+    if len(batched) > 1 and lift.checked:
         same = " and ".join(f"{op.name}.shape[{op.axis}] == {n.n}" for op in batched[1:])
         lines.append(f"{n.ok} = {same}")
     return lines
@@ -174,7 +200,7 @@ def _size_check(lift: Lift, n: _Names) -> list[str]:
     of an `if` (exit lifting), where the callee's local arrays need lowering/temporaries.py
     to move them out for reverse mode."""
     batched = _batched(lift)
-    if len(batched) == 1:
+    if len(batched) == 1 or not lift.checked:
         return []
     sizes = ", ".join(f"'{op.name}' has {{{op.name}.shape[{op.axis}]}} along axis {op.axis}"
                       for op in batched)
@@ -194,7 +220,8 @@ def _call(lift: Lift, b: str) -> str:
 def _loop(lift: Lift, n: _Names, start: str) -> str:
     rng = "prange" if lift.parallel else "range"
     first = "" if start == "0" else f"{start}, "
-    stop = n.n if len(_batched(lift)) == 1 or start != "0" else f"{n.n} if {n.ok} else 0"
+    plain = len(_batched(lift)) == 1 or start != "0" or not lift.checked
+    stop = n.n if plain else f"{n.n} if {n.ok} else 0"
     return f"for {n.b} in {rng}({first}{stop}):"
 
 
@@ -208,7 +235,10 @@ def _reduce(lift: Lift, n: _Names) -> list[str]:
 
 def _map(lift: Lift, n: _Names) -> list[str]:
     if lift.results is None:
-        return [_loop(lift, n, "0"), f"    {_call(lift, n.b)}", *_size_check(lift, n)]
+        return [*_small_serial(lift, [_loop(lift, n, "0"), f"    {_call(lift, n.b)}"]),
+                *_size_check(lift, n)]
+    if lift.outputs:
+        return _map_into(lift, lift.results, n)
     if all(isinstance(r.core, T.Scalar) for r in lift.results):
         return _map_scalars(lift, lift.results, n)
     return _map_peeled(lift, lift.results, n)
@@ -244,6 +274,25 @@ def _map_scalars(lift: Lift, results: tuple[Result, ...], n: _Names) -> list[str
               f"    {_targets('_q', len(results), lift.single)} = {_call(lift, n.b)}"]
     lines += ["    " + _store(k, r, n.b, f"_q{k}") for k, r in enumerate(results)]
     return [*lines, *_size_check(lift, n), _returned(results, lift.single)]
+
+
+def _map_into(lift: Lift, results: tuple[Result, ...], n: _Names) -> list[str]:
+    """Each element's scalar results stored into the out-parameters."""
+    outs = output_names(lift)
+    lines = [_loop(lift, n, "0"),
+             f"    {_targets('_q', len(results), lift.single)} = {_call(lift, n.b)}"]
+    lines += [f"    {out}[{n.b}] = _q{k}" for k, out in enumerate(outs)]
+    return [*_small_serial(lift, lines), *_size_check(lift, n)]
+
+
+def _small_serial(lift: Lift, loop: list[str]) -> list[str]:
+    """`loop` (a prange loop), run as a range loop for small batches (`serial_below`)."""
+    if not lift.parallel or not lift.serial_below:
+        return loop
+    serial = [loop[0].replace(" in prange(", " in range(", 1), *loop[1:]]
+    first = _batched(lift)[0].name
+    return [f"if {first}.size < {lift.serial_below}:", *("    " + ln for ln in serial),
+            "else:", *("    " + ln for ln in loop)]
 
 
 def _map_peeled(lift: Lift, results: tuple[Result, ...], n: _Names) -> list[str]:

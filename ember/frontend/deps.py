@@ -61,13 +61,16 @@ def constant_key(value: Any) -> str:
 
 
 def _globals_read(src: Any) -> list[tuple[str, Any]]:
+    # a parameter or local variable is never a global, whatever the module binds to its name
+    local = set(getattr(getattr(src.func, "__code__", None), "co_varnames", ()))
     found = []
     for node in ast.walk(src.tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             ok, value = src.lookup(node.id)
-            if ok:
+            if ok and node.id not in local:
                 found.append((node.id, value))
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id not in local:
             ok, base = src.lookup(node.value.id)
             if ok and hasattr(base, node.attr):
                 found.append((f"{node.value.id}.{node.attr}", getattr(base, node.attr)))

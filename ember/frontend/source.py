@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CompileError, Span
+from . import sourcetext
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,12 @@ class PinnedSource(Source):
 
 def load_source(func: Any) -> Source:
     """Parse the source of `func`; raise CompileError if it cannot be found or parsed."""
-    try:
-        lines, start = inspect.getsourcelines(func)
-        file = inspect.getsourcefile(func) or "<unknown>"
-    except (OSError, TypeError) as exc:
-        name = getattr(func, "__name__", repr(func))
-        raise CompileError(
-            f"cannot read the source of '{name}': kernels must be defined in a file ({exc})"
-        ) from None
+    found = _lines(func)
+    if found is None and sourcetext.recover(func):  # `python -c`: its text, checked
+        found = _lines(func)
+    if found is None:
+        raise CompileError(sourcetext.missing(func))
+    lines, start, file = found
     text = "".join(lines)
     tree = ast.parse(textwrap.dedent(text))
     fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
@@ -100,6 +99,16 @@ def load_source(func: Any) -> Source:
         raise src.error(at, "async functions cannot be kernels")
     fdef.decorator_list = []
     return src
+
+
+def _lines(func: Any) -> tuple[list[str], int, str] | None:
+    """inspect's (lines, first line, file) of `func`, or None (no file, not in linecache)."""
+    try:
+        lines, start = inspect.getsourcelines(func)
+        file = inspect.getsourcefile(func) or "<unknown>"
+    except (OSError, TypeError):
+        return None
+    return (lines, start, file) if sourcetext.trusted(func, file) else None
 
 
 def pinned(src: Source, at: Span) -> PinnedSource:

@@ -346,6 +346,9 @@ class ArrayStore(Stmt):
     value: ArrayMap
     check: int | None = None
     """ValueError site for a value whose shape does not broadcast into the array's."""
+    exact: bool = False
+    """Whether the value's shape must equal the array's (no broadcasting): a derivative's
+    result buffer (frontend/adresults.py), whose shape the caller may have learned earlier."""
 
 
 @dataclass(frozen=True, slots=True)

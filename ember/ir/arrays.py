@@ -96,6 +96,15 @@ def _mismatch(dims: list[tuple[list[ir.Value], int]], shape: list[ir.Value]) -> 
     return bad
 
 
+def _unequal(dims: list[tuple[list[ir.Value], int]], shape: list[ir.Value]) -> ir.Value:
+    """Whether some size differs from the shape's size on its (right-aligned) axis."""
+    bad = arith.constant(ir.IntegerType.get_signless(1), 0)
+    for sizes, n in dims:
+        for k, s in enumerate(sizes):
+            bad = arith.ori(bad, arith.cmpi(CI.ne, s, shape[k + len(shape) - n]))
+    return bad
+
+
 def _spread(array: ir.Value, ndim: int, shape: list[ir.Value], dtype: T.Scalar) -> ir.Value:
     """`array` seen with `shape` (its axes aligned right): stride 0 on its size-1 axes and on
     the new leading ones."""
@@ -209,7 +218,7 @@ def store_values(em: Emitter, s: tir.ArrayStore, values: list[Any], arrays: list
     shape = _broadcast(em, arrays, rank, m.check)
     target = _dims(em, dest, t.ndim)
     if s.check is not None:
-        bad = _mismatch([(shape, rank)], target)
+        bad = (_unequal if s.exact else _mismatch)([(shape, rank)], target)
         raise_if(em, bad, s.check, [(x, T.i64) for x in shape + target])
     others = [v for v, e in zip(values, m.inputs, strict=True)
               if isinstance(e.type, T.Array) and not (e.type.ndim == t.ndim

@@ -3,10 +3,16 @@
 One `ir.Context` per process (creating one costs ~7 ms; parsing into a warm one is ~0.04 ms),
 guarded by a lock because MLIR contexts are not thread-safe. `location(span)` turns a frontend
 `Span` into an `ir.Location.file` so every op, and every pipeline diagnostic, names user lines.
+
+Fork safety: a child made by `os.fork` (a multiprocessing "fork" pool, a test runner forking
+per test) must not use the parent's context, whose thread pool's threads the child does not
+have (its first multithreaded pass would wait for them forever): the child makes its own, and
+keeps the parent's unused and never destroyed.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +23,19 @@ from ..errors import Span
 
 _lock = threading.RLock()
 _context: ir.Context | None = None
+_inherited: list[ir.Context] = []
+"""Contexts of the parent process, in a forked child: kept, never used or destroyed."""
+
+
+def _forget_after_fork() -> None:
+    global _context
+    _lock._at_fork_reinit()  # type: ignore[attr-defined]
+    if _context is not None:
+        _inherited.append(_context)
+        _context = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @contextmanager

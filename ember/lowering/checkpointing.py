@@ -116,25 +116,46 @@ def pipeline(base: str, kind: str | None) -> str:
     return base if kind is None else ",".join((*BEFORE, base, *AFTER[kind]))
 
 
-def mark_loops(module: ir.Module, kind: str, snapshots: int) -> list[ir.Location]:
-    """Put `kind`'s checkpointing attributes on every time loop of `module`; the locations
-    of the loops marked."""
+SCALAR_SNAPSHOTS = 2048
+"""Default slots of a time loop whose state is scalars only: revolve then runs two forward
+sweeps of a loop of up to 2.1e6 steps (C(2050, 2) >= n), 1.7-2.0x the unbounded gradient's
+time at 1e6 steps where 64 slots ran five (3.3-3.6x; BENCHMARKS.md, "Checkpointing"), for
+16 KiB per float of state."""
+ARRAY_SNAPSHOTS = 64
+"""Default slots of a time loop that uses arrays: Enzyme copies every array the loop uses
+into each slot, and their sizes are unknown here, so the count stays small (64 copies of a
+1e5-element array are 51 MB; 2048 would be 1.6 GB, more than most tapes it replaces)."""
+
+
+def default_snapshots(loop: ir.Operation) -> int:
+    """The slots of `loop` when `snapshots=` is not given."""
+    arrays = any(True for _ in ops_where(loop, lambda op: op.name in ("memref.load",
+                                                                      "memref.store")))
+    return ARRAY_SNAPSHOTS if arrays else SCALAR_SNAPSHOTS
+
+
+def mark_loops(module: ir.Module, kind: str, snapshots: int) -> list[tuple[ir.Location, int]]:
+    """Put `kind`'s checkpointing attributes on every time loop of `module` (`snapshots`
+    slots each; 0: `default_snapshots`); each marked loop's location and slot count."""
     unguard_fresh_fills(module)
     loops = [op for op in ops_where(module.operation, lambda op: op.name == "scf.for")
              if _outermost(op) and not _over_array(op) and _carries_state(op)]
     i64 = ir.IntegerType.get_signless(64)
+    marked = []
     for loop in loops:
+        count = snapshots or default_snapshots(loop)
         loop.attributes["enzyme.enable_checkpointing"] = ir.BoolAttr.get(True)
         loop.attributes["enzyme.binomial_checkpointing"] = ir.BoolAttr.get(True)
-        loop.attributes["enzyme.checkpoint_period"] = ir.IntegerAttr.get(i64, snapshots)
-    return [loop.location for loop in loops]
+        loop.attributes["enzyme.checkpoint_period"] = ir.IntegerAttr.get(i64, count)
+        marked.append((loop.location, count))
+    return marked
 
 
-def refusal(error: CompileError, loops: list[ir.Location]) -> CompileError:
+def refusal(error: CompileError, loops: list[tuple[ir.Location, int]]) -> CompileError:
     """The error of a checkpointed build that Enzyme failed on, at the first marked loop."""
     if not loops or error.message.startswith(REFUSED):
         return error
-    found = _LOC.search(str(loops[0]))
+    found = _LOC.search(str(loops[0][0]))
     span = None
     if found:
         line, col = int(found["line"]), int(found["col"])
@@ -151,13 +172,14 @@ def refusal(error: CompileError, loops: list[ir.Location]) -> CompileError:
         "supported yet: differentiate without checkpoint=, or pass the array as a parameter")
 
 
-def verify(derived: ir.Module, loops: list[ir.Location], snapshots: int) -> None:
+def verify(derived: ir.Module, loops: list[tuple[ir.Location, int]]) -> None:
     """Refuse a build in which Enzyme did not checkpoint every marked loop (its schedule
-    keeps the step index of each of the `snapshots` slots in a memref<snapshots x index>):
+    keeps the step index of each of a loop's slots in a memref<slots x index>):
     checkpointing must never silently not happen."""
     text = str(derived)
-    if text.count(f"memref<{snapshots}xindex>") < len(loops):
-        raise refusal(CompileError("it left the loop unchanged"), loops)
+    for count in {c for _, c in loops}:
+        if text.count(f"memref<{count}xindex>") < sum(c == count for _, c in loops):
+            raise refusal(CompileError("it left the loop unchanged"), loops)
 
 
 def unguard_fresh_fills(module: ir.Module) -> None:

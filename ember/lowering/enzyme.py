@@ -52,7 +52,6 @@ _ACTIVITY: Final = {
 
 
 @functools.cache
-@functools.cache
 def _worker() -> Worker:
     return Worker()
 

@@ -4,7 +4,8 @@ The key (built by the caller) covers sources, types, options and toolchain/CPU. 
 atomic (temporary file + rename, metadata last), and a hit is trusted only if the metadata
 names the same key and the library's size and SHA-256 match: a truncated, corrupt or
 foreign entry is discarded and rebuilt, never loaded blindly. `stats` counts hits and misses.
-The metadata is a `Record`: the integrity facts and the driver's `Meta`.
+The metadata is a `Record`: the integrity facts and the driver's `Meta`. A build holds
+`<key>.lock` (`Claim`), so processes missing the same entry at once compile it once.
 
 Only private folders and entries are used (ember/safedir.py): Ember creates the root and its
 subfolders owner-only (0o700), and a root, subfolder or entry that another user owns or can
@@ -18,11 +19,17 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from .. import safedir
 from .abi import Signature, decode_signature, encode_signature
+
+try:
+    import fcntl
+except ImportError:  # no flock (Windows): concurrent builds of one entry each compile
+    fcntl = None  # type: ignore[assignment]
 
 stats = {"hits": 0, "misses": 0, "rejected": 0}
 
@@ -107,23 +114,92 @@ def _digest(path: str) -> str:
 
 def lookup(key: str) -> tuple[str, Meta] | None:
     """(library path, metadata) of a valid entry for `key`, or None."""
+    found, rejected = _find(key)
+    _count(found, rejected)
+    return found
+
+
+def _find(key: str) -> tuple[tuple[str, Meta] | None, bool]:
+    """`lookup` without counting: (the entry or None, whether an entry was refused)."""
     folder = _folder(key, create=False)
     if folder is None:
-        stats["misses"] += 1
-        return None
+        return None, False
     lib, meta_path = _paths(folder, key)
     if not _private_entry((lib, meta_path)):
-        stats["rejected"] += 1
-        stats["misses"] += 1
-        return None
+        return None, True
     record = _valid_record(lib, meta_path, key)
     if record is None:
-        if os.path.exists(meta_path) or os.path.exists(lib):
-            stats["rejected"] += 1
-        stats["misses"] += 1
+        return None, os.path.exists(meta_path) or os.path.exists(lib)
+    return (lib, record.meta), False
+
+
+def _count(found: tuple[str, Meta] | None, rejected: bool) -> None:
+    stats["rejected"] += int(rejected)
+    stats["hits" if found is not None else "misses"] += 1
+
+
+class Claim:
+    """`with cache.Claim() as claim: hit = claim.lookup(key)`: on a miss, wait while another
+    process builds `key`, and where the entry is still missing hold its build lock until the
+    `with` ends (after `store`, or on an error). Processes compiling the same kernel at once
+    (a pool or a cluster starting cold) so build it once and the others load it. The lock is
+    an flock on `<key>.lock` beside the entry: the system drops it if its process dies, and a
+    waiter past `WAIT_S` builds the entry itself."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the flock
+            self._fd = None
+
+    def lookup(self, key: str) -> tuple[str, Meta] | None:
+        found, rejected = _find(key)
+        if found is None and self._fd is None:
+            self._fd = _lock(key)
+            if self._fd is not None:
+                found, again = _find(key)
+                rejected = rejected or again
+        _count(found, rejected)
+        return found
+
+
+WAIT_S = 300.0
+"""How long a process waits for another one building the same entry."""
+
+
+def _lock(key: str) -> int | None:
+    """A descriptor holding the exclusive flock of `key`'s build, or None (no flock on this
+    system, no private folder, or `WAIT_S` passed)."""
+    folder = _folder(key, create=True) if fcntl is not None else None
+    if folder is None:
         return None
-    stats["hits"] += 1
-    return lib, record.meta
+    try:
+        fd = os.open(os.path.join(folder, f"{key}.lock"),
+                     os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError:
+        return None
+    deadline = time.monotonic() + WAIT_S
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+            except OSError:
+                pass
+            os.close(fd)
+            return None
+    except BaseException:  # interrupted while waiting
+        os.close(fd)
+        raise
 
 
 def _valid_record(lib: str, meta_path: str, key: str) -> Record | None:

@@ -43,14 +43,14 @@ def _result_type(reds: tuple[T.Scalar, ...]) -> str:
     return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
 
 
-def launcher(worker: tir.Function) -> str:
+def launcher(worker: tir.Function, raises: bool | None = None) -> str:
     """The LLVM IR of `__ember_par_<worker>` and its trampoline. A worker that can raise
     gets an error slot in the context: each thread runs its chunk in its own frame, and the
     launcher raises the error of the lowest chunk that raised (runtime/kernel_errors.c)."""
     w = worker.symbol
     captured = [ty for _, t in worker.params[4:] for ty in _expanded(t)]
     reds = _reductions(worker)
-    raises = tir.raises(worker.body)
+    raises = tir.raises(worker.body) if raises is None else raises
     fields = ["i64", "i64", "i64", *captured, *(BUFFER * len(reds)), *(["ptr"] if raises else []),
               "i32"]
     ctx = "{ " + ", ".join(fields) + " }"
@@ -142,4 +142,15 @@ def parallel_ir(program: tir.Program) -> list[str]:
     found = workers(program)
     if not found:
         return []
-    return [DECLARATIONS, *(launcher(w) for w in found)]
+    return [DECLARATIONS, *(launcher(w, _raises(program, w, set())) for w in found)]
+
+
+def _raises(program: tir.Program, fn: tir.Function, seen: set[str]) -> bool:
+    """Whether `fn` or a kernel it calls can raise (a worker whose callee raises on another
+    thread needs its own frame there)."""
+    if tir.raises(fn.body):
+        return True
+    calls = {n.callee for n in tir.walk(fn.body) if isinstance(n, tir.KernelCall)} - seen
+    seen |= calls
+    return any(_raises(program, program.functions[c], seen) for c in calls
+               if c in program.functions)

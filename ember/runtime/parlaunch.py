@@ -8,6 +8,10 @@ defined (the declaration removed): it packs its operands into a context and runs
 runs W on the contiguous chunk [t*c, min((t+1)*c, trips)) with c = ceil(trips / n), so the
 split, and with it every partial sum, depends only on the thread count. The types come from
 the declaration, so the launcher fits whatever the lowering made of the operands.
+In a derivative that can raise (it calls `__ember_raise`), each thread runs its chunk in an
+error frame and the launcher re-raises the error of the lowest chunk that raised, as
+runtime/parallel.py does for primal prange loops (a raise on a worker thread has no frame of
+its own otherwise, and aborts the process).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 from typing import Final
 
 from ..lowering.paralleladjoint import LAUNCHER
+from . import raising
 from .parallel import thread_chunk
 
 _DECLARED: Final = re.compile(r"^declare i32 @" + LAUNCHER + r"([\w.$]+)\(([^()]*)\)[^\n]*$",
@@ -24,6 +29,8 @@ _NEEDED: Final = (("@GOMP_parallel(", "declare void @GOMP_parallel(ptr, ptr, i32
                   ("@omp_get_thread_num(", "declare i32 @omp_get_thread_num()"),
                   ("@omp_get_num_threads(", "declare i32 @omp_get_num_threads()"),
                   ("@llvm.smin.i64(", "declare i64 @llvm.smin.i64(i64, i64)"))
+_RAISING: Final = tuple((line[line.index("@"):line.index("(") + 1], line)
+                       for line in raising.DECLARATIONS.strip().splitlines())
 
 
 def with_launchers(llvm_ir: str) -> str:
@@ -32,8 +39,11 @@ def with_launchers(llvm_ir: str) -> str:
     if not found:
         return llvm_ir
     text = _DECLARED.sub("", llvm_ir)
-    defined = [_launcher(w, [_type(p) for p in _split(params)[1:]]) for w, params in found]
-    extra = [decl for symbol, decl in _NEEDED
+    raises = "@__ember_raise(" in text
+    defined = [_launcher(w, [_type(p) for p in _split(params)[1:]], raises)
+               for w, params in found]
+    needed = _NEEDED + (_RAISING if raises else ())
+    extra = [decl for symbol, decl in needed
              if not re.search(r"^declare [^\n]*" + re.escape(symbol), text, re.M)]
     return "\n".join([text, *extra, *defined])
 
@@ -61,23 +71,43 @@ def _type(param: str) -> str:
     return param.split()[0]
 
 
-def _launcher(w: str, operands: list[str]) -> str:
-    fields = ["i64", *operands, "i32"]
+def _launcher(w: str, operands: list[str], raises: bool) -> str:
+    fields = ["i64", *operands, *(["ptr"] if raises else []), "i32"]
     ctx = "{ " + ", ".join(fields) + " }"
-    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:-1]))
+    stored = len(fields) - 1 - raises
+    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:stored]))
     out = [f"define internal i32 @{LAUNCHER}{w}({params}) {{", f"  %ctx = alloca {ctx}"]
-    for j, ty in enumerate(fields[:-1]):
+    values = [f"%p{j}" for j in range(stored)]
+    if raises:
+        out += [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
+                "  call void @ember_err_slot_init(ptr %slot)"]
+        values.append("%slot")
+    for j, (ty, value) in enumerate(zip(fields, values, strict=False)):
         out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
-                f"  store {ty} %p{j}, ptr %f{j}"]
+                f"  store {ty} {value}, ptr %f{j}"]
     last = len(fields) - 1
     out += [f"  call void @GOMP_parallel(ptr @{LAUNCHER}{w}.thread, ptr %ctx, i32 0, i32 0)",
+            *(["  call void @ember_err_rethrow(ptr %slot)"] if raises else []),
             f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
-            "  %n = load i32, ptr %nf", "  ret i32 %n", "}",
-            f"define internal void @{LAUNCHER}{w}.thread(ptr %ctx) {{"]
+            "  %n = load i32, ptr %nf", "  ret i32 %n", "}"]
+    body = f"{LAUNCHER}{w}.thread" + (".guarded" if raises else "")
+    out.append(f"define internal void @{body}(ptr %ctx){' noinline' if raises else ''} {{")
     out += thread_chunk(ctx, fields)
-    args = ["i64 %lo", "i64 %hi", "i64 %t", *(f"{fields[j]} %v{j}" for j in range(1, last))]
+    args = ["i64 %lo", "i64 %hi", "i64 %t", *(f"{fields[j]} %v{j}" for j in range(1, stored))]
     out += [f"  call void @{w}({', '.join(args)})",
             "  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
             "count:", f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
             "  store i32 %nt, ptr %nf", "  br label %done", "done:", "  ret void", "}"]
-    return "\n".join(out)
+    return "\n".join(out + (_framed(w, ctx, last - 1) if raises else []))
+
+
+def _framed(w: str, ctx: str, slot: int) -> list[str]:
+    """The thread function that runs the chunk in an error frame; a raise publishes the
+    error to the launch's slot (the lowest chunk wins)."""
+    published = ["  %tid = call i32 @omp_get_thread_num()",
+                 f"  %sp = getelementptr {ctx}, ptr %ctx, i32 0, i32 {slot}",
+                 "  %slot = load ptr, ptr %sp",
+                 "  call void @ember_err_publish(ptr %slot, i32 %tid)", "  ret void"]
+    name = f"{LAUNCHER}{w}.thread"
+    framed = raising.framed(name, ["ptr %ctx"], f"{name}.guarded", "void", published)
+    return [framed.replace("define void", "define internal void", 1)]

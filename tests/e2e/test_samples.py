@@ -46,3 +46,27 @@ def test_newton_chain_sample_converges_to_a_rest_shape():
     np.testing.assert_allclose(h, h.T, atol=1e-9)
     assert np.linalg.eigvalsh(h).min() > 0
     assert dense[1::2].min() < ends[1]  # the chain sags below its lower hook
+
+
+def _run_sweep(*flags: str) -> str:
+    """samples/dask_sweep.py in a fresh interpreter (its own checks: parallel == serial,
+    gradients == central differences, resonance below omega = 1); its output."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "samples" / "dask_sweep.py"),
+                           "--points", "120", "--chunks", "4", *flags],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "checks passed" in proc.stdout, proc.stdout
+    return proc.stdout
+
+
+def test_dask_sweep_sample_on_a_local_cluster():
+    out = _run_sweep()
+    assert "(LocalCluster), 2 workers" in out and "worker processes" in out, out
+
+
+def test_dask_sweep_sample_falls_back_to_a_process_pool():
+    out = _run_sweep("--no-dask")
+    assert "process pool: 2 processes" in out and "Dask cluster" not in out, out

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember import f64, grad, jvp, value_and_grad, vjp
+from ember import f64, grad, jvp, kernel, value_and_grad, vjp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
 from bench_checkpoint import array_loop, scalar_loop  # noqa: E402  (the measured loops)
@@ -305,3 +305,22 @@ def _walk(s0: float, n: int) -> float:
     for _ in range(n):
         s = s + 0.01 * math.sin(s)
     return s
+
+
+def test_default_snapshots_per_loop(monkeypatch):
+    """Without snapshots=, a loop over scalars keeps 2048 slots (two forward sweeps up to
+    2.1e6 steps) and a loop that uses arrays 64 (each slot copies them): the same gradients."""
+    from ember.lowering import checkpointing
+
+    seen = []
+    mark = checkpointing.mark_loops
+    monkeypatch.setattr(checkpointing, "mark_loops",
+                        lambda *a: seen.append(mark(*a)) or seen[-1])
+    fresh = {"cache": False}  # (mark_loops runs: no disk-cache hit)
+    assert grad(kernel(scalar_loop, **fresh), checkpoint="binomial")(0.3, 300) == pytest.approx(
+        grad(scalar_loop)(0.3, 300), abs=1e-12)
+    u0 = np.linspace(0.1, 0.7, 5)
+    got = grad(kernel(array_loop, **fresh), wrt="u", checkpoint="binomial")(u0.copy(), 300, 0.01)
+    assert np.max(np.abs(got - grad(array_loop, wrt="u")(u0.copy(), 300, 0.01))) <= 1e-12
+    assert [[count for _, count in marked] for marked in seen] == [
+        [checkpointing.SCALAR_SNAPSHOTS], [checkpointing.ARRAY_SNAPSHOTS]]

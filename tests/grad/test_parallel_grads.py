@@ -329,3 +329,50 @@ def test_one_and_two_threads_agree():
     assert one[0] and two[0]  # on libgomp; bitwise identical runs at a fixed thread count
     for p, q in zip(one[1], two[1], strict=True):
         np.testing.assert_allclose(np.asarray(p), np.asarray(q), rtol=1e-13, atol=1e-15)
+
+
+_RAISES = """
+import numpy as np
+from ember import f64, grad, kernel, prange, value_and_grad
+
+
+@kernel
+def check(v: float) -> float:
+    if v > 100.0:
+        raise ValueError("too big")
+    return v * v
+
+
+def loss(x: f64[:]) -> float:
+    out = np.zeros(x.shape[0])
+    for i in prange(x.shape[0]):
+        out[i] = check(x[i])
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += out[i]
+    return s
+
+
+x = np.linspace(0.0, 1.0, 10000)
+bad = x.copy()
+bad[-1] = 1000.0  # raised on the last thread's chunk
+for f in (grad(loss), value_and_grad(loss)):
+    try:
+        f(bad)
+        print("no error")
+    except ValueError as err:
+        print("ValueError:", err)
+print(np.allclose(grad(loss)(x), 2 * x))
+"""
+
+
+def test_a_raise_on_a_worker_thread_reaches_the_caller(tmp_path):
+    """Each thread of a derivative's prange loop runs in an error frame (runtime/parlaunch.py):
+    a raise on thread 1 is the caller's ValueError, not an abort of the process."""
+    path = tmp_path / "raising_prange.py"
+    path.write_text(_RAISES)
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, str(path)], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["ValueError: too big"] * 2 + ["True"]
