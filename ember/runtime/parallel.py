@@ -61,8 +61,7 @@ def launcher(worker: tir.Function, raises: bool | None = None) -> str:
     launch = [f"define internal i32 @__ember_par_{w}({params}) {{", f"  %ctx = alloca {ctx}"]
     values = [f"%p{j}" for j in range(stored)]
     if raises:
-        launch += [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
-                   "  call void @ember_err_slot_init(ptr %slot)"]
+        launch += error_slot()
         values.append("%slot")
     for j, (ty, value) in enumerate(zip(fields, values, strict=False)):
         launch += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
@@ -116,19 +115,25 @@ def _trampoline(w: str, ctx: str, fields: list[str], ncaptured: int,
     out += ["  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
             "count:", f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
             "  store i32 %nt, ptr %nf", "  br label %done", "done:", "  ret void", "}"]
-    return out + (_framed_trampoline(w, ctx, last - 1) if raises else [])
+    return out + (framed_thread(f"__ember_tramp_{w}", ctx, last - 1) if raises else [])
 
 
-def _framed_trampoline(w: str, ctx: str, slot: int) -> list[str]:
-    """Each thread runs its chunk in an error frame; a raise publishes the error to the
-    launch's slot (the lowest chunk wins) and skips the partial results."""
+def framed_thread(name: str, ctx: str, slot: int) -> list[str]:
+    """`@name(ptr %ctx)`, which runs `@name.guarded` (a thread's chunk) in an error frame; a
+    raise publishes the error to the launch's slot, field `slot` of the context (the lowest
+    chunk wins), and skips the partial results."""
     published = ["  %tid = call i32 @omp_get_thread_num()",
                  f"  %sp = getelementptr {ctx}, ptr %ctx, i32 0, i32 {slot}",
                  "  %slot = load ptr, ptr %sp",
                  "  call void @ember_err_publish(ptr %slot, i32 %tid)", "  ret void"]
-    framed = raising.framed(f"__ember_tramp_{w}", ["ptr %ctx"], f"__ember_tramp_{w}.guarded",
-                            "void", published)
+    framed = raising.framed(name, ["ptr %ctx"], f"{name}.guarded", "void", published)
     return [framed.replace("define void", "define internal void", 1)]
+
+
+def error_slot() -> list[str]:
+    """Launcher lines making `%slot`, the error slot its threads publish to."""
+    return [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
+            "  call void @ember_err_slot_init(ptr %slot)"]
 
 
 def workers(program: tir.Program) -> list[tir.Function]:

@@ -21,7 +21,7 @@ from typing import Final
 
 from ..lowering.paralleladjoint import LAUNCHER
 from . import raising
-from .parallel import thread_chunk
+from .parallel import error_slot, framed_thread, thread_chunk
 
 _DECLARED: Final = re.compile(r"^declare i32 @" + LAUNCHER + r"([\w.$]+)\(([^()]*)\)[^\n]*$",
                               re.M)
@@ -79,8 +79,7 @@ def _launcher(w: str, operands: list[str], raises: bool) -> str:
     out = [f"define internal i32 @{LAUNCHER}{w}({params}) {{", f"  %ctx = alloca {ctx}"]
     values = [f"%p{j}" for j in range(stored)]
     if raises:
-        out += [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
-                "  call void @ember_err_slot_init(ptr %slot)"]
+        out += error_slot()
         values.append("%slot")
     for j, (ty, value) in enumerate(zip(fields, values, strict=False)):
         out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
@@ -98,16 +97,5 @@ def _launcher(w: str, operands: list[str], raises: bool) -> str:
             "  %first = icmp eq i32 %tid, 0", "  br i1 %first, label %count, label %done",
             "count:", f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
             "  store i32 %nt, ptr %nf", "  br label %done", "done:", "  ret void", "}"]
-    return "\n".join(out + (_framed(w, ctx, last - 1) if raises else []))
-
-
-def _framed(w: str, ctx: str, slot: int) -> list[str]:
-    """The thread function that runs the chunk in an error frame; a raise publishes the
-    error to the launch's slot (the lowest chunk wins)."""
-    published = ["  %tid = call i32 @omp_get_thread_num()",
-                 f"  %sp = getelementptr {ctx}, ptr %ctx, i32 0, i32 {slot}",
-                 "  %slot = load ptr, ptr %sp",
-                 "  call void @ember_err_publish(ptr %slot, i32 %tid)", "  ret void"]
-    name = f"{LAUNCHER}{w}.thread"
-    framed = raising.framed(name, ["ptr %ctx"], f"{name}.guarded", "void", published)
-    return [framed.replace("define void", "define internal void", 1)]
+    return "\n".join(out + (framed_thread(f"{LAUNCHER}{w}.thread", ctx, last - 1)
+                            if raises else []))
