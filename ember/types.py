@@ -59,8 +59,16 @@ class Scalar(Type):
             raise TypeError(f"array annotations are written {self}[:], {self}[:, :], ...")
         return Array(self.strong(), len(axes))
 
-    def __call__(self, value: object) -> object:
-        """`f32(x)` in plain Python: the numpy scalar, so undecorated kernels still run."""
+    def __call__(self, *values: object) -> object:
+        """`f32(x)` in plain Python: the numpy scalar, so undecorated kernels still run.
+        `f64(f64, i64)`, on types: a `FunctionSignature`, as Numba's `float64(float64, int64)`
+        for `ember.vectorize`."""
+        if len(values) != 1 or isinstance(values[0], Type):
+            if not all(isinstance(v, Type) for v in values):
+                raise TypeError(f"{self}(...) takes one value to convert, or types to make a "
+                                f"signature such as {self}({self}, {self})")
+            return FunctionSignature(self.strong(), values)  # type: ignore[arg-type]
+        value = values[0]
         if self.weak:
             return _PYTHON_TYPE[self.kind](value)  # type: ignore[operator]
         return self.np_dtype.type(value)
@@ -128,6 +136,18 @@ class Tuple(Type):
 
     def __str__(self) -> str:
         return f"tuple[{', '.join(map(str, self.items))}]"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSignature:
+    """`f64(f64, i64)`: a function's return and argument types, the form of Numba's
+    `float64(float64, int64)` signatures (`ember.vectorize` reads `return_type` and `args`)."""
+
+    return_type: Scalar
+    args: tuple[Type, ...]
+
+    def __str__(self) -> str:
+        return f"{self.return_type}({', '.join(map(str, self.args))})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,9 @@ from ..parallel import prange
 from ..runtime.ufuncloop import Loop, LoopOperand, make_ufunc
 from .kernel import Kernel, _user_facing
 from .pickling import install_ufunc_reducer
-from .ufuncsig import Layout, Signature, parse_layout, parse_signature
+from .ufunckernel import Elementwise
+from .ufuncopts import extra_options
+from .ufuncsig import Layout, Signature, is_type_list, parse_layout, parse_signature
 
 __all__ = ["DynamicUFunc", "UFuncSpec", "guvectorize", "vectorize"]
 
@@ -49,15 +51,19 @@ SERIAL_BELOW = 16384
 dimensions together) runs on the calling thread."""
 
 
-def _options(target: str, cache: bool, fastmath: bool) -> tuple[CompileOptions, bool]:
+def _options(target: str, cache: bool, fastmath: Any,
+             extra: dict[str, Any]) -> tuple[CompileOptions, bool]:
     if target not in _TARGETS:
         raise ValueError(f"target={target!r} is not a ufunc target; use 'cpu' or 'parallel' "
                          "(for the GPU, write a kernel with target='gpu')")
-    return CompileOptions(cache=cache, fastmath=fastmath), _TARGETS[target]
+    # Numba's fastmath flag sets ({"nnan", "contract"}) turn Ember's one switch on
+    return CompileOptions(cache=cache, fastmath=bool(fastmath), **extra), _TARGETS[target]
 
 
 def _signatures(signatures: Any) -> list[Signature]:
-    items = [signatures] if isinstance(signatures, str) else list(signatures)
+    single = isinstance(signatures, str) or is_type_list(signatures) or not isinstance(
+        signatures, tuple | list)  # one string, type tuple or Numba signature object
+    items = [signatures] if single else list(signatures)
     if not items:
         raise ValueError("the list of signatures is empty; give at least one, e.g. "
                          "['float64(float64, float64)'], or none at all for a DynamicUFunc")
@@ -65,19 +71,22 @@ def _signatures(signatures: Any) -> list[Signature]:
 
 
 def vectorize(signatures: Any = None, *, target: str = "cpu", identity: Any = None,
-              cache: bool = True, fastmath: bool = False, nopython: bool = True) -> Any:
+              cache: bool = True, fastmath: Any = False, nopython: bool = True,
+              **numba_options: Any) -> Any:
     """Turn a scalar kernel into a NumPy ufunc: `@vectorize`, `@vectorize(["float64(float64,
     float64)", "float32(float32, float32)"])`. With signatures: a real `numpy.ufunc` compiled
     now, one loop per signature (in that order: NumPy picks the first its inputs cast to
     safely). Without: a `DynamicUFunc` compiling one loop per new input dtypes. `target=
     "parallel"` splits each loop over threads; `identity` (0, 1, "reorderable", None or a
-    value) is the ufunc's identity for `reduce`. `nopython` is accepted for Numba code."""
+    value) is the ufunc's identity for `reduce`. Numba's other keywords (nopython,
+    boundscheck, error_model, ...) are read by api/ufuncopts.py."""
     if callable(signatures) and not isinstance(signatures, str | list | tuple):
-        return vectorize(target=target, identity=identity, cache=cache,
-                         fastmath=fastmath)(signatures)
+        return vectorize(target=target, identity=identity, cache=cache, fastmath=fastmath,
+                         nopython=nopython, **numba_options)(signatures)
     if not nopython:
         raise ValueError("vectorize(nopython=False): Ember compiles every kernel; drop it")
-    options, parallel = _options(target, cache, fastmath)
+    extra = extra_options("vectorize", numba_options)
+    options, parallel = _options(target, cache, fastmath, extra)
     sigs = None if signatures is None else _signatures(signatures)
 
     def wrap(func: Any) -> Any:
@@ -85,14 +94,17 @@ def vectorize(signatures: Any = None, *, target: str = "cpu", identity: Any = No
         if sigs is None:
             return DynamicUFunc(py, opts, identity, parallel)
         loops = [_vector_loop(py, opts, s, parallel) for s in sigs]
-        return _finish(py, loops, None, UFuncSpec(func, tuple(s.text for s in sigs), None,
-                                                  target, identity, cache, fastmath))
+        u = _finish(py, loops, None, UFuncSpec(func, tuple(s.text for s in sigs), None,
+                                               target, identity, cache, bool(fastmath),
+                                               tuple(extra.items())))
+        u.__ember_elementwise__ = Elementwise(py, opts, sigs, _annotated)  # type: ignore[attr-defined]
+        return u
     return wrap
 
 
 def guvectorize(signatures: Any, layout: str | None = None, *, target: str = "cpu",
-                identity: Any = None, cache: bool = True, fastmath: bool = False,
-                nopython: bool = True) -> Callable[[Any], np.ufunc]:
+                identity: Any = None, cache: bool = True, fastmath: Any = False,
+                nopython: bool = True, **numba_options: Any) -> Callable[[Any], np.ufunc]:
     """Turn a kernel on core dimensions into a generalized NumPy ufunc (Numba's form):
     `@guvectorize(["void(float64[:], float64[:], float64[:])"], "(n),(n)->()")`. The outputs
     are the last parameters and are written by the kernel (a "()" output is a 1-element
@@ -106,14 +118,16 @@ def guvectorize(signatures: Any, layout: str | None = None, *, target: str = "cp
                         "@guvectorize(['void(float64[:], float64[:])'], '(n)->()')")
     if not nopython:
         raise ValueError("guvectorize(nopython=False): Ember compiles every kernel; drop it")
-    options, parallel = _options(target, cache, fastmath)
+    extra = extra_options("guvectorize", numba_options)
+    options, parallel = _options(target, cache, fastmath, extra)
     sigs, lay = _signatures(signatures), parse_layout(layout)
 
     def wrap(func: Any) -> np.ufunc:
         py, opts = _unwrap(func, options)
         loops = [_gu_loop(py, opts, s, lay, parallel) for s in sigs]
         return _finish(py, loops, lay, UFuncSpec(func, tuple(s.text for s in sigs), lay.text,
-                                                 target, identity, cache, fastmath))
+                                                 target, identity, cache, bool(fastmath),
+                                                 tuple(extra.items())))
     return wrap
 
 
@@ -129,6 +143,8 @@ class UFuncSpec:
     identity: Any
     cache: bool
     fastmath: bool
+    extra: tuple[tuple[str, Any], ...] = ()
+    """CompileOptions fields from Numba's other keywords (boundscheck, error_model)."""
 
     def portable(self) -> UFuncSpec:
         """This spec with a plain function as a by-value stand-in (api/pickling.py)."""
@@ -139,7 +155,7 @@ class UFuncSpec:
 
     def build(self) -> np.ufunc:
         options = {"target": self.target, "identity": self.identity, "cache": self.cache,
-                   "fastmath": self.fastmath}
+                   "fastmath": self.fastmath, **dict(self.extra)}
         if self.layout is None:
             made: np.ufunc = vectorize(list(self.signatures), **options)(self.func)
             return made
@@ -148,9 +164,9 @@ class UFuncSpec:
 
 def _unwrap(func: Any, options: CompileOptions) -> tuple[Any, CompileOptions]:
     if isinstance(func, Kernel):
-        return func.py_func, CompileOptions(cache=options.cache,
-                                            fastmath=options.fastmath or func.options.fastmath,
-                                            opt_level=func.options.opt_level)
+        return func.py_func, replace(options, fastmath=options.fastmath
+                                     or func.options.fastmath,
+                                     opt_level=func.options.opt_level)
     if not callable(func) or not hasattr(func, "__code__"):
         raise TypeError(f"vectorize/guvectorize decorate a function (def), not "
                         f"{type(func).__name__}")
@@ -451,6 +467,7 @@ class DynamicUFunc:
         self.__module__ = py.__module__
         self.__doc__ = py.__doc__
         self.nin = py.__code__.co_argcount
+        self.__ember_elementwise__ = Elementwise(py, options, None, _annotated)  # kernels call it
 
     def _ufunc_for(self, dtypes: tuple[np.dtype[Any], ...]) -> np.ufunc:
         with self._lock:
@@ -495,6 +512,23 @@ class DynamicUFunc:
     @property
     def types(self) -> list[str]:
         return [] if self.ufunc is None else list(self.ufunc.types)
+
+    @property
+    def ntypes(self) -> int:
+        return len(self.types)
+
+    @property
+    def nout(self) -> int:
+        """1 before the first call (Numba's DUFunc says 1 too), then the loops' count."""
+        return 1 if self.ufunc is None else int(self.ufunc.nout)
+
+    @property
+    def nargs(self) -> int:
+        return int(self.nin) + self.nout
+
+    @property
+    def identity(self) -> Any:
+        return self.identity_arg if self.ufunc is None else self.ufunc.identity
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         """By reference where importable, else the function by value (api/pickling.py)."""

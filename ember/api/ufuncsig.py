@@ -47,11 +47,14 @@ class Signature:
 
 
 def parse_signature(text: object) -> Signature:
-    """A signature string as a `Signature` (ValueError if it is not one)."""
+    """A signature as a `Signature` (ValueError if it is not one): a string, a bare argument
+    list (`"f8[:], f8[:]"`, Numba's void form), a tuple of types (`(f64[:], f64)`, Ember's or
+    Numba's) or a Numba signature object (`float64(float64, int64)`)."""
     if not isinstance(text, str):
-        raise TypeError(f"a signature must be a string such as 'float64(float64)', "
-                        f"not {type(text).__name__} {text!r}")
+        return _from_objects(text)
     m = _SIG.match(text)
+    if m is None and "(" not in text and ")" not in text and text.strip():
+        m = _SIG.match(f"({text})")  # Numba's bare argument list: no return type
     if m is None:
         raise ValueError(f"signature {text!r} is not 'return_type(argument_types)'; {_HINT}")
     ret_name, inner = m.group(1), m.group(2)
@@ -64,6 +67,40 @@ def parse_signature(text: object) -> Signature:
         raise ValueError(f"signature {text!r}: unknown return type '{ret_name}'; use a NumPy "
                          f"scalar type name such as float64, float32, int64 or bool, or void")
     return Signature(text, args, ret, False)
+
+
+def is_type_list(value: object) -> bool:
+    """Whether `value` is one signature written as a tuple/list of types (not a list of
+    signatures)."""
+    return isinstance(value, tuple | list) and bool(value) and all(
+        _type_text(v) is not None for v in value)
+
+
+def _from_objects(value: object) -> Signature:
+    """A tuple of type objects or a Numba signature object (`.args`, `.return_type`)."""
+    items = value if is_type_list(value) else getattr(value, "args", None)
+    texts = [_type_text(v) for v in items] if isinstance(items, tuple | list) else [None]
+    if any(t is None for t in texts):
+        raise TypeError(f"a signature is a string such as 'float64(float64)', a tuple of "
+                        f"types such as (f64[:], f64, f64[:]), or a Numba signature; not "
+                        f"{type(value).__name__} {value!r}")
+    ret = getattr(value, "return_type", None)
+    ret_text = "" if ret is None else _type_text(ret) or ""
+    return parse_signature(f"{ret_text}({', '.join(str(t) for t in texts)})")
+
+
+def _type_text(t: object) -> str | None:
+    """The signature-string spelling of an Ember or Numba type object, or None."""
+    if isinstance(t, T.Scalar | T.Array):
+        return str(t)
+    name = getattr(t, "name", None)
+    if type(t).__name__ == "NoneType" or name in ("none", "void"):
+        return "void"
+    dtype, ndim = getattr(t, "dtype", None), getattr(t, "ndim", None)
+    if isinstance(ndim, int) and dtype is not None and not isinstance(t, type):
+        inner = _type_text(dtype)
+        return None if inner is None else f"{inner}[{', '.join(':' * ndim)}]"
+    return name if isinstance(name, str) and name in _SCALARS else None
 
 
 def _split(inner: str) -> list[str]:

@@ -263,11 +263,14 @@ def compile_derivative(func: Callable[..., object], request: Request,
     """Compile (or load) the Enzyme derivative of kernel `func` for `request`."""
     from ..frontend import build_program
     from ..frontend.adprep import Prepared, prepare_reverse
+    from ..frontend.opt.adjam import jam_entry
     from . import jacentry
     from .derivatives import plan
 
     with COMPILE_LOCK, cache.Claim() as claim:
         program = build_program(func, ad=True, checks=options)
+        if options.optimize_loops:  # row loops jammed for the forward sweep (opt/adjam.py)
+            program = jam_entry(program)
         program, request, layout = _array_results(program, request, results)
         reverse = request.mode == "reverse"
         prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)

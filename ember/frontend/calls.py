@@ -33,6 +33,7 @@ from . import (
     selection,
     sugar,
     tir,
+    ufunccall,
     ufuncs,
     views,
 )
@@ -62,6 +63,9 @@ def call(typer: Typer, node: ast.Call) -> tir.Expr:
     inner = getattr(target, "__ember_kernel__", None)
     if inner is not None:
         return kernel_call(typer, node, inner)
+    elementwise = ufunccall.hook(target)  # an ember.vectorize ufunc called on scalars
+    if elementwise is not None:
+        return ufunccall.call(typer, node, elementwise, kernel_call)
     routine = prelude_table.lookup(target)
     if routine is not None or prelude.is_prelude_function(target):
         return (prelude.call(typer, node, routine) if routine is not None

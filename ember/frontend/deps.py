@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ufunccall
 from .prelude_table import sources_read
 from .source import load_source
 
@@ -35,8 +36,12 @@ def dependencies(func: Any) -> list[str]:
         out.extend(sources_read(src.tree, src.lookup))  # NumPy routines of ember/prelude
         for name, value in _globals_read(src):
             inner = getattr(value, "__ember_kernel__", None)
+            elementwise = ufunccall.hook(value)  # an ember.vectorize ufunc it calls
             if inner is not None:
                 stack.append(inner)
+            elif elementwise is not None:
+                stack.append(elementwise.py_func)
+                out.append(f"{name}={elementwise.key}")
             elif isinstance(value, bool | int | float | complex | np.generic | tuple
                             | np.ndarray):
                 out.append(f"{name}={constant_key(value)}")

@@ -3,7 +3,8 @@
 Input: the module Enzyme returned for the derivative entry `spec` (lowering/enzyme.py).
 At opt_level >= 2 (`optimize`): reload unchanged elements instead of caching them (remat.py),
 stencil adjoints in gather form (gather.py), the adjoint sums of scalar parameters
-reordered for the vectorizer (adjointsums.py; not in `serial` derivatives), in-place row loops
+reordered for the vectorizer (adjointsums.py) and their loops run ascending
+(ascendingsums.py; neither in `serial` derivatives), in-place row loops
 kept scalar (rowloops.py).
 Always: prange loops onto libgomp threads (paralleladjoint.py), except for derivatives that
 are differentiated again (`serial`: second order). Output: the shadow parameters that
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from . import adattrs, adjointsums, gather, paralleladjoint, remat, rowloops
+from . import adattrs, adjointsums, ascendingsums, gather, paralleladjoint, remat, rowloops
 from .enzyme import ADSpec
 
 
@@ -29,6 +30,7 @@ def rewrite_derivative(derived: ir.Module, spec: ADSpec, optimize: bool, serial:
         gather.gather_scatter(derived, spec)
         if not serial:
             adjointsums.reassociate_sums(derived, spec)
+            ascendingsums.ascend_sums(derived, spec)
             shadows = adattrs.shadow_params(derived, spec)
         if shadows is not None:
             rowloops.keep_rows_scalar(derived, shadows.function)

@@ -26,6 +26,8 @@ overlaps another array of the nest, the plain loop runs instead.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import TypeAlias, overload
 
@@ -38,10 +40,40 @@ MAX_NODES = 300
 """Bodies larger than this are not jammed (code size grows ROWS-fold) nor fused."""
 
 
-def jam_loops(body: tuple[tir.Stmt, ...], types: dict[str, T.Type]) -> tuple[tir.Stmt, ...]:
+def jam_loops(body: tuple[tir.Stmt, ...], types: dict[str, T.Type],
+              rectangular: bool = False) -> tuple[tir.Stmt, ...]:
     """`body` (with `carried` computed) with its row loops jammed; new locals go into
-    `types`. The caller recomputes `carried` afterwards."""
-    return _Jammer(types).block(body)
+    `types`. The caller recomputes `carried` afterwards. `rectangular`: only row loops whose
+    bounds are the same in every iteration of the loops around them (a derivative build:
+    Enzyme sizes its caches of a jammed loop once, not per outer iteration)."""
+    jammer = _Jammer(types)
+    jammer.rectangular = rectangular
+    jammer.fresh = fresh_arrays(body)
+    jammer.assigned = {n.name for n in tir.walk(body) if isinstance(n, tir.Assign)}
+    return jammer.block(body)
+
+
+def fresh_arrays(body: tuple[tir.Stmt, ...]) -> frozenset[str]:
+    """Arrays assigned once in `body`, from a new allocation (`h = np.empty(n)`), and named
+    nowhere before (in program order: not a parameter read before it is rebound): such an
+    array shares memory with no parameter and no other allocation."""
+    nodes = list(tir.walk(body))
+    first: dict[str, int] = {}
+    for k, n in enumerate(nodes):
+        if isinstance(n, tir.Var):
+            first.setdefault(n.name, k)
+    assigns = [(k, n) for k, n in enumerate(nodes) if isinstance(n, tir.Assign)]
+    count = Counter(n.name for _, n in assigns)
+    return frozenset(n.name for k, n in assigns if count[n.name] == 1
+                     and isinstance(n.value, tir.Alloc) and first.get(n.name, k) >= k)
+
+
+def apart(fresh: frozenset[str], assigned: set[str]) -> Callable[[str, str], bool]:
+    """Whether two arrays are known to be distinct: one is fresh and the other is fresh too
+    or never assigned (a parameter)."""
+    def known(a: str, b: str) -> bool:
+        return a in fresh and (b in fresh or b not in assigned)
+    return lambda a, b: known(a, b) or known(b, a)
 
 
 @dataclass
@@ -71,7 +103,27 @@ class LoopRewriter(tir.Transformer):
 
 
 class _Jammer(LoopRewriter):
+    fresh: frozenset[str] = frozenset()
+    """Arrays known to share memory with no other (fresh_arrays) ..."""
+    assigned: set[str] = set()
+    """... and the names the function assigns (the others are parameters)."""
+
+    rectangular = False
+    varying: tuple[set[str], ...] = ()
+    """Per enclosing loop: its variable and the names its body assigns."""
+
+    def visit_For(self, s: tir.For) -> object:
+        outer = self.varying
+        self.varying = (*outer, {s.var} | dataflow.assigned(s.body))
+        try:
+            return super().visit_For(s)
+        finally:
+            self.varying = outer
+
     def rewrite(self, loop: tir.For) -> tuple[tir.Stmt, ...] | None:
+        bounds = dataflow.uses((loop.start, loop.stop, loop.step))
+        if self.rectangular and any(bounds & names for names in self.varying[:-1]):
+            return None
         plan = _plan(loop, self.types)
         return self.jam(loop, plan) if plan else None
 
@@ -96,11 +148,12 @@ class _Jammer(LoopRewriter):
         rows = [self.row(loop, plan, var(base), r) for r in range(ROWS)]
         jammed = tir.For(span, base, var(lo), var(main), const(ROWS), 1,
                          _jammed_body(loop.body, rows))
-        if not plan.arrays:
+        check = checked_disjoint(plan.written, plan.arrays, self.types, span,
+                                 apart(self.fresh, self.assigned))
+        if check is None:
             return (*setup, jammed, cold(replace(loop, start=var(main), stop=var(hi))))
         # The plain loop finishes the rows left over, or runs them all if arrays overlap.
-        guarded = tir.If(span, disjoint(plan.written, plan.arrays, self.types, span),
-                         (jammed, tir.Assign(span, rest, var(main))), ())
+        guarded = tir.If(span, check, (jammed, tir.Assign(span, rest, var(main))), ())
         return (*setup, tir.Assign(span, rest, var(lo)), guarded,
                 cold(replace(loop, start=var(rest), stop=var(hi))))
 
@@ -148,7 +201,18 @@ def whole_blocks(lo: tir.Var, hi: tir.Var, size: int) -> tir.Expr:
 def disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
              span: Span) -> tir.Expr:
     """True if no written array shares memory with another of `arrays`."""
-    pairs = sorted({tuple(sorted((w, a))) for w in written for a in arrays if a != w})
+    check = checked_disjoint(written, arrays, types, span, lambda a, b: False)
+    assert check is not None
+    return check
+
+
+def checked_disjoint(written: list[str], arrays: list[str], types: dict[str, T.Type],
+                     span: Span, known: Callable[[str, str], bool]) -> tir.Expr | None:
+    """`disjoint` over the pairs not `known` to be apart; None if none is left."""
+    pairs = sorted({tuple(sorted((w, a))) for w in written for a in arrays
+                    if a != w and not known(w, a)})
+    if not pairs:
+        return None
     conds = [tir.Call(T.boolean, span, "disjoint", tuple(tir.Var(types[n], span, n) for n in p))
              for p in pairs]
     result: tir.Expr = conds[0]
@@ -186,12 +250,13 @@ def _plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
     """What jamming `loop` needs, or None if it is not legal (or not worth it)."""
     if not (any(isinstance(s, tir.For) for s in loop.body) and _pays(loop.body, loop.var)):
         return None
-    return row_plan(loop, types)
+    return row_plan(loop, types, reductions=True)
 
 
-def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
+def row_plan(loop: tir.For, types: dict[str, T.Type], reductions: bool = False) -> _Plan | None:
     """Legality: the rows of `loop` may run in any interleaving of their statements (same
-    results bitwise), or None."""
+    results bitwise), or None. `reductions`: also when scalars are carried from row to row
+    (row_reductions), for a caller that runs each statement for the rows in row order."""
     body = loop.body
     inner = [s for s in body if isinstance(s, tir.For)]
     if not (is_one(loop.step) and straight_nest(body, loop)):
@@ -199,6 +264,8 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
     if any(v == loop.var for v, _ in loop.carried):  # the loop variable is read afterwards
         return None
     local = dataflow.assigned(body) - {s.var for s in inner}
+    if reductions:
+        local -= row_reductions(body)
     if loop.var in local or not all(isinstance(types[n], T.Scalar) for n in local):
         return None
     bounds = tuple((s.start, s.stop, s.step) for s in inner)
@@ -214,6 +281,20 @@ def row_plan(loop: tir.For, types: dict[str, T.Type]) -> _Plan | None:
         return None
     arrays = sorted({a for a, _, _, _ in accesses})
     return _Plan(local, written, arrays if written and len(arrays) > 1 else [])
+
+
+def row_reductions(body: tuple[tir.Stmt, ...]) -> set[str]:
+    """Scalars carried from row to row by one top-level statement of the row that alone
+    reads them (`loss += e * e` after the inner loops): the jammed body runs that statement
+    for the rows in row order, so the chain keeps its order and operands bitwise."""
+    out = set()
+    for k, s in enumerate(body):
+        if not (isinstance(s, tir.Assign) and s.name in _reads(s)):
+            continue
+        others = body[:k] + body[k + 1:]
+        if s.name not in dataflow.uses(others) | dataflow.assigned(others):
+            out.add(s.name)
+    return out
 
 
 def reads_memory(node: object) -> bool:
@@ -254,8 +335,11 @@ _CHEAP_CALLS = frozenset({"abs", "min", "max", "minimum", "maximum", "sqrt", "fa
 
 def _pays(body: tuple[tir.Stmt, ...], row: str) -> bool:
     """Jamming pays where an inner loop is latency-bound (it carries a scalar reduction) or
-    walks a column (the row is the last subscript), and no costly math call dominates."""
-    if any(isinstance(n, tir.Call) and n.op not in _CHEAP_CALLS for n in tir.walk(body)):
+    walks a column (the row is the last subscript), and no costly math call dominates: one
+    inside an inner loop does; one in the row's epilogue (`h[j] = tanh(a)` after the
+    reduction) runs once per row and does not."""
+    inner = tuple(s for s in body if isinstance(s, tir.For))
+    if any(isinstance(n, tir.Call) and n.op not in _CHEAP_CALLS for n in tir.walk(inner)):
         return False
     for s in body:
         if not isinstance(s, tir.For):
