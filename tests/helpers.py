@@ -63,3 +63,18 @@ def spy_slow_path(k):
 
     connect(k, dataclasses.replace(compiled, entry=entry))
     return slow
+
+
+def value_and_grad_leaves(result) -> list[np.ndarray]:
+    """A `value_and_grad` result as a flat list of float64 arrays: the value, then each
+    gradient."""
+    value, grads = result
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return [np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (value, *grads)]
+
+
+def assert_close_leaves(got, want, what, rel=1e-12) -> None:
+    """Each array of `got` within `rel` of the largest magnitude of its `want` counterpart."""
+    for g, w in zip(got, want, strict=True):
+        scale = max(float(np.max(np.abs(w))), 1e-300)
+        assert np.max(np.abs(g - w)) <= rel * scale, what

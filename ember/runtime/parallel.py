@@ -54,24 +54,32 @@ def launcher(worker: tir.Function, raises: bool | None = None) -> str:
     fields = ["i64", "i64", "i64", *captured, *(BUFFER * len(reds)), *(["ptr"] if raises else []),
               "i32"]
     ctx = "{ " + ", ".join(fields) + " }"
-    last = len(fields) - 1
-    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:-1]))
+    launch = launcher_ir(f"__ember_par_{w}", fields, f"__ember_tramp_{w}", raises)
+    return "\n".join(launch + _trampoline(w, ctx, fields, len(captured), reds, raises)) + "\n"
+
+
+def launcher_ir(name: str, fields: list[str], thread: str, raises: bool) -> list[str]:
+    """`define internal i32 @name(...)`: stores its parameters (and, where the threads can
+    raise, an error slot) into a context of `fields`, runs `@thread(ctx)` on every thread
+    with GOMP_parallel, re-raises the error of the lowest chunk that raised, and returns the
+    thread count that thread 0 stored in the last field."""
+    ctx = "{ " + ", ".join(fields) + " }"
     stored = len(fields) - 1 - raises
     params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:stored]))
-    launch = [f"define internal i32 @__ember_par_{w}({params}) {{", f"  %ctx = alloca {ctx}"]
+    out = [f"define internal i32 @{name}({params}) {{", f"  %ctx = alloca {ctx}"]
     values = [f"%p{j}" for j in range(stored)]
     if raises:
-        launch += error_slot()
+        out += [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
+                "  call void @ember_err_slot_init(ptr %slot)"]
         values.append("%slot")
     for j, (ty, value) in enumerate(zip(fields, values, strict=False)):
-        launch += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
-                   f"  store {ty} {value}, ptr %f{j}"]
-    launch += [f"  call void @GOMP_parallel(ptr @__ember_tramp_{w}, ptr %ctx, i32 0, i32 0)"]
-    if raises:
-        launch.append("  call void @ember_err_rethrow(ptr %slot)")
-    launch += [f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
-               "  %n = load i32, ptr %nf", "  ret i32 %n", "}"]
-    return "\n".join(launch + _trampoline(w, ctx, fields, len(captured), reds, raises)) + "\n"
+        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
+                f"  store {ty} {value}, ptr %f{j}"]
+    out += [f"  call void @GOMP_parallel(ptr @{thread}, ptr %ctx, i32 0, i32 0)",
+            *(["  call void @ember_err_rethrow(ptr %slot)"] if raises else []),
+            f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {len(fields) - 1}",
+            "  %n = load i32, ptr %nf", "  ret i32 %n", "}"]
+    return out
 
 
 def thread_chunk(ctx: str, fields: list[str]) -> list[str]:
@@ -128,12 +136,6 @@ def framed_thread(name: str, ctx: str, slot: int) -> list[str]:
                  "  call void @ember_err_publish(ptr %slot, i32 %tid)", "  ret void"]
     framed = raising.framed(name, ["ptr %ctx"], f"{name}.guarded", "void", published)
     return [framed.replace("define void", "define internal void", 1)]
-
-
-def error_slot() -> list[str]:
-    """Launcher lines making `%slot`, the error slot its threads publish to."""
-    return [f"  %slot = alloca [{raising.SLOT_BYTES} x i8], align 16",
-            "  call void @ember_err_slot_init(ptr %slot)"]
 
 
 def workers(program: tir.Program) -> list[tir.Function]:

@@ -21,7 +21,7 @@ from typing import Final
 
 from ..lowering.paralleladjoint import LAUNCHER
 from . import raising
-from .parallel import error_slot, framed_thread, thread_chunk
+from .parallel import framed_thread, launcher_ir, thread_chunk
 
 _DECLARED: Final = re.compile(r"^declare i32 @" + LAUNCHER + r"([\w.$]+)\(([^()]*)\)[^\n]*$",
                               re.M)
@@ -75,20 +75,8 @@ def _launcher(w: str, operands: list[str], raises: bool) -> str:
     fields = ["i64", *operands, *(["ptr"] if raises else []), "i32"]
     ctx = "{ " + ", ".join(fields) + " }"
     stored = len(fields) - 1 - raises
-    params = ", ".join(f"{ty} %p{j}" for j, ty in enumerate(fields[:stored]))
-    out = [f"define internal i32 @{LAUNCHER}{w}({params}) {{", f"  %ctx = alloca {ctx}"]
-    values = [f"%p{j}" for j in range(stored)]
-    if raises:
-        out += error_slot()
-        values.append("%slot")
-    for j, (ty, value) in enumerate(zip(fields, values, strict=False)):
-        out += [f"  %f{j} = getelementptr {ctx}, ptr %ctx, i32 0, i32 {j}",
-                f"  store {ty} {value}, ptr %f{j}"]
     last = len(fields) - 1
-    out += [f"  call void @GOMP_parallel(ptr @{LAUNCHER}{w}.thread, ptr %ctx, i32 0, i32 0)",
-            *(["  call void @ember_err_rethrow(ptr %slot)"] if raises else []),
-            f"  %nf = getelementptr {ctx}, ptr %ctx, i32 0, i32 {last}",
-            "  %n = load i32, ptr %nf", "  ret i32 %n", "}"]
+    out = launcher_ir(f"{LAUNCHER}{w}", fields, f"{LAUNCHER}{w}.thread", raises)
     body = f"{LAUNCHER}{w}.thread" + (".guarded" if raises else "")
     out.append(f"define internal void @{body}(ptr %ctx){' noinline' if raises else ''} {{")
     out += thread_chunk(ctx, fields)

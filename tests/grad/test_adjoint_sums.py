@@ -25,6 +25,7 @@ from ember import f64
 from ember.ir.context import mlir_context
 from ember.lowering.adjointsums import reassociate_sums
 from ember.lowering.enzyme import ADSpec
+from tests.helpers import assert_close_leaves, value_and_grad_leaves
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
 import grad_workloads as W  # noqa: E402
@@ -72,18 +73,6 @@ def _build(fn, wrt, opt_level, monkeypatch, folder=None, sums=True):
     return vg
 
 
-def _flat(result) -> list[np.ndarray]:
-    value, grads = result
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    return [np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (value, *grads)]
-
-
-def _close(got: list[np.ndarray], want: list[np.ndarray], what: object) -> None:
-    for g, w in zip(got, want, strict=True):
-        scale = max(float(np.max(np.abs(w))), 1e-300)
-        assert np.max(np.abs(g - w)) <= 1e-12 * scale, what
-
-
 def _heat_inputs(n: int, steps: int) -> tuple:
     return W.make_heat(steps, n=n)
 
@@ -115,10 +104,10 @@ def test_reordered_sums_stay_within_1e12(name, tmp_path, monkeypatch):
     primal = ember.kernel(fn)
     for n, steps in SIZES:
         args = inputs(n, steps)
-        got = _flat(fast(*copy.deepcopy(args)))
-        _close(got, _flat(ieee(*copy.deepcopy(args))), (name, n, steps))
-        _close(got, _flat(plain(*copy.deepcopy(args))), (name, n, steps))
-        again = _flat(fast(*copy.deepcopy(args)))
+        got = value_and_grad_leaves(fast(*copy.deepcopy(args)))
+        assert_close_leaves(got, value_and_grad_leaves(ieee(*copy.deepcopy(args))), (name, n, steps))
+        assert_close_leaves(got, value_and_grad_leaves(plain(*copy.deepcopy(args))), (name, n, steps))
+        again = value_and_grad_leaves(fast(*copy.deepcopy(args)))
         assert all(np.array_equal(a, b) for a, b in zip(got, again, strict=True))  # deterministic
         assert got[0][0] == primal(*copy.deepcopy(args))  # the value is the kernel's, bitwise
     (dumped,) = tmp_path.glob(f"{fn.__name__}_reverse.*.optimize.mlir")
@@ -138,7 +127,7 @@ def test_only_sums_are_marked(tmp_path, monkeypatch):
     wrt = ("mu", "x0", "v0")
     fast = _build(W.van_der_pol, wrt, 3, monkeypatch, folder=tmp_path)
     plain = _build(W.van_der_pol, wrt, 1, monkeypatch)
-    _close(_flat(fast(*args)), _flat(plain(*args)), "van_der_pol")
+    assert_close_leaves(value_and_grad_leaves(fast(*args)), value_and_grad_leaves(plain(*args)), "van_der_pol")
     (dumped,) = tmp_path.glob("van_der_pol_reverse.*.optimize.mlir")
     assert dumped.read_text().count(MARK) == 1
 

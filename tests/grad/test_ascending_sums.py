@@ -26,6 +26,7 @@ from ember import f64
 from ember.ir.context import mlir_context
 from ember.lowering import ascendingsums
 from ember.lowering.enzyme import ADSpec
+from tests.helpers import assert_close_leaves, value_and_grad_leaves
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
 import grad_workloads as W  # noqa: E402
@@ -109,18 +110,6 @@ def _build(fn, wrt, opt_level, monkeypatch, ascend=True, counts=None):
     return vg
 
 
-def _flat(result) -> list[np.ndarray]:
-    value, grads = result
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    return [np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (value, *grads)]
-
-
-def _close(got: list[np.ndarray], want: list[np.ndarray], what: object) -> None:
-    for g, w in zip(got, want, strict=True):
-        scale = max(float(np.max(np.abs(w))), 1e-300)
-        assert np.max(np.abs(g - w)) <= 1e-12 * scale, what
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_ascending_sums_stay_exact(name, monkeypatch):
     fn, wrt, inputs = CASES[name]
@@ -133,12 +122,12 @@ def test_ascending_sums_stay_exact(name, monkeypatch):
         assert sum(counts) >= 1  # the dk loop of the gather form was rewritten
     for n, steps in SIZES:
         args = inputs(n, steps)
-        got = _flat(fast(*copy.deepcopy(args)))
-        want = _flat(descending(*copy.deepcopy(args)))
+        got = value_and_grad_leaves(fast(*copy.deepcopy(args)))
+        want = value_and_grad_leaves(descending(*copy.deepcopy(args)))
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])  # value, du0
-        _close(got, want, (name, n, steps))
-        _close(got, _flat(plain(*copy.deepcopy(args))), (name, n, steps))
-        again = _flat(fast(*copy.deepcopy(args)))
+        assert_close_leaves(got, want, (name, n, steps))
+        assert_close_leaves(got, value_and_grad_leaves(plain(*copy.deepcopy(args))), (name, n, steps))
+        again = value_and_grad_leaves(fast(*copy.deepcopy(args)))
         assert all(np.array_equal(a, b) for a, b in zip(got, again, strict=True))  # deterministic
         assert got[0][0] == primal(*copy.deepcopy(args))  # the value is the kernel's, bitwise
     ember.check_grad(fn, *inputs(7, 5), wrt=wrt, atol=1e-6)
