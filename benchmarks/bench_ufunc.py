@@ -12,42 +12,18 @@ column is Numba's time over Ember's (above 1: Ember is faster). Outputs are prea
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable
 
 import numba
 import numpy as np
+from ufunc_kernels import bump, dot, fma1, matmul
 
 import ember
 
 REPEATS = 15
 INNER = 10
-
-
-def fma1(x, y):
-    return x * y + 1.0
-
-
-def bump(x):
-    return math.exp(-x * x) + math.sqrt(abs(x))
-
-
-def dot(x, y, out):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += x[i] * y[i]
-    out[0] = s
-
-
-def matmul(a, b, c):
-    for i in range(a.shape[0]):
-        for j in range(b.shape[1]):
-            s = 0.0
-            for k in range(a.shape[1]):
-                s += a[i, k] * b[k, j]
-            c[i, j] = s
 
 
 def _time(fn: Callable[[], object]) -> float:

@@ -25,6 +25,7 @@ from ..errors import CompileError
 from ..frontend.adresults import PREFIX, ResultLayout
 from ..runtime.derivcall import RETURN, DerivativeInfo
 from . import c_api as aot_c
+from . import c_types
 from .loader import JacobianEntry
 
 
@@ -112,11 +113,11 @@ class JacobianC:
 
     def shown_name(self, o: str) -> str:
         """How the header names output `o` in `jac_<o>_<w>`: `return` is the float result."""
-        return o if o == RETURN else aot_c._header_name(o)
+        return o if o == RETURN else c_types.header_name(o)
 
     def prototype(self, rename: Callable[[str], str], shape: Callable[[str], str],
                   buffer: Callable[[int, int, str, str], str]) -> str:
-        params = aot_c._primal_params(aot_c._renamed(self.user_params(), rename))
+        params = c_types.primal_params(c_types.renamed(self.user_params(), rename))
         params += [f"const int64_t* {shape(n)}" for n in self.leaves if self.array_leaf[n]]
         wrt = self.d.info.wrt
         params += [f"{c_type(dt)}* {buffer(k // len(wrt), k % len(wrt), o, w)}"
@@ -126,7 +127,7 @@ class JacobianC:
 
     def header(self) -> str:
         info = self.d.info
-        blocks = ", ".join(f"{self.prefix}_{self.shown_name(o)}_{aot_c._header_name(w)}"
+        blocks = ", ".join(f"{self.prefix}_{self.shown_name(o)}_{c_types.header_name(w)}"
                            for o, w, _ in self.blocks())
         note = (f"/* {self.export}: {self.title} with respect to "
                 f"{list(info.wrt)} of outputs {[self.shown_name(o) for o in self.outs]}, one "
@@ -138,11 +139,11 @@ class JacobianC:
                 + ("\n   Can raise: returns 0, or 2 when the kernel raised." if self.d.raises
                    else "") + " */\n")
         return note + self.prototype(
-            aot_c._header_name, lambda n: f"{n[2:]}_shape",
-            lambda j, i, o, w: f"{self.prefix}_{self.shown_name(o)}_{aot_c._header_name(w)}") + ";"
+            c_types.header_name, lambda n: f"{n[2:]}_shape",
+            lambda j, i, o, w: f"{self.prefix}_{self.shown_name(o)}_{c_types.header_name(w)}") + ";"
 
     def source(self) -> str:
-        head = self.prototype(aot_c._source_name, lambda n: f"jshape{n[len(PREFIX):]}",
+        head = self.prototype(c_types.source_name, lambda n: f"jshape{n[len(PREFIX):]}",
                               lambda j, i, o, w: f"jb{j}_{i}")
         return f"{head} {{\n{_Body(self).render()}}}\n"
 
@@ -166,10 +167,10 @@ class _Body:
             return "1"
         if name.startswith(PREFIX):
             return f"ember_count({t.ndim}, jshape{name[len(PREFIX):]})"
-        return f"ember_count({t.ndim}, {aot_c._source_name(name)}_shape)"
+        return f"ember_count({t.ndim}, {c_types.source_name(name)}_shape)"
 
     def buffer(self, local: str, t: T.Type, size: str, zero: bool = True) -> None:
-        ct = aot_c.c_scalar(t.dtype if isinstance(t, T.Array) else t)  # type: ignore[arg-type]
+        ct = c_types.c_scalar(t.dtype if isinstance(t, T.Array) else t)  # type: ignore[arg-type]
         alloc = f"calloc({size} + 1, sizeof({ct}))" if zero else \
             f"malloc(({size}) * sizeof({ct}) + 1)"
         self.emit(f"{ct}* {local} = {alloc};")
@@ -196,7 +197,7 @@ class _Body:
         for m, (name, t) in enumerate(self.c.user_params()):
             if name not in self.d.info.written or not isinstance(t, T.Array):
                 continue
-            u, ct = aot_c._source_name(name), aot_c.c_scalar(t.dtype)
+            u, ct = c_types.source_name(name), c_types.c_scalar(t.dtype)
             self.emit(f"int64_t jst{m}[{t.ndim}]; ember_strides({t.ndim}, {u}_shape, "
                       f"{u}_strides, jst{m});")
             self.buffer(f"js{m}", t, self.size(name), zero=False)
@@ -216,9 +217,9 @@ class _Body:
             else:
                 seed = local.startswith(("jt", "jc"))
                 assert isinstance(t, T.Scalar)
-                self.emit(f"{'double' if seed else aot_c.c_scalar(t)} {local} = 0;")
+                self.emit(f"{'double' if seed else c_types.c_scalar(t)} {local} = 0;")
         if self.d.raises and self.d.result is not None:
-            self.emit(f"{aot_c.c_scalar(self.d.result)} jres;")
+            self.emit(f"{c_types.c_scalar(self.d.result)} jres;")
 
     def call(self) -> None:
         args: list[str] = []
@@ -227,10 +228,10 @@ class _Body:
                 k = self.c.leaves.index(name)
                 args += [f"jr{k}", f"jshape{k}", "NULL"]
             elif isinstance(t, T.Array):
-                u = aot_c._source_name(name)
+                u = c_types.source_name(name)
                 args += [u, f"{u}_shape", f"{u}_strides"]
             else:
-                args.append(aot_c._source_name(name))
+                args.append(c_types.source_name(name))
         ins = [f"jt{i}" if self.c.forward else
                (f"&jg{i}" if not isinstance(self.c.types[w], T.Array) else f"jg{i}")
                for i, w in enumerate(self.wrt)]
@@ -340,7 +341,7 @@ def jacobian_entry(c: JacobianC, primal: str | None, outputs: tuple[str, ...],
     return JacobianEntry(c.export, {
         "primal": primal, "info": d.info.to_json(), "raises": d.raises, "scalar": scalar,
         "args": [[n, "array", t.dtype.np_dtype.name] if isinstance(t, T.Array) else
-                 [n, aot_c.c_scalar(t), None] for n, t in c.user_params()],  # type: ignore[arg-type]
+                 [n, c_types.c_scalar(t), None] for n, t in c.user_params()],  # type: ignore[arg-type]
         "layout": layout_json(d.layout, outputs),
         "blocks": [[o, w, dt.name] for o, w, dt in c.blocks()],
         "outputs": list(outputs), "single_output": single_output})

@@ -38,6 +38,7 @@ from ..runtime.abi import Signature
 from ..runtime.parallel import parallel_ir
 from ..runtime.raising import program_ir, runtime_object
 from ..runtime.thunk import entry_thunk
+from . import c_adapter
 from . import c_api as aot_c
 from . import jacobian as aot_jac
 from . import loader as aot_loader
@@ -206,17 +207,17 @@ def _kernel_part(export: str, k: Kernel, cpu: str | None, lib: aot_c.CLibrary,
 
     def make_ir() -> str:
         thunks = [entry_thunk(f"py_{export}", fn.symbol, sig, variant, raises=raises),
-                  aot_c.adapter(export, fn.symbol, sig.params, sig.ret, raises)]
+                  c_adapter.adapter(export, fn.symbol, sig.params, sig.ret, raises)]
         if variant:
-            thunks.append(aot_c.adapter(f"{export}_c", variant, sig.params, sig.ret, raises))
+            thunks.append(c_adapter.adapter(f"{export}_c", variant, sig.params, sig.ret, raises))
         return native.prepare_ir(lowered_kernel(program, k.options),
                                  thunks + parallel_ir(program) + program_ir(program, True))
 
     obj, reused = _object(_key(k.py_func, options, f"kernel:{export}", cpu), export, make_ir,
                           cpu, k.options.fastmath)
-    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
+    adapters.append(c_adapter.adapter_declaration(export, sig.params, sig.ret, raises))
     if variant:
-        adapters.append(aot_c.adapter_declaration(f"{export}_c", sig.params, sig.ret, raises))
+        adapters.append(c_adapter.adapter_declaration(f"{export}_c", sig.params, sig.ret, raises))
     lib.kernel(export, sig, variant is not None, raises)
     parallel = bool(parallel_ir(program))
     return _Part(export, obj, KernelEntry(export, sig, parallel), reused)
@@ -240,20 +241,20 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
 
     def make_ir() -> str:
         thunks = derivative_thunks(prep, export, sig, count_sig, prefix="py_")
-        thunks.append(aot_c.adapter(export, f"ek_{export}", sig.params, sig.ret, raises, True))
+        thunks.append(c_adapter.adapter(export, f"ek_{export}", sig.params, sig.ret, raises, True))
         if count_sig is not None and prep.count is not None:
-            thunks.append(aot_c.adapter(f"{export}_count", prep.count.entry, count_sig.params,
-                                        count_sig.ret, raises, True))
+            thunks.append(c_adapter.adapter(f"{export}_count", prep.count.entry, count_sig.params,
+                                            count_sig.ret, raises, True))
         lowered = lowered_derivative(prep, p, export, d.kernel.options.optimize_loops)
         return native.prepare_ir(lowered, thunks)
 
     what = f"derivative:{export}:{d.kind}:{request.key()}"
     obj, reused = _object(_key(d.kernel.py_func, options, what, cpu), export, make_ir, cpu,
                           slp=False)
-    adapters.append(aot_c.adapter_declaration(export, sig.params, sig.ret, raises))
+    adapters.append(c_adapter.adapter_declaration(export, sig.params, sig.ret, raises))
     if count_sig is not None:
-        adapters.append(aot_c.adapter_declaration(f"{export}_count", count_sig.params,
-                                                  count_sig.ret, raises))
+        adapters.append(c_adapter.adapter_declaration(f"{export}_count", count_sig.params,
+                                                      count_sig.ret, raises))
     info = describe(p, export, d.kind, d.single, prep.loops,
                     count_sig.written if count_sig else frozenset(), sig.written)
     primal = tuple((n, t) for n, t in fn.params if n != COUNTS)

@@ -16,6 +16,7 @@ from typing import Any
 from .. import types as T
 from ..runtime.abi import Signature
 from ..runtime.derivcall import DerivativeInfo
+from . import c_adapter, c_derivative, c_types
 from . import c_api as aot_c
 from .jacobian import Derived, JacobianC, jacobian_entry
 from .loader import JacobianEntry
@@ -48,10 +49,10 @@ def second_part(export: str, obj: Any, options: Any, lib: aot_c.CLibrary,
                     count_sig.written if count_sig else frozenset(), fn.written)
     made = obj_code(f"second:{inner}:{second.request.key()}",
                     lambda: _ir(prep, sp, inner, sig, count_sig, raises, options))
-    adapters.append(aot_c.adapter_declaration(inner, sig.params, sig.ret, raises))
+    adapters.append(c_adapter.adapter_declaration(inner, sig.params, sig.ret, raises))
     if count_sig is not None:
-        adapters.append(aot_c.adapter_declaration(f"{inner}_count", count_sig.params,
-                                                  count_sig.ret, raises))
+        adapters.append(c_adapter.adapter_declaration(f"{inner}_count", count_sig.params,
+                                                      count_sig.ret, raises))
     lib.tape = True
     primal_params = tuple((n, t) for n, t in fn.params if n != COUNTS)
     body = _HvpC(inner, info, sp, primal_params, count_sig, raises, second.kernel.__name__)
@@ -75,10 +76,10 @@ def _ir(prep: Any, sp: Any, inner: str, sig: Signature, count_sig: Signature | N
 
     lowered = lowered_second(prep, sp, inner, options.optimize_loops)
     thunks = [ARENA, *program_ir(prep.replay, tracked=False)]  # (no loader entry thunks)
-    thunks.append(aot_c.adapter(inner, f"ek_{inner}", sig.params, sig.ret, raises, True))
+    thunks.append(c_adapter.adapter(inner, f"ek_{inner}", sig.params, sig.ret, raises, True))
     if count_sig is not None and prep.count is not None:
-        thunks.append(aot_c.adapter(f"{inner}_count", prep.count.entry, count_sig.params,
-                                    count_sig.ret, raises, True))
+        thunks.append(c_adapter.adapter(f"{inner}_count", prep.count.entry, count_sig.params,
+                                        count_sig.ret, raises, True))
     return native.prepare_ir(lowered, thunks)
 
 
@@ -98,7 +99,7 @@ def _hvp_entry(export: str, primal: str | None, info: DerivativeInfo, sp: Any,
         "kind_of": "hvp", "primal": primal, "raises": raises, "single": single,
         "info": info.to_json(),
         "args": [[n, "array", t.dtype.np_dtype.name] if isinstance(t, T.Array) else
-                 [n, aot_c.c_scalar(t), None] for n, t in params],  # type: ignore[arg-type]
+                 [n, c_types.c_scalar(t), None] for n, t in params],  # type: ignore[arg-type]
         "dirs": [[d, _dtype_name(types[d])] for d in sp.request.dirs],
         "outs": [[o, _dtype_name(types[o])] for o in sp.request.out]})
 
@@ -125,14 +126,14 @@ class _HvpC:
 
     def params(self, rename: Any) -> list[str]:
         types = dict(self.primal)
-        out = aot_c._primal_params(aot_c._renamed(self.primal, rename))
+        out = c_types.primal_params(c_types.renamed(self.primal, rename))
         for d in self.sp.request.dirs:
             t = types[d]
-            out.append(f"const {aot_c.c_scalar(t.dtype)}* tan_{rename(d)}"
+            out.append(f"const {c_types.c_scalar(t.dtype)}* tan_{rename(d)}"
                        if isinstance(t, T.Array) else f"double tan_{rename(d)}")
         for o in self.sp.request.out:
             t = types[o]
-            out.append(f"{aot_c.c_scalar(_scalar(t))}* hvp_{rename(o)}")
+            out.append(f"{c_types.c_scalar(_scalar(t))}* hvp_{rename(o)}")
         return out
 
     def head(self, rename: Any) -> str:
@@ -143,26 +144,26 @@ class _HvpC:
         raises = "\n   Can raise: returns 0, or 2 when the kernel raised." if self.raises else ""
         doc = HVP_DOC.format(name=self.name, kernel=self.kernel,
                              wrt=list(self.sp.request.dirs), raises=raises)
-        return doc + self.head(aot_c._header_name) + ";"
+        return doc + self.head(c_types.header_name) + ";"
 
     def source(self) -> str:
-        src = aot_c._source_name
-        info = aot_c._renamed_info(self.info, src)
-        count = aot_c._signature(self.count, src) if self.count is not None else None
+        src = c_types.source_name
+        info = c_types.renamed_info(self.info, src)
+        count = c_types.renamed_signature(self.count, src) if self.count is not None else None
         body = _HvpBody(self.name, info, Signature(self.sp.params, self.sp.entry_ret, frozenset()),
-                        dict(aot_c._renamed(self.primal, src)), count, None, self.raises)
+                        dict(c_types.renamed(self.primal, src)), count, None, self.raises)
         body.sp = self.sp
         return f"{self.head(src)} {{\n{body.render()}}}\n"
 
 
-class _HvpBody(aot_c._DerivativeBody):
+class _HvpBody(c_derivative.DerivativeBody):
     """The wrapper's body: primal values, zeroed shadows and their tangents (the caller's
     hvp_<o> buffers for the gradients of `out`), the caller's tangents along `dirs`."""
 
     sp: Any
 
     def _shadows(self) -> None:
-        src = aot_c._source_name
+        src = c_types.source_name
         req = self.sp.request
         for name, t, act in self.sp.args:
             if not isinstance(t, T.Array) or name == "__ember_counts":
@@ -174,9 +175,9 @@ class _HvpBody(aot_c._DerivativeBody):
                 continue
             if base is not None:
                 if base in req.out:
-                    self.emit(f"{aot_c.c_scalar(t.dtype)}* td_{src(base)} = hvp_{src(base)}; "
+                    self.emit(f"{c_types.c_scalar(t.dtype)}* td_{src(base)} = hvp_{src(base)}; "
                               f"memset(td_{src(base)}, 0, {self._size(src(base), t)} * "
-                              f"sizeof({aot_c.c_scalar(t.dtype)}));")
+                              f"sizeof({c_types.c_scalar(t.dtype)}));")
                 else:
                     self._scratch(f"td_{src(base)}", src(base), t)
             else:
@@ -184,7 +185,7 @@ class _HvpBody(aot_c._DerivativeBody):
                               f"tan_{src(name)}" if name in req.dirs else None)
 
     def _scratch(self, local: str, param: str, t: T.Array, source: str | None = None) -> None:
-        ct, size = aot_c.c_scalar(t.dtype), self._size(param, t)
+        ct, size = c_types.c_scalar(t.dtype), self._size(param, t)
         self.emit(f"{ct}* {local} = calloc({size} + 1, sizeof({ct}));")
         if source is not None:
             self.emit(f"memcpy({local}, {source}, {size} * sizeof({ct}));")
@@ -193,7 +194,7 @@ class _HvpBody(aot_c._DerivativeBody):
     def _call(self) -> None:
         from ..runtime import abi
 
-        src, args = aot_c._source_name, []
+        src, args = c_types.source_name, []
         for name, t in self.sig.params:
             if name == "__seed":
                 args.append("1.0")
@@ -206,9 +207,9 @@ class _HvpBody(aot_c._DerivativeBody):
                 args.append(f"tan_{src(name[4:])}" if name[4:] in self.sp.request.dirs
                             else "0.0")
             else:
-                args += aot_c._scalar_args(src(name), t)
+                args += c_types.scalar_args(src(name), t)
         if not isinstance(self.sig.ret, T.NoneType):
-            self.emit(aot_c._out_decl(self.sig.ret).strip())
+            self.emit(c_types.out_decl(self.sig.ret).strip())
             args.append("&out")
         self.emit(f"{self._status()}ember_x_{self.export}({', '.join(args)});")
         self._stop_if_raised()

@@ -6,7 +6,7 @@ calls its vectorized functions): `Elementwise`, set as `__ember_elementwise__` o
 whose argument types are exactly the arguments', else the first the arguments cast to safely
 (Python scalars are weak: an int goes to any numeric loop, a float to a float or complex one).
 The chosen function is the user's body annotated with the signature's types (`annotate`:
-api/ufunc.py's `_annotated`, passed in; made once per signature) and the result type is the signature's return type.
+api/ufuncbuild.py's `annotated`, passed in; made once per signature) and the result type is the signature's return type.
 A DynamicUFunc has no fixed loops: the arguments' own (strong) types are the signature.
 """
 

@@ -42,7 +42,7 @@ def runtime_objects(ir_text: str) -> list[bytes]:
 
 def linked_objects(objects: list[bytes]) -> list[bytes]:
     """The same for an AOT library made of compiled `objects` (its C API wraps the arena's
-    functions: aot/c_api.py)."""
+    functions: aot/c_header.py)."""
     return [runtime_object(False)] if any(RELEASE.encode() in obj for obj in objects) else []
 
 

@@ -12,8 +12,10 @@ import sys
 
 import numpy as np
 import pytest
+from main_kernels import cube, uses_cube  # cube's custom rule gives 5 dx, not 3x^2 dx
 
 import ember
+import ember.api.byvalue
 import ember.api.pickling
 from ember import f64
 from ember.frontend.sourcetext import register_source
@@ -41,25 +43,6 @@ def spread(x: f64[:]) -> f64[:]:
     return x * x + 1.0
 
 
-@ember.custom_jvp
-@ember.kernel
-def cube(x: float) -> float:
-    return x * x * x
-
-
-@cube.defjvp
-def cube_jvp(x: float, dx: float) -> float:
-    return 5.0 * dx  # deliberately not 3x^2: the result shows which rule ran
-
-
-@ember.kernel
-def uses_cube(x: f64[:]) -> float:
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += cube(x[i])
-    return s
-
-
 class Ops:
     @ember.kernel
     def twice(x: float) -> float:  # noqa: N805 - a kernel in a class namespace
@@ -71,6 +54,13 @@ X = np.array([0.3, -1.2, 2.0, 0.7])
 
 def roundtrip(obj):
     return pickle.loads(pickle.dumps(obj))
+
+
+def _run_as_main(text: str, name: str) -> dict:
+    """The globals of `text` run as `__main__` from the pseudo-file `name` (a notebook cell)."""
+    scope: dict = {"__name__": "__main__"}
+    exec(compile(text, register_source(text, name), "exec"), scope)
+    return scope
 
 
 def make_closure(c: float, offset: tuple):
@@ -240,10 +230,7 @@ def test_gpu_kernel_round_trips_without_compiling():
 def test_errors_in_a_pickled_kernel_point_at_the_users_lines():
     text = ("import ember\nfrom ember import f64\n\n\n@ember.kernel\n"
             "def broken(x: f64[:]) -> float:\n    return x[0] + 'text'\n")
-    name = register_source(text, "<notebook cell 7>")
-    scope: dict = {"__name__": "__main__"}
-    exec(compile(text, name, "exec"), scope)
-    broken2 = roundtrip(scope["broken"])
+    broken2 = roundtrip(_run_as_main(text, "<notebook cell 7>")["broken"])
     assert linecache.getlines("<notebook cell 7> (pickled)")[6] == "    return x[0] + 'text'\n"
     with pytest.raises(ember.CompileError) as err:
         broken2(X)
@@ -254,10 +241,7 @@ def test_errors_in_a_pickled_kernel_point_at_the_users_lines():
 def test_two_kernels_of_one_pseudo_file_share_its_registered_text():
     text = ("import ember\n\n@ember.kernel\ndef one(x: float) -> float:\n    return x + 1.0\n\n"
             "@ember.kernel\ndef two(x: float) -> float:\n    return one(x) * 2.0\n")
-    name = register_source(text, "<shared cell>")
-    scope: dict = {"__name__": "__main__"}
-    exec(compile(text, name, "exec"), scope)
-    two = roundtrip(scope["two"])
+    two = roundtrip(_run_as_main(text, "<shared cell>")["two"])
     assert two(1.0) == 4.0 and two.py_func.__globals__["one"](2.0) == 3.0
     assert "".join(linecache.getlines("<shared cell> (pickled)")).strip() == \
         text.split("\n\n", 1)[1].strip()
@@ -324,7 +308,7 @@ def test_plain_function_by_value():
         return poly
 
     f = make(3.0)
-    payload = pickle.dumps(ember.api.pickling.by_value(f))
+    payload = pickle.dumps(ember.api.byvalue.by_value(f))
     g = pickle.loads(payload)
     assert g is not f and g(0.7) == f(0.7) and g.__qualname__ == f.__qualname__
     assert ember.api.pickling.portable(math.cos) is math.cos

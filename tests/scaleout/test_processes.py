@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,78 +100,8 @@ def test_executor_map_of_kernel_grad_vmap_and_closure(pools):
     assert shifted[0] != os.getpid() and shifted[1] == pytest.approx(XS[1] @ XS[1] + 0.25)
 
 
-MAIN_SCRIPT = '''
-import pickle
-import sys
-from typing import NamedTuple
-
-import numpy as np
-
-import ember
-from ember import f64
-
-GAIN = (2.0, 3.0)
-
-
-class Params(NamedTuple):
-    a: float
-    w: f64[:]
-
-
-@ember.kernel
-def helper(v: float) -> float:
-    return v * GAIN[1]
-
-
-@ember.kernel
-def weighted(x: f64[:], p: Params) -> float:
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += helper(x[i]) * p.a * p.w[i]
-    return s
-
-
-def closure(c):
-    @ember.kernel
-    def plus(x: f64[:]) -> float:
-        return np.sum(x * x) + c
-    return plus
-
-
-@ember.custom_jvp
-@ember.kernel
-def cube(x: float) -> float:
-    return x * x * x
-
-
-@cube.defjvp
-def cube_jvp(x: float, dx: float) -> float:
-    return 5.0 * dx
-
-
-@ember.kernel
-def uses_cube(x: f64[:]) -> float:
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += cube(x[i])
-    return s
-
-
-@ember.kernel
-def broken(x: f64[:]) -> float:
-    return x[0] + "text"
-
-
-@ember.vectorize(["float64(float64, float64)"], identity=0)
-def plus_sq(a, b):
-    return a + b * GAIN[0]
-
-
-objects = {"plus_sq": plus_sq, "weighted": weighted, "dweighted": ember.grad(weighted, wrt="x"),
-           "plus": closure(1.5), "rows": ember.vmap(closure(0.0)),
-           "dcube": ember.grad(uses_cube), "broken": broken}
-sys.stdout.buffer.write(pickle.dumps(objects))
-'''
+MAIN_SCRIPT = (Path(__file__).parent / "main_kernels.py").read_text()
+"""The script whose kernels travel by value (run as a file and as `python -c`)."""
 
 LOADER = '''
 import json, pickle, sys
@@ -209,7 +140,7 @@ def _check_main_results(out: dict, script: str):
     assert out["params"] == "__main__"
     np.testing.assert_allclose(out["plus_sq"], x + 2.0)
     assert out["sum"] == pytest.approx(functools.reduce(lambda a, b: a + 2.0 * b, x, 0.0))
-    assert out["broken"].startswith(f'CompileError: File "{script} (pickled)", line 60, in broken')
+    assert out["broken"].startswith(f'CompileError: File "{script} (pickled)", line 64, in broken')
     assert 'return x[0] + "text"' in out["broken"]
 
 

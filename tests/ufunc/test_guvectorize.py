@@ -3,7 +3,9 @@ against Numba's @guvectorize of the same functions and np.vectorize(signature=..
 broadcasting, several core dimensions and outputs, "()" inputs and outputs, int/bool/float
 dtypes, out=, axes=/axis=, strided inputs, the parallel target, errors)."""
 
+import os
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -13,36 +15,11 @@ from ember import CompileError
 
 numba = pytest.importorskip("numba")
 
+from test_numba_corpus import cross3, cumsum, minmax  # noqa: E402
+from ufunc_checks import same_array  # noqa: E402
 
-def dot(x, y, out):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += x[i] * y[i]
-    out[0] = s
-
-
-def matmul(a, b, c):
-    for i in range(a.shape[0]):
-        for j in range(b.shape[1]):
-            s = 0.0
-            for k in range(a.shape[1]):
-                s += a[i, k] * b[k, j]
-            c[i, j] = s
-
-
-def minmax(x, lo, hi):
-    lo[0] = x[0]
-    hi[0] = x[0]
-    for v in x:
-        lo[0] = min(lo[0], v)
-        hi[0] = max(hi[0], v)
-
-
-def cumsum(x, out):
-    s = 0
-    for i in range(x.shape[0]):
-        s += x[i]
-        out[i] = s
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+from ufunc_kernels import dot, matmul  # noqa: E402
 
 
 def anytrue(x, out):
@@ -50,12 +27,6 @@ def anytrue(x, out):
     for v in x:
         if v:
             out[0] = True
-
-
-def cross(a, b, out):
-    out[0] = a[1] * b[2] - a[2] * b[1]
-    out[1] = a[2] * b[0] - a[0] * b[2]
-    out[2] = a[0] * b[1] - a[1] * b[0]
 
 
 def scale(x, k, out):
@@ -71,7 +42,7 @@ BUILDS = {
                         "void(int64[:], int64[:], int64[:])"], "(n)->(),()"),
     "cumsum": (cumsum, ["void(int64[:], int64[:])", "void(int32[:], int32[:])"], "(n)->(n)"),
     "anytrue": (anytrue, ["void(boolean[:], boolean[:])"], "(n)->()"),
-    "cross": (cross, ["void(float64[:], float64[:], float64[:])"], "(3),(3)->(3)"),
+    "cross": (cross3, ["void(float64[:], float64[:], float64[:])"], "(3),(3)->(3)"),
     "scale": (scale, ["void(float64[:], float64, float64[:])"], "(n),()->(n)"),
 }
 
@@ -98,15 +69,6 @@ def _ref(func, layout, nout, dtype):
     return np.vectorize(call, signature=layout)
 
 
-def _same(a, b, exact=True):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
-    if exact:
-        np.testing.assert_array_equal(a, b)
-    else:
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
 def test_generalized_ufuncs(gu):
     u, nu = gu["dot"]
     assert isinstance(u, np.ufunc) and u.signature == nu.signature == "(n),(n)->()"
@@ -120,42 +82,42 @@ def test_dot_broadcasting(gu, shapes):
     u, nu = gu["dot"]
     rng = np.random.default_rng(3)
     x, y = (rng.normal(size=s) for s in shapes)
-    _same(u(x, y), nu(x, y))
+    same_array(u(x, y), nu(x, y))
     if x.size and y.size:  # np.vectorize refuses size-0 inputs
-        _same(u(x, y), _ref(dot, "(n),(n)->()", 1, float)(x, y))
+        same_array(u(x, y), _ref(dot, "(n),(n)->()", 1, float)(x, y))
     xf, yf = x.astype(np.float32), y.astype(np.float32)  # Numba sums `s = 0.0` in float64
-    _same(u(xf, yf), nu(xf, yf, signature="ff->f"), exact=False)
+    same_array(u(xf, yf), nu(xf, yf, signature="ff->f"), exact=False, rtol=1e-5, atol=1e-6)
 
 
 def test_matmul_several_core_dims(gu):
     u, nu = gu["matmul"]
     rng = np.random.default_rng(4)
     a, b = rng.normal(size=(3, 1, 4, 5)), rng.normal(size=(2, 5, 3))
-    _same(u(a, b), nu(a, b))
+    same_array(u(a, b), nu(a, b))
     np.testing.assert_allclose(u(a, b), a @ b)
     at, bt = a.transpose(0, 1, 3, 2)[..., ::-1, :], rng.normal(size=(2, 3, 4)).transpose(0, 2, 1)
     np.testing.assert_allclose(u(at, bt[:, ::-1]), at @ bt[:, ::-1])
     out = np.empty((3, 2, 4, 3))
     assert u(a, b, out=out) is out
-    _same(out, nu(a, b))
+    same_array(out, nu(a, b))
 
 
 def test_several_outputs_and_ints(gu):
     u, nu = gu["minmax"]
     x = np.random.default_rng(5).normal(size=(4, 7))
     for got, want in zip(u(x), nu(x), strict=True):
-        _same(got, want)
+        same_array(got, want)
     lo, hi = u(x[:, ::-2])
-    _same(lo, x[:, ::-2].min(axis=1))
-    _same(hi, x[:, ::-2].max(axis=1))
+    same_array(lo, x[:, ::-2].min(axis=1))
+    same_array(hi, x[:, ::-2].max(axis=1))
     xi = np.arange(12).reshape(3, 4) * np.array([1, -1, 2, -3])
     for got, want in zip(u(xi), _ref(minmax, "(n)->(),()", 2, np.int64)(xi), strict=True):
-        _same(got, want)
+        same_array(got, want)
     c, nc = gu["cumsum"]
-    _same(c(xi), nc(xi))
-    _same(c(xi.astype(np.int32)), np.cumsum(xi.astype(np.int32), axis=1, dtype=np.int32))
-    _same(c(xi, axis=0), np.cumsum(xi, axis=0))
-    _same(c(xi.T, axes=[(0,), (0,)]), nc(xi.T, axes=[(0,), (0,)]))
+    same_array(c(xi), nc(xi))
+    same_array(c(xi.astype(np.int32)), np.cumsum(xi.astype(np.int32), axis=1, dtype=np.int32))
+    same_array(c(xi, axis=0), np.cumsum(xi, axis=0))
+    same_array(c(xi.T, axes=[(0,), (0,)]), nc(xi.T, axes=[(0,), (0,)]))
 
 
 def test_fixed_core_dimension(gu):
@@ -171,21 +133,21 @@ def test_fixed_core_dimension(gu):
 def test_bool_and_scalar_inputs(gu):
     u, nu = gu["anytrue"]
     m = np.array([[False, False, True], [False, False, False]])
-    _same(u(m), nu(m))
-    _same(u(m), m.any(axis=1))
+    same_array(u(m), nu(m))
+    same_array(u(m), m.any(axis=1))
     s, ns = gu["scale"]
     x = np.arange(6.0).reshape(2, 3)
-    _same(s(x, 2.5), ns(x, 2.5))
-    _same(s(x, np.array([1.0, -2.0])), x * np.array([[1.0], [-2.0]]))
-    _same(s(x, np.array([[1.0], [-2.0]])), ns(x, np.array([[1.0], [-2.0]])))  # (2, 2, 3)
+    same_array(s(x, 2.5), ns(x, 2.5))
+    same_array(s(x, np.array([1.0, -2.0])), x * np.array([[1.0], [-2.0]]))
+    same_array(s(x, np.array([[1.0], [-2.0]])), ns(x, np.array([[1.0], [-2.0]])))  # (2, 2, 3)
 
 
 def test_parallel_target():
     sigs, lay = ["void(float64[:], float64[:], float64[:])"], "(n),(n)->()"
     pu = ember.guvectorize(sigs, lay, target="parallel")(dot)
     x = np.random.default_rng(6).normal(size=(20_000, 16))
-    _same(pu(x, x[::-1]), numba.guvectorize(sigs, lay)(dot)(x, x[::-1]))
-    _same(pu(x[:1], x[0]), np.array([x[0] @ x[0]]), exact=False)
+    same_array(pu(x, x[::-1]), numba.guvectorize(sigs, lay)(dot)(x, x[::-1]))
+    same_array(pu(x[:1], x[0]), np.array([x[0] @ x[0]]), exact=False, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("sigs, layout, message", [

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from ufunc_checks import same_array
 
 import ember
 from ember import CompileError
@@ -55,15 +56,6 @@ def adders():
     return ember.vectorize(sigs, identity=0)(add), numba.vectorize(sigs, identity=0)(add)
 
 
-def _same(a, b, exact=True):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
-    if exact:
-        np.testing.assert_array_equal(a, b)
-    else:
-        np.testing.assert_allclose(a, b, rtol=1e-6)
-
-
 def test_a_real_ufunc(pair):
     u, nu, _ = pair
     assert isinstance(u, np.ufunc)
@@ -78,18 +70,18 @@ def test_broadcasting_vs_numpy_and_numba(pair, shapes):
     u, nu, pv = pair
     rng = np.random.default_rng(len(shapes[0]))
     x, y = (rng.normal(size=s) for s in shapes)
-    _same(u(x, y), nu(x, y))
-    _same(u(x, y), pv(x, y))
+    same_array(u(x, y), nu(x, y))
+    same_array(u(x, y), pv(x, y))
     xi, yi = (np.asarray(rng.integers(-9, 9, size=s)) for s in shapes)
-    _same(u(xi, yi), nu(xi, yi, signature="ll->l"))  # NumPy picks the exact loop; Numba's
-    _same(u(xi, yi), np.vectorize(mix, otypes=[np.int64])(xi, yi))
+    same_array(u(xi, yi), nu(xi, yi, signature="ll->l"))  # NumPy picks the exact loop; Numba's
+    same_array(u(xi, yi), np.vectorize(mix, otypes=[np.int64])(xi, yi))
 
 
 def test_python_scalars_and_0d(pair):
     u, nu, _ = pair
     assert u(2.0, 3.0) == mix(2.0, 3.0) and isinstance(u(2.0, 3.0), np.float64)
     assert u(5, 3) == mix(5, 3) and isinstance(u(5, 3), np.float64)  # weak ints (NEP 50)
-    _same(u(np.float64(1.5), np.arange(3.0)), nu(np.float64(1.5), np.arange(3.0)))
+    same_array(u(np.float64(1.5), np.arange(3.0)), nu(np.float64(1.5), np.arange(3.0)))
 
 
 def test_out_where_dtype(pair):
@@ -97,14 +89,14 @@ def test_out_where_dtype(pair):
     x, y = np.linspace(-2, 2, 12).reshape(3, 4), np.linspace(1, -1, 4)
     out = np.full((3, 4), -7.0)
     assert u(x, y, out=out) is out
-    _same(out, pv(x, y))
+    same_array(out, pv(x, y))
     mask = x > 0
     out[...] = -7.0
     u(x, y, out=out, where=mask)
-    _same(out, np.where(mask, pv(x, y), -7.0))
+    same_array(out, np.where(mask, pv(x, y), -7.0))
     xi, yi = np.arange(6), np.arange(6)[::-1].copy()
-    _same(u(xi, yi, dtype=np.float64), nu(xi, yi, dtype=np.float64))
-    _same(u(xi, yi, dtype=np.float64), pv(xi.astype(float), yi.astype(float)))
+    same_array(u(xi, yi, dtype=np.float64), nu(xi, yi, dtype=np.float64))
+    same_array(u(xi, yi, dtype=np.float64), pv(xi.astype(float), yi.astype(float)))
     with pytest.raises(TypeError):  # numpy's casting rules: no float loop result into ints
         u(x, y, out=np.empty((3, 4), np.int64))
 
@@ -113,8 +105,8 @@ def test_float32_loop(pair):
     u, nu, _ = pair
     x = np.linspace(-3, 3, 50, dtype=np.float32)
     y = np.float32(0.5) * x[::-1]
-    _same(u(x, y), nu(x, y, signature="ff->f"))  # Numba's ufunc would pick dd->d
-    _same(u(x, y), np.array([mix(a, b) for a, b in zip(x, y, strict=True)], np.float32))
+    same_array(u(x, y), nu(x, y, signature="ff->f"))  # Numba's ufunc would pick dd->d
+    same_array(u(x, y), np.array([mix(a, b) for a, b in zip(x, y, strict=True)], np.float32))
 
 
 def test_strided_and_negative_strides(pair):
@@ -122,8 +114,8 @@ def test_strided_and_negative_strides(pair):
     a = np.random.default_rng(1).normal(size=(40, 30))
     for x, y in [(a[::-1], a[::2][:20].repeat(2, 0)), (a.T, a.T[::-1]), (a[:, ::-3], a[::4, ::3][:1]),
                  (np.asfortranarray(a), a), (a[::2, 1::2], 0.5)]:
-        _same(u(x, y), pv(x, y))
-        _same(u(x, y), nu(x, y))
+        same_array(u(x, y), pv(x, y))
+        same_array(u(x, y), nu(x, y))
 
 
 def test_unaligned_byteswapped_and_record_fields(pair):
@@ -133,12 +125,12 @@ def test_unaligned_byteswapped_and_record_fields(pair):
     x = buf[1:].view(np.float64)
     x[:] = np.linspace(-1, 1, 50)
     assert not x.flags.aligned
-    _same(u(x, x[::-1]), pv(x, x[::-1]))
-    _same(u(x.astype(">f8"), 0.5), pv(x, 0.5))
+    same_array(u(x, x[::-1]), pv(x, x[::-1]))
+    same_array(u(x.astype(">f8"), 0.5), pv(x, 0.5))
     rec = np.zeros(50, dtype=[("tag", "i1"), ("v", "f8")])
     rec["v"] = x
     assert rec["v"].strides == (9,)
-    _same(u(rec["v"], x), pv(x, x))
+    same_array(u(rec["v"], x), pv(x, x))
 
 
 def test_reduce_accumulate_reduceat_outer(adders):
@@ -146,17 +138,17 @@ def test_reduce_accumulate_reduceat_outer(adders):
     assert u.identity == nu.identity == 0
     x = np.arange(1.0, 13.0).reshape(3, 4)
     for axis in (0, 1, None):
-        _same(u.reduce(x, axis=axis), nu.reduce(x, axis=axis))
-        _same(u.reduce(x, axis=axis), np.add.reduce(x, axis=axis))
-    _same(u.reduce(np.empty(0)), np.float64(0.0))  # the identity
-    _same(u.accumulate(x, axis=1), np.add.accumulate(x, axis=1))
-    _same(u.reduceat(np.arange(10.0), [0, 4, 7]), np.add.reduceat(np.arange(10.0), [0, 4, 7]))
-    _same(u.outer(np.arange(3.0), np.arange(4.0)), nu.outer(np.arange(3.0), np.arange(4.0)))
-    _same(u.outer(np.arange(3), np.arange(4)), np.add.outer(np.arange(3), np.arange(4)))
-    _same(u.reduce(np.arange(10)[::-2]), np.int64(25))
+        same_array(u.reduce(x, axis=axis), nu.reduce(x, axis=axis))
+        same_array(u.reduce(x, axis=axis), np.add.reduce(x, axis=axis))
+    same_array(u.reduce(np.empty(0)), np.float64(0.0))  # the identity
+    same_array(u.accumulate(x, axis=1), np.add.accumulate(x, axis=1))
+    same_array(u.reduceat(np.arange(10.0), [0, 4, 7]), np.add.reduceat(np.arange(10.0), [0, 4, 7]))
+    same_array(u.outer(np.arange(3.0), np.arange(4.0)), nu.outer(np.arange(3.0), np.arange(4.0)))
+    same_array(u.outer(np.arange(3), np.arange(4)), np.add.outer(np.arange(3), np.arange(4)))
+    same_array(u.reduce(np.arange(10)[::-2]), np.int64(25))
     acc = np.zeros(4)
     u.at(acc, [0, 1, 1, 3], 1.0)
-    _same(acc, np.array([1.0, 2.0, 0.0, 1.0]))
+    same_array(acc, np.array([1.0, 2.0, 0.0, 1.0]))
 
 
 def test_identities():
@@ -178,26 +170,26 @@ def test_parallel_target():
     pu = ember.vectorize(["float64(float64)", "float32(float32)"], target="parallel")(smooth)
     su = numba.vectorize(["float64(float64)", "float32(float32)"], target="parallel")(smooth)
     x = np.linspace(-5, 5, 300_001)
-    _same(pu(x), su(x), exact=False)
-    _same(pu(x), np.vectorize(smooth)(x), exact=False)
-    _same(pu(x[::-3]), su(x[::-3]), exact=False)
-    _same(pu(x[:3].astype(np.float32)), su(x[:3].astype(np.float32)), exact=False)
-    _same(pu(np.empty(0)), np.empty(0))
+    same_array(pu(x), su(x), exact=False)
+    same_array(pu(x), np.vectorize(smooth)(x), exact=False)
+    same_array(pu(x[::-3]), su(x[::-3]), exact=False)
+    same_array(pu(x[:3].astype(np.float32)), su(x[:3].astype(np.float32)), exact=False)
+    same_array(pu(np.empty(0)), np.empty(0))
 
 
 def test_dynamic_ufunc():
     d = ember.vectorize(mix)
     assert isinstance(d, ember.api.ufunc.DynamicUFunc) and d.ufunc is None
     x, xi = np.linspace(-1, 1, 9), np.arange(9)
-    _same(d(x, 0.25), np.vectorize(mix)(x, 0.25))
-    _same(d(xi, 3), np.vectorize(mix)(xi, 3))
+    same_array(d(x, 0.25), np.vectorize(mix)(x, 0.25))
+    same_array(d(xi, 3), np.vectorize(mix)(xi, 3))
     assert sorted(d.types) == ["dd->d", "ll->l"]
     assert isinstance(d.ufunc, np.ufunc)
-    _same(d(x, x), np.vectorize(mix)(x, x))  # no new loop
+    same_array(d(x, x), np.vectorize(mix)(x, x))  # no new loop
     assert len(d.types) == 2
     a = ember.vectorize(identity=0)(add)
-    _same(a.reduce(np.arange(5.0)), np.float64(10.0))
-    _same(a.outer(np.arange(2), np.arange(3)), np.add.outer(np.arange(2), np.arange(3)))
+    same_array(a.reduce(np.arange(5.0)), np.float64(10.0))
+    same_array(a.outer(np.arange(2), np.arange(3)), np.add.outer(np.arange(2), np.arange(3)))
 
 
 def test_kernel_raise_reaches_the_caller():
@@ -207,7 +199,7 @@ def test_kernel_raise_reaches_the_caller():
         return math.sqrt(x)
 
     u = ember.vectorize(["float64(float64)"])(checked)
-    _same(u(np.array([4.0, 9.0])), np.array([2.0, 3.0]))
+    same_array(u(np.array([4.0, 9.0])), np.array([2.0, 3.0]))
     with pytest.raises(ValueError, match="negative input"):
         u(np.array([1.0, -1.0]))
 
@@ -220,7 +212,7 @@ def test_parallel_raise_on_any_thread():
 
     u = ember.vectorize(["float64(float64)"], target="parallel")(checked)
     x = np.arange(200_000.0)
-    _same(u(x), np.sqrt(x))
+    same_array(u(x), np.sqrt(x))
     for bad in (10, 150_000):  # the first thread's chunk and a later thread's
         y = x.copy()
         y[bad] = -3.0
@@ -264,8 +256,8 @@ def test_kernel_objects_are_accepted():
         return x * x * x
 
     u = ember.vectorize(["float64(float64)", "float32(float32)"])(cube)
-    _same(u(np.arange(4.0)), np.arange(4.0) ** 3)
-    _same(u(np.arange(4, dtype=np.float32)), np.arange(4, dtype=np.float32) ** 3)
+    same_array(u(np.arange(4.0)), np.arange(4.0) ** 3)
+    same_array(u(np.arange(4, dtype=np.float32)), np.arange(4, dtype=np.float32) ** 3)
 
 
 @pytest.mark.parametrize("sig, message", [
