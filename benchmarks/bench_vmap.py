@@ -55,6 +55,21 @@ def empty_mlp(w1: f64[:, :], w2: f64[:], x: f64[:], y: float) -> float:
 
 
 @kernel
+def mlp_square(w1: f64[:, :], w2: f64[:], x: f64[:], y: float) -> float:
+    """The MLP with `tanh(s)` replaced by `s * s`: what its 2048 `tanh` cost in one call."""
+    h = np.zeros(w1.shape[0])
+    for i in range(w1.shape[0]):
+        s = 0.0
+        for j in range(w1.shape[1]):
+            s += w1[i, j] * x[j]
+        h[i] = s * s
+    o = 0.0
+    for i in range(len(w2)):
+        o += w2[i] * h[i]
+    return (o - y) ** 2
+
+
+@kernel
 def mlp_batch_inner(w1: f64[:, :, :], w2: f64[:, :], x: f64[:, :], y: f64[:]) -> float:
     """The MLP's summed loss over a batch on the LAST axis, the batch loop innermost in each
     statement (the form issue 16 suggests generating): bitwise the same gradients."""
@@ -86,13 +101,20 @@ def _time(fn: Callable[[], object]) -> float:
     return (time.thread_time() - start) / INNER
 
 
-def ratio(loop: Callable[[], object], one: Callable[[], object]) -> tuple[float, float]:
-    loop(), one()
-    a, b = [], []
+def medians(*fns: Callable[[], object]) -> tuple[float, ...]:
+    """The median time of each of `fns`, called alternately."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(REPEATS):
-        a.append(_time(loop))
-        b.append(_time(one))
-    return statistics.median(a), statistics.median(b)
+        for fn, got in zip(fns, times, strict=True):
+            got.append(_time(fn))
+    return tuple(statistics.median(got) for got in times)
+
+
+def ratio(loop: Callable[[], object], one: Callable[[], object]) -> tuple[float, float]:
+    a, b = medians(loop, one)
+    return a, b
 
 
 def main() -> None:
@@ -121,9 +143,17 @@ def main() -> None:
 
 def mlp_breakdown(w1: np.ndarray, w2: np.ndarray, xs: np.ndarray, ys: np.ndarray,
                   batched: Callable[..., object]) -> None:
-    """Where the MLP's time goes (BENCHMARKS.md): the call overhead of 256 `grad` calls, and
-    `vmap(grad)` against the batch-innermost form's gradient (inputs laid out once)."""
+    """Where the MLP's time goes (BENCHMARKS.md): the call overhead of 256 `grad` calls and of
+    one `vmap(grad)` call (the no-work kernel), the share of `tanh` (the MLP with `s * s`),
+    and `vmap(grad)` against the batch-innermost form's gradient (inputs laid out once)."""
     ge, gi = grad(empty_mlp, wrt=("w1", "w2")), grad(mlp_batch_inner, wrt=("w1", "w2"))
+    pe = vmap(ge, in_axes=(None, None, 0, 0))
+    ps = vmap(grad(mlp_square, wrt=("w1", "w2")), in_axes=(None, None, 0, 0))
+    fixed, square, full = medians(lambda: pe(w1, w2, xs, ys), lambda: ps(w1, w2, xs, ys),
+                                  lambda: batched(w1, w2, xs, ys))
+    print(f"\nMLP: one `vmap(grad)` call of a no-work kernel {fixed * 1e6:.0f} us (the zeroed "
+          f"per-example gradients, the call); with `s * s` for `tanh` {square * 1e6:.0f} us, "
+          f"with `tanh` {full * 1e6:.0f} us")
     big1 = np.ascontiguousarray(np.broadcast_to(w1[:, :, None], (*w1.shape, BATCH)))
     big2 = np.ascontiguousarray(np.broadcast_to(w2[:, None], (*w2.shape, BATCH)))
     xt = np.ascontiguousarray(xs.T)
@@ -131,7 +161,7 @@ def mlp_breakdown(w1: np.ndarray, w2: np.ndarray, xs: np.ndarray, ys: np.ndarray
     assert np.array_equal(np.moveaxis(gi(big1, big2, xt, ys)[0], -1, 0), want)
     a, b = ratio(lambda: [ge(w1, w2, xs[k], ys[k]) for k in range(BATCH)],
                  lambda: gi(big1, big2, xt, ys))
-    print(f"\nMLP: {BATCH} `grad` calls of a no-work kernel {a * 1e6:.0f} us; gradient of the "
+    print(f"MLP: {BATCH} `grad` calls of a no-work kernel {a * 1e6:.0f} us; gradient of the "
           f"batch-innermost form {b * 1e6:.0f} us (inputs laid out, no copies)")
 
 

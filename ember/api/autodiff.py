@@ -56,7 +56,8 @@ class Derivative(CallPath):
     """
 
     def __init__(self, k: Kernel, kind: str, wrt: Wrt, outputs: Wrt = None,
-                 checkpoint: tuple[str | None, int] = (None, 0)) -> None:
+                 checkpoint: tuple[str | None, int] = (None, 0),
+                 broadcast: tuple[str, ...] = ()) -> None:
         self.kernel = k
         self.kind = kind
         self.wrt, self.single = _names(k, wrt)
@@ -64,7 +65,7 @@ class Derivative(CallPath):
         if outputs is not None:
             outs = (outputs,) if isinstance(outputs, str) else tuple(outputs)  # type: ignore[arg-type]
         mode = "forward" if kind == "jvp" else "reverse"
-        self.request = Request(mode, self.wrt, outs, *checkpoint)
+        self.request = Request(mode, self.wrt, outs, *checkpoint, broadcast=broadcast)
         self.__name__ = f"{kind}_{k.__name__}"
         self.__doc__ = k.__doc__
         self._compiled: Any = None

@@ -8,9 +8,14 @@ The source is generated on first use (the core kernel is typed then), registered
 `linecache` so the frontend reads it like a file.
 
 `vmap(grad(f))` / `vmap(value_and_grad(f))` returns a `BatchedDerivative`: the gradient of
-`sum_b f(args_b)` with respect to batched copies of the `wrt` arguments (unbatched ones are
-broadcast to `(B, ...)` before the call), which is exactly one gradient per batch element, in
-one compiled derivative; the per-element values come back through an extra out-parameter.
+`sum_b f(args_b)` with respect to batched copies of the `wrt` arguments, which is exactly one
+gradient per batch element, in one compiled derivative; the per-element values come back
+through an extra out-parameter. An unbatched `wrt` array the kernel only reads is not copied:
+it is passed as one block repeated along a new axis 0 with stride 0 (`_shared`), which the
+derivative entry accepts for it (driver/derivatives.py `Request.broadcast`), and only its
+shadow, the per-example gradients, has a batch axis of its own; other unbatched `wrt`
+arguments are copied to `(B, ...)`. After a first call through `Derivative`, positional calls
+go straight to the derivative entry (`_Direct`).
 `vmap(jvp(f))` is the `jvp` of the batched kernel, with per-element tangents.
 """
 
@@ -33,6 +38,7 @@ from ..frontend import batching
 from ..frontend.batching import Lift, Operand, Result
 from ..parallel import prange
 from ..runtime.aotderived import batch_size
+from ..runtime.derivcall import DerivativeCall
 from . import pickling
 from .autodiff import Derivative, _as_kernel
 from .kernel import Kernel, _user_facing
@@ -109,7 +115,7 @@ class BatchedKernel(Kernel):
     def __init__(self, core: Kernel, spec: _Spec) -> None:
         self.core = core
         self.spec = spec
-        self._generated: tuple[Any, Lift] | None = None
+        self._generated: tuple[Any, Lift, frozenset[str]] | None = None
         self._gen_lock = threading.Lock()
         prefix = "vmap_sum_" if spec.reduce else "vmap_"
         Kernel.__init__(self, _placeholder, core.options)
@@ -138,11 +144,18 @@ class BatchedKernel(Kernel):
     def lift(self) -> Lift:
         return self._generate()[1]
 
+    @property
+    def written(self) -> frozenset[str]:
+        """The parameters of the core kernel that it may write."""
+        self._generate()
+        assert self._generated is not None
+        return self._generated[2]
+
     def _generate(self) -> tuple[Any, Lift]:
         with self._gen_lock:
             if self._generated is None:
                 self._generated = _generate(self.core, self.spec, self.__name__)
-        return self._generated
+        return self._generated[:2]
 
     def __repr__(self) -> str:
         return f"<ember.vmap of {self.core.__qualname__}>"
@@ -151,7 +164,7 @@ class BatchedKernel(Kernel):
         return type(self), (self.core, self.spec)
 
 
-def _generate(core: Kernel, spec: _Spec, name: str) -> tuple[Any, Lift]:
+def _generate(core: Kernel, spec: _Spec, name: str) -> tuple[Any, Lift, frozenset[str]]:
     from ..frontend import build_program
 
     label = f"vmap({core.__name__})"
@@ -181,7 +194,7 @@ def _generate(core: Kernel, spec: _Spec, name: str) -> tuple[Any, Lift]:
     exec(compile(text, file, "exec"), scope)  # noqa: S102 - our own generated source
     func = scope[name]
     func.__qualname__ = name
-    return func, lift
+    return func, lift, frozenset(fn.written)
 
 
 def _float_scalar(t: T.Type) -> bool:
@@ -261,6 +274,10 @@ class _CallPlan:
     """Per gradient: the axis its batch has in the derivative's result."""
     keywords: tuple[str, ...]
     """The keyword-only parameters (the last ones)."""
+    shared: frozenset[int] = frozenset()
+    """Of `broadcast`: the arrays the kernel only reads, passed as one block repeated with
+    stride 0 (`_shared`, no copy; the derivative's entry takes them so, driver/derivatives.py
+    `Request.broadcast`); the others are copied (`_broadcast`)."""
 
 
 class BatchedDerivative:
@@ -287,20 +304,33 @@ class BatchedDerivative:
         self.__name__ = f"vmap_{d.__name__}"
         self._inner: Derivative | None = None
         self._plan: _CallPlan | None = None
+        self._direct: _Direct | bool | None = None
+        """The direct call (`_Direct`), False where there is none, None before the first
+        call."""
         self._lock = threading.Lock()
 
     def _prepare(self) -> tuple[Derivative, _CallPlan]:
         with self._lock:
             if self._inner is None or self._plan is None:
                 d = self.derivative
-                self._plan = _call_plan(self.batched.lift, d, self.in_axes)
+                plan = _call_plan(self.batched.lift, d, self.in_axes, self.batched.written)
                 kind = "jvp" if d.kind == "jvp" else "grad"
+                names = list(plan.signature.parameters)
                 self._inner = Derivative(self.batched, kind, d.wrt[0] if d.single else d.wrt,
                                          d.request.outputs or None,
-                                         (d.request.checkpoint, d.request.snapshots))
+                                         (d.request.checkpoint, d.request.snapshots),
+                                         tuple(names[i] for i in sorted(plan.shared)))
+                self._plan = plan
         return self._inner, self._plan
 
     def __call__(self, *args: Any, tangents: Any = None, **kwargs: Any) -> Any:
+        direct = self._direct
+        if isinstance(direct, _Direct) and not kwargs and tangents is None:
+            got = direct(args)
+            if got is not None and direct.stacked:  # (each batch axis where out_axes puts it)
+                return got[0] if self.derivative.kind == "grad" else (got[1], got[0])
+            if got is not None:
+                return self._gradients(got[0], got[1], direct.plan)
         inner, plan = self._inner, self._plan
         if inner is None or plan is None:
             inner, plan = self._prepare()
@@ -318,7 +348,10 @@ class BatchedDerivative:
         if self.derivative.kind == "jvp":
             return inner(*values[:split], tangents=tangents, **keywords)
         per = np.empty(size, plan.values)
-        return self._gradients(inner(*values[:split], per, **keywords), per, plan)
+        grads = inner(*values[:split], per, **keywords)
+        if self._direct is None:
+            self._direct = _direct(self, inner, plan, [*values[:split], per, *values[split:]])
+        return self._gradients(grads, per, plan)
 
     def _gradients(self, grads: Any, per: Any, plan: _CallPlan) -> Any:
         many = isinstance(grads, tuple)
@@ -341,21 +374,120 @@ class BatchedDerivative:
 _BATCHED_KINDS = ("grad", "value_and_grad", "jvp")
 
 
-def _call_plan(lift: Lift, d: Derivative, in_axes: tuple[int | None, ...]) -> _CallPlan:
+def _call_plan(lift: Lift, d: Derivative, in_axes: tuple[int | None, ...],
+               written: frozenset[str]) -> _CallPlan:
     ops = lift.operands
     broadcast = tuple((i, _dtype(op.core).np_dtype) for i, op in enumerate(ops)
                       if op.name in d.wrt and in_axes[i] is None)
+    shared = frozenset(i for i, _ in broadcast if isinstance(ops[i].core, T.Array)
+                       and ops[i].name not in written and d.kind != "jvp")
     axes = {op.name: op.axis or 0 for op in ops}
     return _CallPlan(inspect.signature(d.kernel.py_func), broadcast,
                      _dtype(lift.results[0].core).np_dtype if lift.results else np.dtype(float),
                      tuple(axes[w] for w in d.wrt),
-                     tuple(op.name for op in ops if op.keyword_only))
+                     tuple(op.name for op in ops if op.keyword_only), shared)
+
+
+def _direct(b: BatchedDerivative, inner: Derivative, plan: _CallPlan,
+            args: list[Any]) -> _Direct | bool:
+    """The direct call of `b` (False where it has none: no shared argument, keyword-only
+    parameters, or a derivative entry other than shadows in and gradients out)."""
+    if not plan.shared or plan.keywords:
+        return False
+    call = inner.call_path(tuple(args), {})
+    if not isinstance(call, DerivativeCall):
+        return False
+    info = call.info
+    if info.loops or info.groups or info.kind != "grad" or any(
+            a != "dup" for n, a in info.activities if n in info.wrt):
+        return False
+    return _Direct(plan, call, b.in_axes, all(m == b.out_axis for m in plan.moves))
+
+
+class _Direct:
+    """A call with positional arguments only, straight to the derivative entry: arrays the
+    kernel only reads and the gradient is taken for without a batch axis are passed as
+    stride-0 views (`_shared`), a zeroed shadow per duplicated parameter, the seed 1.0; the
+    gradients are the shadows. (`Derivative`'s C-dispatcher path would copy the views to
+    contiguous arrays.) Anything unusual (another type, a non-contiguous array, differing
+    batch sizes) gives None, and the caller takes the general path, which raises the errors."""
+
+    def __init__(self, plan: _CallPlan, call: DerivativeCall,
+                 in_axes: tuple[int | None, ...], stacked: bool) -> None:
+        info = call.info
+        self.plan, self.main, self.info, self.stacked = plan, call.main, info, stacked
+        self.count = len(plan.signature.parameters)
+        self.batched = tuple((i, a) for i, a in enumerate(in_axes) if a is not None)
+        copied = dict(plan.broadcast)
+        self.roles: tuple[tuple[int, Any], ...] = tuple(
+            (0, None) if i not in copied else (1 if i in plan.shared else 2, copied[i])
+            for i in range(self.count + 1))  # (+ the values buffer)
+        self.dups = tuple(a == "dup" for _, a in info.activities)
+        shadowed = [n for n, a in info.activities if a == "dup"]
+        self.picks = tuple(shadowed.index(n) for n in info.wrt)
+        self.seed = (1.0,) if info.has_result else ()
+
+    def _size(self, args: tuple[Any, ...]) -> int:
+        """The batch size of `args`, -1 if not all batched arguments are arrays of one."""
+        size = -1
+        for i, axis in self.batched:
+            value = args[i]
+            if type(value) is not np.ndarray or not -value.ndim <= axis < value.ndim:
+                return -1
+            if size != value.shape[axis]:
+                if size >= 0:
+                    return -1
+                size = value.shape[axis]
+        return size
+
+    def __call__(self, args: tuple[Any, ...]) -> tuple[Any, np.ndarray] | None:
+        """(the gradients, the per-element values), or None."""
+        size = self._size(args) if len(args) == self.count else -1
+        if size < 0:
+            return None
+        per = np.empty(size, self.plan.values)
+        entry: list[Any] = []
+        shadows = []
+        for value, (role, dtype), dup in zip((*args, per), self.roles, self.dups, strict=True):
+            if role:
+                value = _shared(value, dtype, size) if role == 1 \
+                    else _broadcast(value, dtype, size)
+            elif isinstance(value, np.ndarray) and not value.flags.c_contiguous:
+                return None
+            entry.append(value)
+            if dup:
+                if not isinstance(value, np.ndarray):
+                    return None
+                shadow = np.zeros(value.shape, value.dtype)
+                shadows.append(shadow)
+                entry.append(shadow)
+        self.main(*entry, *self.seed)
+        return self.info.regroup([shadows[k] for k in self.picks]), per
 
 
 def _dtype(t: T.Type) -> T.Scalar:
     found = t.dtype if isinstance(t, T.Array) else t
     assert isinstance(found, T.Scalar)
     return found
+
+
+def _shared(value: Any, dtype: np.dtype[Any], size: int) -> Any:
+    """An unbatched read-only `wrt` array as `size` elements along a new axis 0 of stride 0
+    over one C-contiguous block (C-order strides: what the entry's thunk accepts), no copy."""
+    item = value if type(value) is np.ndarray and value.dtype == dtype \
+        else np.asarray(value, dtype=dtype)
+    if not item.flags.c_contiguous:
+        item = np.ascontiguousarray(item)
+    if item.ndim == 0 or item.size == 0:
+        return _broadcast(item, dtype, size)
+    strides = item.strides
+    if 1 in item.shape:  # (any stride: C-order ones for the thunk's check)
+        steps, step = [], item.itemsize
+        for n in reversed(item.shape):
+            steps.append(step)
+            step *= n
+        strides = tuple(reversed(steps))
+    return np.ndarray((size, *item.shape), dtype, item, 0, (0, *strides))
 
 
 def _broadcast(value: Any, dtype: np.dtype[Any], size: int) -> Any:

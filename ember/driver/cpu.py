@@ -366,15 +366,17 @@ def lowered_derivative(prep: Prepared, p: Plan, name: str, optimize: bool = True
 
 
 def derivative_thunks(prep: Prepared, name: str, sig: Signature, count_sig: Signature | None,
-                      prefix: str = "", packed: bool = False) -> list[str]:
+                      prefix: str = "", packed: bool = False,
+                      broadcast: tuple[str, ...] = ()) -> list[str]:
     from ..runtime.thunk import ARENA, entry_thunk
 
     raises = bool(prep.replay.sites)
     thunks = [ARENA, entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
-                                 arena=True, raises=raises)]
+                                 arena=True, raises=raises, broadcast=frozenset(broadcast))]
     if packed and fast_spec(sig) is not None:  # for the C dispatcher
         thunks.append(entry_thunk(prefix + name, f"ek_{name}", sig, contiguous_only=True,
-                                  arena=True, packed=True, raises=raises))
+                                  arena=True, packed=True, raises=raises,
+                                  broadcast=frozenset(broadcast)))
     if count_sig is not None and prep.count is not None:
         thunks.append(entry_thunk(f"{prefix}{name}_count", prep.count.entry, count_sig,
                                   arena=True, raises=raises))
@@ -389,7 +391,8 @@ def _build_derivative(prep: Prepared, p: Plan, name: str, sig: Signature,
     atomic = options.parallel_grads == "atomic"
     ir_text = native.prepare_ir(lowered_derivative(prep, p, name, options.optimize_loops,
                                                    atomic=atomic),
-                                [*derivative_thunks(prep, name, sig, count_sig, packed=True),
+                                [*derivative_thunks(prep, name, sig, count_sig, packed=True,
+                                                    broadcast=p.request.broadcast),
                                  *(extra or [])])
     mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
     native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path,

@@ -40,10 +40,14 @@ class Request:
     """Snapshots the scheme keeps (with `checkpoint`; 0: each loop's default)."""
     jacobian: bool = False
     """jvp/vjp builds of `jacfwd`/`jacrev`: also the native Jacobian loop (driver/jacentry.py)."""
+    broadcast: tuple[str, ...] = ()
+    """Read-only array parameters the entry also takes as one block repeated along axis 0
+    with stride 0 (runtime/thunk.py `entry_thunk`): `vmap(grad(f))`'s unbatched `wrt`."""
 
     def key(self) -> str:
         key = f"{self.mode}|{','.join(self.wrt)}|{','.join(self.outputs)}"
         key += "|jacobian" if self.jacobian else ""
+        key += f"|broadcast:{','.join(self.broadcast)}" if self.broadcast else ""
         return key + (f"|{self.checkpoint}:{self.snapshots}" if self.checkpoint else "")
 
 

@@ -2,10 +2,13 @@
 
 Input: the module Enzyme returned for the derivative entry `spec` (lowering/enzyme.py).
 At opt_level >= 2 (`optimize`): reload unchanged elements instead of caching them (remat.py),
-stencil adjoints in gather form (gather.py), the adjoint sums of scalar parameters
+stencil values recomputed from the saved rows of the arrays they read (rowstencil.py),
+stencil adjoints in gather form (gather.py), the carried adjoint chains of reverse loops
+shortened (adjointchains.py), the adjoint sums of scalar parameters
 reordered for the vectorizer (adjointsums.py) and their loops run ascending
-(ascendingsums.py; neither in `serial` derivatives), in-place row loops
-kept scalar (rowloops.py).
+(ascendingsums.py; none of them in `serial` derivatives), in-place row loops
+kept scalar and rolled (rowloops.py), adjoints added onto just-zeroed elements marked `nsz`
+(zeroadds.py).
 Always: prange loops onto libgomp threads (paralleladjoint.py), except for derivatives that
 are differentiated again (`serial`: second order). Output: the shadow parameters that
 adattrs.annotate marks `noalias` in the LLVM IR (None: none marked).
@@ -15,7 +18,18 @@ from __future__ import annotations
 
 from mlir import ir
 
-from . import adattrs, adjointsums, ascendingsums, gather, paralleladjoint, remat, rowloops
+from . import (
+    adattrs,
+    adjointchains,
+    adjointsums,
+    ascendingsums,
+    gather,
+    paralleladjoint,
+    remat,
+    rowloops,
+    rowstencil,
+    zeroadds,
+)
 from .enzyme import ADSpec
 
 
@@ -27,12 +41,15 @@ def rewrite_derivative(derived: ir.Module, spec: ADSpec, optimize: bool, serial:
     shadows = None
     if optimize:
         remat.rematerialize(derived, spec)
+        rowstencil.recompute_rows(derived, spec)
         gather.gather_scatter(derived, spec)
         if not serial:
+            adjointchains.shorten_chains(derived, spec)
             adjointsums.reassociate_sums(derived, spec)
             ascendingsums.ascend_sums(derived, spec)
             shadows = adattrs.shadow_params(derived, spec)
         if shadows is not None:
             rowloops.keep_rows_scalar(derived, shadows.function)
+            zeroadds.mark_zero_adds(derived, shadows.function)
     paralleladjoint.parallelize(derived, not serial, atomic)
     return shadows

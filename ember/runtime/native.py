@@ -31,6 +31,10 @@ _DEFINE = re.compile(
 def _init() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
+    # LLVM hoists a vectorized loop's overlap checks out of the loop around it, widened to
+    # that loop's whole range: rows of one array updated together (a jammed reverse
+    # `dw[j + r, i] += d_r * x[i]`) then always "overlap" and the scalar loop always runs.
+    llvm.set_option("ember", "-hoist-runtime-checks=false")
 
 
 @functools.cache

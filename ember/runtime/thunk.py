@@ -31,8 +31,11 @@ across stores to a cache (lowering/adattrs.py)."""
 _RELEASE: Final = "  call void @ember_arena_release()"
 
 
-def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str]:
-    """Emit the checks of array argument k; return its memref operands."""
+def _array_checks(out: list[str], k: int, t: T.Array, written: bool,
+                  broadcast: bool = False) -> list[str]:
+    """Emit the checks of array argument k; return its memref operands. `%contig<k>`
+    says C-contiguous; with `broadcast`, also a leading axis of stride 0 over a
+    C-contiguous rest (`np.broadcast_to(a, (n, *a.shape))`, see `entry_thunk`)."""
     p = f"%a{k}"
     out += [f"  %ty{k}.p = getelementptr i8, ptr {p}, i64 8",
             f"  %ty{k} = load ptr, ptr %ty{k}.p",
@@ -79,13 +82,34 @@ def _array_checks(out: list[str], k: int, t: T.Array, written: bool) -> list[str
         steps.append(f"i64 %st{k}.{d}")
     contiguous = field(f"cflags{k}", abi.ARRAY_FLAGS, "i32")
     out += [f"  %cf{k} = and i32 {contiguous}, {abi.NPY_C_CONTIGUOUS}",
-            f"  %contig{k} = icmp ne i32 %cf{k}, 0"]
+            f"  %{'cc' if broadcast else 'contig'}{k} = icmp ne i32 %cf{k}, 0"]
+    if broadcast:  # (rank >= 2: the innermost stride stays 1)
+        _broadcast_flag(out, k, t.ndim)
     acc = conds[0]
     for j, c in enumerate(conds[1:]):
         out.append(f"  %ok{k}.{j} = and i1 {acc}, {c}")
         acc = f"%ok{k}.{j}"
     out += [f"  br i1 {acc}, label %next{k}, label %fail", f"next{k}:"]
     return abi.memref_operands(f"ptr {data}", "i64 0", sizes, steps)
+
+
+def _broadcast_flag(out: list[str], k: int, ndim: int) -> None:
+    """`%contig<k>`: C-contiguous (`%cc<k>`), or stride 0 along axis 0 and C-order strides
+    (in elements, from `%st<k>.d`) along the others: 1 innermost, each outer one the next
+    one's stride times its size."""
+    conds = [f"%z{k}"]
+    out.append(f"  %z{k} = icmp eq i64 %st{k}.0, 0")
+    want = "1"
+    for d in range(ndim - 1, 0, -1):
+        out.append(f"  %bc{k}.{d} = icmp eq i64 %st{k}.{d}, {want}")
+        conds.append(f"%bc{k}.{d}")
+        out.append(f"  %bw{k}.{d} = mul i64 {want}, %dim{k}.{d}")
+        want = f"%bw{k}.{d}"
+    acc = conds[0]
+    for j, c in enumerate(conds[1:]):
+        out.append(f"  %bca{k}.{j} = and i1 {acc}, {c}")
+        acc = f"%bca{k}.{j}"
+    out.append(f"  %contig{k} = or i1 %cc{k}, {acc}")
 
 
 def _scalar_param(k: int, t: T.Scalar) -> tuple[str, str, list[str]]:
@@ -156,8 +180,8 @@ def packed_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | N
     return entry_thunk(name, symbol, sig, contiguous, packed=True, raises=raises)
 
 
-def _arguments(sig: abi.Signature, body: list[str],
-               packed: bool) -> tuple[list[str], list[str], list[str]]:
+def _arguments(sig: abi.Signature, body: list[str], packed: bool,
+               broadcast: frozenset[str] = frozenset()) -> tuple[list[str], list[str], list[str]]:
     """(thunk parameters, kernel operands, C-contiguity flags), emitting the checks."""
     params, operands, flags = [], [], []
     for k, (pname, t) in enumerate(sig.params):
@@ -166,7 +190,8 @@ def _arguments(sig: abi.Signature, body: list[str],
                 _load_slot(body, k, "ptr")
             else:
                 params.append(f"ptr %a{k}")
-            operands += _array_checks(body, k, t, pname in sig.written)
+            operands += _array_checks(body, k, t, pname in sig.written,
+                                      pname in broadcast and t.ndim >= 2)
             flags.append(f"%contig{k}")
             continue
         assert isinstance(t, T.Scalar)
@@ -199,16 +224,20 @@ def _all(body: list[str], flags: list[str]) -> str:
 
 def entry_thunk(name: str, symbol: str, sig: abi.Signature, contiguous: str | None = None,
                 contiguous_only: bool = False, arena: bool = False,
-                packed: bool = False, raises: bool = False) -> str:
+                packed: bool = False, raises: bool = False,
+                broadcast: frozenset[str] = frozenset()) -> str:
     """The thunk `ember_<name>` calling the lowered kernel `symbol`; with `contiguous`, the
     symbol of a variant taking identity-layout memrefs, called when all arrays are
     C-contiguous. With `contiguous_only`, `symbol` itself takes identity layouts and any
     other array is rejected. With `arena`, the call's allocations are freed at its end.
     With `packed`, see `packed_thunk`. With `raises`, the kernel runs in an error frame
-    (runtime/raising.py): a raise returns status 2, the error kept for the caller."""
+    (runtime/raising.py): a raise returns status 2, the error kept for the caller.
+    `broadcast`: read-only array parameters of a `contiguous_only` kernel that may also be
+    one C-contiguous block repeated along axis 0 with stride 0 (vmap of grad passes an
+    unbatched `wrt` argument so, api/vmap.py): the kernel reads them through their strides."""
     prefix = "ember_pk_" if packed else "ember_"
     body = ["entry:"]
-    params, operands, flags = _arguments(sig, body, packed)
+    params, operands, flags = _arguments(sig, body, packed, broadcast - sig.written)
     ret_ty, after, fail = _packed_ret(sig) if packed else _ret(sig)
     kernel_ret = abi.llvm_result(sig.ret)
     if contiguous_only and flags:

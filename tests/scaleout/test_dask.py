@@ -38,7 +38,6 @@ from ember import f64, grad, kernel  # noqa: E402
 TIMEOUT = 120
 """Seconds any wait on the cluster may take (start-up on a loaded 2-core machine included)."""
 
-pytestmark = pytest.mark.xdist_group("dask")  # one cluster per xdist worker under --dist loadgroup
 
 
 @kernel

@@ -7,6 +7,8 @@ infer.py applies them, only to kernels whose loops cannot raise, in this order:
 
 1. matmul.py      matmul-class nests -> register-tiled `tir.MatMul` (first: it needs the nest
                   as written, before the other passes reshape it);
+1b. packrows.py   matvec rows inside an outer loop -> rows as vector lanes over a transposed
+                  copy of the matrix made once before that loop;
 2. interchange.py swap column-order nests so the inner loop walks stride-1;
 3. fusion.py      fuse adjacent producer/consumer loops with the same bounds;
 4. jam.py         unroll-and-jam row loops (it multiplies the bodies the others match);
@@ -24,15 +26,16 @@ from .fusion import fuse_loops
 from .interchange import interchange_loops
 from .jam import jam_loops
 from .matmul import tile_matmuls
+from .packrows import pack_rows
 from .scans import split_scans
 
 
 def optimize_nests(body: tuple[tir.Stmt, ...],
                    types: dict[str, Type]) -> tuple[tir.Stmt, ...]:
     """`body` with the passes above applied in order."""
-    return split_scans(jam_loops(fuse_loops(interchange_loops(tile_matmuls(body, types), types),
-                                            types), types), types)
+    packed = pack_rows(tile_matmuls(body, types), types)
+    return split_scans(jam_loops(fuse_loops(interchange_loops(packed, types), types), types), types)
 
 
-__all__ = ["fuse_loops", "interchange_loops", "jam_loops", "optimize_nests", "split_scans",
-           "tile_matmuls"]
+__all__ = ["fuse_loops", "interchange_loops", "jam_loops", "optimize_nests", "pack_rows",
+           "split_scans", "tile_matmuls"]

@@ -11,6 +11,8 @@ make Enzyme allocate its caches per outer iteration). Each row keeps its
 operations in their order, so the forward values are bitwise those of the loops as written;
 Enzyme's reverse of a jammed row loop is the per-row adjoint code, four rows at a time; the
 gradients agree with the unjammed build within 1e-12 (tests/grad/test_matvec_adjoint.py).
+Before jamming, packrows.py turns matvec rows inside an outer loop (a dense layer per sample)
+into rows as vector lanes over a transposed copy of the matrix (no run-time branch here).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dataclasses
 from .. import dataflow, tir
 from ..views import makes_views
 from .jam import jam_loops
+from .packrows import pack_rows
 
 
 def jam_entry(program: tir.Program) -> tir.Program:
@@ -29,7 +32,7 @@ def jam_entry(program: tir.Program) -> tir.Program:
     if _raises_in_loops(body) or makes_views(body):
         return program
     types = dict(fn.var_types)
-    jammed = jam_loops(body, types, rectangular=True)
+    jammed = jam_loops(pack_rows(body, types, derivative=True), types, rectangular=True)
     if jammed == body:
         return program
     new = dataclasses.replace(fn, body=dataflow.annotate(jammed, types),
