@@ -163,13 +163,16 @@ def _flat(result) -> list[np.ndarray]:
 
 def _build(fn, wrt, opt_level, monkeypatch, folder=None, gather=True):
     """value_and_grad of `fn`, compiled now (with or without the gather rewrite; without
-    lowering/adjointsums.py, whose reordered sums would differ between the two forms: its own
-    tests are in test_adjoint_sums.py)."""
+    lowering/adjointsums.py and fastgather.py, whose reordered sums and fast-math flags would
+    differ between the two forms: their own tests are in test_adjoint_sums.py and
+    test_fastgather.py)."""
     import ember.lowering.adjointsums as sums_module
+    import ember.lowering.fastgather as fast_module
     import ember.lowering.gather as gather_module
 
     with monkeypatch.context() as m:
         m.setattr(sums_module, "reassociate_sums", lambda module, spec: 0)
+        m.setattr(fast_module, "fast_gathers", lambda module, spec: 0)
         if folder is not None:
             m.setenv("EMBER_DUMP_IR", str(folder))
         if not gather:
