@@ -138,7 +138,8 @@ def _second_part(export: str, obj: Any, cpu: str | None, lib: aot_c.CLibrary,
     options = exported_options(k.options)
 
     def compiled(what: str, make_ir: Any) -> tuple[bytes, bool]:
-        return _object(_key(k.py_func, options, what, cpu), export, make_ir, cpu, slp=False)
+        return _object(_key(k.py_func, options, what, cpu), export, make_ir, cpu,
+                       derivative=True)
 
     (obj_code, reused), entry = second_part(export, obj, options, lib, adapters, primal,
                                             compiled)
@@ -171,14 +172,15 @@ def _key(func: Any, options: Any, what: str, cpu: str | None) -> str:
 
 
 def _object(key: str, export: str, make_ir: Any, cpu: str | None,
-            vector_math: bool = False, slp: bool = True) -> tuple[bytes, bool]:
+            vector_math: bool = False, derivative: bool = False) -> tuple[bytes, bool]:
     """Object code for `key` from the cache, or compiled from `make_ir()` and cached
-    (`slp=False` for derivatives, as in the JIT: runtime/native.optimize)."""
+    (`derivative` as in the JIT: runtime/native.optimize)."""
     hit = cache.lookup(key)
     if hit is not None:
         with open(hit[0], "rb") as f:
             return f.read(), True
-    obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math, slp=slp),
+    obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math,
+                                             derivative=derivative),
                              cpu)
     with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as tmp:
         tmp.write(obj)
@@ -250,7 +252,7 @@ def _derivative_part(export: str, d: Derivative, cpu: str | None, lib: aot_c.CLi
 
     what = f"derivative:{export}:{d.kind}:{request.key()}"
     obj, reused = _object(_key(d.kernel.py_func, options, what, cpu), export, make_ir, cpu,
-                          slp=False)
+                          derivative=True)
     adapters.append(c_adapter.adapter_declaration(export, sig.params, sig.ret, raises))
     if count_sig is not None:
         adapters.append(c_adapter.adapter_declaration(f"{export}_count", count_sig.params,

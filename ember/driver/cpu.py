@@ -394,7 +394,7 @@ def _build_derivative(prep: Prepared, p: Plan, name: str, sig: Signature,
                                 [*derivative_thunks(prep, name, sig, count_sig, packed=True,
                                                     broadcast=p.request.broadcast),
                                  *(extra or [])])
-    mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
+    mod = native.optimize(ir_text, speed=options.opt_level, derivative=True)
     native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path,
                        native.libraries(ir_text))
 

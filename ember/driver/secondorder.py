@@ -188,6 +188,6 @@ def _build(prep: Prepared, sp: SecondPlan, name: str, sig: Signature,
 
     lowered = lowered_second(prep, sp, name, options.optimize_loops)
     ir_text = native.prepare_ir(lowered, derivative_thunks(prep, name, sig, count_sig))
-    mod = native.optimize(ir_text, speed=options.opt_level, slp=False)
+    mod = native.optimize(ir_text, speed=options.opt_level, derivative=True)
     native.link_shared([native.emit_object(mod), *runtime_objects(ir_text)], path,
                        native.libraries(ir_text))

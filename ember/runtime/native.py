@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import llvmlite.binding as llvm
 
@@ -31,10 +32,22 @@ _DEFINE = re.compile(
 def _init() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    # LLVM hoists a vectorized loop's overlap checks out of the loop around it, widened to
-    # that loop's whole range: rows of one array updated together (a jammed reverse
-    # `dw[j + r, i] += d_r * x[i]`) then always "overlap" and the scalar loop always runs.
-    llvm.set_option("ember", "-hoist-runtime-checks=false")
+
+
+_HOISTING = {"on": True}
+"""Whether LLVM's process-wide `-hoist-runtime-checks` is on now (its default: on)."""
+_OPTIONS_LOCK = threading.Lock()
+"""Held while a module is optimized under the option it needs."""
+
+
+def _hoist_runtime_checks(on: bool) -> None:
+    """LLVM hoists a vectorized loop's overlap checks out of the loop around it, widened to
+    that loop's whole range: right for a primal's stencil sweeps (one check per sweep, not
+    per row), wrong for a derivative's jammed reverse rows of one array (`dw[j + r, i] +=
+    d_r * x[i]`), which then always "overlap", so that its scalar loop always runs."""
+    if _HOISTING["on"] != on:
+        llvm.set_option("ember", f"-hoist-runtime-checks={'true' if on else 'false'}")
+        _HOISTING["on"] = on
 
 
 @functools.cache
@@ -70,20 +83,23 @@ def _declared(line: str) -> str:
 
 
 def optimize(ir_text: str, cpu: str | None = None, speed: int = 3,
-             vector_math: bool = False, slp: bool = True) -> llvm.ModuleRef:
+             vector_math: bool = False, derivative: bool = False) -> llvm.ModuleRef:
     """Parse and optimize; with `vector_math` (fastmath kernels), the vectorized math
     intrinsics LLVM would scalarize call glibc's vector math library instead (vecmath.py).
-    `slp=False` for derivatives: the reverse of a stencil adds into neighbouring shadow
-    elements (`du[i-1] += a; du[i] += b`), which the SLP vectorizer pairs into one 16-byte
-    load and store that then waits on the 8-byte store of the previous iteration (a
-    store-forwarding stall: the heat-equation gradient ran 5x slower)."""
+    A `derivative` is optimized without the SLP vectorizer (the reverse of a stencil adds
+    into neighbouring shadow elements, `du[i-1] += a; du[i] += b`, which it pairs into one
+    16-byte load and store that then waits on the 8-byte store of the previous iteration: a
+    store-forwarding stall, the heat-equation gradient ran 5x slower) and with its overlap
+    checks kept inside their loops (`_hoist_runtime_checks`)."""
     tm = target_machine(cpu)
     mod = _parse(ir_text, tm)
     options = llvm.create_pipeline_tuning_options(speed_level=speed)
     options.loop_vectorization = True
-    options.slp_vectorization = slp
+    options.slp_vectorization = not derivative
     builder = llvm.create_pass_builder(tm, options)
-    builder.getModulePassManager().run(mod, builder)
+    with _OPTIONS_LOCK:
+        _hoist_runtime_checks(not derivative)
+        builder.getModulePassManager().run(mod, builder)
     if vector_math and vecmath.VECTOR_INTRINSIC.search(text := str(mod)):
         mod = _parse(vecmath.use_libmvec(text), tm)
     return mod

@@ -1,12 +1,14 @@
-"""Overlap checks of vectorized row updates stay inside the loop over the rows
-(runtime/native.py sets LLVM's `-hoist-runtime-checks=false`).
+"""Overlap checks of vectorized row updates stay inside the loop over the rows in derivative
+libraries (runtime/native.optimize with `derivative=True` sets LLVM's
+`-hoist-runtime-checks=false` for them; primal kernels keep LLVM's default).
 
 Rows of one array updated in one inner loop (`w[j, i] += ...; w[j + 1, i] += ...`, as in the
 reverse of a jammed matvec, `dw1[j + r, i] += da_r * x[s, i]`) need a run-time overlap check
 before LLVM runs the vectorized loop. Hoisted out of the row loop, the check covers every row
 at once, always finds an overlap and always picks the scalar loop (the MLP gradient ran 1.25x
-slower). The test reads the optimized LLVM IR: each block that computes a check
-(`found.conflict`) must lie on a cycle of the control-flow graph, i.e. run per row.
+slower). The test optimizes the same LLVM IR both ways and reads it: in the derivative's
+optimization each block that computes a check (`found.conflict`) must lie on a cycle of the
+control-flow graph, i.e. run per row, also after a primal was optimized with LLVM's default.
 """
 
 import re
@@ -15,6 +17,7 @@ import numpy as np
 
 import ember
 from ember import f64
+from ember.runtime import native
 
 
 def two_rows(w: f64[:, :], d: f64[:], x: f64[:]) -> None:
@@ -55,10 +58,22 @@ def _on_cycle(succ: dict[str, set[str]], start: str) -> bool:
     return False
 
 
-def test_row_update_checks_run_per_row():
-    ir = str(ember.kernel(two_rows).inspect("llvm"))
-    checks = _check_blocks_on_cycles(ir)
-    assert checks and all(checks)
+def _unoptimized_ir(fn) -> str:
+    """The LLVM IR of kernel `fn` before LLVM's optimization."""
+    from ember.driver import cpu
+    from ember.frontend import build_program
+
+    options = ember.kernel(fn).options
+    with cpu.COMPILE_LOCK:
+        return cpu._llvm_ir(build_program(fn, optimize=options.optimize_loops, checks=options),
+                            options)
+
+
+def test_row_update_checks_run_per_row_in_derivatives():
+    text = _unoptimized_ir(two_rows)
+    for derivative in (True, False, True):  # the process-wide option set back and forth
+        checks = _check_blocks_on_cycles(str(native.optimize(text, derivative=derivative)))
+        assert checks and all(checks) == derivative  # (a primal's: hoisted, LLVM's default)
 
 
 def test_row_updates_match_numpy():
