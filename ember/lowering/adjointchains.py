@@ -37,7 +37,7 @@ from mlir.dialects import arith
 
 from ..ir.context import ops_where
 from .enzyme import ADSpec
-from .irquery import defining, nested, op_of
+from .irquery import defining, derivative_functions, nested, op_of
 
 LATENCY: Final = {"arith.addf": 4, "arith.subf": 4, "arith.mulf": 4, "arith.negf": 1,
                   "arith.divf": 14, "arith.select": 1, "memref.load": 5}
@@ -53,10 +53,7 @@ def shorten_chains(module: ir.Module, spec: ADSpec) -> int:
     if spec.mode != "reverse":
         return 0
     done = 0
-    for func in ops_where(module.operation, lambda op: op.name == "func.func"):
-        if "sym_name" not in func.attributes or \
-                ir.StringAttr(func.attributes["sym_name"]).value != f"diffe{spec.fn}":
-            continue
+    for func in derivative_functions(module, spec.fn):
         adjoint = _adjoint_values(func, spec)
         for loop in ops_where(func, lambda op: op.name == "scf.for"):  # inner loops first
             done += _shorten(loop, adjoint)

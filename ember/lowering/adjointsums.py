@@ -27,7 +27,7 @@ from mlir import ir
 
 from ..ir.context import ops_where
 from .enzyme import ADSpec
-from .irquery import defining, op_of
+from .irquery import defining, derivative_functions, op_of
 
 _REASSOC: Final = "#arith.fastmath<reassoc>"
 
@@ -39,10 +39,7 @@ def reassociate_sums(module: ir.Module, spec: ADSpec) -> int:
     if spec.mode != "reverse" or not active:
         return 0
     marked = 0
-    for func in ops_where(module.operation, lambda op: op.name == "func.func"):
-        if "sym_name" not in func.attributes or \
-                ir.StringAttr(func.attributes["sym_name"]).value != f"diffe{spec.fn}":
-            continue
+    for func in derivative_functions(module, spec.fn):
         for ret in ops_where(func, lambda op: op.name == "func.return"):
             for value in list(ret.operands)[-active:]:
                 chain = _Chain()

@@ -28,7 +28,7 @@ from mlir import ir
 
 from .enzyme import ADSpec
 from .gather import GATHER, Root, _roots
-from .irquery import VIEWS, defining, nested, op_of
+from .irquery import VIEWS, defining, derivative_functions, nested, op_of
 
 FLAGS: Final = ("reassoc", "nsz", "contract")
 """The flags added (Reassociate needs reassoc with nsz; contract lets LLVM fuse into FMAs)."""
@@ -41,11 +41,7 @@ def fast_gathers(module: ir.Module, spec: ADSpec) -> int:
     """Mark the float ops of the gather loops of `diffe<spec.fn>` (module docstring) and drop
     the gather tags; returns how many loops were marked."""
     marked = 0
-    for func in module.body.operations:
-        func = func.operation
-        if func.name != "func.func" or "sym_name" not in func.attributes or \
-                ir.StringAttr(func.attributes["sym_name"]).value != f"diffe{spec.fn}":
-            continue
+    for func in derivative_functions(module, spec.fn):
         loops = [op for op in nested(func) if GATHER in op.attributes]
         primal = _Slice(func, spec) if loops else None
         for loop in loops:

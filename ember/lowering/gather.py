@@ -56,7 +56,7 @@ from mlir import ir
 from mlir.dialects import arith, memref, scf
 
 from .enzyme import ADSpec
-from .irquery import VIEWS, constant, defining, inside, op_of
+from .irquery import VIEWS, constant, defining, derivative_functions, inside, op_of
 
 PURE: Final = ("arith.", "math.")
 """Ops an update's value may be recomputed through, besides loads."""
@@ -137,12 +137,9 @@ def gather_scatter(module: ir.Module, spec: ADSpec) -> int:
     if spec.mode != "reverse":
         return 0
     done = 0
-    for view in module.body.operations:
-        op = view.operation
-        if op.name == "func.func" and "sym_name" in op.attributes and \
-                ir.StringAttr(op.attributes["sym_name"]).value == f"diffe{spec.fn}":
-            loops = [o for o in _walk(op) if o.name == "scf.for"]
-            done += sum(_Loop(loop, spec.shadows()).run() for loop in loops)
+    for op in derivative_functions(module, spec.fn):
+        loops = [o for o in _walk(op) if o.name == "scf.for"]
+        done += sum(_Loop(loop, spec.shadows()).run() for loop in loops)
     return done
 
 
@@ -604,7 +601,12 @@ def _value_at(lp: _Loop, n: int, t: ir.Value) -> ir.Value:
 def _clone_at(lp: _Loop, ops: list[ir.Operation], t: ir.Value,
               delta: int) -> dict[ir.Value, ir.Value]:
     """Clone `ops` (body order) at the insertion point with the iv replaced by t + delta."""
-    memo: dict[ir.Value, ir.Value] = {lp.iv: _shift(t, delta)}
+    return _clone(ops, {lp.iv: _shift(t, delta)})
+
+
+def _clone(ops: list[ir.Operation], memo: dict[ir.Value, ir.Value]) -> dict[ir.Value, ir.Value]:
+    """Clone `ops` (body order) at the insertion point, their operands mapped by `memo`, which
+    gains each result's copy."""
     for op in ops:
         copy = op.clone()
         for k, v in enumerate(op.operands):
@@ -640,16 +642,13 @@ def fold_sums(module: ir.Module, spec: ADSpec) -> int:
     """Move the reassociable sums of the loops `gather_scatter` rewrote into their gather
     loops (module docstring); returns how many sums moved."""
     done = 0
-    for view in module.body.operations:
-        op = view.operation
-        if op.name == "func.func" and "sym_name" in op.attributes and \
-                ir.StringAttr(op.attributes["sym_name"]).value == f"diffe{spec.fn}":
-            loops = [loop for loop in _walk(op) if FOLD_SUMS in loop.attributes]
-            done += sum(_fold(loop) for loop in loops)
-            for tagged in _walk(op):  # (_fold may erase a loop)
-                for name in (FOLD_SUMS, FOLD_GATHER):
-                    if name in tagged.attributes:
-                        del tagged.attributes[name]
+    for op in derivative_functions(module, spec.fn):
+        loops = [loop for loop in _walk(op) if FOLD_SUMS in loop.attributes]
+        done += sum(_fold(loop) for loop in loops)
+        for tagged in _walk(op):  # (_fold may erase a loop)
+            for name in (FOLD_SUMS, FOLD_GATHER):
+                if name in tagged.attributes:
+                    del tagged.attributes[name]
     return done
 
 
@@ -868,13 +867,4 @@ def _add_term(g: ir.Operation, k: int, add: ir.Operation, acc: ir.Value,
 
 def _clone_term(ops: list[ir.Operation], iv: ir.Value, at: ir.Value, e: ir.Value) -> ir.Value:
     """Clone `ops` at the insertion point with `iv` replaced by `at`; the copy of `e`."""
-    memo: dict[ir.Value, ir.Value] = {iv: at}
-    for op in ops:
-        copy = op.clone()
-        for n, v in enumerate(op.operands):
-            copy.operands[n] = memo.get(v, v)
-        if op.name in LINEAR:
-            _nsw(copy)
-        for old, new in zip(op.results, copy.results, strict=True):
-            memo[old] = new
-    return memo.get(e, e)
+    return _clone(ops, {iv: at}).get(e, e)

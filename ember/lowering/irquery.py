@@ -24,6 +24,14 @@ def op_of(x: object) -> ir.Operation | None:
     return op if isinstance(op, ir.Operation) else None
 
 
+def derivative_functions(module: ir.Module, fn: str) -> list[ir.Operation]:
+    """The `func.func` ops of `module` named `diffe<fn>` (Enzyme's reverse derivative of fn)."""
+    name = f"diffe{fn}"
+    return [op for op in (view.operation for view in module.body.operations)
+            if op.name == "func.func" and "sym_name" in op.attributes
+            and ir.StringAttr(op.attributes["sym_name"]).value == name]
+
+
 def defining(value: ir.Value) -> ir.Operation | None:
     """The op that defines `value`, None for a block argument."""
     return None if isinstance(value.owner, ir.Block) else op_of(value.owner)

@@ -37,7 +37,7 @@ from mlir import ir
 from mlir.dialects import arith, memref, scf
 
 from .enzyme import ADSpec
-from .irquery import constant, defining, inside, op_of
+from .irquery import constant, defining, derivative_functions, inside, op_of
 
 MAX_OPS: Final = 16
 """At most this many float ops and loads recompute one element of a value row."""
@@ -66,11 +66,8 @@ def recompute_rows(module: ir.Module, spec: ADSpec) -> int:
     if spec.mode != "reverse":
         return 0
     done = 0
-    for view in module.body.operations:
-        op = view.operation
-        if op.name == "func.func" and "sym_name" in op.attributes and \
-                ir.StringAttr(op.attributes["sym_name"]).value == f"diffe{spec.fn}":
-            done += _function(op)
+    for op in derivative_functions(module, spec.fn):
+        done += _function(op)
     return done
 
 
