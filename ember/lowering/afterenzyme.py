@@ -5,8 +5,8 @@ At opt_level >= 2 (`optimize`): reload unchanged elements instead of caching the
 stencil values recomputed from the saved rows of the arrays they read (rowstencil.py),
 stencil adjoints in gather form (gather.py), the carried adjoint chains of reverse loops
 shortened (adjointchains.py), the adjoint sums of scalar parameters
-reordered for the vectorizer (adjointsums.py), moved into the gather loops (gather.py
-`fold_sums`) or their loops run ascending
+reordered for the vectorizer (adjointsums.py), moved into the gather loops
+(foldsums.py) or their loops run ascending
 (ascendingsums.py; none of the three in `serial` derivatives), the gather loops' float ops
 marked fast-math (fastgather.py; not in `serial` ones either), in-place row loops
 kept scalar and rolled (rowloops.py), adjoints added onto just-zeroed elements marked `nsz`
@@ -26,6 +26,7 @@ from . import (
     adjointsums,
     ascendingsums,
     fastgather,
+    foldsums,
     gather,
     paralleladjoint,
     remat,
@@ -49,7 +50,7 @@ def rewrite_derivative(derived: ir.Module, spec: ADSpec, optimize: bool, serial:
         if not serial:
             adjointchains.shorten_chains(derived, spec)
             adjointsums.reassociate_sums(derived, spec)
-            gather.fold_sums(derived, spec)
+            foldsums.fold_sums(derived, spec)
             fastgather.fast_gathers(derived, spec)
             ascendingsums.ascend_sums(derived, spec)
             shadows = adattrs.shadow_params(derived, spec)

@@ -27,7 +27,7 @@ from typing import Final
 from mlir import ir
 
 from .enzyme import ADSpec
-from .gather import GATHER, Root, _roots
+from .gather import GATHER, Root, buffer_roots
 from .irquery import VIEWS, defining, derivative_functions, nested, op_of
 
 FLAGS: Final = ("reassoc", "nsz", "contract")
@@ -114,7 +114,7 @@ class _Slice:
 
     def _buffer(self, v: ir.Value) -> list[ir.Value]:
         """Note the roots of the buffer `v`; the operands of the ops that may write them."""
-        roots = _roots(v, self.shadows)
+        roots = buffer_roots(v, self.shadows)
         if roots is None:
             self.known = False
             return []
@@ -131,7 +131,7 @@ class _Slice:
                 continue
             for w in op.operands:
                 if isinstance(w.type, ir.MemRefType):
-                    r = _roots(w, self.shadows)
+                    r = buffer_roots(w, self.shadows)
                     if r is None or r & self.roots:
                         found += self._take(op)
                         break
@@ -147,7 +147,7 @@ class _Slice:
                 continue
             for w in op.operands:
                 if isinstance(w.type, ir.MemRefType):
-                    r = _roots(w, self.shadows)
+                    r = buffer_roots(w, self.shadows)
                     if r is None or "args" in r or r & self.roots:
                         return False
         return True

@@ -30,18 +30,6 @@ A loop qualifies when its body holds only arithmetic, loads and stores, and
   Q themselves (so LLVM sees two allocations and needs no overlap checks of its own);
 * the e_k use no loop-carried value, read only memory the loop does not write, or written
   only at the same element by the same buffer value after the read (Enzyme's zeroing).
-`fold_sums` (run after adjointsums.py has marked the reassociable adjoint sums) then moves
-the sums `acc + e` of the remaining loop (the heat equation's `dk += dun[i] * dt * lap_i`; all
-of them, each marked `reassoc`, and only when the rewrite made one group of gather loops)
-into those gather loops: each adds e of iteration t + d (d: the member delta whose
-ops share most with e's, so LLVM computes them once; guarded loops only for iterations in
-range), from -0.0, and the carried sum takes their total once per run. When the loop is then
-left storing only loop-invariant values (Enzyme's zeroing of the adjoints it read, and stores
-of values just loaded back to their element), those stores move into the gather loops too, each after the last read of its element (iteration
-t + z; the loops run t monotonically, so z = dmin ascending and dmax descending), and the
-loop disappears (no per-step loop left for LLVM to turn into a `memset` call). The sums
-change by rounding only (a reordered sum, as adjointsums.py allows); every element is
-written with the same value as before.
 Anything else is left as Enzyme made it (also indices that go through Python's
 negative-index wrap, `select(i < 0, i + n, i)`, which the frontend keeps where it cannot prove
 an index non-negative: a loop like `for i in range(n - 2, 0, -1)`).
@@ -77,7 +65,7 @@ NEUTRAL: Final = {"arith.addf": -0.0, "arith.subf": 0.0}
 GATHER: Final = "ember.gather"
 """Tag of every gather loop (fastgather.py marks their float ops, then drops the tag)."""
 FOLD_SUMS: Final = "ember.fold_sums"
-"""Tag of a rewritten loop: the positions of its carried sums that `fold_sums` may move."""
+"""Tag of a rewritten loop: the positions of its carried sums that foldsums.py may move."""
 FOLD_GATHER: Final = "ember.fold_gather"
 """Tag of a gather loop carrying those sums: [s, d, guarded, z, single] (its element t is
 s * iv; it adds the terms of iteration t + d; iteration t + z reads last at t; single: the
@@ -138,18 +126,18 @@ def gather_scatter(module: ir.Module, spec: ADSpec) -> int:
         return 0
     done = 0
     for op in derivative_functions(module, spec.fn):
-        loops = [o for o in _walk(op) if o.name == "scf.for"]
+        loops = [o for o in walk_ops(op) if o.name == "scf.for"]
         done += sum(_Loop(loop, spec.shadows()).run() for loop in loops)
     return done
 
 
-def _walk(op: ir.Operation) -> list[ir.Operation]:
+def walk_ops(op: ir.Operation) -> list[ir.Operation]:
     found = []
     for region in op.regions:
         for block in region.blocks:
             for child in block.operations:
                 found.append(child.operation)
-                found.extend(_walk(child.operation))
+                found.extend(walk_ops(child.operation))
     return found
 
 
@@ -160,7 +148,7 @@ def _is_index(t: ir.Type) -> bool:
     return isinstance(t, ir.IndexType) or (isinstance(t, ir.IntegerType) and t.width == 64)
 
 
-def _roots(v: ir.Value, shadows: frozenset[int]) -> frozenset[Root] | None:
+def buffer_roots(v: ir.Value, shadows: frozenset[int]) -> frozenset[Root] | None:
     """The buffers `v` may view, None where unknown (a loaded memref, a loop-carried one)."""
     op = defining(v)
     if op is None:
@@ -176,7 +164,7 @@ def _roots(v: ir.Value, shadows: frozenset[int]) -> frozenset[Root] | None:
     sources = op.operands[1:3] if op.name == "arith.select" else op.operands[:1]
     found: set[Root] = set()
     for s in sources:
-        r = _roots(s, shadows)
+        r = buffer_roots(s, shadows)
         if r is None:
             return None
         found |= r
@@ -252,13 +240,13 @@ class _Loop:
 
     def _update(self, store: ir.Operation, n: int) -> Update | None:
         add = defining(store.operands[0])
-        if add is None or add.name not in NEUTRAL or _uses(add.results[0]) != 1:
+        if add is None or add.name not in NEUTRAL or use_count(add.results[0]) != 1:
             return None
         sides = add.operands[:1] if add.name == "arith.subf" else add.operands
         for load in (defining(x) for x in sides):
             if load is not None and load.name == "memref.load" and \
                     list(load.operands) == list(store.operands)[1:] and \
-                    _uses(load.results[0]) == 1 and add.operands[0] != add.operands[1]:
+                    use_count(load.results[0]) == 1 and add.operands[0] != add.operands[1]:
                 return self._placed(load, add, store, n)
         return None
 
@@ -296,7 +284,7 @@ class _Loop:
         triples = {id_ for u in self.updates for id_ in (u.load, u.add, u.store)}
         others = [op for op in self.body if op.name.startswith("memref.") and op not in triples]
         targets = {u.memref for u in self.updates}
-        roots = {d: _roots(d, self.shadows) for d in targets}
+        roots = {d: buffer_roots(d, self.shadows) for d in targets}
         if any(r is None or "args" in r for r in roots.values()):
             return False
         if not self._separate(others, roots):
@@ -316,7 +304,7 @@ class _Loop:
         block = self.loop.regions[0].blocks[0]
         found = []
         for r, acc in enumerate(list(block.arguments)[1:]):
-            add = _sum_add(acc, self.body[-1], r)
+            add = sum_add(acc, self.body[-1], r)
             if add is None or add not in self.body:
                 continue
             ops = self._slice(add.operands[1 if add.operands[0] == acc else 0], triples)
@@ -333,7 +321,7 @@ class _Loop:
         targets = list(roots)
         for i, d in enumerate(targets):
             for x in buffers + targets[i + 1:]:
-                r = _roots(x, self.shadows)
+                r = buffer_roots(x, self.shadows)
                 if r is None or inside(x, self.loop) or x == d:  # read where it is updated
                     return False
                 rd = roots[d]
@@ -364,9 +352,9 @@ class _Loop:
         """Each load of the slice reads memory no iteration writes, or that its own iteration
         writes after it at the same element through the same buffer value."""
         for load in (op for op in ops if op.name == "memref.load"):
-            mine = _roots(load.operands[0], self.shadows)
+            mine = buffer_roots(load.operands[0], self.shadows)
             for store in (op for op in others if op.name == "memref.store"):
-                theirs = _roots(store.operands[1], self.shadows)
+                theirs = buffer_roots(store.operands[1], self.shadows)
                 if mine is None or theirs is None:
                     return False
                 if _may_alias(mine, theirs) and not self._same_element(load, store):
@@ -385,7 +373,7 @@ class _Loop:
 # --- rewrite ---------------------------------------------------------------------------------
 
 
-def _index(v: int) -> ir.Value:
+def index_const(v: int) -> ir.Value:
     return arith.ConstantOp(ir.IndexType.get(), v).result
 
 
@@ -441,7 +429,7 @@ def _swapped_pair(lp: _Loop) -> tuple[ir.Operation, ir.Operation] | None:
     if a is None or b is None or a.name != "arith.select" or b.name != "arith.select" or \
             list(a.operands)[1:] != list(b.operands)[1:]:
         return None
-    p, q = (_roots(v, lp.shadows) for v in list(a.operands)[1:])
+    p, q = (buffer_roots(v, lp.shadows) for v in list(a.operands)[1:])
     if p is None or q is None or len(p) != 1 or len(q) != 1 or p == q or \
             any(not isinstance(r, ir.Operation) for r in p | q):
         return None
@@ -451,7 +439,7 @@ def _swapped_pair(lp: _Loop) -> tuple[ir.Operation, ir.Operation] | None:
 def _substitute(block: ir.Block, mapping: dict[ir.Value, ir.Value]) -> None:
     """Replace the uses of `mapping`'s keys by its values in `block` (nested ops too)."""
     for view in block.operations:
-        for op in (view.operation, *_walk(view.operation)):
+        for op in (view.operation, *walk_ops(view.operation)):
             for n, v in enumerate(op.operands):
                 if v in mapping:
                     op.operands[n] = mapping[v]
@@ -499,10 +487,10 @@ def _gathers(lp: _Loop, inits: list[ir.Value]) -> list[ir.Value]:
         members.sort(key=lambda n: (lp.updates[n].delta, lp.updates[n].order))
         deltas = [lp.updates[n].delta for n in members]
         dmin, dmax = min(deltas), max(deltas)
-        start = arith.SubIOp(lo, _index(dmax)).result
-        a = arith.SubIOp(arith.MinSIOp(lo, hi).result, _index(dmin)).result
-        b = arith.MaxSIOp(a, arith.SubIOp(hi, _index(dmax)).result).result
-        end = arith.SubIOp(hi, _index(dmin)).result
+        start = arith.SubIOp(lo, index_const(dmax)).result
+        a = arith.SubIOp(arith.MinSIOp(lo, hi).result, index_const(dmin)).result
+        b = arith.MaxSIOp(a, arith.SubIOp(hi, index_const(dmax)).result).result
+        end = arith.SubIOp(hi, index_const(dmin)).result
         s = lp.updates[members[0]].s
         # the iteration t + d whose sum terms the loops add: a member's (so in range in the
         # main loop), the one sharing most ops with the first term (LLVM computes those once)
@@ -527,8 +515,8 @@ def _gather_loop(lp: _Loop, members: list[int], bounds: tuple[ir.Value, ir.Value
     unchanged, tagged for `fold_sums` with `tag` (d, z, one group only)."""
     first, last = bounds
     if s < 0:
-        first, last = (arith.SubIOp(_index(1), x).result for x in (last, first))
-    outer = scf.ForOp(first, last, _index(1), carried)
+        first, last = (arith.SubIOp(index_const(1), x).result for x in (last, first))
+    outer = scf.ForOp(first, last, index_const(1), carried)
     outer.operation.attributes["loop_annotation"] = ir.Attribute.parse(
         LOOPS[guarded])  # not rowloops.py's scalar row loops
     outer.operation.attributes[GATHER] = ir.UnitAttr.get()
@@ -537,7 +525,7 @@ def _gather_loop(lp: _Loop, members: list[int], bounds: tuple[ir.Value, ir.Value
             [s, tag[0], int(guarded), tag[1], int(tag[2])])
     with ir.InsertionPoint(outer.body):
         u = outer.induction_variable
-        t = _nsw(arith.SubIOp(_index(0), u).operation).results[0] if s < 0 else u
+        t = nsw(arith.SubIOp(index_const(0), u).operation).results[0] if s < 0 else u
         _gather_body(lp, members, t, guarded)
         scf.YieldOp(list(outer.inner_iter_args))
     return list(outer.results)
@@ -553,7 +541,7 @@ def _gather_body(lp: _Loop, members: list[int], t: ir.Value, guarded: bool) -> N
     for n in members:
         u = lp.updates[n]
         if guarded:
-            at = _shift(t, u.delta)
+            at = shifted(t, u.delta)
             ok = arith.AndIOp(arith.CmpIOp(arith.CmpIPredicate.sge, at, lo).result,
                               arith.CmpIOp(arith.CmpIPredicate.slt, at, hi).result).result
             branch = scf.IfOp(ok, [u.value.type], has_else=True)
@@ -571,11 +559,11 @@ def _gather_body(lp: _Loop, members: list[int], t: ir.Value, guarded: bool) -> N
     memref.StoreOp(acc, first.memref, idx)
 
 
-def _shift(t: ir.Value, delta: int) -> ir.Value:
-    return t if delta == 0 else _nsw(arith.AddIOp(t, _index(delta)).operation).results[0]
+def shifted(t: ir.Value, delta: int) -> ir.Value:
+    return t if delta == 0 else nsw(arith.AddIOp(t, index_const(delta)).operation).results[0]
 
 
-def _nsw(op: ir.Operation) -> ir.Operation:
+def nsw(op: ir.Operation) -> ir.Operation:
     """Mark index arithmetic of the gather loops as not wrapping (positions of elements
     and iterations: far from the i64 limits), so that LLVM's vectorizer needs no run-time
     wrap checks on the addresses (which it builds too conservatively: they failed)."""
@@ -601,10 +589,10 @@ def _value_at(lp: _Loop, n: int, t: ir.Value) -> ir.Value:
 def _clone_at(lp: _Loop, ops: list[ir.Operation], t: ir.Value,
               delta: int) -> dict[ir.Value, ir.Value]:
     """Clone `ops` (body order) at the insertion point with the iv replaced by t + delta."""
-    return _clone(ops, {lp.iv: _shift(t, delta)})
+    return clone_ops(ops, {lp.iv: shifted(t, delta)})
 
 
-def _clone(ops: list[ir.Operation], memo: dict[ir.Value, ir.Value]) -> dict[ir.Value, ir.Value]:
+def clone_ops(ops: list[ir.Operation], memo: dict[ir.Value, ir.Value]) -> dict[ir.Value, ir.Value]:
     """Clone `ops` (body order) at the insertion point, their operands mapped by `memo`, which
     gains each result's copy."""
     for op in ops:
@@ -612,17 +600,17 @@ def _clone(ops: list[ir.Operation], memo: dict[ir.Value, ir.Value]) -> dict[ir.V
         for k, v in enumerate(op.operands):
             copy.operands[k] = memo.get(v, v)
         if op.name in LINEAR:
-            _nsw(copy)
+            nsw(copy)
         for old, new in zip(op.results, copy.results, strict=True):
             memo[old] = new
     return memo
 
 
-def _uses(v: ir.Value) -> int:
+def use_count(v: ir.Value) -> int:
     return sum(1 for _ in v.uses)
 
 
-def _sum_add(acc: ir.Value, yield_op: ir.Operation, r: int) -> ir.Operation | None:
+def sum_add(acc: ir.Value, yield_op: ir.Operation, r: int) -> ir.Operation | None:
     """The `arith.addf` of `acc + e` (or `e + acc`) when that is acc's only use and the sum
     is only yielded, at position r."""
     users = [op_of(use.owner) for use in acc.uses]
@@ -636,235 +624,3 @@ def _sum_add(acc: ir.Value, yield_op: ir.Operation, r: int) -> ir.Operation | No
 
 
 # --- sums folded into the gather loops --------------------------------------------------------
-
-
-def fold_sums(module: ir.Module, spec: ADSpec) -> int:
-    """Move the reassociable sums of the loops `gather_scatter` rewrote into their gather
-    loops (module docstring); returns how many sums moved."""
-    done = 0
-    for op in derivative_functions(module, spec.fn):
-        loops = [loop for loop in _walk(op) if FOLD_SUMS in loop.attributes]
-        done += sum(_fold(loop) for loop in loops)
-        for tagged in _walk(op):  # (_fold may erase a loop)
-            for name in (FOLD_SUMS, FOLD_GATHER):
-                if name in tagged.attributes:
-                    del tagged.attributes[name]
-    return done
-
-
-def _fold(loop: ir.Operation) -> int:
-    """Fold the marked sums of the loop `loop` into the gather loops that carry them."""
-    body = loop.regions[0].blocks[0]
-    ops = [o.operation for o in body.operations]
-    sums = list(ir.DenseI64ArrayAttr(loop.attributes[FOLD_SUMS]))
-    chain: list[ir.Operation] = []
-    value = loop.operands[3 + sums[0]]
-    for _ in range(3):  # tail, main, head
-        g = defining(value)
-        if g is None or g.name != "scf.for" or FOLD_GATHER not in g.attributes:
-            return 0
-        chain.insert(0, g)
-        value = g.operands[3]
-    plan = []
-    for k, r in enumerate(sums):
-        acc = body.arguments[1 + r]
-        add = _sum_add(acc, ops[-1], r)
-        if add is None or op_of(add.parent) != loop or "fastmath" not in add.attributes or \
-                "reassoc" not in str(add.attributes["fastmath"]) or \
-                not _threads(chain, loop, k, 3 + r):
-            return 0
-        ops_e = _pure_slice(add.operands[1 if add.operands[0] == acc else 0], loop, ops)
-        if ops_e is None:
-            return 0
-        plan.append((k, r, add, acc, ops_e))
-    if not all(list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))[4] for g in chain):
-        return 0  # (all sums and one group: else the loop may be left zeroing alone)
-    for k, r, add, acc, ops_e in plan:
-        for g in chain:
-            _add_term(g, k, add, acc, ops_e, loop)
-        _partial(chain, loop, k, 3 + r, add)
-        add.results[0].replace_all_uses_with(acc)
-        add.erase()
-    _fold_stores(chain, loop)
-    return len(plan)
-
-
-def _fold_stores(chain: list[ir.Operation], loop: ir.Operation) -> None:
-    """When `loop` (its sums gone) only stores loop-invariant values (Enzyme's zeroing of
-    the adjoints it read) and stores back values it just loaded, store those values in the
-    gather loops instead, each after the last read of its element (iteration t + z in the
-    gather iteration t), and erase `loop`."""
-    block = loop.regions[0].blocks[0]
-    moved = _movable_stores(loop)
-    outer = [v for store, ops in moved for op in (store, *ops) for v in op.operands
-             if not inside(v, loop)]
-    if not moved or not all(_precedes(v, chain[0]) for v in outer):
-        return
-    iv = block.arguments[0]
-    lo, hi = loop.operands[0], loop.operands[1]
-    for g in chain:
-        s, _, guarded, z, _ = list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))
-        gblock = g.regions[0].blocks[0]
-        yield_op = list(gblock.operations)[-1].operation
-        with ir.InsertionPoint(yield_op), g.location:
-            u = gblock.arguments[0]
-            t = _nsw(arith.SubIOp(_index(0), u).operation).results[0] if s < 0 else u
-            at = _shift(t, z)
-            if guarded:
-                ok = arith.AndIOp(arith.CmpIOp(arith.CmpIPredicate.sge, at, lo).result,
-                                  arith.CmpIOp(arith.CmpIPredicate.slt, at, hi).result).result
-                branch = scf.IfOp(ok)
-                with ir.InsertionPoint(branch.then_block):
-                    _clone_stores(moved, iv, at)
-                    scf.YieldOp([])
-            else:
-                _clone_stores(moved, iv, at)
-    for r, result in enumerate(loop.results):
-        result.replace_all_uses_with(loop.operands[3 + r])
-    loop.erase()
-
-
-def _precedes(value: ir.Value, anchor: ir.Operation) -> bool:
-    """Whether `value` is defined before `anchor`: in an enclosing block, or in `anchor`'s
-    block ahead of it."""
-    op = defining(value)
-    if op is None or op.block != anchor.block:
-        return op is None or not inside(value, op_of(anchor.block.owner))
-    ops = [o.operation for o in anchor.block.operations]
-    return ops.index(op) < ops.index(anchor)
-
-
-def _movable_stores(loop: ir.Operation) -> list[tuple[ir.Operation, list[ir.Operation]]]:
-    """The stores of `loop` `_fold_stores` moves, each with the ops of its index; [] unless
-    the body (its dead ops erased) holds nothing else but stores that change nothing."""
-    block = loop.regions[0].blocks[0]
-    for op in reversed([o.operation for o in block.operations][:-1]):
-        if not op.regions and (op.name == "memref.load" or op.name.startswith(PURE)) and \
-                all(_uses(r) == 0 for r in op.results):
-            op.erase()
-    body = [o.operation for o in block.operations]
-    if any(y != block.arguments[1 + r] for r, y in enumerate(body[-1].operands)):
-        return []
-    moved = []
-    for op in body[:-1]:
-        if op.name == "memref.store" and not _reloaded(op, body):
-            idx = [_pure_slice(x, loop, body) for x in list(op.operands)[2:]]
-            if inside(op.operands[0], loop) or inside(op.operands[1], loop) or \
-                    any(i is None or any(o.name == "memref.load" for o in i) for i in idx):
-                return []
-            moved.append((op, [o for o in body if any(o in i for i in idx if i)]))
-        elif op.name == "memref.load":
-            if not all(_reloaded(op_of(use.owner), body) for use in op.results[0].uses):
-                return []
-        elif op.name != "memref.store" and (op.regions or not op.name.startswith(PURE)):
-            return []
-    return moved
-
-
-def _reloaded(store: ir.Operation | None, body: list[ir.Operation]) -> bool:
-    """`store` (in `body`) puts back, at the same element, a value loaded from it with no
-    store in between: it changes nothing."""
-    if store is None or store.name != "memref.store" or store not in body:
-        return False
-    load = defining(store.operands[0])
-    if load is None or load.name != "memref.load" or load not in body or \
-            list(load.operands) != list(store.operands)[1:]:
-        return False
-    between = body[body.index(load) + 1:body.index(store)]
-    return not any(op.name == "memref.store" for op in between)
-
-
-def _clone_stores(moved: list[tuple[ir.Operation, list[ir.Operation]]], iv: ir.Value,
-                  at: ir.Value) -> None:
-    """The stores of `moved` (each with the ops of its index) at iteration `at`."""
-    for store, ops in moved:
-        memo: dict[ir.Value, ir.Value] = {iv: at}
-        for op in [*ops, store]:
-            copy = op.clone()
-            for n, v in enumerate(op.operands):
-                copy.operands[n] = memo.get(v, v)
-            if op.name in LINEAR:
-                _nsw(copy)
-            for old, new in zip(op.results, copy.results, strict=True):
-                memo[old] = new
-
-
-def _partial(chain: list[ir.Operation], loop: ir.Operation, k: int, at: int,
-             add: ir.Operation) -> None:
-    """Let the gather loops sum from -0.0 (a partial sum per run of the loops, not a chain
-    through all of them) and add that partial sum to the carried one after them."""
-    init = chain[0].operands[3 + k]
-    with ir.InsertionPoint(chain[0]), chain[0].location:
-        chain[0].operands[3 + k] = arith.ConstantOp(init.type, NEUTRAL["arith.addf"]).result
-    with ir.InsertionPoint(loop), loop.location:
-        total = add.clone()
-        total.operands[0] = init
-        total.operands[1] = chain[-1].results[k]
-    loop.operands[at] = total.results[0]
-
-
-def _threads(chain: list[ir.Operation], loop: ir.Operation, k: int, at: int) -> bool:
-    """Whether the gather loops `chain` carry their k-th value from one to the next and
-    into operand `at` of `loop`."""
-    ends = [*chain[1:], loop]
-    return all(nxt.operands[3 + k if nxt != loop else at] == g.results[k]
-               for g, nxt in zip(chain, ends, strict=True))
-
-
-def _pure_slice(value: ir.Value, loop: ir.Operation,
-                body: list[ir.Operation]) -> list[ir.Operation] | None:
-    """The loads and arithmetic of `loop`'s body that compute `value`, in body order; None
-    if it uses another op or a loop-carried value."""
-    iv = loop.regions[0].blocks[0].arguments[0]
-    needed: set[ir.Operation] = set()
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if v == iv or not inside(v, loop):
-            continue
-        op = defining(v)
-        if op is None or op_of(op.parent) != loop or op.regions or not (
-                op.name == "memref.load" or op.name.startswith(PURE)):
-            return None
-        if op not in needed:
-            needed.add(op)
-            stack.extend(op.operands)
-    return [op for op in body if op in needed]
-
-
-def _add_term(g: ir.Operation, k: int, add: ir.Operation, acc: ir.Value,
-              ops: list[ir.Operation], loop: ir.Operation) -> None:
-    """In the gather loop `g`: its k-th carried value plus the term of iteration t + d (for
-    t the gather loop's element; a guarded loop adds only iterations in `loop`'s range)."""
-    s, d, guarded = list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))[:3]
-    block = g.regions[0].blocks[0]
-    yield_op = list(block.operations)[-1].operation
-    e = add.operands[1 if add.operands[0] == acc else 0]
-    iv = loop.regions[0].blocks[0].arguments[0]
-    lo, hi = loop.operands[0], loop.operands[1]
-    first = list(block.operations)[0].operation
-    with ir.InsertionPoint(first), g.location:  # before the stores: loads shared (CSE)
-        u = block.arguments[0]
-        t = _nsw(arith.SubIOp(_index(0), u).operation).results[0] if s < 0 else u
-        at = _shift(t, d)
-        if guarded:
-            ok = arith.AndIOp(arith.CmpIOp(arith.CmpIPredicate.sge, at, lo).result,
-                              arith.CmpIOp(arith.CmpIPredicate.slt, at, hi).result).result
-            branch = scf.IfOp(ok, [e.type], has_else=True)
-            with ir.InsertionPoint(branch.then_block):
-                scf.YieldOp([_clone_term(ops, iv, at, e)])
-            with ir.InsertionPoint(branch.else_block):
-                scf.YieldOp([arith.ConstantOp(e.type, NEUTRAL["arith.addf"]).result])
-            term = branch.results[0]
-        else:
-            term = _clone_term(ops, iv, at, e)
-        new = add.clone()
-        pos = 0 if add.operands[0] == acc else 1
-        new.operands[pos] = block.arguments[1 + k]
-        new.operands[1 - pos] = term
-    yield_op.operands[k] = new.results[0]
-
-
-def _clone_term(ops: list[ir.Operation], iv: ir.Value, at: ir.Value, e: ir.Value) -> ir.Value:
-    """Clone `ops` at the insertion point with `iv` replaced by `at`; the copy of `e`."""
-    return _clone(ops, {iv: at}).get(e, e)

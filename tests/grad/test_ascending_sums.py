@@ -24,7 +24,7 @@ from mlir import ir
 import ember
 from ember import f64
 from ember.ir.context import mlir_context
-from ember.lowering import ascendingsums, gather
+from ember.lowering import ascendingsums, foldsums
 from ember.lowering.enzyme import ADSpec
 from tests.helpers import assert_close_leaves, value_and_grad_leaves
 
@@ -105,9 +105,9 @@ def _build(fn, wrt, opt_level, monkeypatch, ascend=True, counts=None):
             return done
 
         m.setattr(ascendingsums, "ascend_sums", counted if ascend else lambda module, spec: 0)
-        # the sum loops as the gather rewrite leaves them (gather.fold_sums would move the
+        # the sum loops as the gather rewrite leaves them (foldsums.fold_sums would move the
         # heat `dk` sum into the gather loops: tested in test_fold_sums.py)
-        m.setattr(gather, "fold_sums", lambda module, spec: 0)
+        m.setattr(foldsums, "fold_sums", lambda module, spec: 0)
         vg = ember.value_and_grad(ember.kernel(fn, opt_level=opt_level, cache=False), wrt=wrt)
         vg.compile()
     return vg

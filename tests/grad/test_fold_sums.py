@@ -1,4 +1,4 @@
-"""Sums and zeroing folded into the gather loops (lowering/gather.py `fold_sums`) keep the
+"""Sums and zeroing folded into the gather loops (lowering/foldsums.py) keep the
 gradient.
 
 The `heat` workload and the stencil variants of test_rowstencil.py (wider, one-sided, two
@@ -21,7 +21,7 @@ import pytest
 from test_rowstencil import CASES, W, assert_close, run
 
 import ember
-from ember.lowering import fastgather, gather
+from ember.lowering import fastgather, foldsums, gather
 
 FOLDS = {  # name -> (sums moved, zeroing loops removed), per version of the reverse stencil
     # loop (gather.py makes one per order of the two swapped adjoint rows)
@@ -36,7 +36,7 @@ VERSIONS = 2
 def _counted(monkeypatch):
     """Count the sums `fold_sums` moves and the zeroing loops it removes."""
     counts = {"sums": 0, "stores": 0}
-    fold, movable = gather.fold_sums, gather._movable_stores
+    fold, movable = foldsums.fold_sums, foldsums._movable_stores
 
     def counting_fold(module, spec):
         n = fold(module, spec)
@@ -48,8 +48,8 @@ def _counted(monkeypatch):
         counts["stores"] += bool(found)
         return found
 
-    monkeypatch.setattr(gather, "fold_sums", counting_fold)
-    monkeypatch.setattr(gather, "_movable_stores", counting_movable)
+    monkeypatch.setattr(foldsums, "fold_sums", counting_fold)
+    monkeypatch.setattr(foldsums, "_movable_stores", counting_movable)
     return counts
 
 
@@ -71,7 +71,7 @@ def test_only_the_scalar_sums_change(name, monkeypatch):
     # (both without fastgather.py's flags: they round the two builds' gather loops apart)
     monkeypatch.setattr(fastgather, "fast_gathers", lambda module, spec: 0)
     fast = run(fn, args, wrt, 3)
-    monkeypatch.setattr(gather, "fold_sums", lambda module, spec: 0)
+    monkeypatch.setattr(foldsums, "fold_sums", lambda module, spec: 0)
     unfolded = run(fn, args, wrt, 3)
     for (a, b), w in zip(zip(fast, unfolded, strict=True), ("value", *wrt), strict=True):
         if w in ("value", "u0"):
