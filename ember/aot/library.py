@@ -180,7 +180,7 @@ def _object(key: str, export: str, make_ir: Any, cpu: str | None,
         with open(hit[0], "rb") as f:
             return f.read(), True
     obj = native.emit_object(native.optimize(make_ir(), cpu, vector_math=vector_math,
-                                             derivative=derivative),
+                                             derivative=derivative, exact_math=False),
                              cpu)
     with tempfile.NamedTemporaryFile(suffix=".o", delete=False) as tmp:
         tmp.write(obj)

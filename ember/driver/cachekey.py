@@ -17,6 +17,7 @@ from collections.abc import Callable
 from .._version import __version__
 from ..frontend.deps import dependencies
 from ..options import CompileOptions, host_cpu
+from ..runtime import exactmath
 
 ABI_VERSION = 5
 """Bumped when the entry points inside cached libraries, the cache metadata
@@ -56,7 +57,9 @@ def _ember_sources() -> str:
 
 @functools.cache
 def _host() -> str:
-    return "|".join(host_cpu()) or platform.processor() + platform.machine()
+    """The CPU, and whether vectorized tanh has libm's bits here (runtime/exactmath.py)."""
+    cpu = "|".join(host_cpu()) or platform.processor() + platform.machine()
+    return f"{cpu}|{exactmath.key_fact()}"
 
 
 def cache_key(func: Callable[..., object], options: CompileOptions) -> str:

@@ -270,7 +270,7 @@ def compile_derivative(func: Callable[..., object], request: Request,
     with COMPILE_LOCK, cache.Claim() as claim:
         program = build_program(func, ad=True, checks=options)
         if options.optimize_loops:  # row loops jammed for the forward sweep (opt/adjam.py)
-            program = jam_entry(program)
+            program = jam_entry(program, request.wrt if request.mode == "reverse" else None)
         program, request, layout = _array_results(program, request, results)
         reverse = request.mode == "reverse"
         prep = prepare_reverse(program) if reverse else Prepared(program, None, 0)

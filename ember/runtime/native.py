@@ -17,7 +17,7 @@ import threading
 
 import llvmlite.binding as llvm
 
-from . import vecmath
+from . import exactmath, vecmath
 from .cc import compiler
 from .thunk import PRELUDE
 
@@ -83,9 +83,12 @@ def _declared(line: str) -> str:
 
 
 def optimize(ir_text: str, cpu: str | None = None, speed: int = 3,
-             vector_math: bool = False, derivative: bool = False) -> llvm.ModuleRef:
+             vector_math: bool = False, derivative: bool = False,
+             exact_math: bool | None = None) -> llvm.ModuleRef:
     """Parse and optimize; with `vector_math` (fastmath kernels), the vectorized math
-    intrinsics LLVM would scalarize call glibc's vector math library instead (vecmath.py).
+    intrinsics LLVM would scalarize call glibc's vector math library instead (vecmath.py);
+    otherwise, with `exact_math` (default: host builds, `cpu` None), vectorized f64 `tanh`
+    is computed in vector registers with libm's exact bits (exactmath.py).
     A `derivative` is optimized without the SLP vectorizer (the reverse of a stencil adds
     into neighbouring shadow elements, `du[i-1] += a; du[i] += b`, which it pairs into one
     16-byte load and store that then waits on the 8-byte store of the previous iteration: a
@@ -102,6 +105,21 @@ def optimize(ir_text: str, cpu: str | None = None, speed: int = 3,
         builder.getModulePassManager().run(mod, builder)
     if vector_math and vecmath.VECTOR_INTRINSIC.search(text := str(mod)):
         mod = _parse(vecmath.use_libmvec(text), tm)
+    elif not vector_math and (cpu is None if exact_math is None else exact_math):
+        mod = _exact_tanh(mod, tm)
+    return mod
+
+
+def _exact_tanh(mod: llvm.ModuleRef, tm: llvm.TargetMachine) -> llvm.ModuleRef:
+    """`mod` with its vectorized f64 `tanh` calls computing libm's bits inline, where this
+    host allows it (exactmath.py)."""
+    if not (any(exactmath.VECTOR_TANH.match("@" + f.name) for f in mod.functions)
+            and exactmath.enabled()):
+        return mod
+    mod = _parse(exactmath.use_exact_tanh(str(mod)), tm)
+    inliner = llvm.create_new_module_pass_manager()
+    inliner.add_always_inliner_pass()
+    inliner.run(mod, llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options()))
     return mod
 
 

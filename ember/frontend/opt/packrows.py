@@ -24,17 +24,22 @@ are commutative), so results are bitwise those of the loops as written. Legal wh
 are independent (`jam.row_plan`), `w` is never written in the function (no stores to it, no
 views, no kernel calls), and the bounds are fixed in the outer loop. In derivative builds
 (adjam.py) Enzyme differentiates the packed loops like any other: `dwt[i, j] += dacc[j] * t`
-is contiguous in j, and the pack's adjoint adds `dwt` back into `dw` once per call.
+is contiguous in j, and the pack's adjoint adds `dwt` back into `dw` once per call. Reverse
+mode packs only rows with w stored w[i, j] or a v(i) that carries no derivative (`constant`):
+the reverse of a packed row with an active v(i) sums over the lanes, a scalar loop, while
+the rows as written reverse into two vectorized loops. A layer opening its outer loop runs
+over four samples per pass where that is legal (samplejam.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ... import types as T
-from ...errors import Span
 from .. import dataflow, tir
 from .jam import LoopRewriter, Row, checked_disjoint, fresh_arrays, is_one, reads_memory, row_plan
+from .rowparts import Build, Rows
+from .samplejam import inactive, jam, jammable
 
 MIN_ROWS = 16
 """Fewer rows than this (a few output neurons) run the row loop as written."""
@@ -45,40 +50,26 @@ AD_DEPTH = 4
 and more than 4 rows need more run-time overlap checks than LLVM makes (8): a scalar loop."""
 
 
-def pack_rows(body: tuple[tir.Stmt, ...], types: dict[str, T.Type],
-              derivative: bool = False) -> tuple[tir.Stmt, ...]:
+def pack_rows(body: tuple[tir.Stmt, ...], types: dict[str, T.Type], derivative: bool = False,
+              constant: frozenset[str] | None = None) -> tuple[tir.Stmt, ...]:
     """`body` with its matvec row loops packed (carried recomputed); new locals go into
     `types`. `derivative`: no run-time choice between the packed and the original rows
     (Enzyme would save each branch's values per iteration, in buffers allocated per
-    iteration), so every row count takes the packed rows, and w must be a parameter the
-    kernel does not write next to others it does."""
+    iteration), so every row count takes the packed rows, w must be a parameter the kernel
+    does not write next to others it does, and a layer opening its sample loop runs over
+    several samples per pass (samplejam.py). `constant` (reverse-mode builds): the parameters
+    that carry no derivative; only rows whose v(i) reads nothing else are packed (the reverse
+    of a packed row with an active v(i) is a reduction over the lanes: a scalar loop)."""
     if _unknown_writes(body):
         return body
     packer = _Packer(types)
     packer.derivative = derivative
+    packer.constant = constant
     packer.stored = _stored(body)
     packer.assigned = {n.name for n in tir.walk(body) if isinstance(n, tir.Assign)}
     packer.fresh = fresh_arrays(body)
     out = packer.block(body)
     return dataflow.annotate(out, types) if packer.count else body
-
-
-@dataclass
-class _Rows:
-    loop: tir.For
-    """The row loop (over j)."""
-    acc: str
-    init: tir.Expr
-    depth: tir.For
-    """The reduction loop (over i)."""
-    w: tir.Var
-    v: tir.Expr
-    product: tir.BinOp
-    w_left: bool
-    """Whether w's load is the product's left operand."""
-    column: bool
-    """w is indexed w[i, j] (rows along its columns): its rows are lanes already, no pack."""
-    epilogue: tuple[tir.Stmt, ...]
 
 
 class _Packer(LoopRewriter):
@@ -88,6 +79,7 @@ class _Packer(LoopRewriter):
     assigned: set[str] = set()
     fresh: frozenset[str] = frozenset()
     derivative = False
+    constant: frozenset[str] | None = None
     depth = 0
     """Loops around the one being rewritten, itself included."""
 
@@ -105,24 +97,36 @@ class _Packer(LoopRewriter):
             return None  # the pack's arrays would be allocated per outer iteration
         inner = dataflow.assigned(outer.body) | {outer.var}
         found = [r for s in outer.body if isinstance(s, tir.For)
-                 and (r := _match(s, self.types, inner, self.stored, self.assigned))]
+                 and (r := _match(s, self.types, inner, self.stored, self.assigned))
+                 and (self.constant is None or r.column or inactive(r.v, self.types,
+                                                                    self.constant))]
         if not found or self.stored & self.assigned - self.fresh:
             return None  # a written array under a second name could be w
         if self.derivative and self.stored - self.assigned:
             return None  # w would need a run-time overlap check, hence a branch
         before: list[tir.Stmt] = []
         swap: dict[int, tir.Stmt] = {}
+        first = self.count
         for rows in found:
             pre, packed = self.pack(outer, rows)
             before += pre
             swap[id(rows.loop)] = packed
         body = tuple(swap.get(id(s), s) for s in outer.body)
-        return (*before, replace(outer, body=self.block(body)))
+        new = replace(outer, body=self.block(body))
+        if not (jammable(outer, found[0], self.types, self.assigned, self.fresh)
+                and (self.derivative or not self.stored - self.assigned)):
+            return (*before, new)  # (a written parameter could hold v's or init's array)
+        b = Build(self.types, found[0].loop.span, self.types[found[0].loop.var],
+                  found[0].product.type)
+        if self.derivative:
+            return (*before, *jam(new, found[0], first, b, AD_DEPTH, new.body))
+        ok = b.var(f"__pk{first}_ok", T.boolean)
+        return (*before, *jam(new, found[0], first, b, DEPTH, new.body, ok))
 
-    def pack(self, outer: tir.For, rows: _Rows) -> tuple[list[tir.Stmt], tir.Stmt]:
+    def pack(self, outer: tir.For, rows: Rows) -> tuple[list[tir.Stmt], tir.Stmt]:
         """The statements before `outer` (pack), and what replaces the row loop."""
-        n, b = self.count, _Build(self.types, rows.loop.span, self.types[rows.loop.var],
-                                  rows.product.type)
+        n, b = self.count, Build(self.types, rows.loop.span, self.types[rows.loop.var],
+                                 rows.product.type)
         self.count += 1
         m, k, wt, acc, ok, main = (b.local(f"__pk{n}_{s}", t) for s, t in (
             ("m", b.it), ("k", b.it), ("wt", b.matrix), ("acc", b.vector), ("ok", T.boolean),
@@ -162,7 +166,7 @@ class _Packer(LoopRewriter):
             return pre, tir.If(b.span, tir.Const(T.boolean, b.span, True), packed, ())
         return pre, tir.If(b.span, b.var(ok, T.boolean), packed, (rows.loop,))
 
-    def usable(self, b: _Build, rows: _Rows, m: str) -> tir.Expr:
+    def usable(self, b: Build, rows: Rows, m: str) -> tir.Expr:
         """Whether the packed rows run: enough rows (always, in a derivative build), and w
         apart from every parameter the kernel writes."""
         if self.derivative:
@@ -172,7 +176,7 @@ class _Packer(LoopRewriter):
         apart = checked_disjoint(params, [rows.w.name], self.types, b.span, lambda x, y: False)
         return wide if apart is None else b.both(wide, apart)
 
-    def sweep(self, b: _Build, rows: _Rows, n: int, base: tir.Expr,
+    def sweep(self, b: Build, rows: Rows, n: int, base: tir.Expr,
               count: int) -> tuple[tir.Stmt, ...]:
         """t_r = v(base + r) for r < count, then one pass over the rows adding
         wt[base + r, j] * t_r to acc[j] in increasing r (the product's operands in w's
@@ -197,68 +201,8 @@ class _Packer(LoopRewriter):
         return tuple(out)
 
 
-@dataclass
-class _Build:
-    """Node constructors at one span, for index type `it` and float type `ft`."""
-
-    types: dict[str, T.Type]
-    span: Span
-    it: T.Type
-    ft: T.Type
-
-    @property
-    def matrix(self) -> T.Type:
-        return T.Array(self.ft, 2)  # type: ignore[arg-type]
-
-    @property
-    def vector(self) -> T.Type:
-        return T.Array(self.ft, 1)  # type: ignore[arg-type]
-
-    def local(self, name: str, t: T.Type) -> str:
-        self.types[name] = t
-        return name
-
-    def var(self, name: str, t: T.Type | None = None) -> tir.Var:
-        return tir.Var(t or self.it, self.span, name)
-
-    def const(self, v: int) -> tir.Const:
-        return tir.Const(self.it, self.span, v)
-
-    def idx(self, e: tir.Expr) -> tir.Expr:
-        return tir.Cast(T.i64, self.span, e)
-
-    def cast(self, e: tir.Expr) -> tir.Expr:
-        """`e` as the float type (a weak `0.0` initial value, as its assignment converts it)."""
-        return e if e.type == self.ft else tir.Cast(self.ft, self.span, e)
-
-    def binop(self, op: str, a: tir.Expr, b: tir.Expr) -> tir.BinOp:
-        return tir.BinOp(a.type, self.span, op, a, b)
-
-    def compare(self, op: str, a: tir.Expr, b: tir.Expr) -> tir.Compare:
-        return tir.Compare(T.boolean, self.span, op, a, b)
-
-    def both(self, a: tir.Expr, b: tir.Expr) -> tir.BoolOp:
-        return tir.BoolOp(T.boolean, self.span, "and", a, b)
-
-    def assign(self, name: str, value: tir.Expr) -> tir.Assign:
-        return tir.Assign(self.span, name, value)
-
-    def loop(self, v: str, start: tir.Expr, stop: tir.Expr, body: tuple[tir.Stmt, ...],
-             step: int = 1) -> tir.For:
-        self.types[v] = self.it
-        return tir.For(self.span, v, start, stop, self.const(step), 1, body)
-
-    def load(self, a: str, t: T.Type, *ix: tir.Expr) -> tir.Load:
-        return tir.Load(self.ft, self.span, self.var(a, t), tuple(self.idx(e) for e in ix),
-                        (False,) * len(ix))
-
-    def store(self, a: str, t: T.Type, value: tir.Expr, *ix: tir.Expr) -> tir.Store:
-        return tir.Store(self.span, self.var(a, t), tuple(self.idx(e) for e in ix),
-                         (False,) * len(ix), value)
-
-
 def _match(loop: tir.For, types: dict[str, T.Type], outer: set[str], stored: set[str],
-           assigned: set[str]) -> _Rows | None:
+           assigned: set[str]) -> Rows | None:
     """The parts of `loop` if it is a matvec row loop that pack_rows can rewrite."""
     if not (_zero(loop.start) and is_one(loop.step) and len(loop.body) >= 2):
         return None
@@ -285,7 +229,7 @@ def _match(loop: tir.For, types: dict[str, T.Type], outer: set[str], stored: set
                     and start.value.type.bits == product.type.bits)
             or tir.effects_under(v).writes or row_plan(loop, types, reductions=True) is None):
         return None
-    return _Rows(loop, a, start.value, depth, w, v, product, w_left, column, tuple(epilogue))
+    return Rows(loop, a, start.value, depth, w, v, product, w_left, column, tuple(epilogue))
 
 
 def _product(value: tir.BinOp, a: str, j: str, i: str
