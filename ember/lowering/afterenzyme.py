@@ -8,7 +8,8 @@ shortened (adjointchains.py), the adjoint sums of scalar parameters
 reordered for the vectorizer (adjointsums.py), moved into the gather loops
 (foldsums.py) or their loops run ascending
 (ascendingsums.py; none of the three in `serial` derivatives), the gather loops' float ops
-marked fast-math (fastgather.py; not in `serial` ones either), in-place row loops
+marked fast-math (fastgather.py; not in `serial` ones either), a reverse loop fused into the
+forward loop it mirrors (fusesweeps.py; not in `serial` ones), in-place row loops
 kept scalar and rolled (rowloops.py), adjoints added onto just-zeroed elements marked `nsz`
 (zeroadds.py).
 Always: prange loops onto libgomp threads (paralleladjoint.py), except for derivatives that
@@ -27,6 +28,7 @@ from . import (
     ascendingsums,
     fastgather,
     foldsums,
+    fusesweeps,
     gather,
     paralleladjoint,
     remat,
@@ -53,6 +55,7 @@ def rewrite_derivative(derived: ir.Module, spec: ADSpec, optimize: bool, serial:
             foldsums.fold_sums(derived, spec)
             fastgather.fast_gathers(derived, spec)
             ascendingsums.ascend_sums(derived, spec)
+            fusesweeps.fuse_sweeps(derived, spec)
             shadows = adattrs.shadow_params(derived, spec)
         if shadows is not None:
             rowloops.keep_rows_scalar(derived, shadows.function)

@@ -87,7 +87,7 @@ def _independent(loop: ir.Operation) -> bool:
         if op.name in ("memref.load", "memref.store"):
             at = 1 if op.name == "memref.store" else 0
             memref, index = op.operands[at], list(op.operands)[at + 1:]
-            if not index or _slope(index[-1], iv, loop) != -1 or \
+            if not index or slope(index[-1], iv, loop) != -1 or \
                     any(inside(i, loop) for i in index[:-1]):
                 return False
             accesses.append((op.name, memref, index))
@@ -101,7 +101,7 @@ def _independent(loop: ir.Operation) -> bool:
     return True
 
 
-def _slope(value: ir.Value, iv: ir.Value, loop: ir.Operation) -> int | None:
+def slope(value: ir.Value, iv: ir.Value, loop: ir.Operation) -> int | None:
     """d value / d iv for an affine index (None: not one)."""
     if value == iv:
         return 1
@@ -111,10 +111,10 @@ def _slope(value: ir.Value, iv: ir.Value, loop: ir.Operation) -> int | None:
     if op is None:
         return None
     if op.name in CASTS:
-        return _slope(op.operands[0], iv, loop)
+        return slope(op.operands[0], iv, loop)
     if op.name not in SLOPES:
         return None
-    parts = [_slope(v, iv, loop) for v in op.operands]
+    parts = [slope(v, iv, loop) for v in op.operands]
     if None in parts:
         return None
     return sum(s * p for s, p in zip(SLOPES[op.name], parts, strict=True) if p is not None)
