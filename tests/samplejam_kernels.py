@@ -1,4 +1,4 @@
-"""Dense-layer kernels shared by tests/grad/test_sample_jam.py (derivatives) and
+"""Dense-layer kernels shared by tests/grad/test_sample_jam_adjoint.py (derivatives) and
 tests/e2e/test_sample_jam.py (primal) for frontend/opt/samplejam.py: a packed layer opening
 the sample loop runs over four samples per pass. Different initial values, epilogues, weight
 layouts and sample ranges; `recurrent` reads an array its sample loop writes (not jammed)."""
@@ -12,7 +12,8 @@ from ember import f64
 
 def mlp_sum(w1: f64[:, :], b1: f64[:], w2: f64[:, :], b2: f64[:], x: f64[:, :],
             y: f64[:, :]) -> float:
-    """The textbook tanh MLP (weights out x in), summed squared error."""
+    """The textbook tanh MLP (weights out x in), summed squared error (tests/matvec_kernels.py
+    `mlp` divides by the sample count: this one also takes zero samples)."""
     h = np.empty(b1.shape[0])
     loss = 0.0
     for s in range(x.shape[0]):

@@ -50,13 +50,13 @@ def ascend_sums(module: ir.Module, spec: ADSpec) -> int:
         if "sym_name" in func.attributes and ir.StringAttr(func.attributes["sym_name"]).value \
                 == name:
             for loop in ops_where(func, lambda op: op.name == "scf.for"):
-                if _sums_only(loop) and _independent(loop):
+                if sums_only(loop) and _independent(loop):
                     _reverse(loop)
                     done += 1
     return done
 
 
-def _sums_only(loop: ir.Operation) -> bool:
+def sums_only(loop: ir.Operation) -> bool:
     """Step 1, a flat body of BODY ops, and every carried value a reassociable sum."""
     body = loop.regions[0].blocks[0]
     ops = [op.operation for op in body.operations]

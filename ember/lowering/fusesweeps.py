@@ -8,8 +8,11 @@ loop, so `x[i]` is loaded once, the common values merge, and LLVM computes `sin(
 `cos(t)` with one `sincos` call (glibc's `sincos` gives exactly the bits of `sin` and `cos`:
 compared on 2e8 inputs). Conditions:
 * both are `scf.for` ops of one block of `diffe<fn>`, the forward loop first, with the same
-  bounds and step 1, and bodies of arithmetic, math, loads and stores only (no regions);
-* the forward loop stores nothing; the reverse loop carries nothing, and its iterations are
+  bounds and step 1, and bodies of arithmetic, math, loads and stores only (no regions),
+  each calling a math function (sin, exp, ...: the shared work is what pays; a reverse loop
+  of plain arithmetic is faster alone, vectorized, next to a forward sum that cannot be);
+* the forward loop stores nothing; the reverse loop carries only sums that adjointsums.py
+  marked reassociable (the adjoint of a scalar parameter), and its iterations are
   independent: every access indexes its last axis by `c +- iv` (one slope for all) and its
   other axes by loop-invariant values, and every stored buffer is accessed at the store's own
   index only (buffers are told apart as allocations or as shadow parameters, which are
@@ -17,9 +20,10 @@ compared on 2e8 inputs). Conditions:
 * the forward loop loads no buffer that may be one the reverse loop stores;
 * the ops between the two are pure (index arithmetic, views); the reverse loop uses no result
   of the forward loop, and what it uses from between the two moves above the forward loop.
-The reverse body then runs in the forward loop's iteration with its index mirrored (its
-elements ascending): every value and derivative is computed by the same operations from the
-same operands, bit for bit.
+One loop carrying the values of both runs the forward body, then the reverse body with its
+index mirrored (its elements ascending): every value and array derivative is computed by the
+same operations from the same operands, bit for bit; a carried sum adds its terms in
+ascending order (as ascendingsums.py would), a change by rounding only.
 """
 
 from __future__ import annotations
@@ -27,16 +31,20 @@ from __future__ import annotations
 from typing import Final
 
 from mlir import ir
-from mlir.dialects import arith
+from mlir.dialects import arith, scf
 
-from .ascendingsums import BODY, slope
+from .ascendingsums import BODY, slope, sums_only
 from .enzyme import ADSpec
 from .gather import buffer_roots
-from .irquery import constant, defining, derivative_functions, inside, nested, op_of
+from .irquery import constant, defining, derivative_functions, inside, nested
 
 PURE: Final = ("arith.", "index.", "memref.dim", "memref.subview", "memref.cast",
                "memref.reinterpret_cast")
 """Ops that may sit between the two loops and move above the forward one (prefixes)."""
+CHEAP: Final = frozenset({"math.absf", "math.absi", "math.fma", "math.copysign", "math.sqrt",
+                          "math.rsqrt", "math.floor", "math.ceil", "math.round",
+                          "math.roundeven", "math.trunc", "math.fpowi", "math.ipowi"})
+"""Math ops that are instructions, not calls: alone they are no reason to fuse."""
 
 
 def fuse_sweeps(module: ir.Module, spec: ADSpec) -> int:
@@ -46,10 +54,16 @@ def fuse_sweeps(module: ir.Module, spec: ADSpec) -> int:
     for func in derivative_functions(module, spec.fn):
         entry = func.regions[0].blocks[0]
         shadows = spec.shadows()
-        for block in [entry, *(b for op in nested(func) for r in op.regions for b in r.blocks)]:
-            while (pair := _pair(block, shadows)) is not None:
-                _fuse(*pair)
-                done += 1
+        fused = True
+        while fused:  # (the blocks listed anew after a fusion: the fused loops' are gone)
+            fused = False
+            for block in [entry, *(b for op in nested(func) for r in op.regions
+                                   for b in r.blocks)]:
+                if (pair := _pair(block, shadows)) is not None:
+                    _fuse(*pair)
+                    done += 1
+                    fused = True
+                    break
     return done
 
 
@@ -88,22 +102,16 @@ def _fits(first: ir.Operation, second: ir.Operation, shadows: frozenset[int]) ->
     the module docstring's conditions on bounds, bodies and memory."""
     a, b = _flat(first), _flat(second)
     body = second.regions[0].blocks[0]
-    if a is None or b is None or len(body.arguments) != 1 or len(second.results) or \
-            any(first.operands[k] != second.operands[k] for k in (0, 1)):
+    if a is None or b is None or any(first.operands[k] != second.operands[k] for k in (0, 1)):
         return None
-    if any(op.name == "memref.store" for op in a):
+    if len(body.arguments) > 1 and not sums_only(second):
         return None
-    slopes, accesses = set(), []
-    for op in b:
-        if op.name in ("memref.load", "memref.store"):
-            at = 1 if op.name == "memref.store" else 0
-            memref, index = op.operands[at], list(op.operands)[at + 1:]
-            if not index or any(inside(i, second) for i in index[:-1]):
-                return None
-            slopes.add(slope(index[-1], body.arguments[0], second))
-            accesses.append((op.name, memref, index))
-    if len(slopes) != 1 or not slopes <= {1, -1}:
+    if any(op.name == "memref.store" for op in a) or not (_calls(a) and _calls(b)):
         return None
+    found = _accesses(b, second)
+    if found is None:
+        return None
+    direction, accesses = found
     stored = [m for kind, m, _ in accesses if kind == "memref.store"]
     for kind, memref, index in accesses:
         if kind == "memref.store" and any(
@@ -113,7 +121,31 @@ def _fits(first: ir.Operation, second: ir.Operation, shadows: frozenset[int]) ->
     loads = [op.operands[0] for op in a if op.name == "memref.load"]
     if any(_may_alias(x, y, shadows) for x in loads for y in stored):
         return None
-    return slopes.pop()
+    return direction
+
+
+def _calls(ops: list[ir.Operation]) -> bool:
+    """Whether `ops` compute a math function that is a library call (not CHEAP)."""
+    return any(op.name.startswith("math.") and op.name not in CHEAP for op in ops)
+
+
+def _accesses(ops: list[ir.Operation], loop: ir.Operation
+              ) -> tuple[int, list[tuple[str, ir.Value, list[ir.Value]]]] | None:
+    """(the slope +-1 shared by every access's last index, the loads and stores of `ops`
+    with their memref and indices); None if the indices are of another form."""
+    iv = loop.regions[0].blocks[0].arguments[0]
+    slopes, accesses = set(), []
+    for op in ops:
+        if op.name in ("memref.load", "memref.store"):
+            at = 1 if op.name == "memref.store" else 0
+            memref, index = op.operands[at], list(op.operands)[at + 1:]
+            if not index or any(inside(i, loop) for i in index[:-1]):
+                return None
+            slopes.add(slope(index[-1], iv, loop))
+            accesses.append((op.name, memref, index))
+    if len(slopes) != 1 or not slopes <= {1, -1}:
+        return None
+    return slopes.pop(), accesses
 
 
 def _moved(first: ir.Operation, second: ir.Operation,
@@ -143,23 +175,39 @@ def _may_alias(a: ir.Value, b: ir.Value, shadows: frozenset[int]) -> bool:
 
 def _fuse(first: ir.Operation, second: ir.Operation, moved: list[ir.Operation],
           direction: int) -> None:
-    """Move `moved` above `first`, then `second`'s body into `first`'s, its index mirrored
-    where it descends."""
+    """Move `moved` above `first`, then replace both loops by one that carries the values of
+    both and runs `first`'s body, then `second`'s, its index mirrored where it descends."""
     for op in moved:
         op.move_before(first)
-    body = first.regions[0].blocks[0]
-    tail = op_of(list(body.operations)[-1])
-    iv = body.arguments[0]
-    index = iv
-    if direction == -1:
-        with ir.InsertionPoint(first), first.location:
+    a, b = first.regions[0].blocks[0], second.regions[0].blocks[0]
+    carried = len(first.results)
+    with ir.InsertionPoint(first), first.location:
+        if direction == -1:
             one = arith.ConstantOp(ir.IndexType.get(), 1)
             top = arith.SubIOp(arith.AddIOp(first.operands[0], first.operands[1]).result,
-                               one.result)
-        with ir.InsertionPoint(tail), first.location:
-            index = arith.SubIOp(top.result, iv).result
-    inner = second.regions[0].blocks[0]
-    inner.arguments[0].replace_all_uses_with(index)
-    for op in [o.operation for o in inner.operations][:-1]:
-        op.move_before(tail)
+                               one.result).result
+        loop = scf.ForOp(*first.operands[:3], [*first.operands[3:], *second.operands[3:]])
+    for name in (attr.name for attr in first.attributes):
+        loop.operation.attributes[name] = first.attributes[name]
+    with ir.InsertionPoint(loop.body), first.location:
+        anchor = arith.ConstantOp(ir.IndexType.get(), 0).operation
+    iv, args = loop.induction_variable, list(loop.inner_iter_args)
+    tails = []
+    for block, into in ((a, args[:carried]), (b, args[carried:])):
+        if block == b and direction == -1:
+            with ir.InsertionPoint(anchor), first.location:
+                iv = arith.SubIOp(top, loop.induction_variable).result
+        for old, new in zip(block.arguments, [iv, *into], strict=True):
+            old.replace_all_uses_with(new)
+        ops = [o.operation for o in block.operations]
+        tails += list(ops[-1].operands)
+        for op in ops[:-1]:
+            op.move_before(anchor)
+    with ir.InsertionPoint(loop.body), first.location:
+        scf.YieldOp(tails)
+    anchor.erase()
+    results = list(loop.results)
+    for old, new in zip([*first.results, *second.results], results, strict=True):
+        old.replace_all_uses_with(new)
+    first.erase()
     second.erase()
