@@ -17,6 +17,12 @@ partial sum having no other use (so `e` cannot depend on it and nothing else see
 reordered partial sum). The derivative changes by rounding only (a reordered sum, about
 1e-16 relative to the sum of magnitudes) and stays deterministic: the same library gives the
 same result on every call. opt_level <= 1 keeps Enzyme's order.
+
+`reassociate_loop_sums` marks the same kind of chain where any reverse loop carries it and
+the loop computes adjoints only (fastgather.py's slice of the primal results: no value or
+store of the loop reaches them): the adjoint of a value loaded before a loop and used in
+every iteration, such as a packed dense layer's input `t_r` in `dt_r += dacc[j] * w[i+r, j]`
+(a scalar chain per row otherwise: 43% of a 16-32-32-4 MLP's gradient).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from mlir import ir
 
 from ..ir.context import ops_where
 from .enzyme import ADSpec
+from .fastgather import PrimalSlice
 from .irquery import defining, derivative_functions, op_of
 
 _REASSOC: Final = "#arith.fastmath<reassoc>"
@@ -42,6 +49,26 @@ def reassociate_sums(module: ir.Module, spec: ADSpec) -> int:
     for func in derivative_functions(module, spec.fn):
         for ret in ops_where(func, lambda op: op.name == "func.return"):
             for value in list(ret.operands)[-active:]:
+                chain = _Chain()
+                if chain.loop_sum(value) and chain.closed():
+                    for op in chain.adds:
+                        op.attributes["fastmath"] = ir.Attribute.parse(_REASSOC)
+                    marked += len(chain.adds)
+    return marked
+
+
+def reassociate_loop_sums(module: ir.Module, spec: ADSpec) -> int:
+    """Mark the sums carried by loops of `spec`'s derivative that compute adjoints only
+    (module docstring); returns how many `arith.addf` ops were marked."""
+    marked = 0
+    for func in derivative_functions(module, spec.fn):
+        primal = PrimalSlice(func, spec)
+        if not primal.known:
+            continue
+        for loop in ops_where(func, lambda op: op.name == "scf.for"):
+            if not loop.results or not primal.apart(loop):
+                continue
+            for value in loop.results:
                 chain = _Chain()
                 if chain.loop_sum(value) and chain.closed():
                     for op in chain.adds:

@@ -4,8 +4,8 @@ Input: the module Enzyme returned for the derivative entry `spec` (lowering/enzy
 At opt_level >= 2 (`optimize`): reload unchanged elements instead of caching them (remat.py),
 stencil values recomputed from the saved rows of the arrays they read (rowstencil.py),
 stencil adjoints in gather form (gather.py), the carried adjoint chains of reverse loops
-shortened (adjointchains.py), the adjoint sums of scalar parameters
-reordered for the vectorizer (adjointsums.py), moved into the gather loops
+shortened (adjointchains.py), the adjoint sums of scalar parameters and those carried by
+loops that compute adjoints only reordered for the vectorizer (adjointsums.py), moved into the gather loops
 (foldsums.py) or their loops run ascending
 (ascendingsums.py; none of the three in `serial` derivatives), the gather loops' float ops
 marked fast-math (fastgather.py; not in `serial` ones either), a reverse loop fused into the
@@ -52,6 +52,7 @@ def rewrite_derivative(derived: ir.Module, spec: ADSpec, optimize: bool, serial:
         if not serial:
             adjointchains.shorten_chains(derived, spec)
             adjointsums.reassociate_sums(derived, spec)
+            adjointsums.reassociate_loop_sums(derived, spec)
             foldsums.fold_sums(derived, spec)
             fastgather.fast_gathers(derived, spec)
             ascendingsums.ascend_sums(derived, spec)

@@ -43,7 +43,7 @@ def fast_gathers(module: ir.Module, spec: ADSpec) -> int:
     marked = 0
     for func in derivative_functions(module, spec.fn):
         loops = [op for op in nested(func) if GATHER in op.attributes]
-        primal = _Slice(func, spec) if loops else None
+        primal = PrimalSlice(func, spec) if loops else None
         for loop in loops:
             del loop.attributes[GATHER]
             if primal is not None and primal.known and primal.apart(loop):
@@ -66,7 +66,7 @@ def _flag(op: ir.Operation) -> None:
     op.attributes["fastmath"] = ir.Attribute.parse(f"#arith.fastmath<{','.join(flags)}>")
 
 
-class _Slice:
+class PrimalSlice:
     """The backward slice of the primal results of the derivative function `func`: its
     values, the ops whose operands it takes, and the roots of the buffers it reads (`known`:
     False where some buffer's roots are unknown)."""

@@ -194,3 +194,57 @@ def test_chain_rules(name):
     forward = ADSpec("ek", "f", "forward", _SPEC.params, "f64", "dup")
     with mlir_context():
         assert reassociate_sums(ir.Module.parse(_FUNC.format(body=body)), forward) == 0
+
+
+def dense_in_out(w1: f64[:, :], w2: f64[:, :], x: f64[:, :]) -> float:
+    """Two dense layers with weights stored in x out (packed as they are): the reverse of the
+    second sums `dh[t] += dacc[j] * w2[t, j]` over its rows, a loop-carried adjoint sum."""
+    h = np.empty(w1.shape[1])
+    loss = 0.0
+    for s in range(x.shape[0]):
+        for j in range(w1.shape[1]):
+            a = 0.0
+            for t in range(x.shape[1]):
+                a += x[s, t] * w1[t, j]
+            h[j] = math.tanh(a)
+        for j in range(w2.shape[1]):
+            a = 0.0
+            for t in range(w1.shape[1]):
+                a += h[t] * w2[t, j]
+            loss += a * a
+    return loss
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 40])
+def test_loop_sums_of_adjoints_stay_within_1e12(n, monkeypatch):
+    """reassociate_loop_sums marks the reverse loops' carried adjoint sums (here the packed
+    second layer's `dh`), never a sum that reaches the value; the gradient stays within
+    1e-12 of the same build without the marks and of opt_level=1, bitwise the same on every
+    call, against finite differences."""
+    import ember.lowering.adjointsums as sums_module
+
+    counts: list[int] = []
+    real = sums_module.reassociate_loop_sums
+    wrt = ("w1", "w2")
+    with monkeypatch.context() as m:
+        m.setattr(sums_module, "reassociate_loop_sums",
+                  lambda module, spec: counts.append(real(module, spec)) or counts[-1])
+        fast = ember.value_and_grad(ember.kernel(dense_in_out, cache=False), wrt=wrt)
+        fast.compile()
+        m.setattr(sums_module, "reassociate_loop_sums", lambda module, spec: 0)
+        ieee = ember.value_and_grad(ember.kernel(dense_in_out, cache=False), wrt=wrt)
+        ieee.compile()
+    plain = ember.value_and_grad(ember.kernel(dense_in_out, opt_level=1, cache=False), wrt=wrt)
+    assert sum(counts) >= 4
+    rng = np.random.default_rng(n)
+    args = (rng.standard_normal((6, 20)) * 0.4, rng.standard_normal((20, 3)) * 0.3,
+            rng.standard_normal((n, 6)))
+    got = value_and_grad_leaves(fast(*copy.deepcopy(args)))
+    assert got[0][0] == ember.kernel(dense_in_out)(*copy.deepcopy(args))
+    if n:
+        for other in (ieee, plain):
+            assert_close_leaves(got, value_and_grad_leaves(other(*copy.deepcopy(args))), n)
+    again = value_and_grad_leaves(fast(*copy.deepcopy(args)))
+    assert all(np.array_equal(a, b) for a, b in zip(got, again, strict=True))
+    if n == 5:
+        ember.check_grad(dense_in_out, *args, wrt=wrt, atol=1e-6)
