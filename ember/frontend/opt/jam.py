@@ -150,8 +150,10 @@ class _Jammer(LoopRewriter):
                          _jammed_body(loop.body, rows))
         check = checked_disjoint(plan.written, plan.arrays, self.types, span,
                                  apart(self.fresh, self.assigned))
-        if check is None:
-            return (*setup, jammed, cold(replace(loop, start=var(main), stop=var(hi))))
+        if check is None:  # (a derivative's leftover rows stay warm: their reverse, run
+            # every sample where the row count is no multiple of ROWS, vectorizes)
+            left = replace(loop, start=var(main), stop=var(hi))
+            return (*setup, jammed, left if self.rectangular else cold(left))
         # The plain loop finishes the rows left over, or runs them all if arrays overlap.
         guarded = tir.If(span, check, (jammed, tir.Assign(span, rest, var(main))), ())
         return (*setup, tir.Assign(span, rest, var(lo)), guarded,
