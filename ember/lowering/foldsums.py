@@ -5,7 +5,9 @@ sums) moves the sums `acc + e` of the loop that `gather_scatter` left (the heat 
 of them, each marked `reassoc`, and only when the rewrite made one group of gather loops)
 into those gather loops: each adds e of iteration t + d (d: the member delta whose
 ops share most with e's, so LLVM computes them once; guarded loops only for iterations in
-range), from -0.0, and the carried sum takes their total once per run. When the loop is then
+range), from -0.0, and the carried sum takes their total once per run (a term that is a
+weight times a linear stencil of one saved row, heat's, is added by parts: byparts.py).
+When the loop is then
 left storing only loop-invariant values (Enzyme's zeroing of the adjoints it read, and stores
 of values just loaded back to their element), those stores move into the gather loops too,
 each after the last read of its element (iteration t + z; the loops run t monotonically, so z = dmin ascending and dmax descending), and the
@@ -19,6 +21,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith, scf
 
+from . import byparts
 from .enzyme import ADSpec
 from .gather import (
     FOLD_GATHER,
@@ -101,7 +104,7 @@ def _fold_stores(chain: list[ir.Operation], loop: ir.Operation) -> None:
     iv = block.arguments[0]
     lo, hi = loop.operands[0], loop.operands[1]
     for g in chain:
-        s, _, guarded, z, _ = list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))
+        s, _, guarded, z = list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))[:4]
         gblock = g.regions[0].blocks[0]
         yield_op = list(gblock.operations)[-1].operation
         with ir.InsertionPoint(yield_op), g.location:
@@ -226,7 +229,7 @@ def _add_term(g: ir.Operation, k: int, add: ir.Operation, acc: ir.Value,
               ops: list[ir.Operation], loop: ir.Operation) -> None:
     """In the gather loop `g`: its k-th carried value plus the term of iteration t + d (for
     t the gather loop's element; a guarded loop adds only iterations in `loop`'s range)."""
-    s, d, guarded = list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))[:3]
+    s, d, guarded, _, _, dmin, dmax = list(ir.DenseI64ArrayAttr(g.attributes[FOLD_GATHER]))
     block = g.regions[0].blocks[0]
     yield_op = list(block.operations)[-1].operation
     e = add.operands[1 if add.operands[0] == acc else 0]
@@ -237,10 +240,12 @@ def _add_term(g: ir.Operation, k: int, add: ir.Operation, acc: ir.Value,
         u = block.arguments[0]
         t = nsw(arith.SubIOp(index_const(0), u).operation).results[0] if s < 0 else u
         at = shifted(t, d)
-        if guarded:
-            ok = arith.AndIOp(arith.CmpIOp(arith.CmpIPredicate.sge, at, lo).result,
-                              arith.CmpIOp(arith.CmpIPredicate.slt, at, hi).result).result
-            branch = scf.IfOp(ok, [e.type], has_else=True)
+        parts = byparts.split(e, ops, iv)
+        shifts = byparts.place(parts, g, d, dmin, dmax) if parts else None
+        if shifts is not None:
+            term = byparts.emit(parts, shifts, t, d, iv, _in_range(lo, hi) if guarded else None)
+        elif guarded:
+            branch = scf.IfOp(_in_range(lo, hi)(at), [e.type], has_else=True)
             with ir.InsertionPoint(branch.then_block):
                 scf.YieldOp([_clone_term(ops, iv, at, e)])
             with ir.InsertionPoint(branch.else_block):
@@ -253,6 +258,12 @@ def _add_term(g: ir.Operation, k: int, add: ir.Operation, acc: ir.Value,
         new.operands[pos] = block.arguments[1 + k]
         new.operands[1 - pos] = term
     yield_op.operands[k] = new.results[0]
+
+
+def _in_range(lo: ir.Value, hi: ir.Value):
+    """Iteration -> whether it is in [lo, hi) (an i1 built at the insertion point)."""
+    return lambda at: arith.AndIOp(arith.CmpIOp(arith.CmpIPredicate.sge, at, lo).result,
+                                   arith.CmpIOp(arith.CmpIPredicate.slt, at, hi).result).result
 
 
 def _clone_term(ops: list[ir.Operation], iv: ir.Value, at: ir.Value, e: ir.Value) -> ir.Value:

@@ -67,9 +67,10 @@ GATHER: Final = "ember.gather"
 FOLD_SUMS: Final = "ember.fold_sums"
 """Tag of a rewritten loop: the positions of its carried sums that foldsums.py may move."""
 FOLD_GATHER: Final = "ember.fold_gather"
-"""Tag of a gather loop carrying those sums: [s, d, guarded, z, single] (its element t is
-s * iv; it adds the terms of iteration t + d; iteration t + z reads last at t; single: the
-rewrite made one group of gather loops)."""
+"""Tag of a gather loop carrying those sums: [s, d, guarded, z, single, dmin, dmax] (its
+element t is s * iv; it adds the terms of iteration t + d; iteration t + z reads last at t;
+single: the rewrite made one group of gather loops; its loops cover iterations t + delta for
+every delta in [dmin, dmax], the main loop without guards)."""
 
 Root = object
 """An allocation op, ('shadow', position) or 'args' (primal arguments: may alias each other)."""
@@ -501,18 +502,18 @@ def _gathers(lp: _Loop, inits: list[ir.Value]) -> list[ir.Value]:
         parts = [(start, a, True), (a, b, False), (b, end, True)]
         for first, last, guarded in parts if s > 0 else parts[::-1]:  # t monotonic
             found = _gather_loop(lp, members, (first, last), s, guarded,
-                                 carried if g == 0 else [], (d, z, len(groups) == 1))
+                                 carried if g == 0 else [], (d, z, len(groups) == 1, dmin, dmax))
             carried = found if g == 0 else carried
     return carried
 
 
 def _gather_loop(lp: _Loop, members: list[int], bounds: tuple[ir.Value, ir.Value], s: int,
                  guarded: bool, carried: list[ir.Value],
-                 tag: tuple[int, int, bool]) -> list[ir.Value]:
+                 tag: tuple[int, int, bool, int, int]) -> list[ir.Value]:
     """One loop over t in [first, last); for a descending index (s = -1) it runs over
     u = -t, so that the elements it touches ascend in memory (LLVM's vectorizer then needs no
     wrap checks on reversed addresses, which failed at run time). It carries `carried`
-    unchanged, tagged for `fold_sums` with `tag` (d, z, one group only)."""
+    unchanged, tagged for `fold_sums` with `tag` (d, z, one group only, dmin, dmax)."""
     first, last = bounds
     if s < 0:
         first, last = (arith.SubIOp(index_const(1), x).result for x in (last, first))
@@ -522,7 +523,7 @@ def _gather_loop(lp: _Loop, members: list[int], bounds: tuple[ir.Value, ir.Value
     outer.operation.attributes[GATHER] = ir.UnitAttr.get()
     if carried:
         outer.operation.attributes[FOLD_GATHER] = ir.DenseI64ArrayAttr.get(
-            [s, tag[0], int(guarded), tag[1], int(tag[2])])
+            [s, tag[0], int(guarded), tag[1], int(tag[2]), tag[3], tag[4]])
     with ir.InsertionPoint(outer.body):
         u = outer.induction_variable
         t = nsw(arith.SubIOp(index_const(0), u).operation).results[0] if s < 0 else u

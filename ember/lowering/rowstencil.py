@@ -88,14 +88,16 @@ def _function(fn: ir.Operation) -> int:
     for loop, found in loops:
         views = [r.view for r in found]
         values = [r for r in found if _saved_load(r, loop) is None]
+        replaced: list[_Row] = []  # (their stores are gone: not rows to inspect again)
         for row in found:
-            if _saved_load(row, loop) is None or not values:
+            if any(row is r for r in replaced) or _saved_load(row, loop) is None or not values:
                 continue
             plans = [(v, _check(fn, loop, row, v, views)) for v in values]
             plans = [(v, plan) for v, plan in plans if plan is not None]
             if plans:
                 _apply(loop, row, plans)
-                values = [v for v in values if all(v is not w for w, _ in plans)]
+                replaced += [w for w, _ in plans]
+                values = [v for v in values if all(v is not w for w in replaced)]
                 done += len(plans)
     return done
 

@@ -68,6 +68,7 @@ def _build(fn, wrt, opt_level, monkeypatch, folder=None, sums=True):
             m.setenv("EMBER_DUMP_IR", str(folder))
         if not sums:
             m.setattr(sums_module, "reassociate_sums", lambda module, spec: 0)
+            m.setattr(sums_module, "reassociate_loop_sums", lambda module, spec: 0)
         vg = ember.value_and_grad(ember.kernel(fn, opt_level=opt_level, cache=False), wrt=wrt)
         vg.compile()
     return vg

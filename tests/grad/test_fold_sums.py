@@ -21,7 +21,7 @@ import pytest
 from test_rowstencil import CASES, W, assert_close, run
 
 import ember
-from ember.lowering import fastgather, foldsums, gather
+from ember.lowering import byparts, fastgather, foldsums, gather
 
 FOLDS = {  # name -> (sums moved, zeroing loops removed), per version of the reverse stencil
     # loop (gather.py makes one per order of the two swapped adjoint rows)
@@ -97,6 +97,9 @@ def test_one_version_per_order_of_the_swapped_rows(name, monkeypatch):
     one version behind a run-time check of the base pointers gives (the scalar sums: within
     the tolerance, LLVM may vectorize the sum of each version differently)."""
     fn, args, wrt, _, rtol = CASES[name]
+    # (both without byparts.py's sums by parts: the check's version cannot tell the rows apart
+    # and keeps the folded form, and LLVM's contractions then round the array gradient apart)
+    monkeypatch.setattr(byparts, "split", lambda e, ops, iv: None)
     fast = run(fn, args, wrt, 3)
     monkeypatch.setattr(gather, "_swapped_pair", lambda lp: None)
     checked = run(fn, args, wrt, 3)

@@ -172,6 +172,7 @@ def _build(fn, wrt, opt_level, monkeypatch, folder=None, gather=True):
 
     with monkeypatch.context() as m:
         m.setattr(sums_module, "reassociate_sums", lambda module, spec: 0)
+        m.setattr(sums_module, "reassociate_loop_sums", lambda module, spec: 0)
         m.setattr(fast_module, "fast_gathers", lambda module, spec: 0)
         if folder is not None:
             m.setenv("EMBER_DUMP_IR", str(folder))
