@@ -48,12 +48,7 @@ def reassociate_sums(module: ir.Module, spec: ADSpec) -> int:
     marked = 0
     for func in derivative_functions(module, spec.fn):
         for ret in ops_where(func, lambda op: op.name == "func.return"):
-            for value in list(ret.operands)[-active:]:
-                chain = _Chain()
-                if chain.loop_sum(value) and chain.closed():
-                    for op in chain.adds:
-                        op.attributes["fastmath"] = ir.Attribute.parse(_REASSOC)
-                    marked += len(chain.adds)
+            marked += sum(_mark(value) for value in list(ret.operands)[-active:])
     return marked
 
 
@@ -68,13 +63,18 @@ def reassociate_loop_sums(module: ir.Module, spec: ADSpec) -> int:
         for loop in ops_where(func, lambda op: op.name == "scf.for"):
             if not loop.results or not primal.apart(loop):
                 continue
-            for value in loop.results:
-                chain = _Chain()
-                if chain.loop_sum(value) and chain.closed():
-                    for op in chain.adds:
-                        op.attributes["fastmath"] = ir.Attribute.parse(_REASSOC)
-                    marked += len(chain.adds)
+            marked += sum(_mark(value) for value in loop.results)
     return marked
+
+
+def _mark(value: ir.Value) -> int:
+    """Mark the adds of the loop sum `value` is, if it is one; how many."""
+    chain = _Chain()
+    if not (chain.loop_sum(value) and chain.closed()):
+        return 0
+    for op in chain.adds:
+        op.attributes["fastmath"] = ir.Attribute.parse(_REASSOC)
+    return len(chain.adds)
 
 
 class _Chain:

@@ -14,8 +14,9 @@ order of those sums:
 * it loads or stores, and every load and store indexes its last axis by `c - iv` (slope -1,
   so the loop is descending) and its other axes by loop-invariant values;
 * every store is the only kind of index touching its buffer: any access to a buffer that may
-  be the same array (two arrays are distinct only when both come from allocations, through
-  views and selects) uses the very same memref and index values as the store. With the index
+  be the same array (arrays are told apart as allocations or shadow parameters, through
+  views and selects: gather.buffer_roots) uses the very same memref and index values as the
+  store. With the index
   injective in `iv`, no iteration reads or writes an element another one writes.
 The values stored are then the same bit for bit; the sums change by rounding only (as
 adjointsums.py already allows) and stay deterministic.
@@ -30,12 +31,11 @@ from mlir.dialects import arith
 
 from ..ir.context import ops_where
 from .enzyme import ADSpec
-from .irquery import VIEWS, constant, defining, inside, op_of
+from .gather import buffer_roots
+from .irquery import constant, defining, derivative_functions, inside, op_of
 
 BODY: Final = ("arith.", "math.", "memref.load", "memref.store", "scf.yield")
 """Ops a loop's body may hold (prefixes)."""
-FRESH: Final = frozenset({"memref.alloc", "memref.alloca"})
-"""Ops whose result is an array no other array is."""
 SLOPES: Final = {"arith.addi": (1, 1), "arith.subi": (1, -1)}
 """Index ops -> the signs of their operands in the result."""
 CASTS: Final = frozenset({"arith.index_cast", "arith.index_castui"})
@@ -44,15 +44,16 @@ CASTS: Final = frozenset({"arith.index_cast", "arith.index_castui"})
 def ascend_sums(module: ir.Module, spec: ADSpec) -> int:
     """Make the qualifying reverse sum loops of `spec`'s derivative ascend (module
     docstring); returns how many were rewritten."""
-    name = f"diffe{spec.fn}"
     done = 0
-    for func in ops_where(module.operation, lambda op: op.name == "func.func"):
-        if "sym_name" in func.attributes and ir.StringAttr(func.attributes["sym_name"]).value \
-                == name:
-            for loop in ops_where(func, lambda op: op.name == "scf.for"):
-                if sums_only(loop) and _independent(loop):
-                    _reverse(loop)
-                    done += 1
+    for func in derivative_functions(module, spec.fn):
+        for loop in ops_where(func, lambda op: op.name == "scf.for"):
+            if not sums_only(loop):
+                continue
+            body = [op.operation for op in loop.regions[0].blocks[0].operations]
+            found = accesses(body, loop)
+            if found is not None and found[0] == -1 and independent(found[1], spec.shadows()):
+                _reverse(loop)
+                done += 1
     return done
 
 
@@ -76,29 +77,42 @@ def sums_only(loop: ir.Operation) -> bool:
     return True
 
 
-def _independent(loop: ir.Operation) -> bool:
-    """Every access descending along its last axis, every stored buffer accessed at the
-    store's own element only."""
-    body = loop.regions[0].blocks[0]
-    iv = body.arguments[0]
-    accesses = []
-    for view in body.operations:
-        op = view.operation
+Access = tuple[str, ir.Value, list[ir.Value]]
+"""A load or store of a loop body: the op's name, its memref and its indices."""
+
+
+def accesses(ops: list[ir.Operation], loop: ir.Operation) -> tuple[int, list[Access]] | None:
+    """(the slope, +1 or -1, that every load and store of `ops` has along its last axis in
+    `loop`'s index, those accesses); None if there are none, or if some access has another
+    slope or indexes another axis by a value that changes in the loop."""
+    iv = loop.regions[0].blocks[0].arguments[0]
+    slopes, found = set(), []
+    for op in ops:
         if op.name in ("memref.load", "memref.store"):
             at = 1 if op.name == "memref.store" else 0
             memref, index = op.operands[at], list(op.operands)[at + 1:]
-            if not index or slope(index[-1], iv, loop) != -1 or \
-                    any(inside(i, loop) for i in index[:-1]):
-                return False
-            accesses.append((op.name, memref, index))
-    if not accesses:  # nothing to gain: keep the sum's order
-        return False
-    for kind, memref, index in accesses:
-        if kind == "memref.store" and any(
-                (other != memref or idx != index) and _may_alias(other, memref)
-                for _, other, idx in accesses):
-            return False
-    return True
+            if not index or any(inside(i, loop) for i in index[:-1]):
+                return None
+            slopes.add(slope(index[-1], iv, loop))
+            found.append((op.name, memref, index))
+    if len(slopes) != 1 or not slopes <= {1, -1}:
+        return None  # (no access: nothing to gain, a sum keeps its order)
+    return slopes.pop(), found
+
+
+def independent(found: list[Access], shadows: frozenset[int]) -> bool:
+    """Whether every stored buffer is accessed at the store's own element only (with an
+    index injective in the loop's, no iteration touches an element another one writes)."""
+    return not any(kind == "memref.store" and any(
+        (other != memref or idx != index) and may_alias(other, memref, shadows)
+        for _, other, idx in found) for kind, memref, index in found)
+
+
+def may_alias(a: ir.Value, b: ir.Value, shadows: frozenset[int]) -> bool:
+    """Whether two memrefs may be the same array (gather.buffer_roots: allocations and the
+    shadow parameters are distinct from every other array)."""
+    ra, rb = buffer_roots(a, shadows), buffer_roots(b, shadows)
+    return ra is None or rb is None or bool(ra & rb)
 
 
 def slope(value: ir.Value, iv: ir.Value, loop: ir.Operation) -> int | None:
@@ -120,31 +134,19 @@ def slope(value: ir.Value, iv: ir.Value, loop: ir.Operation) -> int | None:
     return sum(s * p for s, p in zip(SLOPES[op.name], parts, strict=True) if p is not None)
 
 
-def _roots(value: ir.Value) -> set[object]:
-    """The allocations `value` may view; 'other' for anything else (an argument)."""
-    op = defining(value)
-    if op is not None and op.name in FRESH:
-        return {op}
-    if op is not None and op.name in VIEWS:
-        sources = op.operands[1:3] if op.name == "arith.select" else op.operands[:1]
-        return set().union(*(_roots(v) for v in sources))
-    return {"other"}
-
-
-def _may_alias(a: ir.Value, b: ir.Value) -> bool:
-    """Whether two memrefs may be the same array (conservative for non-allocations)."""
-    ra, rb = _roots(a), _roots(b)
-    return bool(ra & rb) or "other" in ra or "other" in rb
+def mirror_top(loop: ir.Operation) -> ir.Value:
+    """`lb + ub - 1` of `loop`, made before it (`top - iv` runs its iterations backwards)."""
+    with ir.InsertionPoint(loop), loop.location:
+        one = arith.ConstantOp(ir.IndexType.get(), 1)
+        return arith.SubIOp(arith.AddIOp(loop.operands[0], loop.operands[1]).result,
+                            one.result).result
 
 
 def _reverse(loop: ir.Operation) -> None:
     """Substitute `lb + ub - 1 - iv` for the induction variable `iv`."""
     body = loop.regions[0].blocks[0]
     iv = body.arguments[0]
-    lb, ub = loop.operands[0], loop.operands[1]
-    with ir.InsertionPoint(loop), loop.location:
-        one = arith.ConstantOp(ir.IndexType.get(), 1)
-        top = arith.SubIOp(arith.AddIOp(lb, ub).result, one.result)
+    top = mirror_top(loop)
     with ir.InsertionPoint.at_block_begin(body), loop.location:
-        mirrored = arith.SubIOp(top.result, iv)
+        mirrored = arith.SubIOp(top, iv)
     iv.replace_all_uses_except(mirrored.result, mirrored.operation)

@@ -33,10 +33,9 @@ from typing import Final
 from mlir import ir
 from mlir.dialects import arith, scf
 
-from .ascendingsums import BODY, slope, sums_only
+from .ascendingsums import BODY, accesses, independent, may_alias, mirror_top, sums_only
 from .enzyme import ADSpec
-from .gather import buffer_roots
-from .irquery import constant, defining, derivative_functions, inside, nested
+from .irquery import constant, defining, derivative_functions, nested
 
 PURE: Final = ("arith.", "index.", "memref.dim", "memref.subview", "memref.cast",
                "memref.reinterpret_cast")
@@ -108,44 +107,19 @@ def _fits(first: ir.Operation, second: ir.Operation, shadows: frozenset[int]) ->
         return None
     if any(op.name == "memref.store" for op in a) or not (_calls(a) and _calls(b)):
         return None
-    found = _accesses(b, second)
-    if found is None:
+    found = accesses(b, second)
+    if found is None or not independent(found[1], shadows):
         return None
-    direction, accesses = found
-    stored = [m for kind, m, _ in accesses if kind == "memref.store"]
-    for kind, memref, index in accesses:
-        if kind == "memref.store" and any(
-                (other != memref or idx != index) and _may_alias(other, memref, shadows)
-                for _, other, idx in accesses):
-            return None
+    stored = [m for kind, m, _ in found[1] if kind == "memref.store"]
     loads = [op.operands[0] for op in a if op.name == "memref.load"]
-    if any(_may_alias(x, y, shadows) for x in loads for y in stored):
+    if any(may_alias(x, y, shadows) for x in loads for y in stored):
         return None
-    return direction
+    return found[0]
 
 
 def _calls(ops: list[ir.Operation]) -> bool:
     """Whether `ops` compute a math function that is a library call (not CHEAP)."""
     return any(op.name.startswith("math.") and op.name not in CHEAP for op in ops)
-
-
-def _accesses(ops: list[ir.Operation], loop: ir.Operation
-              ) -> tuple[int, list[tuple[str, ir.Value, list[ir.Value]]]] | None:
-    """(the slope +-1 shared by every access's last index, the loads and stores of `ops`
-    with their memref and indices); None if the indices are of another form."""
-    iv = loop.regions[0].blocks[0].arguments[0]
-    slopes, accesses = set(), []
-    for op in ops:
-        if op.name in ("memref.load", "memref.store"):
-            at = 1 if op.name == "memref.store" else 0
-            memref, index = op.operands[at], list(op.operands)[at + 1:]
-            if not index or any(inside(i, loop) for i in index[:-1]):
-                return None
-            slopes.add(slope(index[-1], iv, loop))
-            accesses.append((op.name, memref, index))
-    if len(slopes) != 1 or not slopes <= {1, -1}:
-        return None
-    return slopes.pop(), accesses
 
 
 def _moved(first: ir.Operation, second: ir.Operation,
@@ -166,13 +140,6 @@ def _moved(first: ir.Operation, second: ir.Operation,
     return [op for op in between if op in needed]
 
 
-def _may_alias(a: ir.Value, b: ir.Value, shadows: frozenset[int]) -> bool:
-    """Whether two memrefs may be the same array (gather.buffer_roots: allocations and
-    shadow parameters are distinct from everything else)."""
-    ra, rb = buffer_roots(a, shadows), buffer_roots(b, shadows)
-    return ra is None or rb is None or bool(ra & rb)
-
-
 def _fuse(first: ir.Operation, second: ir.Operation, moved: list[ir.Operation],
           direction: int) -> None:
     """Move `moved` above `first`, then replace both loops by one that carries the values of
@@ -181,11 +148,8 @@ def _fuse(first: ir.Operation, second: ir.Operation, moved: list[ir.Operation],
         op.move_before(first)
     a, b = first.regions[0].blocks[0], second.regions[0].blocks[0]
     carried = len(first.results)
+    top = mirror_top(first) if direction == -1 else None
     with ir.InsertionPoint(first), first.location:
-        if direction == -1:
-            one = arith.ConstantOp(ir.IndexType.get(), 1)
-            top = arith.SubIOp(arith.AddIOp(first.operands[0], first.operands[1]).result,
-                               one.result).result
         loop = scf.ForOp(*first.operands[:3], [*first.operands[3:], *second.operands[3:]])
     for name in (attr.name for attr in first.attributes):
         loop.operation.attributes[name] = first.attributes[name]
